@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies are deliberate; the README says why each one is here.
+let package = Package(
+    name: "ChassisManager",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "chassis-engine", targets: ["Engine"]),
+        .executable(name: "chassis-web", targets: ["App"]),
+        .executable(name: "chassisctl", targets: ["CLI"]),
+        .executable(name: "chassis-sim", targets: ["Sim"]),
+        .library(name: "Consensus", targets: ["Consensus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+    ],
+    targets: [
+        // System libraries (Debian packages, installed by the Makefile).
+        .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
+        .systemLibrary(name: "CSensors", path: "Sources/CSensors"),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+
+        // The pure election and replication core: no I/O, no clocks, no global randomness.
+        .target(name: "Consensus"),
+        // A whole chassis of cores on simulated time, shared by chassis-sim and the tests.
+        .target(name: "Simulation", dependencies: ["Consensus"]),
+        .executableTarget(name: "Sim", dependencies: ["Simulation"]),
+
+        // Domain value types and pure rules (thresholds, statuses).
+        .target(name: "Model"),
+        // The configuration file: parser with file/line errors and typed settings.
+        .target(name: "Config", dependencies: ["Model"]),
+        // Collectors, one per file, with pure parsers and injectable roots.
+        .target(name: "Metrics", dependencies: ["Model", "CSensors"]),
+        // SQLite schema, migrations, the single writer and read-only readers.
+        .target(name: "Store", dependencies: ["Model", "CSQLite"]),
+        // The engine's control protocol over a unix socket, and a blocking client.
+        .target(name: "Control", dependencies: ["Model"]),
+        // Routes, view models, templates and the redirect rule, callable without FastCGI.
+        .target(name: "Web", dependencies: [
+            "Model", "Store", "Control",
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+
+        .executableTarget(name: "App", dependencies: ["Web", "Config", "CFastCGI"]),
+        .executableTarget(name: "Engine", dependencies: [
+            "Consensus", "Config", "Metrics", "Store", "Model", "Control",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .executableTarget(name: "CLI", dependencies: [
+            "Config", "Store", "Model", "Control", "Metrics",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Model"]),
+        .testTarget(name: "WebTests", dependencies: ["Web", "Store", "Model"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

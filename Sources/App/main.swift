@@ -1,0 +1,1 @@
+print("chassis-web: not built yet")

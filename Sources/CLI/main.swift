@@ -1,0 +1,1 @@
+print("chassisctl: not built yet")

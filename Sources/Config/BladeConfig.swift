@@ -1,0 +1,316 @@
+import Foundation
+import Model
+
+/// A configuration file problem, always naming the file and, where there is one, the line.
+public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+}
+
+/// Everything one blade's processes read from its configuration file (see `config/blade.example.toml`).
+public struct BladeConfig: Sendable, Equatable {
+    public struct Blade: Sendable, Equatable {
+        public var name = "blade1"
+        /// The address this blade's engine and nginx bind; also its election preference.
+        public var address = "127.0.0.1"
+        public var slot = 1
+    }
+
+    public struct Chassis: Sendable, Equatable {
+        public var id = "000000000000"
+        public var name = "Chassis"
+        public var site = ""
+        public var row = ""
+        public var rack = ""
+        public var shelf = ""
+        public var slots = 16
+    }
+
+    public struct Paths: Sendable, Equatable {
+        /// Survives power loss: config.db.
+        public var stateDir = "/var/lib/chassis"
+        /// A tmpfs: metrics.db and the sockets.
+        public var runtimeDir = "/run/chassis"
+        public var configDatabase: String { stateDir + "/config.db" }
+        public var metricsDatabase: String { runtimeDir + "/metrics.db" }
+        public var controlSocket: String { runtimeDir + "/engine.sock" }
+        public var webSocket: String { runtimeDir + "/web.sock" }
+    }
+
+    public struct Web: Sendable, Equatable {
+        public var port = 8080
+        /// Worker threads; at least nginx's kept FastCGI connections times its workers.
+        public var threads = 16
+        public var templatesDir = "Templates"
+        public var publicDir = "Public"
+        /// Values older than this are shown as stale, with the time the engine stopped.
+        public var staleAfterSeconds = 5.0
+        public var requestBodyBytesMax = 64 * 1024
+    }
+
+    public struct Hardware: Sendable, Equatable {
+        public var procRoot = "/proc"
+        public var sysRoot = "/sys"
+        /// When set, simulated hardware writes a fake hwmon tree here (the demo).
+        public var simulatedDir: String? = nil
+        /// Identification where DMI has none (virtual machines, the demo).
+        public var serial = ""
+        public var model = ""
+        public var revision = ""
+        public var manufacturer = ""
+    }
+
+    public struct History: Sendable, Equatable {
+        /// Raw samples are kept this long.
+        public var rawSeconds = 3_600
+        /// One-minute aggregates are kept this long.
+        public var aggregateSeconds = 86_400
+    }
+
+    /// A member of the election (for a single blade: itself only).
+    public struct Member: Sendable, Equatable {
+        public var name: String
+        public var address: String
+        public var slot: Int?
+        public var priority: Int?
+        public var witness: Bool
+        public var port: Int
+    }
+
+    public var file = ""
+    public var blade = Blade()
+    public var chassis = Chassis()
+    public var paths = Paths()
+    public var web = Web()
+    public var hardware = Hardware()
+    public var history = History()
+    /// Sampling interval per group in milliseconds.
+    public var intervalsMs: [SamplingGroup: Int] = Dictionary(
+        uniqueKeysWithValues: SamplingGroup.allCases.map { ($0, $0.defaultIntervalMs) })
+    public var members: [Member] = []
+
+    public init() {}
+
+    /// Reads and checks a configuration file. Every problem names the file and line.
+    public static func load(path: String) throws -> BladeConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(file: path, line: 0, message: "cannot read the file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: 0, message: "the file is not valid UTF-8")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> BladeConfig {
+        let document: TOMLDocument
+        do {
+            document = try TOMLParser.parse(text)
+        } catch let error as TOMLError {
+            throw ConfigError(file: file, line: error.line, message: error.message)
+        }
+        var config = BladeConfig()
+        config.file = file
+        let reader = Reader(file: file, document: document)
+        try reader.checkKnownTables(["blade", "chassis", "paths", "web", "hardware", "history", "sampling"],
+                                    arrays: ["member"])
+
+        try reader.table("blade", known: ["name", "address", "slot"]) { t in
+            config.blade.name = try t.string("name", default: config.blade.name, pattern: .name)
+            config.blade.address = try t.string("address", default: config.blade.address, pattern: .ipv4)
+            config.blade.slot = try t.int("slot", default: config.blade.slot, range: 0...64)
+        }
+        try reader.table("chassis", known: ["id", "name", "site", "row", "rack", "shelf", "slots"]) { t in
+            config.chassis.id = try t.string("id", default: config.chassis.id, pattern: .name)
+            config.chassis.name = try t.string("name", default: config.chassis.name)
+            config.chassis.site = try t.string("site", default: "")
+            config.chassis.row = try t.string("row", default: "")
+            config.chassis.rack = try t.string("rack", default: "")
+            config.chassis.shelf = try t.string("shelf", default: "")
+            config.chassis.slots = try t.int("slots", default: config.chassis.slots, range: 1...16)
+        }
+        try reader.table("paths", known: ["state_dir", "runtime_dir"]) { t in
+            config.paths.stateDir = try t.string("state_dir", default: config.paths.stateDir, pattern: .path)
+            config.paths.runtimeDir = try t.string("runtime_dir", default: config.paths.runtimeDir, pattern: .path)
+        }
+        try reader.table("web", known: ["port", "threads", "templates_dir", "public_dir", "stale_after_seconds",
+                                        "request_body_bytes_max"]) { t in
+            config.web.port = try t.int("port", default: config.web.port, range: 1...65535)
+            config.web.threads = try t.int("threads", default: config.web.threads, range: 1...256)
+            config.web.templatesDir = try t.string("templates_dir", default: config.web.templatesDir, pattern: .path)
+            config.web.publicDir = try t.string("public_dir", default: config.web.publicDir, pattern: .path)
+            config.web.staleAfterSeconds = try t.double("stale_after_seconds", default: config.web.staleAfterSeconds,
+                                                        range: 1...3600)
+            config.web.requestBodyBytesMax = try t.int("request_body_bytes_max", default: config.web.requestBodyBytesMax,
+                                                       range: 1024...(16 << 20))
+        }
+        try reader.table("hardware", known: ["proc_root", "sys_root", "simulated_dir", "serial", "model", "revision",
+                                             "manufacturer"]) { t in
+            config.hardware.procRoot = try t.string("proc_root", default: config.hardware.procRoot, pattern: .path)
+            config.hardware.sysRoot = try t.string("sys_root", default: config.hardware.sysRoot, pattern: .path)
+            let simulated = try t.string("simulated_dir", default: "", pattern: .pathOrEmpty)
+            config.hardware.simulatedDir = simulated.isEmpty ? nil : simulated
+            config.hardware.serial = try t.string("serial", default: "")
+            config.hardware.model = try t.string("model", default: "")
+            config.hardware.revision = try t.string("revision", default: "")
+            config.hardware.manufacturer = try t.string("manufacturer", default: "")
+        }
+        try reader.table("history", known: ["raw_seconds", "aggregate_seconds"]) { t in
+            config.history.rawSeconds = try t.int("raw_seconds", default: config.history.rawSeconds, range: 60...86_400)
+            config.history.aggregateSeconds = try t.int("aggregate_seconds", default: config.history.aggregateSeconds,
+                                                        range: 3_600...(7 * 86_400))
+        }
+        try reader.table("sampling", known: SamplingGroup.allCases.map { $0.rawValue + "_ms" }) { t in
+            for group in SamplingGroup.allCases {
+                config.intervalsMs[group] = try t.int(group.rawValue + "_ms", default: group.defaultIntervalMs,
+                                                      range: 100...3_600_000)
+            }
+        }
+        for item in reader.array("member") {
+            let t = TableReader(file: file, table: item, name: "[[member]]")
+            try t.checkKnown(["name", "address", "slot", "priority", "witness", "port"])
+            let member = Member(
+                name: try t.string("name", default: nil, pattern: .name),
+                address: try t.string("address", default: nil, pattern: .ipv4),
+                slot: try t.optionalInt("slot", range: 0...64),
+                priority: try t.optionalInt("priority", range: -1000...1000),
+                witness: try t.bool("witness", default: false),
+                port: try t.int("port", default: 7400, range: 1...65535))
+            if config.members.contains(where: { $0.name == member.name || $0.address == member.address }) {
+                throw ConfigError(file: file, line: item.line, message: "member '\(member.name)' at \(member.address) is listed twice")
+            }
+            config.members.append(member)
+        }
+        guard config.blade.slot <= config.chassis.slots else {
+            throw ConfigError(file: file, line: document.tables["blade"]?.lines["slot"] ?? 0,
+                              message: "slot \(config.blade.slot) is beyond the chassis' \(config.chassis.slots) slots")
+        }
+        return config
+    }
+}
+
+/// The value shapes a string setting may be restricted to.
+enum StringPattern {
+    case any, name, ipv4, path, pathOrEmpty
+
+    func check(_ value: String) -> String? {
+        switch self {
+        case .any:
+            return value.utf8.count <= 256 ? nil : "is longer than 256 bytes"
+        case .name:
+            let ok = !value.isEmpty && value.utf8.count <= 64
+                && value.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
+            return ok ? nil : "must be 1 to 64 letters, digits, '-', '_' or '.'"
+        case .ipv4:
+            return IPv4.parse(value) == nil ? "is not an IPv4 address like 127.0.1.1" : nil
+        case .path, .pathOrEmpty:
+            if value.isEmpty { return self == .pathOrEmpty ? nil : "must not be empty" }
+            if value.utf8.count > 200 { return "is longer than 200 bytes" }
+            if value.contains("\0") { return "contains a NUL byte" }
+            return nil
+        }
+    }
+}
+
+/// IPv4 addresses as numbers, so that "127.0.1.2" < "127.0.1.10".
+public enum IPv4 {
+    public static func parse(_ text: String) -> UInt32? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var value: UInt32 = 0
+        for part in parts {
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  let byte = UInt32(part), byte <= 255 else { return nil }
+            value = value << 8 | byte
+        }
+        return value
+    }
+}
+
+struct Reader {
+    let file: String
+    let document: TOMLDocument
+
+    func checkKnownTables(_ tables: [String], arrays: [String]) throws {
+        for (name, table) in document.tables where !tables.contains(name) {
+            throw ConfigError(file: file, line: table.line, message: "unknown section [\(name)]")
+        }
+        for (name, items) in document.arrays where !arrays.contains(name) {
+            throw ConfigError(file: file, line: items.first?.line ?? 0, message: "unknown section [[\(name)]]")
+        }
+        if let key = document.root.values.keys.sorted().first {
+            throw ConfigError(file: file, line: document.root.lines[key] ?? 0,
+                              message: "setting '\(key)' must be inside a [section]")
+        }
+    }
+
+    func table(_ name: String, known: [String], _ body: (TableReader) throws -> Void) throws {
+        let reader = TableReader(file: file, table: document.tables[name] ?? TOMLTable(), name: "[\(name)]")
+        try reader.checkKnown(known)
+        try body(reader)
+    }
+
+    func array(_ name: String) -> [TOMLTable] { document.arrays[name] ?? [] }
+}
+
+struct TableReader {
+    let file: String
+    let table: TOMLTable
+    let name: String
+
+    func checkKnown(_ known: [String]) throws {
+        for key in table.values.keys.sorted() where !known.contains(key) {
+            throw fail(key, "unknown setting '\(key)' in \(name) (known: \(known.joined(separator: ", ")))")
+        }
+    }
+
+    func fail(_ key: String, _ message: String) -> ConfigError {
+        ConfigError(file: file, line: table.lines[key] ?? table.line, message: message)
+    }
+
+    func string(_ key: String, default fallback: String?, pattern: StringPattern = .any) throws -> String {
+        guard let value = table.values[key] else {
+            if let fallback { return fallback }
+            throw ConfigError(file: file, line: table.line, message: "\(name) needs '\(key)'")
+        }
+        guard case .string(let text) = value else { throw fail(key, "'\(key)' must be a string, not \(value.typeName)") }
+        if let problem = pattern.check(text) { throw fail(key, "'\(key)' \(problem)") }
+        return text
+    }
+
+    func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        try optionalInt(key, range: range) ?? fallback
+    }
+
+    func optionalInt(_ key: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let value = table.values[key] else { return nil }
+        guard case .integer(let number) = value else { throw fail(key, "'\(key)' must be an integer, not \(value.typeName)") }
+        guard range.contains(number) else {
+            throw fail(key, "'\(key)' is \(number); it must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return number
+    }
+
+    func double(_ key: String, default fallback: Double, range: ClosedRange<Double>) throws -> Double {
+        guard let value = table.values[key] else { return fallback }
+        let number: Double
+        switch value {
+        case .integer(let integer): number = Double(integer)
+        case .float(let float): number = float
+        default: throw fail(key, "'\(key)' must be a number, not \(value.typeName)")
+        }
+        guard range.contains(number) else {
+            throw fail(key, "'\(key)' is \(number); it must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return number
+    }
+
+    func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        guard let value = table.values[key] else { return fallback }
+        guard case .bool(let flag) = value else { throw fail(key, "'\(key)' must be true or false, not \(value.typeName)") }
+        return flag
+    }
+}

@@ -1,0 +1,53 @@
+import Model
+
+/// A request to the local engine over its control socket: one JSON object per line.
+///
+/// The web app and `chassisctl` never write the state directory; every change goes through here,
+/// and from the engine through the consensus log once peers exist.
+public enum ControlRequest: Sendable, Codable, Equatable {
+    /// Liveness and this blade's view.
+    case ping
+    /// User-defined thresholds for a metric key at a scope; `nil` limits remove the user thresholds.
+    case setThreshold(ThresholdRule)
+    case removeThreshold(id: Int64)
+    case setChassisInfo(name: String?, site: String?, row: String?, rack: String?, shelf: String?)
+    case setSlot(slotID: Int, name: String?, moduleType: ModuleType?)
+    case acknowledgeAlert(id: Int64, by: String)
+    /// Sampling interval of one group, in milliseconds.
+    case setInterval(group: SamplingGroup, intervalMs: Int)
+    /// Demo only: pin a simulated sensor to a value, or release it with `nil`.
+    case setSensor(key: String, value: Double?)
+}
+
+/// The engine's answer to one request.
+public struct ControlResponse: Sendable, Codable, Equatable {
+    public var ok: Bool
+    /// What went wrong, for the operator; nil when ok.
+    public var error: String?
+    /// HTTP-like status class for the web app to map: 200, 400, 404, 409, 503.
+    public var code: Int
+    /// Id of what was created, if any.
+    public var id: Int64?
+    /// When not the active manager, where to send the request instead.
+    public var activeAddress: String?
+
+    public init(ok: Bool, error: String? = nil, code: Int = 200, id: Int64? = nil, activeAddress: String? = nil) {
+        self.ok = ok
+        self.error = error
+        self.code = code
+        self.id = id
+        self.activeAddress = activeAddress
+    }
+
+    public static func failure(_ message: String, code: Int = 400) -> ControlResponse {
+        ControlResponse(ok: false, error: message, code: code)
+    }
+}
+
+/// Limits of the control protocol, in one place.
+public enum ControlLimits {
+    /// A request or response line longer than this is refused.
+    public static let lineBytesMax = 64 * 1024
+    /// The client gives up on an engine that does not answer within this time.
+    public static let replyTimeoutMs = 3_000
+}

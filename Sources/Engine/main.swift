@@ -1,0 +1,1 @@
+print("chassis-engine: not built yet")

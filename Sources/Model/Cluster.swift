@@ -1,0 +1,38 @@
+/// The election as this blade sees it: served at `/api/v1/cluster`.
+public struct ClusterView: Sendable, Codable, Equatable {
+    public var term: UInt64
+    public var active: ClusterMember?
+    public var quorum: Bool
+    /// Why there is no active manager, when there is none.
+    public var reason: String?
+    public var members: [ClusterMember]
+
+    public init(term: UInt64, active: ClusterMember?, quorum: Bool, reason: String?, members: [ClusterMember]) {
+        self.term = term
+        self.active = active
+        self.quorum = quorum
+        self.reason = reason
+        self.members = members
+    }
+}
+
+public struct ClusterMember: Sendable, Codable, Equatable {
+    public var name: String
+    public var address: String
+    /// Base URL of the member's web server, e.g. `http://127.0.1.2:8080`.
+    public var url: String
+    public var slotID: Int?
+    /// `active`, `standby`, `candidate`, `down` or `witness`.
+    public var role: String
+    /// Wall-clock time the member was last heard from; nil if never.
+    public var lastHeardAt: Double?
+
+    public init(name: String, address: String, url: String, slotID: Int?, role: String, lastHeardAt: Double?) {
+        self.name = name
+        self.address = address
+        self.url = url
+        self.slotID = slotID
+        self.role = role
+        self.lastHeardAt = lastHeardAt
+    }
+}

@@ -1,0 +1,1 @@
+print("chassis-sim: not built yet")
