@@ -48,7 +48,7 @@ let package = Package(
 
         .executableTarget(name: "App", dependencies: ["Web", "Config", "CFastCGI"]),
         .executableTarget(name: "Engine", dependencies: [
-            "Consensus", "Config", "Metrics", "Store", "Model", "Control",
+            "Config", "Metrics", "Store", "Model", "Control",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

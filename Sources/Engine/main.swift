@@ -1,1 +1,58 @@
-print("chassis-engine: not built yet")
+import Config
+import Control
+import Foundation
+import Logging
+import Metrics
+import Model
+import NIOCore
+import NIOPosix
+import Store
+
+/// chassis-engine: the only writer of a blade's state directory.
+///
+///     chassis-engine --config /etc/chassis/blade.toml
+setvbuf(stdout, nil, _IOLBF, 0)
+setvbuf(stderr, nil, _IOLBF, 0)
+
+func usage() -> Never {
+    FileHandle.standardError.write(Data("usage: chassis-engine --config FILE\n".utf8))
+    exit(2)
+}
+
+var configPath: String?
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+while let argument = arguments.next() {
+    switch argument {
+    case "--config": configPath = arguments.next()
+    case "--help", "-h": usage()
+    default:
+        FileHandle.standardError.write(Data("chassis-engine: unknown argument \(argument)\n".utf8))
+        usage()
+    }
+}
+guard let configPath else { usage() }
+
+let config: BladeConfig
+do {
+    config = try BladeConfig.load(path: configPath)
+} catch {
+    // A bad file stops the engine with the file, the line and the problem.
+    FileHandle.standardError.write(Data("chassis-engine: \(error)\n".utf8))
+    exit(2)
+}
+
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = ProcessInfo.processInfo.environment["CHASSIS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    return handler
+}
+var logger = Logger(label: "chassis-engine")
+logger[metadataKey: "blade"] = "\(config.blade.name)"
+
+do {
+    let service = try EngineService(config: config, logger: logger)
+    try service.run()
+} catch {
+    logger.critical("engine stopped", metadata: ["error": "\(error)"])
+    exit(1)
+}

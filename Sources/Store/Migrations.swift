@@ -1,0 +1,160 @@
+import Foundation
+
+/// A named schema change. Once shipped, a migration is never edited: add a new one instead.
+struct Migration {
+    let name: String
+    let sql: String
+}
+
+enum Migrations {
+    /// The configuration database: on disk, survives power loss, replicated through the log.
+    static let configuration: [Migration] = [
+        Migration(name: "2026-11-25-configuration-v1", sql: """
+        CREATE TABLE meta (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            epoch TEXT NOT NULL,
+            generation INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE chassis (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            chassis_id TEXT NOT NULL CHECK (length(chassis_id) BETWEEN 1 AND 64),
+            name TEXT NOT NULL CHECK (length(name) <= 256),
+            site TEXT NOT NULL DEFAULT '' CHECK (length(site) <= 256),
+            row TEXT NOT NULL DEFAULT '' CHECK (length(row) <= 64),
+            rack TEXT NOT NULL DEFAULT '' CHECK (length(rack) <= 64),
+            shelf TEXT NOT NULL DEFAULT '' CHECK (length(shelf) <= 64),
+            slot_count INTEGER NOT NULL CHECK (slot_count BETWEEN 1 AND 16)
+        );
+        CREATE TABLE slots (
+            slot_id INTEGER PRIMARY KEY CHECK (slot_id BETWEEN 1 AND 16),
+            name TEXT NOT NULL DEFAULT '' CHECK (length(name) <= 256),
+            role TEXT NOT NULL DEFAULT 'blade' CHECK (length(role) <= 64),
+            function TEXT NOT NULL DEFAULT '' CHECK (length(function) <= 256),
+            expected_model TEXT NOT NULL DEFAULT '' CHECK (length(expected_model) <= 256)
+        );
+        CREATE TABLE modules (
+            id INTEGER PRIMARY KEY,
+            slot_id INTEGER NOT NULL REFERENCES slots(slot_id),
+            serial TEXT NOT NULL,
+            model TEXT NOT NULL DEFAULT '',
+            revision TEXT NOT NULL DEFAULT '',
+            manufacturer TEXT NOT NULL DEFAULT '',
+            mac_addresses TEXT NOT NULL DEFAULT '',
+            ip_addresses TEXT NOT NULL DEFAULT '',
+            installed_at REAL NOT NULL,
+            removed_at REAL CHECK (removed_at IS NULL OR removed_at >= installed_at)
+        );
+        CREATE UNIQUE INDEX modules_current ON modules(slot_id) WHERE removed_at IS NULL;
+        CREATE TABLE thresholds (
+            id INTEGER PRIMARY KEY,
+            scope_kind TEXT NOT NULL CHECK (scope_kind IN ('global', 'chassis', 'module_type', 'slot')),
+            scope_value TEXT NOT NULL DEFAULT '',
+            metric_key TEXT NOT NULL CHECK (length(metric_key) BETWEEN 1 AND 256),
+            low_critical REAL,
+            low_warning REAL,
+            high_warning REAL,
+            high_critical REAL,
+            hysteresis REAL NOT NULL DEFAULT 0 CHECK (hysteresis >= 0),
+            minimum_duration_seconds REAL NOT NULL DEFAULT 0 CHECK (minimum_duration_seconds >= 0),
+            UNIQUE (scope_kind, scope_value, metric_key)
+        );
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            slot_id INTEGER,
+            metric_key TEXT NOT NULL,
+            metric_label TEXT NOT NULL,
+            severity TEXT NOT NULL CHECK (severity IN ('warning', 'critical')),
+            message TEXT NOT NULL,
+            value REAL,
+            raised_at REAL NOT NULL,
+            cleared_at REAL,
+            acknowledged_at REAL,
+            acknowledged_by TEXT
+        );
+        CREATE INDEX alerts_recent ON alerts(raised_at);
+        CREATE INDEX alerts_open ON alerts(slot_id, metric_key) WHERE cleared_at IS NULL;
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """),
+    ]
+
+    /// The metrics database: a file on a tmpfs, rebuilt from the blades' reports after a reboot.
+    static let metrics: [Migration] = [
+        Migration(name: "2026-11-25-metrics-v1", sql: """
+        CREATE TABLE meta (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            epoch TEXT NOT NULL,
+            generation INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE metrics (
+            id INTEGER PRIMARY KEY,
+            slot_id INTEGER NOT NULL CHECK (slot_id BETWEEN 0 AND 16),
+            key TEXT NOT NULL,
+            descriptor TEXT NOT NULL,
+            UNIQUE (slot_id, key)
+        );
+        CREATE TABLE current_values (
+            metric_id INTEGER PRIMARY KEY REFERENCES metrics(id) ON DELETE CASCADE,
+            value REAL,
+            text TEXT,
+            fault TEXT,
+            sampled_at REAL NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'unknown', 'warning', 'critical', 'down'))
+        );
+        CREATE TABLE samples (
+            metric_id INTEGER NOT NULL,
+            time REAL NOT NULL,
+            value REAL NOT NULL
+        );
+        CREATE INDEX samples_by_metric ON samples(metric_id, time);
+        CREATE TABLE minute_aggregates (
+            metric_id INTEGER NOT NULL,
+            minute INTEGER NOT NULL,
+            minimum REAL NOT NULL,
+            total REAL NOT NULL,
+            maximum REAL NOT NULL,
+            count INTEGER NOT NULL CHECK (count > 0),
+            PRIMARY KEY (metric_id, minute)
+        ) WITHOUT ROWID;
+        CREATE TABLE blades (
+            slot_id INTEGER PRIMARY KEY CHECK (slot_id BETWEEN 1 AND 16),
+            name TEXT NOT NULL,
+            address TEXT NOT NULL,
+            last_report_at REAL,
+            down_since REAL
+        );
+        CREATE TABLE engine_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            blade TEXT NOT NULL,
+            address TEXT NOT NULL,
+            slot_id INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            term INTEGER NOT NULL DEFAULT 0,
+            active_address TEXT,
+            active_url TEXT,
+            lease_deadline_ns INTEGER NOT NULL DEFAULT 0,
+            updated_at REAL NOT NULL,
+            pid INTEGER NOT NULL,
+            cluster TEXT
+        );
+        """),
+    ]
+
+    /// Applies, in order, every migration not yet recorded, each in its own transaction.
+    static func migrate(_ database: Database, _ migrations: [Migration]) throws {
+        try database.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+        for migration in migrations {
+            let applied = try database.scalarInt("SELECT count(*) FROM schema_migrations WHERE name = ?", [.text(migration.name)])
+            if applied ?? 0 > 0 { continue }
+            try database.transaction {
+                try database.execute(migration.sql)
+                try database.statement("INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)")
+                    .run([.text(migration.name), .real(Date().timeIntervalSince1970)])
+            }
+        }
+        try database.statement("INSERT OR IGNORE INTO meta (id, epoch, generation) VALUES (1, ?, 0)")
+            .run([.text(String(UInt64.random(in: 1...UInt64.max), radix: 36))])
+    }
+}

@@ -1,0 +1,426 @@
+import Foundation
+import Model
+
+/// The one owner of the state directory in a process (the engine): it holds the writers, runs the
+/// migrations and every write transaction. Not thread-safe: call it from one thread or queue.
+public final class StoreWriter {
+    let config: Database
+    let metrics: Database
+    /// Metric ids by slot and key, so that a sample costs no lookup.
+    private var metricIDs: [MetricKey: Int64] = [:]
+    /// The descriptor text last written for each metric, to skip rewriting it.
+    private var descriptorTexts: [Int64: String] = [:]
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    struct MetricKey: Hashable {
+        let slotID: Int
+        let key: String
+    }
+
+    /// Limits on what one call may write, so a hostile or broken report cannot bloat the store.
+    public enum Limits {
+        public static let readingsPerBatchMax = 4_096
+        public static let keyBytesMax = 256
+        public static let textBytesMax = 1_024
+        public static let pruneRowsPerStatementMax = 5_000
+    }
+
+    public init(configDatabase: String, metricsDatabase: String) throws {
+        for path in [configDatabase, metricsDatabase] {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+        }
+        config = try Database(path: configDatabase, mode: .readWrite)
+        // The configuration must survive power loss: full fsync on every commit.
+        try config.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
+        try Migrations.migrate(config, Migrations.configuration)
+        metrics = try Database(path: metricsDatabase, mode: .readWrite)
+        // The metrics live on a tmpfs and are rebuilt from the blades' reports: no fsync.
+        try metrics.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON")
+        try Migrations.migrate(metrics, Migrations.metrics)
+    }
+
+    private func bumpGeneration(_ database: Database) throws {
+        try database.statement("UPDATE meta SET generation = generation + 1 WHERE id = 1").run()
+    }
+
+    // MARK: Chassis, slots, modules
+
+    /// Seeds the chassis from the configuration file. The electronically readable ID and the slot
+    /// count always follow the file; names and location are seeded once and then belong to the operator.
+    public func ensureChassis(chassisID: String, name: String, site: String, row: String, rack: String,
+                              shelf: String, slotCount: Int) throws {
+        try config.transaction {
+            try config.statement("""
+                INSERT INTO chassis (id, chassis_id, name, site, row, rack, shelf, slot_count) VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET chassis_id = excluded.chassis_id, slot_count = excluded.slot_count
+                """).run([.text(chassisID), .text(name), .text(site), .text(row), .text(rack), .text(shelf),
+                          .integer(Int64(slotCount))])
+            let insertSlot = try config.statement("INSERT OR IGNORE INTO slots (slot_id) VALUES (?)")
+            for slot in 1...max(1, slotCount) {
+                try insertSlot.run([.integer(Int64(slot))])
+            }
+            try bumpGeneration(config)
+        }
+    }
+
+    /// Records the module found in a slot. A different serial closes the previous module's
+    /// record (removed now) and opens a new one: the slot keeps its identity, name and thresholds.
+    /// Returns true when the module changed.
+    @discardableResult
+    public func recordModule(slotID: Int, module: ModuleInfo, at now: Double) throws -> Bool {
+        try config.transaction {
+            let current = try config.statement("""
+                SELECT id, serial, model, revision, manufacturer, mac_addresses, ip_addresses
+                FROM modules WHERE slot_id = ? AND removed_at IS NULL
+                """)
+            try current.bind([.integer(Int64(slotID))])
+            var changed = true
+            if try current.step() {
+                let id = current.int64(0)
+                let sameModule = current.string(1) == module.serial
+                let sameDetails = sameModule && current.string(2) == module.model && current.string(3) == module.revision
+                    && current.string(4) == module.manufacturer
+                    && current.string(5) == module.macAddresses.joined(separator: ",")
+                    && current.string(6) == module.ipAddresses.joined(separator: ",")
+                current.reset()
+                if sameDetails { return false }
+                if sameModule {
+                    try config.statement("""
+                        UPDATE modules SET model = ?, revision = ?, manufacturer = ?, mac_addresses = ?, ip_addresses = ?
+                        WHERE id = ?
+                        """).run([.text(module.model), .text(module.revision), .text(module.manufacturer),
+                                  .text(module.macAddresses.joined(separator: ",")),
+                                  .text(module.ipAddresses.joined(separator: ",")), .integer(id)])
+                    changed = false
+                    try bumpGeneration(config)
+                    return changed
+                }
+                try config.statement("UPDATE modules SET removed_at = max(?, installed_at) WHERE id = ?")
+                    .run([.real(now), .integer(id)])
+            }
+            try config.statement("""
+                INSERT INTO modules (slot_id, serial, model, revision, manufacturer, mac_addresses, ip_addresses, installed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """).run([.integer(Int64(slotID)), .text(module.serial), .text(module.model), .text(module.revision),
+                          .text(module.manufacturer), .text(module.macAddresses.joined(separator: ",")),
+                          .text(module.ipAddresses.joined(separator: ",")), .real(now)])
+            try bumpGeneration(config)
+            return changed
+        }
+    }
+
+    /// Marks the slot's module as removed (the slot is empty now).
+    public func removeModule(slotID: Int, at now: Double) throws {
+        try config.transaction {
+            try config.statement("UPDATE modules SET removed_at = max(?, installed_at) WHERE slot_id = ? AND removed_at IS NULL")
+                .run([.real(now), .integer(Int64(slotID))])
+            try bumpGeneration(config)
+        }
+    }
+
+    // MARK: Blades and the engine's own state
+
+    public func registerBlade(slotID: Int, name: String, address: String) throws {
+        try metrics.transaction {
+            try metrics.statement("""
+                INSERT INTO blades (slot_id, name, address) VALUES (?, ?, ?)
+                ON CONFLICT (slot_id) DO UPDATE SET name = excluded.name, address = excluded.address
+                """).run([.integer(Int64(slotID)), .text(name), .text(address)])
+            try bumpGeneration(metrics)
+        }
+    }
+
+    /// Marks a blade down since `since` (it stopped reporting) or up again (`nil`).
+    public func setBladeDown(slotID: Int, since: Double?) throws {
+        try metrics.transaction {
+            try metrics.statement("UPDATE blades SET down_since = ? WHERE slot_id = ?")
+                .run([.double(since), .integer(Int64(slotID))])
+            try bumpGeneration(metrics)
+        }
+    }
+
+    /// What the engine publishes for the web app: its role, and the lease as a deadline on the
+    /// host's monotonic clock, which the web app compares with its own reading of that clock.
+    public struct EngineState: Sendable, Equatable {
+        public var blade: String
+        public var address: String
+        public var slotID: Int
+        public var role: String
+        public var term: UInt64
+        public var activeAddress: String?
+        public var activeURL: String?
+        public var leaseDeadlineNanoseconds: UInt64
+        public var cluster: ClusterView?
+
+        public init(blade: String, address: String, slotID: Int, role: String, term: UInt64, activeAddress: String?,
+                    activeURL: String?, leaseDeadlineNanoseconds: UInt64, cluster: ClusterView?) {
+            self.blade = blade
+            self.address = address
+            self.slotID = slotID
+            self.role = role
+            self.term = term
+            self.activeAddress = activeAddress
+            self.activeURL = activeURL
+            self.leaseDeadlineNanoseconds = leaseDeadlineNanoseconds
+            self.cluster = cluster
+        }
+    }
+
+    public func publish(engine state: EngineState, at now: Double) throws {
+        let clusterText = try state.cluster.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        try metrics.transaction {
+            try metrics.statement("""
+                INSERT INTO engine_state (id, blade, address, slot_id, role, term, active_address, active_url,
+                                          lease_deadline_ns, updated_at, pid, cluster)
+                VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET blade = excluded.blade, address = excluded.address,
+                    slot_id = excluded.slot_id, role = excluded.role, term = excluded.term,
+                    active_address = excluded.active_address, active_url = excluded.active_url,
+                    lease_deadline_ns = excluded.lease_deadline_ns, updated_at = excluded.updated_at,
+                    pid = excluded.pid, cluster = excluded.cluster
+                """).run([.text(state.blade), .text(state.address), .integer(Int64(state.slotID)), .text(state.role),
+                          .integer(Int64(clamping: state.term)), .string(state.activeAddress), .string(state.activeURL),
+                          .integer(Int64(clamping: state.leaseDeadlineNanoseconds)), .real(now),
+                          .integer(Int64(getpid())), .string(clusterText)])
+            try bumpGeneration(metrics)
+        }
+    }
+
+    // MARK: Samples
+
+    /// One evaluated reading: the value and the status the thresholds gave it.
+    public struct EvaluatedReading: Sendable {
+        public var reading: Reading
+        public var status: Status
+
+        public init(reading: Reading, status: Status) {
+            self.reading = reading
+            self.status = status
+        }
+    }
+
+    /// Writes a batch of readings of one slot (0 for chassis-level devices) in one transaction:
+    /// descriptors when they change, current values, raw samples and one-minute aggregates.
+    public func record(slotID: Int, readings: [EvaluatedReading], at now: Double) throws {
+        guard (0...16).contains(slotID) else { throw StoreError(code: 0, message: "slot \(slotID) out of range", context: "record") }
+        guard readings.count <= Limits.readingsPerBatchMax else {
+            throw StoreError(code: 0, message: "\(readings.count) readings in one batch", context: "record")
+        }
+        try metrics.transaction {
+            let upsertValue = try metrics.statement("""
+                INSERT INTO current_values (metric_id, value, text, fault, sampled_at, status) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (metric_id) DO UPDATE SET value = excluded.value, text = excluded.text,
+                    fault = excluded.fault, sampled_at = excluded.sampled_at, status = excluded.status
+                """)
+            let insertSample = try metrics.statement("INSERT INTO samples (metric_id, time, value) VALUES (?, ?, ?)")
+            let upsertMinute = try metrics.statement("""
+                INSERT INTO minute_aggregates (metric_id, minute, minimum, total, maximum, count) VALUES (?, ?, ?, ?, ?, 1)
+                ON CONFLICT (metric_id, minute) DO UPDATE SET minimum = min(minimum, excluded.minimum),
+                    total = total + excluded.total, maximum = max(maximum, excluded.maximum), count = count + 1
+                """)
+            let minute = Int64((now / 60).rounded(.down))
+            for evaluated in readings {
+                let reading = evaluated.reading
+                guard reading.descriptor.key.utf8.count <= Limits.keyBytesMax, !reading.descriptor.key.isEmpty else { continue }
+                let id = try metricID(slotID: slotID, descriptor: reading.descriptor)
+                let text = reading.text.map { String($0.utf8.prefix(Limits.textBytesMax)) ?? "" }
+                let value = reading.value.flatMap { $0.isFinite ? $0 : nil }
+                try upsertValue.run([.integer(id), .double(value), .string(text), .string(reading.fault), .real(now),
+                                     .text(evaluated.status.rawValue)])
+                if let value {
+                    try insertSample.run([.integer(id), .real(now), .real(value)])
+                    try upsertMinute.run([.integer(id), .integer(minute), .real(value), .real(value), .real(value)])
+                }
+            }
+            if slotID > 0 {
+                try metrics.statement("UPDATE blades SET last_report_at = ?, down_since = NULL WHERE slot_id = ?")
+                    .run([.real(now), .integer(Int64(slotID))])
+            }
+            try bumpGeneration(metrics)
+        }
+    }
+
+    private func metricID(slotID: Int, descriptor: MetricDescriptor) throws -> Int64 {
+        let text = String(decoding: try encoder.encode(descriptor), as: UTF8.self)
+        let key = MetricKey(slotID: slotID, key: descriptor.key)
+        if let id = metricIDs[key] {
+            if descriptorTexts[id] != text {
+                try metrics.statement("UPDATE metrics SET descriptor = ? WHERE id = ?").run([.text(text), .integer(id)])
+                descriptorTexts[id] = text
+            }
+            return id
+        }
+        try metrics.statement("""
+            INSERT INTO metrics (slot_id, key, descriptor) VALUES (?, ?, ?)
+            ON CONFLICT (slot_id, key) DO UPDATE SET descriptor = excluded.descriptor
+            """).run([.integer(Int64(slotID)), .text(descriptor.key), .text(text)])
+        guard let id = try metrics.scalarInt("SELECT id FROM metrics WHERE slot_id = ? AND key = ?",
+                                             [.integer(Int64(slotID)), .text(descriptor.key)]) else {
+            throw StoreError(code: 0, message: "metric vanished", context: "metricID")
+        }
+        metricIDs[key] = id
+        descriptorTexts[id] = text
+        return id
+    }
+
+    /// Deletes raw samples older than `rawSeconds` and aggregates older than `aggregateSeconds`,
+    /// a bounded number of rows per statement so that no write transaction is long. Readers in WAL
+    /// mode are never blocked. Returns the number of rows deleted.
+    @discardableResult
+    public func prune(now: Double, rawSeconds: Int, aggregateSeconds: Int) throws -> Int {
+        var deleted = 0
+        let rawCutoff = now - Double(rawSeconds)
+        let minuteCutoff = Int64(((now - Double(aggregateSeconds)) / 60).rounded(.down))
+        while true {
+            try metrics.statement("""
+                DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE time < ? LIMIT \(Limits.pruneRowsPerStatementMax))
+                """).run([.real(rawCutoff)])
+            let count = metrics.changes
+            deleted += count
+            if count < Limits.pruneRowsPerStatementMax { break }
+        }
+        while true {
+            try metrics.statement("""
+                DELETE FROM minute_aggregates WHERE (metric_id, minute) IN
+                    (SELECT metric_id, minute FROM minute_aggregates WHERE minute < ? LIMIT \(Limits.pruneRowsPerStatementMax))
+                """).run([.integer(minuteCutoff)])
+            let count = metrics.changes
+            deleted += count
+            if count < Limits.pruneRowsPerStatementMax { break }
+        }
+        return deleted
+    }
+
+    // MARK: Operator settings
+
+    public func loadThresholds() throws -> [ThresholdRule] {
+        let statement = try config.statement("""
+            SELECT id, scope_kind, scope_value, metric_key, low_critical, low_warning, high_warning, high_critical,
+                   hysteresis, minimum_duration_seconds FROM thresholds ORDER BY id
+            """)
+        return try StoreReader.thresholdRules(from: statement)
+    }
+
+    /// Creates or replaces the rule for its scope and key; returns its id.
+    public func setThreshold(_ rule: ThresholdRule) throws -> Int64 {
+        let (kind, value) = StoreReader.scopeColumns(rule.scope)
+        return try config.transaction {
+            try config.statement("""
+                INSERT INTO thresholds (scope_kind, scope_value, metric_key, low_critical, low_warning, high_warning,
+                                        high_critical, hysteresis, minimum_duration_seconds)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (scope_kind, scope_value, metric_key) DO UPDATE SET low_critical = excluded.low_critical,
+                    low_warning = excluded.low_warning, high_warning = excluded.high_warning,
+                    high_critical = excluded.high_critical, hysteresis = excluded.hysteresis,
+                    minimum_duration_seconds = excluded.minimum_duration_seconds
+                """).run([.text(kind), .text(value), .text(rule.metricKey), .double(rule.limits.lowCritical),
+                          .double(rule.limits.lowWarning), .double(rule.limits.highWarning),
+                          .double(rule.limits.highCritical), .real(rule.hysteresis), .real(rule.minimumDurationSeconds)])
+            let id = try config.scalarInt("SELECT id FROM thresholds WHERE scope_kind = ? AND scope_value = ? AND metric_key = ?",
+                                          [.text(kind), .text(value), .text(rule.metricKey)]) ?? 0
+            try bumpGeneration(config)
+            return id
+        }
+    }
+
+    /// Returns false when there was no such rule.
+    public func removeThreshold(id: Int64) throws -> Bool {
+        try config.transaction {
+            try config.statement("DELETE FROM thresholds WHERE id = ?").run([.integer(id)])
+            let removed = config.changes > 0
+            try bumpGeneration(config)
+            return removed
+        }
+    }
+
+    public func updateChassis(name: String?, site: String?, row: String?, rack: String?, shelf: String?) throws {
+        try config.transaction {
+            try config.statement("""
+                UPDATE chassis SET name = coalesce(?, name), site = coalesce(?, site), row = coalesce(?, row),
+                    rack = coalesce(?, rack), shelf = coalesce(?, shelf) WHERE id = 1
+                """).run([.string(name), .string(site), .string(row), .string(rack), .string(shelf)])
+            try bumpGeneration(config)
+        }
+    }
+
+    /// Returns false when there is no such slot.
+    public func updateSlot(slotID: Int, name: String?, moduleType: ModuleType?) throws -> Bool {
+        try config.transaction {
+            try config.statement("""
+                UPDATE slots SET name = coalesce(?, name), role = coalesce(?, role), function = coalesce(?, function),
+                    expected_model = coalesce(?, expected_model) WHERE slot_id = ?
+                """).run([.string(name), .string(moduleType?.role), .string(moduleType?.function),
+                          .string(moduleType?.expectedModel), .integer(Int64(slotID))])
+            let found = config.changes > 0
+            try bumpGeneration(config)
+            return found
+        }
+    }
+
+    public func setting(_ key: String) throws -> String? {
+        let statement = try config.statement("SELECT value FROM settings WHERE key = ?")
+        try statement.bind([.text(key)])
+        return try statement.step() ? statement.string(0) : nil
+    }
+
+    public func setSetting(_ key: String, _ value: String) throws {
+        try config.transaction {
+            try config.statement("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .run([.text(key), .text(value)])
+            try bumpGeneration(config)
+        }
+    }
+
+    // MARK: Alerts
+
+    /// Open alerts by slot and metric key, for the engine to resume evaluation after a restart.
+    public func openAlerts() throws -> [String: (id: Int64, severity: Severity)] {
+        let statement = try config.statement("SELECT id, slot_id, metric_key, severity FROM alerts WHERE cleared_at IS NULL")
+        var result: [String: (id: Int64, severity: Severity)] = [:]
+        while try statement.step() {
+            let slot = statement.optionalInt(1) ?? 0
+            result["\(slot)/\(statement.string(2))"] = (statement.int64(0), Severity(rawValue: statement.string(3)) ?? .warning)
+        }
+        return result
+    }
+
+    public func raiseAlert(slotID: Int?, metricKey: String, metricLabel: String, severity: Severity, message: String,
+                           value: Double?, at now: Double) throws -> Int64 {
+        try config.transaction {
+            try config.statement("UPDATE alerts SET cleared_at = ? WHERE slot_id IS ? AND metric_key = ? AND cleared_at IS NULL")
+                .run([.real(now), .int(slotID), .text(metricKey)])
+            try config.statement("""
+                INSERT INTO alerts (slot_id, metric_key, metric_label, severity, message, value, raised_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).run([.int(slotID), .text(metricKey), .text(metricLabel), .text(severity.rawValue), .text(message),
+                          .double(value), .real(now)])
+            let id = config.lastInsertRowID
+            try bumpGeneration(config)
+            return id
+        }
+    }
+
+    public func clearAlert(slotID: Int?, metricKey: String, at now: Double) throws {
+        try config.transaction {
+            try config.statement("UPDATE alerts SET cleared_at = ? WHERE slot_id IS ? AND metric_key = ? AND cleared_at IS NULL")
+                .run([.real(now), .int(slotID), .text(metricKey)])
+            try bumpGeneration(config)
+        }
+    }
+
+    /// Returns false when there is no such alert; acknowledging twice keeps the first acknowledgement.
+    public func acknowledgeAlert(id: Int64, by operatorName: String, at now: Double) throws -> Bool {
+        try config.transaction {
+            guard try config.scalarInt("SELECT count(*) FROM alerts WHERE id = ?", [.integer(id)]) ?? 0 > 0 else { return false }
+            try config.statement("UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND acknowledged_at IS NULL")
+                .run([.real(now), .text(operatorName), .integer(id)])
+            try bumpGeneration(config)
+            return true
+        }
+    }
+}
