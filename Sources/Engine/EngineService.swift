@@ -40,7 +40,8 @@ final class EngineService {
         var simulated: SimulatedHardware?
         if let directory = config.hardware.simulatedDir {
             // The fake hwmon tree must exist before libsensors scans it.
-            simulated = try SimulatedHardware(directory: directory, seed: UInt64(config.blade.slot) &* 7919 &+ 17)
+            simulated = try SimulatedHardware(directory: directory, seed: UInt64(config.blade.slot) &* 7919 &+ 17,
+                                              identity: Self.replacedModule(in: directory))
         }
         let collectors = EngineCollectors.make(config: config, simulated: simulated, logger: logger)
         engine = try loop.submit {
@@ -93,6 +94,19 @@ final class EngineService {
         }.wait()
         try? group.syncShutdownGracefully()
         logger.notice("engine stopped")
+    }
+
+    /// The identity of a simulated module that replaced the original (`chassisctl demo replace`).
+    static func replacedModule(in directory: String) -> SimulatedHardware.Identity? {
+        guard let text = try? String(contentsOfFile: directory + "/module-serial", encoding: .utf8) else { return nil }
+        let serial = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !serial.isEmpty else { return nil }
+        // The rest of the identity derives from the serial, so it is stable across restarts.
+        var seed: UInt64 = 14_695_981_039_346_656_037
+        for byte in serial.utf8 { seed = (seed ^ UInt64(byte)) &* 1_099_511_628_211 }
+        var identity = SimulatedHardware.Identity.generated(seed: seed)
+        identity.serial = serial
+        return identity
     }
 
     /// (Re)starts the timer of one sampling group at its current interval. Runs on the loop.

@@ -1,0 +1,63 @@
+# Chassis Manager: the two commands a newcomer needs are `make demo` and `make test`.
+# Both install what is missing (Debian packages through apt, Python test tools through pip),
+# build, and run. Everything else here is a step of those two or a benchmark.
+
+SHELL := /bin/bash
+SWIFT ?= swift
+BIN_DEBUG := .build/debug
+BIN_RELEASE := .build/release
+DEBIAN_PACKAGES := libfcgi-dev libsqlite3-dev libsensors-dev lm-sensors nginx chromium chromium-driver \
+	nftables iproute2 util-linux wrk sqlite3 libjs-chart.js procps
+PYTHON_PACKAGES := pytest selenium
+SIM_SCHEDULES ?= 2000
+SIM_SEED ?= 1
+BLADES ?= 4
+
+.PHONY: demo test deps build build-release test-unit test-sim test-integration bench bench-web bench-consensus \
+	sim demo-down clean
+
+demo: deps build
+	./scripts/demo.sh $(BLADES)
+
+demo-down:
+	$(BIN_DEBUG)/chassisctl demo down
+
+test: deps build test-unit test-sim test-integration
+	@echo "make test: all suites passed"
+
+deps:
+	@./scripts/install-deps.sh $(DEBIAN_PACKAGES) -- $(PYTHON_PACKAGES)
+
+build:
+	$(SWIFT) build
+
+build-release:
+	$(SWIFT) build -c release
+
+test-unit:
+	$(SWIFT) test
+
+# The consensus core under thousands of random fault schedules, in a release build of the
+# simulator only (it depends on nothing but the core).
+test-sim:
+	$(SWIFT) build -c release --product chassis-sim
+	$(BIN_RELEASE)/chassis-sim --schedules $(SIM_SCHEDULES) --seed $(SIM_SEED)
+
+test-integration: build
+	python3 -m pytest -q Tests/integration
+
+sim:
+	$(SWIFT) build -c release --product chassis-sim
+	$(BIN_RELEASE)/chassis-sim --schedules 100000 --seed $(SIM_SEED)
+
+bench: deps build-release bench-consensus bench-web
+
+bench-consensus:
+	$(SWIFT) build -c release --product chassis-sim
+	$(BIN_RELEASE)/chassis-sim --bench
+
+bench-web: build-release
+	./scripts/bench-web.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,233 @@
+import ArgumentParser
+import Config
+import Control
+import Foundation
+import Model
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct ChassisCtl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chassisctl",
+        abstract: "Chassis Manager console: status, settings and the simulated chassis.",
+        subcommands: [StatusCommand.self, ThresholdCommand.self, AcknowledgeCommand.self, DemoCommand.self])
+}
+
+/// Where a command finds a blade: its configuration file, or a blade of the running demo.
+struct BladeOptions: ParsableArguments {
+    @Option(name: .long, help: "The blade's configuration file.")
+    var config: String?
+
+    @Option(name: .long, help: "A blade of the running demo (1 to 16), instead of --config.")
+    var blade: Int?
+
+    @Option(name: .long, help: "The demo's directory.")
+    var demoDir: String = Demo.defaultDirectory
+
+    func load() throws -> BladeConfig {
+        if let config { return try BladeConfig.load(path: config) }
+        let state = try DemoState.load(directory: demoDir)
+        return try BladeConfig.load(path: try state.blade(blade ?? 1).configPath)
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status",
+                                                    abstract: "The hierarchy with current values and alerts (the local console).")
+    @OptionGroup var target: BladeOptions
+
+    @Flag(help: "Print the snapshot as JSON.")
+    var json = false
+
+    func run() throws {
+        let config = try target.load()
+        let reader = StoreReader(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase,
+                                 staleAfterSeconds: config.web.staleAfterSeconds)
+        let snapshot = try reader.snapshot()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(snapshot), as: UTF8.self))
+            return
+        }
+        print(StatusText.render(snapshot, local: try reader.local(), now: StoreReader.wallClock()), terminator: "")
+    }
+}
+
+struct ThresholdCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "threshold", abstract: "Set or remove a user-defined threshold.")
+    @OptionGroup var target: BladeOptions
+
+    @Argument(help: "Metric key, or a prefix ending in '*' (e.g. hwmon.coretemp-isa-0000.temp1).")
+    var key: String
+
+    @Option(help: "Scope: global, chassis:ID, type:ROLE or slot:N.")
+    var scope: String = "global"
+    @Option var lowCritical: Double?
+    @Option var lowWarning: Double?
+    @Option var highWarning: Double?
+    @Option var highCritical: Double?
+    @Option var hysteresis: Double = 0
+    @Option(help: "Seconds a condition must hold before an alert is raised.")
+    var minimumDuration: Double = 0
+    @Flag(help: "Remove the rule for this key and scope instead.")
+    var remove = false
+
+    func run() throws {
+        let config = try target.load()
+        let parsedScope: ThresholdScope
+        switch scope.split(separator: ":", maxSplits: 1).map(String.init) {
+        case ["global"]: parsedScope = .global
+        case let parts where parts.count == 2 && parts[0] == "chassis": parsedScope = .chassis(parts[1])
+        case let parts where parts.count == 2 && parts[0] == "type": parsedScope = .moduleType(parts[1])
+        case let parts where parts.count == 2 && parts[0] == "slot" && Int(parts[1]) != nil: parsedScope = .slot(Int(parts[1])!)
+        default: throw ValidationError("scope must be global, chassis:ID, type:ROLE or slot:N")
+        }
+        let client = ControlClient(socketPath: config.paths.controlSocket)
+        if remove {
+            let reader = StoreReader(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase,
+                                     staleAfterSeconds: config.web.staleAfterSeconds)
+            guard let rule = try reader.thresholds().first(where: { $0.metricKey == key && $0.scope == parsedScope }) else {
+                throw ValidationError("no threshold for \(key) at scope \(scope)")
+            }
+            try check(client.send(.removeThreshold(id: rule.id)))
+            return
+        }
+        let rule = ThresholdRule(scope: parsedScope, metricKey: key,
+                                 limits: Limits(lowCritical: lowCritical, lowWarning: lowWarning,
+                                                highWarning: highWarning, highCritical: highCritical),
+                                 hysteresis: hysteresis, minimumDurationSeconds: minimumDuration)
+        let response = try client.send(.setThreshold(rule))
+        try check(response)
+        print("threshold \(response.id ?? 0) set")
+    }
+}
+
+struct AcknowledgeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ack", abstract: "Acknowledge an alert.")
+    @OptionGroup var target: BladeOptions
+    @Argument var id: Int64
+    @Option(help: "Who acknowledges.")
+    var by: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+
+    func run() throws {
+        let config = try target.load()
+        try check(ControlClient(socketPath: config.paths.controlSocket).send(.acknowledgeAlert(id: id, by: by)))
+        print("alert \(id) acknowledged")
+    }
+}
+
+func check(_ response: ControlResponse) throws {
+    guard response.ok else { throw ValidationError(response.error ?? "the engine refused (code \(response.code))") }
+}
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo", abstract: "A simulated chassis on this machine: blade i on 127.0.1.i, port 8080.",
+        subcommands: [Up.self, Down.self, SetSensor.self, Kill.self, Start.self, Pause.self, Resume.self, Replace.self])
+
+    struct Common: ParsableArguments {
+        @Option(name: .long, help: "The demo's directory (state, logs, simulated hardware).")
+        var dir: String = Demo.defaultDirectory
+    }
+
+    struct Up: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start the chassis and return once every blade answers.")
+        @OptionGroup var common: Common
+        @Option(help: "Blades to start (1 to 16).")
+        var blades: Int = 4
+        @Option(help: "Slots in the chassis (default: at least 8).")
+        var slots: Int?
+        @Option(help: "The repository (Templates, Public, nginx).")
+        var root: String = FileManager.default.currentDirectoryPath
+        @Option(help: "HTTP port of every blade's nginx.")
+        var port: Int = 8080
+
+        func run() throws {
+            let state = try Demo.up(blades: blades, slots: slots, directory: common.dir, root: root, port: port)
+            for blade in state.blades {
+                print("\(blade.name): http://\(blade.address):\(state.port)/  (engine \(blade.engine), web \(blade.web), nginx \(blade.nginx))")
+            }
+            print("open http://\(state.blades[0].address):\(state.port)/")
+        }
+    }
+
+    struct Down: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop every process the demo started.")
+        @OptionGroup var common: Common
+        func run() throws { try Demo.down(directory: common.dir) }
+    }
+
+    struct SetSensor: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-sensor",
+            abstract: "Pin a simulated sensor of a blade: a number, 'fault' or 'release' (psu.state takes ok or failed).")
+        @OptionGroup var common: Common
+        @Argument(help: "Blade number.") var blade: Int
+        @Argument(help: "Metric key, e.g. hwmon.coretemp-isa-0000.temp1 or sim.cpu_load_percent.") var key: String
+        @Argument(help: "Value, 'fault' or 'release'.") var value: String
+
+        func run() throws {
+            try Demo.setSensor(state: try DemoState.load(directory: common.dir), blade: blade, key: key, value: value)
+        }
+    }
+
+    struct Kill: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "SIGKILL every process of a blade (engine, web app, nginx).")
+        @OptionGroup var common: Common
+        @Argument var blade: Int
+        func run() throws {
+            Demo.killBlade(try DemoState.load(directory: common.dir).blade(blade))
+        }
+    }
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start a stopped or killed blade again.")
+        @OptionGroup var common: Common
+        @Argument var blade: Int
+        func run() throws {
+            var state = try DemoState.load(directory: common.dir)
+            guard let position = state.blades.firstIndex(where: { $0.index == blade }) else { throw DemoError("no blade \(blade)") }
+            Demo.killBlade(state.blades[position])
+            try Demo.start(&state.blades[position], state: state)
+            try state.save()
+            try Demo.waitUntilReady([state.blades[position]], port: state.port)
+        }
+    }
+
+    struct Pause: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "SIGSTOP a blade's engine (nginx and the web app keep running).")
+        @OptionGroup var common: Common
+        @Argument var blade: Int
+        func run() throws { kill(try DemoState.load(directory: common.dir).blade(blade).engine, SIGSTOP) }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "SIGCONT a paused engine.")
+        @OptionGroup var common: Common
+        @Argument var blade: Int
+        func run() throws { kill(try DemoState.load(directory: common.dir).blade(blade).engine, SIGCONT) }
+    }
+
+    struct Replace: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace a blade's module: stop it, give it a new serial number, start it again in the same slot.")
+        @OptionGroup var common: Common
+        @Argument var blade: Int
+        @Option(help: "Serial number of the new module (default: generated).")
+        var serial: String?
+
+        func run() throws {
+            var state = try DemoState.load(directory: common.dir)
+            guard let position = state.blades.firstIndex(where: { $0.index == blade }) else { throw DemoError("no blade \(blade)") }
+            Demo.stopBlade(state.blades[position])
+            try Demo.replaceModule(state.blades[position], serial: serial)
+            try Demo.start(&state.blades[position], state: state)
+            try state.save()
+            try Demo.waitUntilReady([state.blades[position]], port: state.port)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-print("chassisctl: not built yet")

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# make demo: starts a simulated chassis, prints the address, follows the events, and stops
+# everything on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+blades="${1:-4}"
+ctl=.build/debug/chassisctl
+dir=/tmp/chassis-demo
+
+if [ -f "$dir/demo.json" ]; then "$ctl" demo down --dir "$dir" || true; fi
+"$ctl" demo up --blades "$blades" --dir "$dir"
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping the demo"
+  "$ctl" demo down --dir "$dir" || true
+  kill "$tail_pid" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+cat <<EOT
+
+  Chassis Manager demo: $blades blades on 127.0.1.1 to 127.0.1.$blades, port 8080.
+  Open http://127.0.1.1:8080/
+
+  Try, in another terminal:
+    $ctl status --blade 1
+    $ctl demo set-sensor 2 hwmon.coretemp-isa-0000.temp1 95     # raise a critical alert
+    $ctl demo set-sensor 2 hwmon.coretemp-isa-0000.temp1 release
+    $ctl demo replace 3                                          # a new module in slot 3
+  Ctrl-C stops everything. Events follow.
+
+EOT
+for i in $(seq 1 "$blades"); do touch "$dir/blade$i/engine.log"; done
+tail -n 0 -F $(for i in $(seq 1 "$blades"); do echo "$dir/blade$i/engine.log"; done) &
+tail_pid=$!
+wait "$tail_pid"
