@@ -8,6 +8,12 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     public var message: String
 
     public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
 }
 
 /// Everything one blade's processes read from its configuration file (see `config/blade.example.toml`).

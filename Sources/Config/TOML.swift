@@ -193,6 +193,7 @@ public enum TOMLParser {
                 skipSpaces()
                 if peek == UInt8(ascii: ",") { index += 1; continue }
                 if peek == UInt8(ascii: "]") { index += 1; return .array(items) }
+                if atEndOrComment { throw error("unterminated array (arrays must stay on one line)") }
                 throw error("expected ',' or ']' in array")
             }
         }

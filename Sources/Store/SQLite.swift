@@ -86,13 +86,13 @@ public final class Database {
 
     /// Changes whenever another connection committed to this database since the last call.
     public func dataVersion() throws -> Int64 {
-        let statement = try self.statement("PRAGMA data_version")
-        guard try statement.step() else { return 0 }
-        return statement.int64(0)
+        try scalarInt("PRAGMA data_version") ?? 0
     }
 
     public func scalarInt(_ sql: String, _ arguments: [SQLValue] = []) throws -> Int64? {
         let statement = try self.statement(sql)
+        // Reset at once: a statement left on a row keeps its read transaction (and its old view) open.
+        defer { statement.reset() }
         try statement.bind(arguments)
         guard try statement.step() else { return nil }
         return statement.isNull(0) ? nil : statement.int64(0)

@@ -364,6 +364,7 @@ public final class StoreWriter {
 
     public func setting(_ key: String) throws -> String? {
         let statement = try config.statement("SELECT value FROM settings WHERE key = ?")
+        defer { statement.reset() }
         try statement.bind([.text(key)])
         return try statement.step() ? statement.string(0) : nil
     }

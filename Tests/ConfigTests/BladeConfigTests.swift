@@ -1,0 +1,125 @@
+import Config
+import Model
+import Testing
+
+@Suite struct BladeConfigTests {
+    static let example = """
+    # comment
+    [blade]
+    name = "blade2"
+    address = "127.0.1.2"   # trailing comment
+    slot = 2
+
+    [chassis]
+    id = "660007770088"
+    name = "Rack \\"A\\" chassis"
+    slots = 8
+
+    [paths]
+    state_dir = '/var/lib/x'
+    runtime_dir = "/run/x"
+
+    [web]
+    threads = 1_6
+    stale_after_seconds = 2.5
+
+    [sampling]
+    cpu_ms = 500
+
+    [[member]]
+    name = "blade1"
+    address = "127.0.1.1"
+    priority = 10
+
+    [[member]]
+    name = "witness"
+    address = "127.0.1.9"
+    witness = true
+    """
+
+    @Test func parsesEveryKindOfSetting() throws {
+        let config = try BladeConfig.parse(Self.example, file: "blade.toml")
+        #expect(config.blade.name == "blade2")
+        #expect(config.blade.address == "127.0.1.2")
+        #expect(config.blade.slot == 2)
+        #expect(config.chassis.name == "Rack \"A\" chassis")
+        #expect(config.chassis.slots == 8)
+        #expect(config.paths.configDatabase == "/var/lib/x/config.db")
+        #expect(config.paths.metricsDatabase == "/run/x/metrics.db")
+        #expect(config.web.threads == 16)
+        #expect(config.web.staleAfterSeconds == 2.5)
+        #expect(config.intervalsMs[.cpu] == 500)
+        #expect(config.intervalsMs[.sensors] == 2_000)
+        #expect(config.members.map(\.name) == ["blade1", "witness"])
+        #expect(config.members[0].priority == 10)
+        #expect(config.members[1].witness)
+        #expect(config.members[0].port == 7400)
+    }
+
+    @Test func theExampleFileInTheRepositoryParses() throws {
+        let path = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+        let config = try BladeConfig.load(path: "/" + path + "/config/blade.example.toml")
+        #expect(config.blade.address == "127.0.1.1")
+        #expect(config.chassis.id == "660007770088")
+    }
+
+    /// A broken file names the file, the line and the problem.
+    @Test(arguments: [
+        ("[blade]\nslot = 99\n", 2, "between 0 and 64"),
+        ("[blade]\naddress = \"127.0.1\"\n", 2, "not an IPv4 address"),
+        ("[blade]\nname = \"x\"\nname = \"y\"\n", 3, "set twice"),
+        ("[blade]\nslot = \"one\"\n", 2, "must be an integer"),
+        ("[bladez]\n", 1, "unknown section [bladez]"),
+        ("[blade]\ncolour = 1\n", 2, "unknown setting 'colour'"),
+        ("[blade]\nname = \"unterminated\n", 2, "unterminated string"),
+        ("[blade]\nname = bare\n", 2, "strings need quotes"),
+        ("name = \"x\"\n", 1, "inside a [section]"),
+        ("[web]\nthreads = 0\n", 2, "between 1 and 256"),
+        ("[sampling]\ncpu_ms = 5\n", 2, "between 100"),
+        ("[blade]\nslot = 9\n[chassis]\nslots = 4\n", 2, "beyond the chassis"),
+        ("[[member]]\nname = \"a\"\n", 1, "needs 'address'"),
+        ("[[member]]\nname = \"a\"\naddress = \"127.0.1.1\"\n[[member]]\nname = \"a\"\naddress = \"127.0.1.2\"\n", 4, "listed twice"),
+        ("[blade]\nname = \"a\" extra\n", 2, "unexpected text"),
+        ("[blade]\nname = \"bad\\q\"\n", 2, "unknown escape"),
+        ("[blade\n", 1, "expected ']'"),
+        ("[blade]\n[blade]\n", 2, "defined twice"),
+        ("[web]\nports = [1, 2\n", 2, "unterminated array"),
+    ])
+    func brokenFilesNameTheLine(text: String, line: Int, fragment: String) {
+        do {
+            _ = try BladeConfig.parse(text, file: "/etc/chassis/blade.toml")
+            Issue.record("expected an error for \(text)")
+        } catch let error as ConfigError {
+            #expect(error.line == line, "\(error)")
+            #expect(error.description.hasPrefix("/etc/chassis/blade.toml:\(line): "), "\(error)")
+            #expect(error.description.contains(fragment), "\(error)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func aMissingFileIsNamed() {
+        #expect(throws: ConfigError(file: "/nonexistent/blade.toml", line: 0, message: "cannot read the file")) {
+            try BladeConfig.load(path: "/nonexistent/blade.toml")
+        }
+    }
+
+    @Test func hostileBytesNeverCrashTheParser() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("[]=\"'#.\n\\ ab1_-,tf".utf8) + [0xFF, 0x00, 0xC3]
+        for _ in 0..<2_000 {
+            let bytes = (0..<Int.random(in: 0...80, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            _ = try? BladeConfig.parse(String(decoding: bytes, as: UTF8.self), file: "fuzz")
+        }
+    }
+
+    @Test(arguments: [("127.0.1.2", "127.0.1.10"), ("9.255.255.255", "10.0.0.0"), ("127.0.0.1", "127.0.1.1")])
+    func addressesCompareNumerically(lower: String, higher: String) throws {
+        #expect(try #require(IPv4.parse(lower)) < (try #require(IPv4.parse(higher))))
+    }
+
+    @Test(arguments: ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "a.b.c.d", "1..2.3", "01234.1.1.1"])
+    func badAddressesAreRejected(text: String) {
+        #expect(IPv4.parse(text) == nil)
+    }
+}
