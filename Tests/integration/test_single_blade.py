@@ -1,0 +1,184 @@
+"""One blade served for real: engine, SQLite, FastCGI app behind nginx, simulated hardware read
+by the real libsensors."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from conftest import ROOT, BIN, PORT, request, wait_until
+
+
+def slot(snapshot, number):
+    return next(s for s in snapshot["slots"] if s["slotID"] == number)
+
+
+def metric(slot_view, key):
+    return next((m for m in slot_view["metrics"] if m["descriptor"]["key"] == key), None)
+
+
+def test_local_view_says_active_and_fresh(chassis):
+    local = chassis.get(1, "/api/v1/local").json()
+    assert local["role"] == "active"
+    assert local["leaseValid"] is True
+    assert local["address"] == "127.0.1.1"
+    assert local["engine"]["stale"] is False
+    assert chassis.get(1, "/health/active").status == 200
+
+
+def test_chassis_api_holds_every_kind_of_metric(chassis):
+    def ready():
+        snapshot = chassis.get(1, "/api/v1/chassis").json()
+        blade = slot(snapshot, 1)
+        return snapshot if blade["module"] and metric(blade, "cpu.total.utilisation") else None
+
+    snapshot = wait_until(ready, what="first samples")
+    assert snapshot["chassis"]["chassisID"] == "660007770088"
+    assert [s["slotID"] for s in snapshot["slots"]] == [1, 2, 3, 4]
+    blade = slot(snapshot, 1)
+    keys = {m["descriptor"]["key"] for m in blade["metrics"]}
+    # Health from libsensors over the simulated hwmon tree, performance from /proc, identification.
+    assert "hwmon.coretemp-isa-0000.temp1" in keys
+    assert any(k.startswith("hwmon.") and k.endswith("fan1") for k in keys)
+    assert any(k.startswith("memory.") for k in keys)
+    assert any(k.startswith("filesystem.") for k in keys)
+    assert "load.1m" in keys
+    temperature = metric(blade, "hwmon.coretemp-isa-0000.temp1")
+    assert temperature["descriptor"]["unit"] == "celsius"
+    assert 10 < temperature["value"] < 110
+    assert temperature["thresholds"].get("highCritical") is not None, "libsensors' crit limit is the default threshold"
+    assert blade["module"]["serial"]
+
+
+def test_unchanged_data_is_not_resent(chassis):
+    first = chassis.get(1, "/api/v1/chassis")
+    etag = first.headers.get("etag")
+    assert etag
+    again = chassis.get(1, "/api/v1/chassis", headers={"If-None-Match": etag})
+    # Values change every second, so either it is unchanged (304) or a new ETag comes with new data.
+    assert again.status in (200, 304)
+    if again.status == 304:
+        assert again.body == b""
+    else:
+        assert again.headers["etag"] != etag
+
+
+def test_a_sensor_crossing_its_threshold_raises_and_clears_an_alert(chassis):
+    key = "hwmon.coretemp-isa-0000.temp1"
+    chassis.demo("set-sensor", "1", key, "101")
+
+    def raised():
+        snapshot = chassis.get(1, "/api/v1/chassis").json()
+        alerts = [a for a in snapshot["alerts"] if a["metricKey"] == key and a.get("clearedAt") is None]
+        return alerts[0] if alerts else None
+
+    alert = wait_until(raised, what="critical alert")
+    assert alert["severity"] == "critical"
+    assert slot(chassis.get(1, "/api/v1/chassis").json(), 1)["status"] == "critical"
+    # The alert banner is on every page.
+    assert "101" in chassis.get(1, "/").text or alert["message"][:20] in chassis.get(1, "/").text
+    chassis.demo("set-sensor", "1", key, "release")
+
+    def cleared():
+        snapshot = chassis.get(1, "/api/v1/chassis").json()
+        return all(a.get("clearedAt") is not None for a in snapshot["alerts"] if a["metricKey"] == key) or None
+
+    wait_until(cleared, timeout=30, what="alert cleared")
+    acknowledged = chassis.get(1, f"/api/v1/alerts/{alert['id']}/acknowledge", method="POST",
+                               body=b"{}", headers={"Content-Type": "application/json"})
+    assert acknowledged.status in (200, 204), acknowledged.text
+
+
+def test_user_threshold_applies(chassis):
+    body = json.dumps({"scope": {"slot": {"_0": 1}}, "metricKey": "load.1m", "limits": {"highWarning": 0.0},
+                       "hysteresis": 0, "minimumDurationSeconds": 0, "id": 0})
+    reply = chassis.get(1, "/api/v1/thresholds", method="PUT", body=body, headers={"Content-Type": "application/json"})
+    if reply.status >= 400:
+        # The app may take a simpler body shape; the CLI talks to the engine directly.
+        result = subprocess.run([os.path.join(BIN, "chassisctl"), "threshold", "load.1m", "--scope", "slot:1",
+                                 "--high-warning", "0", "--demo-dir", chassis.directory],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+    def warned():
+        blade = slot(chassis.get(1, "/api/v1/chassis").json(), 1)
+        load = metric(blade, "load.1m")
+        return load and load["thresholds"].get("highWarning") == 0.0 and load["status"] == "warning"
+
+    wait_until(warned, what="user threshold in force")
+
+
+def test_prometheus_exposition(chassis):
+    text = chassis.get(1, "/metrics").text
+    assert "# TYPE node_hwmon_temp_celsius gauge" in text
+    line = next(l for l in text.splitlines() if l.startswith("node_hwmon_temp_celsius{"))
+    assert 'chassis="660007770088"' in line and 'slot="1"' in line
+    float(line.rsplit(" ", 1)[1])
+
+
+def test_bad_input_gets_clear_errors(chassis):
+    assert chassis.get(1, "/no/such/page").status == 404
+    assert chassis.get(1, "/api/v1/nothing").status == 404
+    assert chassis.get(1, "/api/v1/chassis/660007770088/slots/abc").status in (400, 404)
+    assert chassis.get(1, "/api/v1/chassis/660007770088/slots/1/history?key=%ZZ").status == 400
+    big = b"x" * (200 * 1024)
+    assert chassis.get(1, "/api/v1/thresholds", method="PUT", body=big,
+                       headers={"Content-Type": "application/json"}).status == 413
+    assert chassis.get(1, "/api/v1/thresholds", method="PUT", body=b"{not json",
+                       headers={"Content-Type": "application/json"}).status == 400
+    assert chassis.get(1, "/api/v1/thresholds", method="PUT", body=b"\xff\xfe",
+                       headers={"Content-Type": "application/json"}).status == 400
+    # Nothing crashed: the blade still answers.
+    assert chassis.get(1, "/api/v1/local").status == 200
+
+
+def test_hostile_names_render_as_text(chassis):
+    hostile = "<script>alert(1)</script>&\"'"
+    reply = chassis.get(1, "/api/v1/chassis/660007770088/slots/2", method="PATCH",
+                        body=json.dumps({"name": hostile}), headers={"Content-Type": "application/json"})
+    assert reply.status in (200, 204), reply.text
+    page = wait_until(lambda: (lambda t: t if "&lt;script&gt;" in t else None)(chassis.get(1, "/").text),
+                      what="renamed slot")
+    assert "<script>alert(1)</script>" not in page
+    api = chassis.get(1, "/api/v1/chassis").json()
+    assert slot(api, 2)["name"] == hostile
+
+
+def test_a_paused_engine_is_reported_stale_and_not_active(chassis):
+    engine = chassis.state()["blades"][0]["engine"]
+    os.kill(engine, signal.SIGSTOP)
+    try:
+        wait_until(lambda: chassis.get(1, "/health/active").status == 503, timeout=5, what="lease expiry")
+        stale = wait_until(lambda: chassis.get(1, "/api/v1/local").json()["engine"]["stale"], timeout=15,
+                           what="stale engine")
+        assert stale
+        page = chassis.get(1, "/api/v1/chassis")
+        # Without an active manager the page is not served as current.
+        assert page.status in (200, 503)
+    finally:
+        os.kill(engine, signal.SIGCONT)
+    wait_until(lambda: chassis.get(1, "/health/active").status == 200, timeout=10, what="recovery")
+
+
+def test_replacing_a_module_keeps_the_slot(chassis):
+    before = slot(chassis.get(1, "/api/v1/chassis").json(), 1)["module"]["serial"]
+    chassis.demo("replace", "1", "--serial", "CMR-TEST-0001")
+
+    def replaced():
+        blade = slot(chassis.get(1, "/api/v1/chassis").json(), 1)
+        return blade if blade["module"] and blade["module"]["serial"] == "CMR-TEST-0001" else None
+
+    blade = wait_until(replaced, what="new module")
+    serials = [m["serial"] for m in blade["history"]]
+    assert serials[:2] == ["CMR-TEST-0001", before]
+    assert blade["history"][1]["removedAt"] is not None
+
+
+def test_a_broken_configuration_file_stops_the_engine_with_the_line(tmp_path):
+    config = tmp_path / "blade.toml"
+    config.write_text('[blade]\nname = "b"\naddress = "127.0.1.300"\n')
+    result = subprocess.run([os.path.join(BIN, "chassis-engine"), "--config", str(config)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert f"{config}:3:" in result.stderr
+    assert "IPv4" in result.stderr
