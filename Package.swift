@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // System libraries (Debian packages, installed by the Makefile).
@@ -38,6 +39,12 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["Model", "CSensors"]),
         // SQLite schema, migrations, the single writer and read-only readers.
         .target(name: "Store", dependencies: ["Model", "CSQLite"]),
+        // Authenticated, framed messages between blades (HMAC-SHA256 with the cluster key).
+        .target(name: "Transport", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // The engine's control protocol over a unix socket, and a blocking client.
         .target(name: "Control", dependencies: ["Model"]),
         // Routes, view models, templates and the redirect rule, callable without FastCGI.
@@ -65,6 +72,9 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Model"]),
         .testTarget(name: "WebTests", dependencies: ["Web", "Store", "Model"]),
+        .testTarget(name: "TransportTests", dependencies: [
+            "Transport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,345 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// Where a peer listens.
+public struct PeerEndpoint: Sendable, Equatable {
+    public var name: String
+    public var host: String
+    public var port: Int
+
+    public init(name: String, host: String, port: Int) {
+        self.name = name
+        self.host = host
+        self.port = port
+    }
+}
+
+/// Authenticated, framed messages between blades over TCP, on one event loop.
+///
+/// Each blade listens on its own address and keeps one outgoing connection to each peer,
+/// bound to its own address (so that a partition cut by address applies to it). Payloads are
+/// delivered in order per sender, on the event loop; frames that fail the HMAC, the nonce or the
+/// sequence check, come from an unknown sender or are too large are dropped and counted.
+public final class PeerTransport {
+    public let localName: String
+    public let localHost: String
+    public let port: Int
+    let codec: PeerCodec
+    let loop: EventLoop
+    private var peers: [String: PeerEndpoint]
+    private var outgoing: [String: OutgoingConnection] = [:]
+    private var server: Channel?
+    private let deliver: (String, [UInt8]) -> Void
+    /// Drop counters and traffic, read on the loop.
+    public private(set) var counters = PeerCounters()
+    private var stopped = false
+
+    /// Reconnection backoff bounds.
+    static let reconnectDelayMinMs: Int64 = 20
+    static let reconnectDelayMaxMs: Int64 = 500
+    static let connectTimeoutMs: Int64 = 250
+
+    public init(localName: String, localHost: String, port: Int, key: [UInt8], peers: [PeerEndpoint], loop: EventLoop,
+                deliver: @escaping (String, [UInt8]) -> Void) {
+        self.localName = localName
+        self.localHost = localHost
+        self.port = port
+        self.codec = PeerCodec(key: key)
+        self.loop = loop
+        self.peers = Dictionary(uniqueKeysWithValues: peers.filter { $0.name != localName }.map { ($0.name, $0) })
+        self.deliver = deliver
+    }
+
+    public func start() throws {
+        let bootstrap = ServerBootstrap(group: loop)
+            .serverChannelOption(ChannelOptions.backlog, value: 64)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [unowned self] channel in
+                let handler = IncomingHandler(transport: self)
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder()), handler])
+                }
+            }
+        server = try bootstrap.bind(host: localHost, port: port).wait()
+    }
+
+    public func stop() {
+        loop.execute {
+            self.stopped = true
+            for connection in self.outgoing.values { connection.close() }
+            self.outgoing.removeAll()
+        }
+        try? server?.close().wait()
+    }
+
+    /// Members may change at run time (a blade added to an empty slot, a dead one removed).
+    public func setPeers(_ endpoints: [PeerEndpoint]) {
+        loop.preconditionInEventLoop()
+        peers = Dictionary(uniqueKeysWithValues: endpoints.filter { $0.name != localName }.map { ($0.name, $0) })
+        for name in outgoing.keys where peers[name] == nil {
+            outgoing.removeValue(forKey: name)?.close()
+        }
+    }
+
+    public var peerNames: [String] { peers.keys.sorted() }
+
+    /// Queues a payload for one peer. Call on the event loop.
+    public func send(_ payload: [UInt8], to peer: String) {
+        loop.preconditionInEventLoop()
+        guard !stopped, let endpoint = peers[peer] else { return }
+        guard payload.count <= PeerLimits.payloadBytesMax else {
+            counters.oversized += 1
+            return
+        }
+        let connection: OutgoingConnection
+        if let existing = outgoing[peer] {
+            connection = existing
+        } else {
+            connection = OutgoingConnection(transport: self, endpoint: endpoint)
+            outgoing[peer] = connection
+        }
+        connection.enqueue(payload)
+    }
+
+    // MARK: Called by the handlers, on the loop
+
+    func received(frame bytes: [UInt8], guard replayGuard: inout ReplayGuard?, channel: Channel) {
+        counters.bytesReceived += bytes.count
+        let frame: PeerFrame
+        do {
+            frame = try codec.decode(bytes[...])
+        } catch PeerFrameError.forged {
+            counters.forged += 1
+            channel.close(promise: nil)
+            return
+        } catch {
+            counters.malformed += 1
+            channel.close(promise: nil)
+            return
+        }
+        guard var guardState = replayGuard, frame.kind == .data else {
+            counters.malformed += 1
+            channel.close(promise: nil)
+            return
+        }
+        switch guardState.check(frame) {
+        case .accept:
+            replayGuard = guardState
+        case .replayed, .senderChanged:
+            counters.replayed += 1
+            channel.close(promise: nil)
+            return
+        }
+        guard peers[frame.sender] != nil else {
+            counters.unknownSender += 1
+            channel.close(promise: nil)
+            return
+        }
+        counters.framesReceived += 1
+        deliver(frame.sender, frame.payload)
+    }
+
+    func decodeFailed(_ error: Error) {
+        if case PeerFrameError.oversized = error { counters.oversized += 1 } else { counters.malformed += 1 }
+    }
+
+    func makeHello(nonce: [UInt8]) -> [UInt8] {
+        codec.encode(PeerFrame(kind: .hello, sender: localName, nonce: nonce, sequence: 0, payload: []))
+    }
+
+    func noteSent(bytes: Int) {
+        counters.framesSent += 1
+        counters.bytesSent += bytes
+    }
+
+    func noteQueueDrop() { counters.queueDrops += 1 }
+    func noteForged() { counters.forged += 1 }
+    func noteMalformed() { counters.malformed += 1 }
+    var isStopped: Bool { stopped }
+}
+
+/// Splits the byte stream into whole frames, refusing oversized or malformed headers at once.
+struct FrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = [UInt8]
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        let header = buffer.getBytes(at: buffer.readerIndex, length: min(buffer.readableBytes, PeerLimits.headerBytesMax)) ?? []
+        guard let length = try PeerCodec.frameLength(header[...]) else { return .needMoreData }
+        guard buffer.readableBytes >= length, let frame = buffer.readBytes(length: length) else { return .needMoreData }
+        context.fireChannelRead(NIOAny(frame))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        .needMoreData
+    }
+}
+
+/// An accepted connection: says hello with a fresh nonce, then takes data frames.
+final class IncomingHandler: ChannelInboundHandler {
+    typealias InboundIn = [UInt8]
+    typealias OutboundOut = ByteBuffer
+
+    unowned let transport: PeerTransport
+    private var replayGuard: ReplayGuard?
+
+    init(transport: PeerTransport) {
+        self.transport = transport
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var generator = SystemRandomNumberGenerator()
+        let nonce = (0..<PeerLimits.nonceBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        replayGuard = ReplayGuard(nonce: nonce)
+        let hello = transport.makeHello(nonce: nonce)
+        var buffer = context.channel.allocator.buffer(capacity: hello.count)
+        buffer.writeBytes(hello)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        transport.received(frame: unwrapInboundIn(data), guard: &replayGuard, channel: context.channel)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        transport.decodeFailed(error)
+        context.close(promise: nil)
+    }
+}
+
+/// One outgoing connection to a peer: connects (bound to our address), waits for the peer's
+/// hello, then sends queued payloads with the peer's nonce and rising sequence numbers.
+final class OutgoingConnection {
+    unowned let transport: PeerTransport
+    let endpoint: PeerEndpoint
+    private var channel: Channel?
+    private var nonce: [UInt8]?
+    private var sequence: UInt64 = 0
+    private var queue: [[UInt8]] = []
+    private var connecting = false
+    private var reconnectDelayMs = PeerTransport.reconnectDelayMinMs
+    private var closed = false
+
+    init(transport: PeerTransport, endpoint: PeerEndpoint) {
+        self.transport = transport
+        self.endpoint = endpoint
+    }
+
+    func enqueue(_ payload: [UInt8]) {
+        if queue.count >= PeerLimits.queuedFramesMax {
+            queue.removeFirst()
+            transport.noteQueueDrop()
+        }
+        queue.append(payload)
+        if nonce != nil { flush() } else { connectIfNeeded() }
+    }
+
+    func close() {
+        closed = true
+        channel?.close(promise: nil)
+        channel = nil
+    }
+
+    private func connectIfNeeded() {
+        guard !connecting, channel == nil, !closed, !transport.isStopped else { return }
+        connecting = true
+        let loop = transport.loop
+        var bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(.milliseconds(PeerTransport.connectTimeoutMs))
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [unowned self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder()),
+                                                                     HelloHandler(connection: self)])
+                }
+            }
+        if let local = try? SocketAddress(ipAddress: transport.localHost, port: 0) {
+            bootstrap = bootstrap.bind(to: local)
+        }
+        bootstrap.connect(host: endpoint.host, port: endpoint.port).whenComplete { [weak self] result in
+            guard let self else { return }
+            self.connecting = false
+            switch result {
+            case .success(let channel):
+                if self.closed { channel.close(promise: nil); return }
+                self.channel = channel
+                channel.closeFuture.whenComplete { [weak self] _ in self?.disconnected(channel) }
+            case .failure:
+                self.scheduleReconnect()
+            }
+        }
+    }
+
+    private func disconnected(_ old: Channel) {
+        guard channel === old else { return }
+        channel = nil
+        nonce = nil
+        scheduleReconnect()
+    }
+
+    private func scheduleReconnect() {
+        guard !closed, !transport.isStopped, !queue.isEmpty else { return }
+        let delay = reconnectDelayMs
+        reconnectDelayMs = min(reconnectDelayMs * 2, PeerTransport.reconnectDelayMaxMs)
+        transport.loop.scheduleTask(in: .milliseconds(delay)) { [weak self] in self?.connectIfNeeded() }
+    }
+
+    /// The peer's hello: authenticated and from the member we meant to reach.
+    func helloReceived(_ bytes: [UInt8], channel: Channel) {
+        guard let frame = try? transport.codec.decode(bytes[...]) else {
+            transport.noteForged()
+            channel.close(promise: nil)
+            return
+        }
+        guard frame.kind == .hello, frame.sender == endpoint.name, frame.nonce.count == PeerLimits.nonceBytes else {
+            transport.noteMalformed()
+            channel.close(promise: nil)
+            return
+        }
+        nonce = frame.nonce
+        sequence = 0
+        reconnectDelayMs = PeerTransport.reconnectDelayMinMs
+        flush()
+    }
+
+    private func flush() {
+        guard let channel, let nonce, !queue.isEmpty else { return }
+        for payload in queue {
+            sequence += 1
+            let bytes = transport.codec.encode(PeerFrame(kind: .data, sender: transport.localName, nonce: nonce,
+                                                         sequence: sequence, payload: payload))
+            var buffer = channel.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            channel.write(buffer, promise: nil)
+            transport.noteSent(bytes: bytes.count)
+        }
+        queue.removeAll(keepingCapacity: true)
+        channel.flush()
+    }
+}
+
+/// Reads the hello on an outgoing connection; anything after it is a protocol error.
+final class HelloHandler: ChannelInboundHandler {
+    typealias InboundIn = [UInt8]
+    unowned let connection: OutgoingConnection
+    private var helloSeen = false
+
+    init(connection: OutgoingConnection) {
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !helloSeen else {
+            context.close(promise: nil)
+            return
+        }
+        helloSeen = true
+        connection.helloReceived(unwrapInboundIn(data), channel: context.channel)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

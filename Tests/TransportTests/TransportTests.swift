@@ -1,0 +1,154 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+@testable import Transport
+
+let key = Array("0123456789abcdef0123456789abcdef".utf8)
+
+@Suite struct PeerCodecTests {
+    let codec = PeerCodec(key: key)
+    let frame = PeerFrame(kind: .data, sender: "blade2", nonce: Array(repeating: 7, count: 16), sequence: 42,
+                          payload: Array("hello".utf8))
+
+    @Test func roundTrips() throws {
+        let bytes = codec.encode(frame)
+        #expect(try PeerCodec.frameLength(bytes[...]) == bytes.count)
+        #expect(try codec.decode(bytes[...]) == frame)
+    }
+
+    @Test func aDifferentKeyIsForged() {
+        let other = PeerCodec(key: Array("another key, sixteen bytes or more".utf8))
+        #expect(throws: PeerFrameError.forged) { try codec.decode(other.encode(frame)[...]) }
+    }
+
+    @Test func everyFlippedBitIsCaught() {
+        let bytes = codec.encode(frame)
+        for index in bytes.indices {
+            var tampered = bytes
+            tampered[index] ^= 0x01
+            #expect(throws: (any Error).self, "byte \(index)") { _ = try codec.decode(tampered[...]) }
+        }
+    }
+
+    @Test func truncatedFramesAreIncomplete() throws {
+        let bytes = codec.encode(frame)
+        for length in 0..<bytes.count {
+            #expect(throws: PeerFrameError.incomplete) { _ = try codec.decode(bytes[0..<length]) }
+        }
+    }
+
+    @Test func anOversizedLengthIsRefusedFromTheHeader() {
+        var bytes = codec.encode(frame)
+        let lengthOffset = 5 + 6 + 16 + 8
+        bytes.replaceSubrange(lengthOffset..<(lengthOffset + 4), with: [0x7F, 0xFF, 0xFF, 0xFF])
+        #expect(throws: PeerFrameError.oversized(0x7FFF_FFFF)) { _ = try PeerCodec.frameLength(bytes[...]) }
+    }
+
+    @Test func randomBytesNeverCrash() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {
+            var bytes = (0..<Int.random(in: 0...120, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            if Bool.random(using: &generator), bytes.count > 4 { bytes[0] = 0x43; bytes[1] = 0x4D; bytes[2] = 1; bytes[3] = 2 }
+            _ = try? codec.decode(bytes[...])
+        }
+    }
+
+    @Test func theReplayGuardTakesEachSequenceOnceInOrder() {
+        var guardState = ReplayGuard(nonce: frame.nonce)
+        func data(_ sequence: UInt64, nonce: [UInt8]? = nil, sender: String = "blade2") -> PeerFrame {
+            PeerFrame(kind: .data, sender: sender, nonce: nonce ?? frame.nonce, sequence: sequence, payload: [])
+        }
+        #expect(guardState.check(data(1)) == .accept)
+        #expect(guardState.check(data(1)) == .replayed)
+        #expect(guardState.check(data(3)) == .replayed)
+        #expect(guardState.check(data(2, nonce: Array(repeating: 9, count: 16))) == .replayed)
+        #expect(guardState.check(data(2, sender: "blade3")) == .senderChanged)
+        #expect(guardState.check(data(2)) == .accept)
+    }
+}
+
+/// Two or three transports on loopback, as blades.
+@Suite(.serialized) struct PeerTransportTests {
+    final class Inbox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [(String, String)] = []
+        func add(_ sender: String, _ payload: [UInt8]) {
+            lock.lock(); defer { lock.unlock() }
+            items.append((sender, String(decoding: payload, as: UTF8.self)))
+        }
+        var all: [(String, String)] { lock.lock(); defer { lock.unlock() }; return items }
+    }
+
+    static func waitUntil(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    @Test func deliversInOrderAndRefusesAWrongKey() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let loop = group.next()
+        let port = Int.random(in: 20_000...29_000)
+        let endpoints = [PeerEndpoint(name: "a", host: "127.0.0.1", port: port),
+                         PeerEndpoint(name: "b", host: "127.0.0.1", port: port + 1),
+                         PeerEndpoint(name: "c", host: "127.0.0.1", port: port + 2)]
+        let inboxB = Inbox()
+        let a = PeerTransport(localName: "a", localHost: "127.0.0.1", port: port, key: key, peers: endpoints, loop: loop) { _, _ in }
+        let b = PeerTransport(localName: "b", localHost: "127.0.0.1", port: port + 1, key: key, peers: endpoints, loop: loop) {
+            inboxB.add($0, $1)
+        }
+        // A blade with the wrong key: its frames never reach b.
+        let c = PeerTransport(localName: "c", localHost: "127.0.0.1", port: port + 2,
+                              key: Array("the wrong cluster key, 32 bytes!".utf8), peers: endpoints, loop: loop) { _, _ in }
+        try a.start(); try b.start(); try c.start()
+        defer { a.stop(); b.stop(); c.stop() }
+        try loop.submit {
+            for index in 1...100 { a.send(Array("m\(index)".utf8), to: "b") }
+            c.send(Array("forged".utf8), to: "b")
+        }.wait()
+        #expect(Self.waitUntil { inboxB.all.count == 100 })
+        #expect(inboxB.all.map(\.1) == (1...100).map { "m\($0)" })
+        #expect(inboxB.all.allSatisfy { $0.0 == "a" })
+        // c cannot even complete the hello: b's hello fails c's check, and nothing is delivered.
+        #expect(Self.waitUntil { (try? loop.submit { c.counters.forged }.wait()) ?? 0 > 0 })
+        #expect(!inboxB.all.contains { $0.1 == "forged" })
+    }
+
+    @Test func aReplayedFrameOnANewConnectionIsDroppedAndCounted() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let loop = group.next()
+        let port = Int.random(in: 30_000...39_000)
+        let endpoints = [PeerEndpoint(name: "a", host: "127.0.0.1", port: port + 9),
+                         PeerEndpoint(name: "b", host: "127.0.0.1", port: port)]
+        let inbox = Inbox()
+        let b = PeerTransport(localName: "b", localHost: "127.0.0.1", port: port, key: key, peers: endpoints, loop: loop) {
+            inbox.add($0, $1)
+        }
+        try b.start()
+        defer { b.stop() }
+        // An attacker replays a correctly signed frame whose nonce belongs to an old connection.
+        let codec = PeerCodec(key: key)
+        let captured = codec.encode(PeerFrame(kind: .data, sender: "a", nonce: Array(repeating: 1, count: 16), sequence: 1,
+                                              payload: Array("replayed".utf8)))
+        let socket = try ClientBootstrap(group: loop).connect(host: "127.0.0.1", port: port).wait()
+        var buffer = socket.allocator.buffer(capacity: captured.count)
+        buffer.writeBytes(captured)
+        try socket.writeAndFlush(buffer).wait()
+        #expect(Self.waitUntil { (try? loop.submit { b.counters.replayed }.wait()) ?? 0 == 1 })
+        #expect(inbox.all.isEmpty)
+        try? socket.close().wait()
+        // Garbage is malformed, and counted.
+        let garbage = try ClientBootstrap(group: loop).connect(host: "127.0.0.1", port: port).wait()
+        var junk = garbage.allocator.buffer(capacity: 8)
+        junk.writeBytes([0x47, 0x45, 0x54, 0x20, 0x2F, 0x20, 0x48, 0x54])
+        try garbage.writeAndFlush(junk).wait()
+        #expect(Self.waitUntil { (try? loop.submit { b.counters.malformed }.wait()) ?? 0 >= 1 })
+        try? garbage.close().wait()
+    }
+}
