@@ -42,8 +42,8 @@ public enum PeerLimits {
     public static let macBytes = 32
     /// Bytes before the payload for the longest sender name.
     public static let headerBytesMax = 2 + 1 + 1 + 1 + senderBytesMax + nonceBytes + 8 + 4
-    /// The largest payload: a consensus snapshot chunk or a metrics batch of 16 blades fits.
-    public static let payloadBytesMax = 1 << 20
+    /// The largest payload: the consensus core's largest message (4 MiB) with room to spare.
+    public static let payloadBytesMax = (4 << 20) + (64 << 10)
     public static let frameBytesMax = headerBytesMax + payloadBytesMax + macBytes
     /// Frames waiting to be sent to one peer; beyond it the oldest are dropped (the protocols
     /// above retransmit what matters).

@@ -1,0 +1,40 @@
+import Model
+import Testing
+
+@Suite struct MetricsBatchTests {
+    func descriptor(_ key: String, replication: ReplicationClass = .dynamic) -> MetricDescriptor {
+        MetricDescriptor(key: key, label: key, metricClass: .performance, unit: "percent", source: "t",
+                         replication: replication, group: .cpu, component: "cpu", prometheusName: "x")
+    }
+
+    @Test func sendsWhatChangedAndAFullBatchPeriodically() throws {
+        var builder = MetricsBatchBuilder(blade: "blade2", slotID: 2, run: 7, fullEvery: 3)
+        let cpu = descriptor("cpu.total.utilisation")
+        let local = descriptor("collector.cpu.duration_seconds", replication: .local)
+        func readings(_ value: Double) -> [(reading: Reading, status: Status)] {
+            [(Reading(descriptor: cpu, value: value), .ok), (Reading(descriptor: local, value: 0.001), .ok)]
+        }
+        let firstBatch = builder.batch(readings(10), at: 1)
+        let first = try #require(firstBatch)
+        #expect(first.full && first.sequence == 1 && first.values.map(\.key) == ["cpu.total.utilisation"])
+        #expect(first.values[0].descriptor == cpu, "local metrics never leave the blade")
+        let unchanged = builder.batch(readings(10), at: 2)
+        #expect(unchanged == nil, "nothing changed, no full batch due")
+        let changedBatch = builder.batch(readings(20), at: 3)
+        let changed = try #require(changedBatch)
+        #expect(!changed.full && changed.values[0].value == 20 && changed.values[0].descriptor == nil)
+        let refreshBatch = builder.batch(readings(20), at: 4)
+        let refresh = try #require(refreshBatch)
+        #expect(refresh.full && refresh.values[0].descriptor == cpu && refresh.sequence == 3)
+    }
+
+    @Test func aChangedDescriptorTravelsWithItsValue() throws {
+        var builder = MetricsBatchBuilder(blade: "b", slotID: 1, run: 1, fullEvery: 100)
+        var temperature = descriptor("hwmon.chip.temp1")
+        _ = builder.batch([(Reading(descriptor: temperature, value: 40), .ok)], at: 1)
+        temperature.limits = Limits(highWarning: 80)
+        let batchBatch = builder.batch([(Reading(descriptor: temperature, value: 40), .ok)], at: 2)
+        let batch = try #require(batchBatch)
+        #expect(batch.values.first?.descriptor?.limits.highWarning == 80)
+    }
+}
