@@ -46,27 +46,28 @@ public struct ReplicatedValue: Sendable, Codable, Equatable {
 }
 
 /// Builds the batches of one blade: identification once and on change, dynamic values when they
-/// change, local-only metrics never, and a full batch every `fullEvery` batches so that a blade
+/// change, local-only metrics never, and a full batch every `fullEverySeconds` so that a blade
 /// that joined or missed some catches up.
 public struct MetricsBatchBuilder: Sendable {
     public let blade: String
     public let slotID: Int
     public let run: UInt64
-    public let fullEvery: Int
+    public let fullEverySeconds: Double
     private var sequence: UInt64 = 0
+    private var lastFullAt: Double?
     private var sent: [String: ReplicatedValue] = [:]
 
-    public init(blade: String, slotID: Int, run: UInt64, fullEvery: Int = 30) {
-        precondition(fullEvery >= 1)
+    public init(blade: String, slotID: Int, run: UInt64, fullEverySeconds: Double = 30) {
+        precondition(fullEverySeconds > 0)
         self.blade = blade
         self.slotID = slotID
         self.run = run
-        self.fullEvery = fullEvery
+        self.fullEverySeconds = fullEverySeconds
     }
 
     /// The batch for these readings, or nil when nothing changed and no full batch is due.
     public mutating func batch(_ readings: [(reading: Reading, status: Status)], at time: Double) -> MetricsBatch? {
-        let full = sequence % UInt64(fullEvery) == 0
+        let full = lastFullAt.map { time - $0 >= fullEverySeconds || time < $0 } ?? true
         var values: [ReplicatedValue] = []
         for (reading, status) in readings where reading.descriptor.replication != .local {
             let key = reading.descriptor.key
@@ -83,6 +84,7 @@ public struct MetricsBatchBuilder: Sendable {
             values.append(outgoing)
         }
         if values.isEmpty && !full { return nil }
+        if full { lastFullAt = time }
         sequence += 1
         return MetricsBatch(blade: blade, slotID: slotID, sequence: sequence, run: run, sampledAt: time, full: full,
                             values: values)

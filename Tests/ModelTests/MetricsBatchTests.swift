@@ -8,7 +8,7 @@ import Testing
     }
 
     @Test func sendsWhatChangedAndAFullBatchPeriodically() throws {
-        var builder = MetricsBatchBuilder(blade: "blade2", slotID: 2, run: 7, fullEvery: 3)
+        var builder = MetricsBatchBuilder(blade: "blade2", slotID: 2, run: 7, fullEverySeconds: 3)
         let cpu = descriptor("cpu.total.utilisation")
         let local = descriptor("collector.cpu.duration_seconds", replication: .local)
         func readings(_ value: Double) -> [(reading: Reading, status: Status)] {
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func aChangedDescriptorTravelsWithItsValue() throws {
-        var builder = MetricsBatchBuilder(blade: "b", slotID: 1, run: 1, fullEvery: 100)
+        var builder = MetricsBatchBuilder(blade: "b", slotID: 1, run: 1, fullEverySeconds: 100)
         var temperature = descriptor("hwmon.chip.temp1")
         _ = builder.batch([(Reading(descriptor: temperature, value: 40), .ok)], at: 1)
         temperature.limits = Limits(highWarning: 80)
