@@ -18,7 +18,8 @@ struct DemoBlade: Codable {
     var nginx: Int32 = 0
 
     var configPath: String { directory + "/blade.toml" }
-    var simulatedDirectory: String { directory + "/sim" }
+    /// On the tmpfs: the simulation rewrites its files every sample.
+    var simulatedDirectory: String { runtimeDirectory + "/sim" }
     var nginxPrefix: String { directory + "/nginx" }
     var name: String { "blade\(index)" }
 }

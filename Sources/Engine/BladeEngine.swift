@@ -13,9 +13,9 @@ final class BladeEngine {
     let store: StoreWriter
     let logger: Logger
     let role: RoleSource
-    /// Collectors by group; each group is sampled on its own interval.
-    private(set) var collectors: [SamplingGroup: [Collector]]
-    let simulated: SimulatedHardware?
+    /// The blade's collectors; each group is sampled on its own interval.
+    let collectors: CollectorSet
+    var simulated: SimulatedHardware? { collectors.simulator }
     private(set) var intervalsMs: [SamplingGroup: Int]
     private var rules: [ThresholdRule] = []
     private var conditions: [String: ConditionState] = [:]
@@ -25,17 +25,14 @@ final class BladeEngine {
     private(set) var samplesWritten = 0
     private(set) var sampleFailures = 0
     private(set) var controlRequests = 0
-    private var lastCPUPercent = 10.0
     private var lastPublished: StoreWriter.EngineState?
 
-    init(config: BladeConfig, store: StoreWriter, role: RoleSource, collectors: [Collector],
-         simulated: SimulatedHardware?, logger: Logger) throws {
+    init(config: BladeConfig, store: StoreWriter, role: RoleSource, collectors: CollectorSet, logger: Logger) throws {
         self.config = config
         self.store = store
         self.role = role
-        self.simulated = simulated
         self.logger = logger
-        self.collectors = Dictionary(grouping: collectors, by: { $0.group })
+        self.collectors = collectors
         var intervals = config.intervalsMs
         // Intervals changed by the operator survive restarts and override the file.
         for group in SamplingGroup.allCases {
@@ -54,30 +51,17 @@ final class BladeEngine {
         }
     }
 
-    var activeGroups: [SamplingGroup] { SamplingGroup.allCases.filter { collectors[$0]?.isEmpty == false } }
+    var activeGroups: [SamplingGroup] { collectors.groups }
 
     // MARK: Sampling
 
     /// Samples one group, evaluates thresholds, raises and clears alerts, and writes it all.
     func sample(_ group: SamplingGroup, now: Double) {
-        if group == .sensors, let simulated {
-            do {
-                try simulated.step(cpuLoadPercent: lastCPUPercent, elapsedSeconds: Double(intervalsMs[.sensors] ?? 2000) / 1000)
-            } catch {
-                logger.warning("simulated hardware step failed", metadata: ["error": "\(error)"])
-            }
-        }
-        var readings: [Reading] = []
-        for collector in collectors[group] ?? [] {
-            do {
-                readings += try collector.collect()
-            } catch {
-                sampleFailures += 1
-                logger.warning("collector failed", metadata: ["collector": "\(collector.name)", "error": "\(error)"])
-            }
-        }
-        if group == .cpu, let total = readings.first(where: { $0.descriptor.key == "cpu.total.utilisation" })?.value {
-            lastCPUPercent = total
+        let sample = collectors.sample(group)
+        let readings = sample.readings
+        for outcome in sample.outcomes where !outcome.succeeded {
+            sampleFailures += 1
+            logger.warning("collector failed", metadata: ["collector": "\(outcome.collector)", "error": "\(outcome.error ?? "")"])
         }
         if group == .identification {
             recordModule(from: readings, now: now)

@@ -1,28 +1,30 @@
 import Config
-import Logging
+import Foundation
 import Metrics
 
 /// Builds this blade's collectors from its configuration.
 enum EngineCollectors {
-    static func make(config: BladeConfig, simulated: SimulatedHardware?, logger: Logger) -> [Collector] {
-        let proc = config.hardware.procRoot
-        var collectors: [Collector] = [
-            CPUCollector(procRoot: proc),
-            MemoryCollector(procRoot: proc),
-            FilesystemCollector(procRoot: proc),
-            DiskIOCollector(procRoot: proc),
-            NetworkCollector(procRoot: proc),
-            LoadAverageCollector(procRoot: proc),
-            UptimeCollector(procRoot: proc),
-        ]
-        do {
-            collectors.append(SensorsCollector(library: try SensorsLibrary()))
-        } catch {
-            logger.warning("no hardware sensors", metadata: ["error": "\(error)"])
+    static func make(config: BladeConfig) -> CollectorSet {
+        let hardware = config.hardware
+        var identity = ConfiguredIdentity(serial: hardware.serial.isEmpty ? nil : hardware.serial,
+                                          model: hardware.model.isEmpty ? nil : hardware.model,
+                                          revision: hardware.revision.isEmpty ? nil : hardware.revision,
+                                          manufacturer: hardware.manufacturer.isEmpty ? nil : hardware.manufacturer)
+        if let directory = hardware.simulatedDir, let serial = replacedModuleSerial(in: directory) {
+            identity.serial = serial
         }
-        if let simulated {
-            collectors.append(SimulatedPowerCollector(directory: simulated.directory))
-        }
-        return collectors
+        return CollectorSet(settings: CollectorSettings(
+            procRoot: hardware.procRoot, sysRoot: hardware.sysRoot, chassisID: config.chassis.id,
+            slotID: String(config.blade.slot), configuredIdentity: identity, simulatedDirectory: hardware.simulatedDir,
+            // Each simulated blade drifts differently, and the same way on every run.
+            simulationSeed: UInt64(config.blade.slot) &* 7_919 &+ 17))
+    }
+
+    /// The serial number of a simulated module that replaced the original (`chassisctl demo
+    /// replace` writes it, as a new module brings its own serial in DMI).
+    static func replacedModuleSerial(in directory: String) -> String? {
+        guard let text = try? String(contentsOfFile: directory + "/module-serial", encoding: .utf8) else { return nil }
+        let serial = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return serial.isEmpty ? nil : serial
     }
 }

@@ -37,16 +37,13 @@ final class EngineService {
         try FileManager.default.createDirectory(atPath: config.paths.runtimeDir, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: config.paths.stateDir, withIntermediateDirectories: true)
         let store = try StoreWriter(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase)
-        var simulated: SimulatedHardware?
-        if let directory = config.hardware.simulatedDir {
-            // The fake hwmon tree must exist before libsensors scans it.
-            simulated = try SimulatedHardware(directory: directory, seed: UInt64(config.blade.slot) &* 7919 &+ 17,
-                                              identity: Self.replacedModule(in: directory))
+        let collectors = EngineCollectors.make(config: config)
+        for problem in collectors.setupErrors {
+            logger.warning("collector setup", metadata: ["problem": "\(problem)"])
         }
-        let collectors = EngineCollectors.make(config: config, simulated: simulated, logger: logger)
         engine = try loop.submit {
             try BladeEngine(config: self.config, store: store, role: StandaloneRole(leaseDurationMs: Self.leaseDurationMs),
-                            collectors: collectors, simulated: simulated, logger: self.logger)
+                            collectors: collectors, logger: self.logger)
         }.wait()
 
         try loop.submit {
@@ -71,7 +68,7 @@ final class EngineService {
         }
         logger.notice("engine started", metadata: [
             "address": "\(config.blade.address)", "slot": "\(config.blade.slot)",
-            "control": "\(config.paths.controlSocket)", "collectors": "\(collectors.count)",
+            "control": "\(config.paths.controlSocket)", "collectors": "\(collectors.collectors.count)",
             "simulated": "\(config.hardware.simulatedDir ?? "no")",
         ])
 
@@ -94,19 +91,6 @@ final class EngineService {
         }.wait()
         try? group.syncShutdownGracefully()
         logger.notice("engine stopped")
-    }
-
-    /// The identity of a simulated module that replaced the original (`chassisctl demo replace`).
-    static func replacedModule(in directory: String) -> SimulatedHardware.Identity? {
-        guard let text = try? String(contentsOfFile: directory + "/module-serial", encoding: .utf8) else { return nil }
-        let serial = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !serial.isEmpty else { return nil }
-        // The rest of the identity derives from the serial, so it is stable across restarts.
-        var seed: UInt64 = 14_695_981_039_346_656_037
-        for byte in serial.utf8 { seed = (seed ^ UInt64(byte)) &* 1_099_511_628_211 }
-        var identity = SimulatedHardware.Identity.generated(seed: seed)
-        identity.serial = serial
-        return identity
     }
 
     /// (Re)starts the timer of one sampling group at its current interval. Runs on the loop.

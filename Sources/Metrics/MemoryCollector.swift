@@ -102,15 +102,15 @@ public final class MemoryCollector: Collector {
     public func readings(_ info: MemoryInfo) -> [Reading] {
         [
             reading("memory.total_bytes", "Memory total", "bytes", "node_memory_MemTotal_bytes",
-                    "memory", info.totalBytes.map(Double.init), replication: .static),
+                    "memory", info.totalBytes.map { Double($0) }, replication: .static),
             reading("memory.available_bytes", "Memory available", "bytes", "node_memory_MemAvailable_bytes",
-                    "memory", info.effectiveAvailableBytes.map(Double.init)),
+                    "memory", info.effectiveAvailableBytes.map { Double($0) }),
             reading("memory.used_percent", "Memory used", "percent", "chassis_memory_used_percent",
                     "memory", info.usedPercent),
             reading("swap.total_bytes", "Swap total", "bytes", "node_memory_SwapTotal_bytes",
-                    "swap", info.swapTotalBytes.map(Double.init), replication: .static),
+                    "swap", info.swapTotalBytes.map { Double($0) }, replication: .static),
             reading("swap.free_bytes", "Swap free", "bytes", "node_memory_SwapFree_bytes",
-                    "swap", info.swapFreeBytes.map(Double.init)),
+                    "swap", info.swapFreeBytes.map { Double($0) }),
             reading("swap.used_percent", "Swap used", "percent", "chassis_swap_used_percent",
                     "swap", info.swapUsedPercent),
         ]

@@ -68,7 +68,7 @@ public struct MetricDescriptor: Sendable, Codable, Equatable, Hashable {
     public var label: String
     public var metricClass: MetricClass
     /// Unit: `celsius`, `rpm`, `volts`, `watts`, `amperes`, `percent`, `bytes`,
-    /// `bytes_per_second`, `seconds`, `ratio`, `state` or `text` (identification).
+    /// `bytes_per_second`, `per_second`, `seconds`, `ratio`, `state` or `text` (identification).
     public var unit: String
     /// The collector that produced it (`proc.cpu`, `libsensors`, `dmi`, `simulated` ...).
     public var source: String

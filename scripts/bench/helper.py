@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Small helpers for scripts/bench-web.sh (standard library only).
+
+  helper.py pids DEMO_DIR BLADE          -> "ENGINE WEB NGINX" from DEMO_DIR/demo.json
+  helper.py fetch HOST PORT PATH OUT     -> saves the body to OUT, prints "STATUS SIZE ETAG"
+  helper.py tree PID                     -> PID and all its descendants, one line
+  helper.py poll HOST PORT PATH SECONDS  -> GET once a second for SECONDS (a scraper's load)
+"""
+import http.client
+import json
+import os
+import sys
+import time
+
+
+def pids(directory, blade):
+    with open(os.path.join(directory, "demo.json")) as handle:
+        state = json.load(handle)
+    for entry in state.get("blades", []):
+        if int(entry.get("index", 0)) == int(blade):
+            print(entry.get("engine", 0), entry.get("web", 0), entry.get("nginx", 0))
+            return 0
+    print(f"no blade {blade} in {directory}/demo.json", file=sys.stderr)
+    return 1
+
+
+def fetch(host, port, path, out):
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", path)
+        reply = connection.getresponse()
+        body = reply.read()
+        etag = reply.getheader("ETag") or "-"
+    finally:
+        connection.close()
+    with open(out, "wb") as handle:
+        handle.write(body)
+    print(reply.status, len(body), etag.replace(" ", "_"))
+    return 0
+
+
+def tree(pid):
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        parents[int(entry)] = int(fields[1])
+    result = [int(pid)]
+    frontier = [int(pid)]
+    while frontier:
+        current = frontier.pop()
+        for child, parent in parents.items():
+            if parent == current and child not in result:
+                result.append(child)
+                frontier.append(child)
+    print(" ".join(str(p) for p in result))
+    return 0
+
+
+def poll(host, port, path, seconds):
+    deadline = time.monotonic() + float(seconds)
+    next_time = time.monotonic()
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection(host, int(port), timeout=5)
+            connection.request("GET", path)
+            connection.getresponse().read()
+            connection.close()
+        except OSError:
+            pass
+        next_time += 1.0
+        time.sleep(max(0.0, next_time - time.monotonic()))
+    return 0
+
+
+def main(argv):
+    commands = {"pids": (pids, 2), "fetch": (fetch, 4), "tree": (tree, 1), "poll": (poll, 4)}
+    if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
+        print(__doc__, file=sys.stderr)
+        return 2
+    function, _ = commands[argv[1]]
+    return function(*argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
