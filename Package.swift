@@ -55,7 +55,7 @@ let package = Package(
 
         .executableTarget(name: "App", dependencies: ["Web", "Config", "CFastCGI"]),
         .executableTarget(name: "Engine", dependencies: [
-            "Config", "Metrics", "Store", "Model", "Control",
+            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -84,6 +84,37 @@ public struct BladeConfig: Sendable, Equatable {
         public var priority: Int?
         public var witness: Bool
         public var port: Int
+
+        public init(name: String, address: String, slot: Int?, priority: Int?, witness: Bool, port: Int) {
+            self.name = name
+            self.address = address
+            self.slot = slot
+            self.priority = priority
+            self.witness = witness
+            self.port = port
+        }
+    }
+
+    /// The election among blades.
+    public struct Cluster: Sendable, Equatable {
+        /// A file holding the shared cluster key (hex, or at least 16 raw bytes); every member has
+        /// the same. Needed once there is more than one member.
+        public var keyFile: String? = nil
+        /// A command that prints, one per line, the members confirmed powered off (the chassis
+        /// midplane, IPMI). Used only in a two-blade chassis without a witness.
+        public var fenceCommand: String? = nil
+        public var fencePollMs = 500
+        /// A blade whose metrics stop arriving for this long is shown as down.
+        public var downAfterMs = 3_000
+    }
+
+    /// Commands run on every change of role, with the details in their environment.
+    public struct Hooks: Sendable, Equatable {
+        public var onActive: String? = nil
+        public var onStandby: String? = nil
+        public var onNoQuorum: String? = nil
+        /// A hook still running after this long is killed.
+        public var timeoutSeconds = 10.0
     }
 
     public var file = ""
@@ -97,6 +128,8 @@ public struct BladeConfig: Sendable, Equatable {
     public var intervalsMs: [SamplingGroup: Int] = Dictionary(
         uniqueKeysWithValues: SamplingGroup.allCases.map { ($0, $0.defaultIntervalMs) })
     public var members: [Member] = []
+    public var cluster = Cluster()
+    public var hooks = Hooks()
 
     public init() {}
 
@@ -121,8 +154,8 @@ public struct BladeConfig: Sendable, Equatable {
         var config = BladeConfig()
         config.file = file
         let reader = Reader(file: file, document: document)
-        try reader.checkKnownTables(["blade", "chassis", "paths", "web", "hardware", "history", "sampling"],
-                                    arrays: ["member"])
+        try reader.checkKnownTables(["blade", "chassis", "paths", "web", "hardware", "history", "sampling", "cluster",
+                                     "hooks"], arrays: ["member"])
 
         try reader.table("blade", known: ["name", "address", "slot"]) { t in
             config.blade.name = try t.string("name", default: config.blade.name, pattern: .name)
@@ -175,6 +208,24 @@ public struct BladeConfig: Sendable, Equatable {
                                                       range: 100...3_600_000)
             }
         }
+        try reader.table("cluster", known: ["key_file", "fence_command", "fence_poll_ms", "down_after_ms"]) { t in
+            let key = try t.string("key_file", default: "", pattern: .pathOrEmpty)
+            config.cluster.keyFile = key.isEmpty ? nil : key
+            let fence = try t.string("fence_command", default: "")
+            config.cluster.fenceCommand = fence.isEmpty ? nil : fence
+            config.cluster.fencePollMs = try t.int("fence_poll_ms", default: config.cluster.fencePollMs, range: 50...60_000)
+            config.cluster.downAfterMs = try t.int("down_after_ms", default: config.cluster.downAfterMs, range: 500...600_000)
+        }
+        try reader.table("hooks", known: ["on_active", "on_standby", "on_no_quorum", "timeout_seconds"]) { t in
+            func command(_ key: String) throws -> String? {
+                let text = try t.string(key, default: "")
+                return text.isEmpty ? nil : text
+            }
+            config.hooks.onActive = try command("on_active")
+            config.hooks.onStandby = try command("on_standby")
+            config.hooks.onNoQuorum = try command("on_no_quorum")
+            config.hooks.timeoutSeconds = try t.double("timeout_seconds", default: config.hooks.timeoutSeconds, range: 0.1...600)
+        }
         for item in reader.array("member") {
             let t = TableReader(file: file, table: item, name: "[[member]]")
             try t.checkKnown(["name", "address", "slot", "priority", "witness", "port"])
@@ -189,6 +240,14 @@ public struct BladeConfig: Sendable, Equatable {
                 throw ConfigError(file: file, line: item.line, message: "member '\(member.name)' at \(member.address) is listed twice")
             }
             config.members.append(member)
+        }
+        if !config.members.isEmpty && !config.members.contains(where: { $0.name == config.blade.name }) {
+            throw ConfigError(file: file, line: document.arrays["member"]?.first?.line ?? 0,
+                              message: "this blade ('\(config.blade.name)') is not in the [[member]] list")
+        }
+        if config.members.count > 1 && config.cluster.keyFile == nil {
+            throw ConfigError(file: file, line: document.tables["cluster"]?.line ?? 0,
+                              message: "a chassis of several members needs [cluster] key_file")
         }
         guard config.blade.slot <= config.chassis.slots else {
             throw ConfigError(file: file, line: document.tables["blade"]?.lines["slot"] ?? 0,

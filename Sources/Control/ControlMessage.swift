@@ -17,6 +17,8 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case setInterval(group: SamplingGroup, intervalMs: Int)
     /// Demo only: pin a simulated sensor to a value, or release it with `nil`.
     case setSensor(key: String, value: Double?)
+    /// Asks the active manager to hand over, to a named member or to the most preferred other.
+    case handOver(to: String?)
 }
 
 /// The engine's answer to one request.

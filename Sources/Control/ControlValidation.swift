@@ -39,6 +39,8 @@ public enum ControlValidation {
         case .setInterval(_, let intervalMs):
             return intervalMsRange.contains(intervalMs) ? nil
                 : "interval must be between \(intervalMsRange.lowerBound) and \(intervalMsRange.upperBound) ms"
+        case .handOver(let target):
+            return target.flatMap { textProblem($0, field: "member") }
         case .setSensor(let key, let value):
             if key.isEmpty || key.utf8.count > keyBytesMax { return "sensor key must be 1 to \(keyBytesMax) bytes" }
             if let value, !value.isFinite { return "sensor value must be a finite number" }

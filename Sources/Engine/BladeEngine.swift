@@ -6,105 +6,207 @@ import Metrics
 import Model
 import Store
 
-/// The engine's state and rules for one blade, free of sockets and timers: the service wrappers
-/// (control socket, sampling timers) call into it from one event loop, so it needs no locks.
+/// The engine's rules for one blade, free of sockets and timers: the service (sampling timers,
+/// control socket, coordinator) calls into it from one event loop, so it needs no locks.
+///
+/// Every blade samples itself, records its values and sends them to the others; every blade
+/// records what the others send. Only the active manager turns threshold crossings and new
+/// modules into commands of the replicated log, so the alert log and the slots' module history
+/// are the same on every blade.
 final class BladeEngine {
     let config: BladeConfig
     let store: StoreWriter
     let logger: Logger
-    let role: RoleSource
-    /// The blade's collectors; each group is sampled on its own interval.
-    let collectors: CollectorSet
-    var simulated: SimulatedHardware? { collectors.simulator }
+    let coordinator: Coordinator
+    /// The blade's collectors; nil on a witness.
+    let collectors: CollectorSet?
+    var simulated: SimulatedHardware? { collectors?.simulator }
     private(set) var intervalsMs: [SamplingGroup: Int]
     private var rules: [ThresholdRule] = []
+    /// Threshold conditions by "slot/key", on every blade (statuses are computed everywhere).
     private var conditions: [String: ConditionState] = [:]
-    /// The slot's role (module type), for thresholds scoped by module type.
-    private var slotRole = "blade"
-    /// Counters the engine exposes about itself.
+    /// The open alerts of the replicated log by "slot/key", kept in step with the store.
+    private var openAlerts: [String: Severity] = [:]
+    /// Alert and module proposals not yet committed, so that none is proposed twice.
+    private var inFlight: Set<String> = []
+    private var moduleSerials: [Int: String] = [:]
+    private var slotRoles: [Int: String] = [:]
+    private var batches: MetricsBatchBuilder
+    /// When each other blade's last batch arrived (wall clock), and which are shown as down.
+    private var lastReports: [Int: Double] = [:]
+    private var downSlots: Set<Int> = []
+    /// The last (run, sequence) seen from each slot, to drop batches that arrive out of order.
+    private var lastSequences: [Int: (run: UInt64, sequence: UInt64)] = [:]
     private(set) var samplesWritten = 0
     private(set) var sampleFailures = 0
     private(set) var controlRequests = 0
+    private(set) var batchesReceived = 0
     private var lastPublished: StoreWriter.EngineState?
+    /// This blade's identification as last sampled, for when it becomes the active manager.
+    private var ownIdentification: [(String, String?)] = []
+    /// Called when an interval changed through the log.
+    var reschedule: (SamplingGroup) -> Void = { _ in }
 
-    init(config: BladeConfig, store: StoreWriter, role: RoleSource, collectors: CollectorSet, logger: Logger) throws {
+    init(config: BladeConfig, store: StoreWriter, coordinator: Coordinator, collectors: CollectorSet?, logger: Logger) throws {
         self.config = config
         self.store = store
-        self.role = role
         self.logger = logger
+        self.coordinator = coordinator
         self.collectors = collectors
-        var intervals = config.intervalsMs
-        // Intervals changed by the operator survive restarts and override the file.
-        for group in SamplingGroup.allCases {
-            if let stored = try store.setting("interval_ms.\(group.rawValue)"), let value = Int(stored) {
-                intervals[group] = value
-            }
-        }
-        intervalsMs = intervals
+        intervalsMs = config.intervalsMs
+        var generator = SystemRandomNumberGenerator()
+        batches = MetricsBatchBuilder(blade: config.blade.name, slotID: config.blade.slot,
+                                      run: UInt64.random(in: 1...UInt64.max, using: &generator))
         try store.ensureChassis(chassisID: config.chassis.id, name: config.chassis.name, site: config.chassis.site,
                                 row: config.chassis.row, rack: config.chassis.rack, shelf: config.chassis.shelf,
                                 slotCount: config.chassis.slots)
-        try store.registerBlade(slotID: config.blade.slot, name: config.blade.name, address: config.blade.address)
-        rules = try store.loadThresholds()
-        for (key, open) in try store.openAlerts() {
-            conditions[key] = ConditionState(raised: open.severity)
+        for member in Coordinator.members(of: config) where !member.witness {
+            if let slot = member.slot {
+                try store.registerBlade(slotID: slot, name: member.name, address: member.address)
+            }
+        }
+        try reloadConfiguration()
+        for (key, severity) in openAlerts {
+            conditions[key] = ConditionState(raised: severity)
         }
     }
 
-    var activeGroups: [SamplingGroup] { collectors.groups }
+    /// Re-reads what the replicated log changes: thresholds, intervals, open alerts, modules.
+    func reloadConfiguration() throws {
+        rules = try store.loadThresholds()
+        openAlerts = try store.openAlerts().mapValues(\.severity)
+        moduleSerials = try store.currentModuleSerials()
+        slotRoles = try store.slotRoles()
+        for group in SamplingGroup.allCases {
+            if let stored = try store.setting("interval_ms.\(group.rawValue)"), let value = Int(stored), value != intervalsMs[group] {
+                intervalsMs[group] = value
+                reschedule(group)
+            }
+        }
+    }
+
+    var activeGroups: [SamplingGroup] { collectors?.groups ?? [] }
 
     // MARK: Sampling
 
-    /// Samples one group, evaluates thresholds, raises and clears alerts, and writes it all.
+    /// Samples one group of this blade, records it, sends it to the other blades and, on the
+    /// active manager, turns crossings into alerts.
     func sample(_ group: SamplingGroup, now: Double) {
+        guard let collectors else { return }
         let sample = collectors.sample(group)
-        let readings = sample.readings
         for outcome in sample.outcomes where !outcome.succeeded {
             sampleFailures += 1
             logger.warning("collector failed", metadata: ["collector": "\(outcome.collector)", "error": "\(outcome.error ?? "")"])
         }
-        if group == .identification {
-            recordModule(from: readings, now: now)
-        }
-        let evaluated = readings.map { reading in
-            StoreWriter.EvaluatedReading(reading: reading, status: evaluate(reading, slotID: config.blade.slot, now: now))
+        let slotID = config.blade.slot
+        let evaluated = sample.readings.map { reading in
+            StoreWriter.EvaluatedReading(reading: reading, status: evaluate(reading, slotID: slotID, now: now))
         }
         do {
-            try store.record(slotID: config.blade.slot, readings: evaluated, at: now)
+            try store.record(slotID: slotID, readings: evaluated, at: now)
             samplesWritten += evaluated.count
         } catch {
             sampleFailures += 1
             logger.error("cannot write samples", metadata: ["group": "\(group.rawValue)", "error": "\(error)"])
         }
+        if group == .identification {
+            ownIdentification = sample.readings.map { ($0.descriptor.key, $0.text) }
+            checkModule(slotID: slotID, values: ownIdentification, now: now)
+        }
+        if let batch = batches.batch(evaluated.map { ($0.reading, $0.status) }, at: now) {
+            coordinator.broadcast(batch)
+        }
     }
 
-    private func evaluate(_ reading: Reading, slotID: Int?, now: Double) -> Status {
-        guard reading.descriptor.unit != "text" else { return .ok }
+    /// Another blade's batch: recorded under its slot; on the active manager, evaluated for alerts.
+    func received(_ batch: MetricsBatch, from sender: String, now: Double) {
+        if let last = lastSequences[batch.slotID], last.run == batch.run, batch.sequence <= last.sequence { return }
+        lastSequences[batch.slotID] = (batch.run, batch.sequence)
+        batchesReceived += 1
+        do {
+            try store.recordReplicated(batch, at: now)
+        } catch {
+            logger.error("cannot record a replicated batch", metadata: ["from": "\(sender)", "error": "\(error)"])
+            return
+        }
+        lastReports[batch.slotID] = now
+        if downSlots.remove(batch.slotID) != nil {
+            logger.notice("blade reporting again", metadata: ["slot": "\(batch.slotID)", "blade": "\(sender)"])
+        }
+        guard coordinator.isActive else { return }
+        for value in batch.values where value.fault == nil {
+            guard let descriptor = value.descriptor ?? store.knownDescriptor(slotID: batch.slotID, key: value.key),
+                  descriptor.unit != "text" else { continue }
+            _ = evaluate(Reading(descriptor: descriptor, value: value.value, text: value.text, fault: value.fault),
+                         slotID: batch.slotID, now: now)
+        }
+        let identification = batch.values.filter { $0.key.hasPrefix("id.") }.map { ($0.key, $0.text) }
+        if identification.contains(where: { $0.0 == "id.serial" }) {
+            checkModule(slotID: batch.slotID, values: identification, now: now)
+        }
+    }
+
+    /// Marks blades whose batches stopped as down since their last report (their last values stay).
+    func checkReports(now: Double) {
+        let limit = Double(config.cluster.downAfterMs) / 1000
+        for member in Coordinator.members(of: config) where !member.witness {
+            guard let slot = member.slot, slot != config.blade.slot, !downSlots.contains(slot) else { continue }
+            let last = lastReports[slot]
+            guard let last, now - last > limit else {
+                if last == nil, now - startedAt > limit {
+                    lastReports[slot] = startedAt
+                }
+                continue
+            }
+            downSlots.insert(slot)
+            do {
+                try store.setBladeDown(slotID: slot, since: last)
+                logger.warning("blade stopped reporting", metadata: ["slot": "\(slot)", "blade": "\(member.name)"])
+            } catch {
+                logger.error("cannot mark a blade down", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private let startedAt = StoreReader.wallClock()
+
+    /// Evaluates one reading against the thresholds in force; on the active manager a transition
+    /// becomes a proposal to the replicated alert log.
+    private func evaluate(_ reading: Reading, slotID: Int, now: Double) -> Status {
+        guard reading.descriptor.unit != "text", reading.descriptor.replication != .local else { return .ok }
         if reading.fault != nil { return .unknown }
-        let rule = ThresholdEvaluator.effectiveRule(key: reading.descriptor.key, slotID: slotID, role: slotRole,
-                                                     chassisID: config.chassis.id, hardware: reading.descriptor.limits,
-                                                     rules: rules)
-        let conditionKey = "\(slotID ?? 0)/\(reading.descriptor.key)"
+        let rule = ThresholdEvaluator.effectiveRule(key: reading.descriptor.key, slotID: slotID == 0 ? nil : slotID,
+                                                     role: slotRoles[slotID], chassisID: config.chassis.id,
+                                                     hardware: reading.descriptor.limits, rules: rules)
+        let conditionKey = "\(slotID)/\(reading.descriptor.key)"
         var state = conditions[conditionKey] ?? ConditionState()
+        let active = coordinator.isActive
+        if active {
+            // The log is the truth about what is raised: start from it.
+            state.raised = openAlerts[conditionKey]
+        }
         let (status, transition) = ThresholdEvaluator.evaluate(
             value: reading.value, limits: rule.limits, hysteresis: rule.hysteresis,
             minimumDurationSeconds: rule.minimumDurationSeconds, now: now, state: &state)
         conditions[conditionKey] = state
-        guard let transition else { return status }
-        do {
-            switch transition {
-            case .raise(let severity):
-                let message = Self.alertMessage(reading: reading, severity: severity, limits: rule.limits)
-                let id = try store.raiseAlert(slotID: slotID, metricKey: reading.descriptor.key,
-                                              metricLabel: reading.descriptor.label, severity: severity,
-                                              message: message, value: reading.value, at: now)
-                logger.notice("alert raised", metadata: ["id": "\(id)", "severity": "\(severity.rawValue)", "message": "\(message)"])
-            case .clear:
-                try store.clearAlert(slotID: slotID, metricKey: reading.descriptor.key, at: now)
-                logger.notice("alert cleared", metadata: ["key": "\(reading.descriptor.key)", "slot": "\(slotID ?? 0)"])
+        guard active, let transition, !inFlight.contains(conditionKey) else { return status }
+        let slot: Int? = slotID == 0 ? nil : slotID
+        let command: ClusterCommand
+        switch transition {
+        case .raise(let severity):
+            command = .raiseAlert(slotID: slot, metricKey: reading.descriptor.key, metricLabel: reading.descriptor.label,
+                                  severity: severity,
+                                  message: Self.alertMessage(reading: reading, severity: severity, limits: rule.limits),
+                                  value: reading.value, at: now)
+        case .clear:
+            command = .clearAlert(slotID: slot, metricKey: reading.descriptor.key, at: now)
+        }
+        inFlight.insert(conditionKey)
+        coordinator.propose(command) { [weak self] response in
+            self?.inFlight.remove(conditionKey)
+            if !response.ok {
+                self?.logger.warning("alert not recorded", metadata: ["key": "\(conditionKey)", "error": "\(response.error ?? "")"])
             }
-        } catch {
-            logger.error("cannot record alert", metadata: ["error": "\(error)"])
         }
         return status
     }
@@ -124,19 +226,21 @@ final class BladeEngine {
         return "\(reading.descriptor.label) is \(format(value)) \(unit), \(side)"
     }
 
-    private func recordModule(from readings: [Reading], now: Double) {
-        func text(_ key: String) -> String? { readings.first(where: { $0.descriptor.key == key })?.text }
-        let macs = readings.filter { $0.descriptor.key.hasPrefix("id.mac.") }.compactMap(\.text).sorted()
-        guard let serial = text("id.serial"), !serial.isEmpty else { return }
+    /// On the active manager: a module with a new serial in a slot becomes a log command.
+    private func checkModule(slotID: Int, values: [(String, String?)], now: Double) {
+        guard coordinator.isActive else { return }
+        func text(_ key: String) -> String? { values.first(where: { $0.0 == key })?.1 }
+        guard let serial = text("id.serial"), !serial.isEmpty, moduleSerials[slotID] != serial else { return }
+        let flightKey = "module/\(slotID)"
+        guard !inFlight.contains(flightKey) else { return }
+        let macs = values.filter { $0.0.hasPrefix("id.mac.") }.compactMap(\.1).sorted()
+        let address = Coordinator.members(of: config).first { $0.slot == slotID }?.address
         let module = ModuleInfo(serial: serial, model: text("id.model") ?? "", revision: text("id.revision") ?? "",
                                 manufacturer: text("id.manufacturer") ?? "", macAddresses: macs,
-                                ipAddresses: [config.blade.address], installedAt: now)
-        do {
-            if try store.recordModule(slotID: config.blade.slot, module: module, at: now) {
-                logger.notice("module installed", metadata: ["slot": "\(config.blade.slot)", "serial": "\(serial)"])
-            }
-        } catch {
-            logger.error("cannot record module", metadata: ["error": "\(error)"])
+                                ipAddresses: address.map { [$0] } ?? [], installedAt: now)
+        inFlight.insert(flightKey)
+        coordinator.propose(.recordModule(slotID: slotID, module: module, at: now)) { [weak self] _ in
+            self?.inFlight.remove(flightKey)
         }
     }
 
@@ -144,10 +248,14 @@ final class BladeEngine {
 
     /// Publishes the role and the lease for the web app.
     func publish(now: Double) {
-        let state = role.current(blade: config)
+        let state = coordinator.engineState()
+        if state.role == "active" && !ownIdentification.isEmpty {
+            checkModule(slotID: config.blade.slot, values: ownIdentification, now: now)
+        }
         do {
             try store.publish(engine: state, at: now)
-            if lastPublished?.role != state.role || lastPublished?.term != state.term {
+            if lastPublished?.role != state.role || lastPublished?.term != state.term
+                || lastPublished?.activeAddress != state.activeAddress {
                 logger.notice("role", metadata: ["role": "\(state.role)", "term": "\(state.term)",
                                                  "active": "\(state.activeAddress ?? "none")"])
             }
@@ -169,58 +277,106 @@ final class BladeEngine {
 
     // MARK: Control requests
 
-    /// Validates and applies one request from the web app or the CLI.
-    func handle(_ request: ControlRequest, now: Double, reschedule: (SamplingGroup) -> Void) -> ControlResponse {
+    /// Validates one request from the web app or the CLI; changes go through the replicated log
+    /// and are answered once committed on a majority and applied here.
+    func handle(_ request: ControlRequest, now: Double, reply: @escaping (ControlResponse) -> Void) {
         controlRequests += 1
         if let problem = ControlValidation.problem(in: request) {
-            return .failure(problem, code: 400)
+            reply(.failure(problem, code: 400))
+            return
         }
+        switch request {
+        case .ping:
+            reply(ControlResponse(ok: true))
+        case .setSensor(let key, let value):
+            reply(setSensor(key: key, value: value))
+        case .handOver(let target):
+            reply(coordinator.handOver(to: target))
+        default:
+            coordinator.propose(.control(request, at: now), completion: reply)
+        }
+    }
+
+    private func setSensor(key: String, value: Double?) -> ControlResponse {
+        guard let simulated else { return .failure("this blade has real sensors; only simulated ones can be set", code: 409) }
         do {
-            switch request {
-            case .ping:
-                return ControlResponse(ok: true)
-            case .setThreshold(let rule):
-                let id = try store.setThreshold(rule)
-                rules = try store.loadThresholds()
-                logger.notice("threshold set", metadata: ["key": "\(rule.metricKey)", "id": "\(id)"])
-                return ControlResponse(ok: true, id: id)
-            case .removeThreshold(let id):
-                guard try store.removeThreshold(id: id) else { return .failure("no threshold \(id)", code: 404) }
-                rules = try store.loadThresholds()
-                return ControlResponse(ok: true, id: id)
-            case .setChassisInfo(let name, let site, let row, let rack, let shelf):
-                try store.updateChassis(name: name, site: site, row: row, rack: rack, shelf: shelf)
-                return ControlResponse(ok: true)
-            case .setSlot(let slotID, let name, let moduleType):
-                guard slotID <= config.chassis.slots, try store.updateSlot(slotID: slotID, name: name, moduleType: moduleType) else {
-                    return .failure("no slot \(slotID)", code: 404)
-                }
-                if slotID == config.blade.slot, let role = moduleType?.role { slotRole = role }
-                return ControlResponse(ok: true)
-            case .acknowledgeAlert(let id, let by):
-                guard try store.acknowledgeAlert(id: id, by: by, at: now) else { return .failure("no alert \(id)", code: 404) }
-                return ControlResponse(ok: true, id: id)
-            case .setInterval(let group, let intervalMs):
-                try store.setSetting("interval_ms.\(group.rawValue)", String(intervalMs))
+            if let value {
+                try SimulatedHardware.setPin(key, .value(value), in: simulated.directory)
+            } else {
+                try SimulatedHardware.removePin(key, in: simulated.directory)
+            }
+            logger.notice("simulated sensor", metadata: ["key": "\(key)", "value": "\(value.map { "\($0)" } ?? "released")"])
+            return ControlResponse(ok: true)
+        } catch let error as SimulatedHardware.SimulationError {
+            return .failure(error.description, code: 400)
+        } catch {
+            return .failure("\(error)", code: 500)
+        }
+    }
+
+    // MARK: The replicated state machine
+
+    /// Applies one committed command to the store, the same way on every blade. Runs inside the
+    /// transaction that records the entry as applied.
+    func apply(_ command: ClusterCommand, index: Int) throws -> ControlResponse {
+        let response: ControlResponse
+        switch command {
+        case .control(let request, let time):
+            response = try applyControl(request, at: time)
+        case .raiseAlert(let slotID, let key, let label, let severity, let message, let value, let time):
+            let id = try store.raiseAlert(slotID: slotID, metricKey: key, metricLabel: label, severity: severity,
+                                          message: message, value: value, at: time)
+            openAlerts["\(slotID ?? 0)/\(key)"] = severity
+            logger.notice("alert raised", metadata: ["id": "\(id)", "severity": "\(severity.rawValue)", "message": "\(message)"])
+            response = ControlResponse(ok: true, id: id)
+        case .clearAlert(let slotID, let key, let time):
+            try store.clearAlert(slotID: slotID, metricKey: key, at: time)
+            openAlerts["\(slotID ?? 0)/\(key)"] = nil
+            logger.notice("alert cleared", metadata: ["key": "\(key)", "slot": "\(slotID ?? 0)"])
+            response = ControlResponse(ok: true)
+        case .recordModule(let slotID, let module, let time):
+            guard (1...config.chassis.slots).contains(slotID) else { return .failure("no slot \(slotID)", code: 404) }
+            if try store.recordModule(slotID: slotID, module: module, at: time) {
+                logger.notice("module installed", metadata: ["slot": "\(slotID)", "serial": "\(module.serial)"])
+            }
+            moduleSerials[slotID] = module.serial
+            response = ControlResponse(ok: true)
+        }
+        return response
+    }
+
+    private func applyControl(_ request: ControlRequest, at time: Double) throws -> ControlResponse {
+        switch request {
+        case .ping, .setSensor, .handOver:
+            return ControlResponse(ok: true)
+        case .setThreshold(let rule):
+            let id = try store.setThreshold(rule)
+            rules = try store.loadThresholds()
+            logger.notice("threshold set", metadata: ["key": "\(rule.metricKey)", "id": "\(id)"])
+            return ControlResponse(ok: true, id: id)
+        case .removeThreshold(let id):
+            guard try store.removeThreshold(id: id) else { return .failure("no threshold \(id)", code: 404) }
+            rules = try store.loadThresholds()
+            return ControlResponse(ok: true, id: id)
+        case .setChassisInfo(let name, let site, let row, let rack, let shelf):
+            try store.updateChassis(name: name, site: site, row: row, rack: rack, shelf: shelf)
+            return ControlResponse(ok: true)
+        case .setSlot(let slotID, let name, let moduleType):
+            guard slotID <= config.chassis.slots, try store.updateSlot(slotID: slotID, name: name, moduleType: moduleType) else {
+                return .failure("no slot \(slotID)", code: 404)
+            }
+            if let role = moduleType?.role { slotRoles[slotID] = role }
+            return ControlResponse(ok: true)
+        case .acknowledgeAlert(let id, let by):
+            guard try store.acknowledgeAlert(id: id, by: by, at: time) else { return .failure("no alert \(id)", code: 404) }
+            return ControlResponse(ok: true, id: id)
+        case .setInterval(let group, let intervalMs):
+            try store.setSetting("interval_ms.\(group.rawValue)", String(intervalMs))
+            if intervalsMs[group] != intervalMs {
                 intervalsMs[group] = intervalMs
                 reschedule(group)
-                return ControlResponse(ok: true)
-            case .setSensor(let key, let value):
-                guard let simulated else { return .failure("this blade has real sensors; only simulated ones can be set", code: 409) }
-                if let value {
-                    try SimulatedHardware.setPin(key, .value(value), in: simulated.directory)
-                } else {
-                    try SimulatedHardware.removePin(key, in: simulated.directory)
-                }
-                logger.notice("simulated sensor", metadata: ["key": "\(key)", "value": "\(value.map { "\($0)" } ?? "released")"])
-                return ControlResponse(ok: true)
             }
-        } catch {
-            if let simulationError = error as? SimulatedHardware.SimulationError {
-                return .failure(simulationError.description, code: 400)
-            }
-            logger.error("control request failed", metadata: ["error": "\(error)"])
-            return .failure("\(error)", code: 500)
+            return ControlResponse(ok: true)
         }
     }
 }

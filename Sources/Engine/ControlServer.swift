@@ -13,7 +13,7 @@ final class ControlServer {
         self.path = path
     }
 
-    func start(group: EventLoopGroup, handle: @escaping (ControlRequest) -> ControlResponse) throws {
+    func start(group: EventLoopGroup, handle: @escaping (ControlRequest, @escaping (ControlResponse) -> Void) -> Void) throws {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .childChannelInitializer { channel in
@@ -34,11 +34,11 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let handle: (ControlRequest) -> ControlResponse
+    private let handle: (ControlRequest, @escaping (ControlResponse) -> Void) -> Void
     private var pending: [UInt8] = []
     private var answered = false
 
-    init(handle: @escaping (ControlRequest) -> ControlResponse) {
+    init(handle: @escaping (ControlRequest, @escaping (ControlResponse) -> Void) -> Void) {
         self.handle = handle
     }
 
@@ -48,13 +48,15 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         if let bytes = buffer.readBytes(length: buffer.readableBytes) { pending += bytes }
         if let newline = pending.firstIndex(of: 0x0A) {
             let line = Data(pending[..<newline])
-            let response: ControlResponse
-            do {
-                response = handle(try JSONDecoder().decode(ControlRequest.self, from: line))
-            } catch {
-                response = .failure("malformed request: \(error)", code: 400)
+            answered = true
+            guard let request = try? JSONDecoder().decode(ControlRequest.self, from: line) else {
+                reply(context: context, .failure("malformed request", code: 400))
+                return
             }
-            reply(context: context, response)
+            let loop = context.eventLoop
+            handle(request) { response in
+                loop.execute { self.reply(context: context, response) }
+            }
         } else if pending.count > ControlLimits.lineBytesMax {
             reply(context: context, .failure("request longer than \(ControlLimits.lineBytesMax) bytes", code: 413))
         }

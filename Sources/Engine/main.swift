@@ -10,20 +10,25 @@ import Store
 
 /// chassis-engine: the only writer of a blade's state directory.
 ///
-///     chassis-engine --config /etc/chassis/blade.toml
+///     chassis-engine --config /etc/chassis/blade.toml [--witness]
+///
+/// With `--witness` it only votes and keeps the log (no metrics, no web): the third member that
+/// gives a two-blade chassis its quorum.
 setvbuf(stdout, nil, _IOLBF, 0)
 setvbuf(stderr, nil, _IOLBF, 0)
 
 func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: chassis-engine --config FILE\n".utf8))
+    FileHandle.standardError.write(Data("usage: chassis-engine --config FILE [--witness]\n".utf8))
     exit(2)
 }
 
 var configPath: String?
+var witness = false
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
     case "--config": configPath = arguments.next()
+    case "--witness": witness = true
     case "--help", "-h": usage()
     default:
         FileHandle.standardError.write(Data("chassis-engine: unknown argument \(argument)\n".utf8))
@@ -50,7 +55,7 @@ var logger = Logger(label: "chassis-engine")
 logger[metadataKey: "blade"] = "\(config.blade.name)"
 
 do {
-    let service = try EngineService(config: config, logger: logger)
+    let service = try EngineService(config: config, witness: witness, logger: logger)
     try service.run()
 } catch {
     logger.critical("engine stopped", metadata: ["error": "\(error)"])

@@ -78,6 +78,21 @@ enum Migrations {
             value TEXT NOT NULL
         );
         """),
+        Migration(name: "2026-11-25-consensus-v1", sql: """
+        CREATE TABLE consensus_hard_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            state BLOB NOT NULL
+        );
+        CREATE TABLE consensus_snapshot (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            log_index INTEGER NOT NULL CHECK (log_index >= 0),
+            snapshot BLOB NOT NULL
+        );
+        CREATE TABLE consensus_entries (
+            log_index INTEGER PRIMARY KEY CHECK (log_index > 0),
+            entry BLOB NOT NULL
+        );
+        """),
     ]
 
     /// The metrics database: a file on a tmpfs, rebuilt from the blades' reports after a reboot.

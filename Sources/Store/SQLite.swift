@@ -69,7 +69,9 @@ public final class Database {
     }
 
     /// Runs `body` inside a transaction; rolls back if it throws.
+    /// Inside a transaction already, the body simply joins it.
     public func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
+        if sqlite3_get_autocommit(handle) == 0 { return try body() }
         try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
         do {
             let result = try body()
@@ -105,6 +107,7 @@ public enum SQLValue {
     case integer(Int64)
     case real(Double)
     case text(String)
+    case blob([UInt8])
 
     public static func int(_ value: Int?) -> SQLValue { value.map { .integer(Int64($0)) } ?? .null }
     public static func double(_ value: Double?) -> SQLValue { value.map { .real($0) } ?? .null }
@@ -141,6 +144,11 @@ public final class Statement {
             case .integer(let number): result = sqlite3_bind_int64(pointer, index, number)
             case .real(let number): result = sqlite3_bind_double(pointer, index, number)
             case .text(let text): result = sqlite3_bind_text(pointer, index, text, -1, SQLITE_TRANSIENT_DESTRUCTOR)
+            case .blob(let bytes):
+                result = bytes.withUnsafeBytes {
+                    sqlite3_bind_blob(pointer, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count),
+                                      SQLITE_TRANSIENT_DESTRUCTOR)
+                }
             }
             guard result == SQLITE_OK else { throw database.error(result, "bind \(sql.prefix(60))") }
         }
@@ -181,4 +189,10 @@ public final class Statement {
     }
 
     public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
+
+    public func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(pointer, column))
+        guard count > 0, let bytes = sqlite3_column_blob(pointer, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+    }
 }

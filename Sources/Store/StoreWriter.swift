@@ -10,6 +10,8 @@ public final class StoreWriter {
     private var metricIDs: [MetricKey: Int64] = [:]
     /// The descriptor text last written for each metric, to skip rewriting it.
     private var descriptorTexts: [Int64: String] = [:]
+    /// Descriptors by slot and key, for replicated values that arrive without theirs.
+    private var descriptors: [MetricKey: MetricDescriptor] = [:]
     private let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -112,6 +114,22 @@ public final class StoreWriter {
             try bumpGeneration(config)
             return changed
         }
+    }
+
+    /// The serial number of the module now in each slot.
+    public func currentModuleSerials() throws -> [Int: String] {
+        let statement = try config.statement("SELECT slot_id, serial FROM modules WHERE removed_at IS NULL")
+        var serials: [Int: String] = [:]
+        while try statement.step() { serials[statement.int(0)] = statement.string(1) }
+        return serials
+    }
+
+    /// The role (module type) assigned to each slot.
+    public func slotRoles() throws -> [Int: String] {
+        let statement = try config.statement("SELECT slot_id, role FROM slots")
+        var roles: [Int: String] = [:]
+        while try statement.step() { roles[statement.int(0)] = statement.string(1) }
+        return roles
     }
 
     /// Marks the slot's module as removed (the slot is empty now).
@@ -238,8 +256,10 @@ public final class StoreWriter {
                 }
             }
             if slotID > 0 {
-                try metrics.statement("UPDATE blades SET last_report_at = ?, down_since = NULL WHERE slot_id = ?")
-                    .run([.real(now), .integer(Int64(slotID))])
+                try metrics.statement("""
+                    INSERT INTO blades (slot_id, name, address, last_report_at) VALUES (?, '', '', ?)
+                    ON CONFLICT (slot_id) DO UPDATE SET last_report_at = excluded.last_report_at, down_since = NULL
+                    """).run([.integer(Int64(slotID)), .real(now)])
             }
             try bumpGeneration(metrics)
         }
@@ -265,7 +285,39 @@ public final class StoreWriter {
         }
         metricIDs[key] = id
         descriptorTexts[id] = text
+        descriptors[key] = descriptor
         return id
+    }
+
+    /// The descriptor stored for a metric of a slot, if any (from memory, else from the database).
+    public func knownDescriptor(slotID: Int, key: String) -> MetricDescriptor? {
+        let metricKey = MetricKey(slotID: slotID, key: key)
+        if let known = descriptors[metricKey] { return known }
+        guard let statement = try? metrics.statement("SELECT descriptor FROM metrics WHERE slot_id = ? AND key = ?") else {
+            return nil
+        }
+        defer { statement.reset() }
+        guard (try? statement.bind([.integer(Int64(slotID)), .text(key)])) != nil, (try? statement.step()) == true,
+              let descriptor = try? JSONDecoder().decode(MetricDescriptor.self, from: Data(statement.string(0).utf8)) else {
+            return nil
+        }
+        descriptors[metricKey] = descriptor
+        return descriptor
+    }
+
+    /// Writes another blade's batch under its slot. Values whose descriptor never arrived are
+    /// skipped until the next full batch brings it. Returns how many values were written.
+    @discardableResult
+    public func recordReplicated(_ batch: MetricsBatch, at now: Double) throws -> Int {
+        var readings: [EvaluatedReading] = []
+        for value in batch.values {
+            guard let descriptor = value.descriptor ?? knownDescriptor(slotID: batch.slotID, key: value.key),
+                  descriptor.key == value.key else { continue }
+            readings.append(EvaluatedReading(reading: Reading(descriptor: descriptor, value: value.value, text: value.text,
+                                                              fault: value.fault), status: value.status))
+        }
+        try record(slotID: batch.slotID, readings: readings, at: now)
+        return readings.count
     }
 
     /// Deletes raw samples older than `rawSeconds` and aggregates older than `aggregateSeconds`,

@@ -26,10 +26,18 @@ import Testing
     [sampling]
     cpu_ms = 500
 
+    [cluster]
+    key_file = "/etc/chassis/cluster.key"
+
     [[member]]
     name = "blade1"
     address = "127.0.1.1"
     priority = 10
+
+    [[member]]
+    name = "blade2"
+    address = "127.0.1.2"
+    slot = 2
 
     [[member]]
     name = "witness"
@@ -39,6 +47,7 @@ import Testing
 
     @Test func parsesEveryKindOfSetting() throws {
         let config = try BladeConfig.parse(Self.example, file: "blade.toml")
+        #expect(config.cluster.keyFile == "/etc/chassis/cluster.key")
         #expect(config.blade.name == "blade2")
         #expect(config.blade.address == "127.0.1.2")
         #expect(config.blade.slot == 2)
@@ -50,9 +59,9 @@ import Testing
         #expect(config.web.staleAfterSeconds == 2.5)
         #expect(config.intervalsMs[.cpu] == 500)
         #expect(config.intervalsMs[.sensors] == 2_000)
-        #expect(config.members.map(\.name) == ["blade1", "witness"])
+        #expect(config.members.map(\.name) == ["blade1", "blade2", "witness"])
         #expect(config.members[0].priority == 10)
-        #expect(config.members[1].witness)
+        #expect(config.members[2].witness)
         #expect(config.members[0].port == 7400)
     }
 
@@ -79,6 +88,8 @@ import Testing
         ("[blade]\nslot = 9\n[chassis]\nslots = 4\n", 2, "beyond the chassis"),
         ("[[member]]\nname = \"a\"\n", 1, "needs 'address'"),
         ("[[member]]\nname = \"a\"\naddress = \"127.0.1.1\"\n[[member]]\nname = \"a\"\naddress = \"127.0.1.2\"\n", 4, "listed twice"),
+        ("[blade]\nname = \"b9\"\n[[member]]\nname = \"a\"\naddress = \"127.0.1.1\"\n", 3, "not in the [[member]] list"),
+        ("[blade]\nname = \"a\"\n[[member]]\nname = \"a\"\naddress = \"127.0.1.1\"\n[[member]]\nname = \"b\"\naddress = \"127.0.1.2\"\n", 0, "needs [cluster] key_file"),
         ("[blade]\nname = \"a\" extra\n", 2, "unexpected text"),
         ("[blade]\nname = \"bad\\q\"\n", 2, "unknown escape"),
         ("[blade\n", 1, "expected ']'"),

@@ -1,0 +1,16 @@
+import Model
+
+/// A command of the replicated configuration log: committed on a majority, then applied in the
+/// same order on every blade. Every command carries the time it was decided, so that applying it
+/// gives the same rows everywhere.
+public enum ClusterCommand: Sendable, Codable, Equatable {
+    /// An operator's change (thresholds, names, module types, acknowledgements, intervals).
+    case control(ControlRequest, at: Double)
+    /// The active manager saw a metric cross its thresholds.
+    case raiseAlert(slotID: Int?, metricKey: String, metricLabel: String, severity: Severity, message: String,
+                    value: Double?, at: Double)
+    /// The active manager saw the metric return within its thresholds.
+    case clearAlert(slotID: Int?, metricKey: String, at: Double)
+    /// The active manager saw a module with a new serial number in a slot (or the first one).
+    case recordModule(slotID: Int, module: ModuleInfo, at: Double)
+}

@@ -1,0 +1,442 @@
+import Config
+import Consensus
+import Control
+import Foundation
+import Logging
+import Model
+import NIOCore
+import Store
+import Transport
+
+/// Drives the pure `Consensus` core with real time and a real network: ticks from the host's
+/// monotonic clock, messages over the authenticated transport, its state persisted (fsynced)
+/// before anything of a `Ready` is sent, committed commands applied to the store. Confined to the
+/// engine's event loop.
+final class Coordinator {
+    /// What travels in a transport frame's payload, after a one-byte kind.
+    enum PayloadKind: UInt8 {
+        case consensus = 1
+        case metrics = 2
+    }
+
+    struct Peer {
+        var member: BladeConfig.Member
+        var id: MemberID
+    }
+
+    let config: BladeConfig
+    let store: StoreWriter
+    let logger: Logger
+    let loop: EventLoop
+    let node: Node
+    let me: MemberID
+    let isWitness: Bool
+    private(set) var transport: PeerTransport?
+    private let peersByID: [MemberID: Peer]
+    private let idsByName: [String: MemberID]
+    let consensusConfig: Consensus.Config
+    private let tickNanoseconds: UInt64
+    private let startNanoseconds: UInt64
+    private var tickTask: RepeatedTask?
+    /// The lease as a deadline on the host's monotonic clock; 0 when not active.
+    private(set) var leaseDeadlineNanoseconds: UInt64 = 0
+    private(set) var noActiveReason: NoActiveReason?
+    private(set) var appliedIndex: Int
+    private var pending: [Int: PendingProposal] = [:]
+    /// Called with each committed command, inside the transaction that records it as applied.
+    var apply: (ClusterCommand, Int) throws -> ControlResponse = { _, _ in ControlResponse(ok: true) }
+    /// Called after the configuration was replaced by a snapshot from the leader.
+    var restored: () -> Void = {}
+    /// Called on every change of role or leader, after it was logged.
+    var roleChanged: (RoleChange) -> Void = { _ in }
+    /// Called with another blade's metrics batch.
+    var metricsReceived: (String, MetricsBatch) -> Void = { _, _ in }
+    private let decoder = JSONDecoder()
+    private let encoder = JSONEncoder()
+    /// Malformed payloads from authenticated peers (a version mismatch, a bug), for `/metrics`.
+    private(set) var malformedPayloads = 0
+
+    struct PendingProposal {
+        var term: Int
+        var deadlineNanoseconds: UInt64
+        var completion: (ControlResponse) -> Void
+    }
+
+    /// How long a proposal may wait for its commit before the caller is told to retry.
+    static let proposalTimeoutNanoseconds: UInt64 = 5_000_000_000
+
+    /// The member identity of a configured member: its slot, or 100 plus its position for a
+    /// member without a slot (a witness).
+    static func memberID(_ member: BladeConfig.Member, position: Int) -> MemberID {
+        MemberID(UInt32(member.slot ?? (100 + position)))
+    }
+
+    /// The members of the election: the configured list, or this blade alone.
+    static func members(of config: BladeConfig) -> [BladeConfig.Member] {
+        if config.members.isEmpty {
+            return [BladeConfig.Member(name: config.blade.name, address: config.blade.address, slot: config.blade.slot,
+                                       priority: nil, witness: false, port: 7400)]
+        }
+        return config.members
+    }
+
+    init(config: BladeConfig, store: StoreWriter, key: [UInt8]?, witness: Bool, loop: EventLoop, logger: Logger) throws {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        self.loop = loop
+        self.isWitness = witness
+        let members = Self.members(of: config)
+        var peers: [MemberID: Peer] = [:]
+        var ids: [String: MemberID] = [:]
+        for (position, member) in members.enumerated() {
+            let id = Self.memberID(member, position: position)
+            peers[id] = Peer(member: member, id: id)
+            ids[member.name] = id
+        }
+        guard let myID = ids[config.blade.name] else {
+            throw EngineError("blade '\(config.blade.name)' is not in the [[member]] list of \(config.file)")
+        }
+        me = myID
+        peersByID = peers
+        idsByName = ids
+        consensusConfig = Consensus.Config()
+        tickNanoseconds = UInt64(consensusConfig.tickIntervalMs) * 1_000_000
+        startNanoseconds = StoreReader.monotonicNanoseconds()
+
+        let records = try store.loadConsensus()
+        let limits = consensusConfig.limits
+        var generator = SystemRandomNumberGenerator()
+        if let snapshotBytes = records.snapshot {
+            let snapshot = try Snapshot.decode(snapshotBytes, limits: limits)
+            let hardState = try records.hardState.map { try HardState.decode($0) } ?? HardState()
+            let entries = try records.entries.map { try Entry.decode($0, limits: limits) }
+            node = Node(id: myID, config: consensusConfig,
+                        persisted: PersistentState(hardState: hardState, snapshot: snapshot, entries: entries),
+                        random: generator)
+            logger.notice("consensus restored", metadata: ["term": "\(hardState.term)", "entries": "\(entries.count)",
+                                                           "snapshot": "\(snapshot.index)"])
+        } else {
+            let coreMembers = members.enumerated().map { position, member in
+                Member(id: Self.memberID(member, position: position), address: member.address, priority: member.priority,
+                       isWitness: member.witness)
+            }
+            node = Node.bootstrap(id: myID, members: coreMembers, config: consensusConfig, random: generator)
+        }
+        _ = generator.next()
+        appliedIndex = try store.appliedIndex()
+        if members.count > 1 && key == nil {
+            throw EngineError("a chassis of \(members.count) members needs a cluster key: set [cluster] key_file in \(config.file)")
+        }
+        self.key = key
+    }
+
+    private let key: [UInt8]?
+
+    private func makeTransport() -> PeerTransport? {
+        let members = Self.members(of: config)
+        guard let key, members.count > 1, let mine = members.first(where: { $0.name == config.blade.name }) else { return nil }
+        let endpoints = members.map { PeerEndpoint(name: $0.name, host: $0.address, port: $0.port) }
+        return PeerTransport(localName: config.blade.name, localHost: mine.address, port: mine.port, key: key,
+                             peers: endpoints, loop: loop) { [weak self] sender, payload in
+            self?.received(from: sender, payload: payload)
+        }
+    }
+
+    func start() throws {
+        loop.preconditionInEventLoop()
+        transport = makeTransport()
+        try transport?.start()
+        handle(node.ready())
+        tickTask = loop.scheduleRepeatedTask(initialDelay: .nanoseconds(Int64(tickNanoseconds)),
+                                             delay: .nanoseconds(Int64(tickNanoseconds))) { [weak self] _ in
+            self?.advanceClock()
+        }
+    }
+
+    func stop() {
+        tickTask?.cancel()
+        transport?.stop()
+        for (_, proposal) in pending { proposal.completion(.failure("the engine is stopping", code: 503)) }
+        pending.removeAll()
+    }
+
+    /// Ticks the core up to the monotonic clock. After a pause (SIGSTOP, a stall) this delivers
+    /// every missed tick at once, so that an old lease is seen to have expired before anything else.
+    private func advanceClock() {
+        let elapsed = StoreReader.monotonicNanoseconds() - startNanoseconds
+        let due = Int(elapsed / tickNanoseconds) - node.now
+        if due > 0 { handle(node.advance(ticks: due)) }
+        expireProposals()
+    }
+
+    // MARK: Inputs
+
+    private func received(from sender: String, payload: [UInt8]) {
+        guard let kind = payload.first.flatMap(PayloadKind.init(rawValue:)) else {
+            malformedPayloads += 1
+            return
+        }
+        switch kind {
+        case .consensus:
+            handle(node.step(encoded: Array(payload.dropFirst())))
+        case .metrics:
+            guard let batch = try? decoder.decode(MetricsBatch.self, from: Data(payload.dropFirst())) else {
+                malformedPayloads += 1
+                return
+            }
+            // A blade reports only for its own slot.
+            guard let id = idsByName[sender], peersByID[id]?.member.slot == batch.slotID || batch.slotID == 0 else {
+                malformedPayloads += 1
+                return
+            }
+            metricsReceived(sender, batch)
+        }
+    }
+
+    /// Sends a metrics batch to every other member (replication: all blades by default).
+    func broadcast(_ batch: MetricsBatch) {
+        guard let transport, let body = try? encoder.encode(batch) else { return }
+        let payload = [PayloadKind.metrics.rawValue] + Array(body)
+        for (id, peer) in peersByID where id != me && !peer.member.witness {
+            transport.send(payload, to: peer.member.name)
+        }
+    }
+
+    /// Proposes a command; `completion` runs on the loop once it is committed and applied here,
+    /// or with an error (not the active manager, timed out, leadership lost).
+    func propose(_ command: ClusterCommand, completion: @escaping (ControlResponse) -> Void) {
+        loop.preconditionInEventLoop()
+        guard let bytes = try? encoder.encode(command) else {
+            completion(.failure("cannot encode the command", code: 500))
+            return
+        }
+        do {
+            let ready = try node.propose(Array(bytes))
+            if let appended = ready.appended {
+                pending[appended.index] = PendingProposal(
+                    term: appended.term,
+                    deadlineNanoseconds: StoreReader.monotonicNanoseconds() + Self.proposalTimeoutNanoseconds,
+                    completion: completion)
+            }
+            handle(ready)
+        } catch {
+            var response = ControlResponse.failure(describe(error), code: 503)
+            response.activeAddress = activeMember?.member.address
+            completion(response)
+        }
+    }
+
+    private func describe(_ error: RequestError) -> String {
+        switch error {
+        case .notLeader(let leader):
+            return "this blade is not the active manager" + (leader.flatMap { peersByID[$0] }.map { "; it is \($0.member.address)" } ?? "")
+        default:
+            return "the command was refused: \(error)"
+        }
+    }
+
+    private func expireProposals() {
+        guard !pending.isEmpty else { return }
+        let now = StoreReader.monotonicNanoseconds()
+        for (index, proposal) in pending where proposal.deadlineNanoseconds < now {
+            pending.removeValue(forKey: index)
+            proposal.completion(.failure("not committed in time (no quorum?); retry", code: 503))
+        }
+    }
+
+    func handOver(to name: String?) -> ControlResponse {
+        let target = name.flatMap { idsByName[$0] }
+        if name != nil && target == nil { return .failure("no member named \(name!)", code: 404) }
+        do {
+            handle(try node.handOver(to: target))
+            return ControlResponse(ok: true)
+        } catch {
+            return .failure(describe(error), code: 409)
+        }
+    }
+
+    private var fencedNames: Set<String> = []
+
+    /// The fence's answer for one member: powered off (`down`) or not. Only changes reach the core.
+    func confirmDown(_ name: String, down: Bool) {
+        guard let id = idsByName[name], id != me, fencedNames.contains(name) != down else { return }
+        if down { fencedNames.insert(name) } else { fencedNames.remove(name) }
+        logger.notice(down ? "fence: member confirmed powered off" : "fence: member powered again", metadata: ["member": "\(name)"])
+        handle(down ? node.confirmDown(id) : node.clearDown(id))
+    }
+
+    // MARK: Output
+
+    /// Persist, then send, then apply: the order the core requires.
+    private func handle(_ ready: Ready) {
+        do {
+            try store.persistConsensus(
+                hardState: ready.hardState.map { $0.encode() },
+                snapshot: ready.snapshot.map { ($0.index, $0.encode()) },
+                truncateFrom: ready.truncateFrom,
+                entries: ready.entries.map { ($0.index, $0.encode()) })
+        } catch {
+            // Sending what could not be persisted would break the protocol's promises: stop.
+            logger.critical("cannot persist consensus state; stopping", metadata: ["error": "\(error)"])
+            exit(70)
+        }
+        if let snapshot = ready.snapshot, ready.snapshotIsFromLeader {
+            restore(from: snapshot)
+        }
+        if let transport {
+            for message in ready.messages {
+                guard let peer = peersByID[message.to] else { continue }
+                transport.send([PayloadKind.consensus.rawValue] + message.encode(), to: peer.member.name)
+            }
+        }
+        for entry in ready.committed {
+            applyCommitted(entry)
+        }
+        for change in ready.roleChanges {
+            logger.notice("role change", metadata: [
+                "from": "\(change.oldRole.rawValue)", "to": "\(change.newRole.rawValue)", "term": "\(change.term)",
+                "leader": "\(change.leader.flatMap { peersByID[$0]?.member.name } ?? "none")",
+            ])
+            roleChanged(change)
+        }
+        if let deadline = ready.leaseDeadlineTick {
+            leaseDeadlineNanoseconds = startNanoseconds + UInt64(max(0, deadline)) * tickNanoseconds
+        } else {
+            leaseDeadlineNanoseconds = 0
+        }
+        noActiveReason = ready.noActiveReason
+        if let wanted = ready.snapshotWanted {
+            compact(wanted)
+        }
+    }
+
+    private func restore(from snapshot: Snapshot) {
+        do {
+            let image = try decoder.decode(ConfigurationImage.self, from: Data(snapshot.data))
+            try store.install(image, appliedThrough: snapshot.index)
+            appliedIndex = snapshot.index
+            logger.notice("configuration installed from the active manager's snapshot", metadata: ["index": "\(snapshot.index)"])
+            restored()
+        } catch {
+            if snapshot.data.isEmpty {
+                appliedIndex = max(appliedIndex, snapshot.index)
+                return
+            }
+            logger.critical("cannot install snapshot; stopping", metadata: ["error": "\(error)"])
+            exit(70)
+        }
+    }
+
+    private func applyCommitted(_ entry: Entry) {
+        guard entry.index > appliedIndex else { return }
+        var response = ControlResponse(ok: true)
+        do {
+            try store.applying(index: entry.index) {
+                if entry.kind == .command, !entry.data.isEmpty {
+                    do {
+                        let command = try decoder.decode(ClusterCommand.self, from: Data(entry.data))
+                        response = try apply(command, entry.index)
+                    } catch is DecodingError {
+                        // Written by a newer engine: skipped the same way on every blade of this version.
+                        response = .failure("unknown command at index \(entry.index)", code: 400)
+                        logger.error("cannot decode committed command", metadata: ["index": "\(entry.index)"])
+                    }
+                }
+            }
+            appliedIndex = entry.index
+        } catch {
+            logger.critical("cannot apply committed entry; stopping", metadata: ["index": "\(entry.index)", "error": "\(error)"])
+            exit(70)
+        }
+        if let proposal = pending.removeValue(forKey: entry.index) {
+            proposal.completion(proposal.term == entry.term ? response
+                                : .failure("leadership changed before the command committed; retry", code: 503))
+        }
+    }
+
+    private func compact(_ wanted: Int) {
+        let index = min(wanted, appliedIndex)
+        guard index > node.snapshot.index else { return }
+        do {
+            let data = Array(try encoder.encode(try store.exportConfiguration()))
+            handle(try node.compact(upTo: index, data: data))
+        } catch {
+            logger.error("cannot compact the log", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Views
+
+    var isActive: Bool {
+        node.isActive(atTick: node.now) && StoreReader.monotonicNanoseconds() < leaseDeadlineNanoseconds
+    }
+
+    var activeMember: Peer? { node.leader.flatMap { peersByID[$0] } }
+
+    func url(of member: BladeConfig.Member) -> String { "http://\(member.address):\(config.web.port)" }
+
+    /// This blade's role for the web app and the cluster view.
+    var roleName: String {
+        if isWitness { return "witness" }
+        if node.role == .leader { return isActive ? "active" : "candidate" }
+        if node.role == .candidate || node.role == .preCandidate { return "candidate" }
+        return "standby"
+    }
+
+    func engineState() -> StoreWriter.EngineState {
+        let status = node.status
+        let nowWall = StoreReader.wallClock()
+        let tickSeconds = Double(consensusConfig.tickIntervalMs) / 1000
+        let heardWindow = consensusConfig.electionTimeoutTicks
+        var members: [ClusterMember] = []
+        for memberStatus in status.members {
+            guard let peer = peersByID[memberStatus.member.id] else { continue }
+            let heard = memberStatus.lastHeardTick.map { nowWall - Double(status.tick - $0) * tickSeconds }
+            var role: String
+            if memberStatus.member.id == me {
+                role = roleName
+            } else if peer.member.witness {
+                role = "witness"
+            } else if status.leader == memberStatus.member.id {
+                role = "active"
+            } else if let tick = memberStatus.lastHeardTick, status.tick - tick <= heardWindow {
+                role = "standby"
+            } else {
+                role = memberStatus.member.id == me ? roleName : "down"
+            }
+            if peer.member.witness && memberStatus.member.id != me,
+               memberStatus.lastHeardTick.map({ status.tick - $0 > heardWindow }) ?? true, status.role == .leader {
+                role = "down"
+            }
+            members.append(ClusterMember(name: peer.member.name, address: peer.member.address, url: url(of: peer.member),
+                                         slotID: peer.member.slot, role: role,
+                                         lastHeardAt: memberStatus.member.id == me ? nowWall : heard))
+        }
+        members.sort { ($0.slotID ?? 999, $0.name) < ($1.slotID ?? 999, $1.name) }
+        let leader = activeMember
+        let activeView = leader.flatMap { peer in members.first { $0.name == peer.member.name } }
+        let quorum = noActiveReason == nil || {
+            if case .electedNotCommitted = noActiveReason! { return true }
+            if case .handingOver = noActiveReason! { return true }
+            return false
+        }()
+        let cluster = ClusterView(term: UInt64(max(0, status.term)), active: activeView, quorum: quorum,
+                                  reason: noActiveReason?.description, members: members)
+        let role = roleName
+        return StoreWriter.EngineState(
+            blade: config.blade.name, address: config.blade.address, slotID: config.blade.slot, role: role,
+            term: UInt64(max(0, status.term)), activeAddress: leader?.member.address,
+            activeURL: leader.map { url(of: $0.member) },
+            leaseDeadlineNanoseconds: role == "active" ? leaseDeadlineNanoseconds : 0, cluster: cluster)
+    }
+
+    var counters: (transport: PeerCounters?, core: Stats, malformedPayloads: Int) {
+        (transport?.counters, node.stats, malformedPayloads)
+    }
+}
+
+struct EngineError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

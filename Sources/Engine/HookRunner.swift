@@ -1,0 +1,115 @@
+import Config
+import Dispatch
+import Foundation
+import Logging
+import Store
+
+/// Runs the operator's commands on changes of role, as keepalived's notify scripts, with the
+/// details in their environment: `CHASSIS_ROLE`, `CHASSIS_TERM`, `CHASSIS_BLADE`,
+/// `CHASSIS_ADDRESS`, `CHASSIS_OLD_ACTIVE`, `CHASSIS_NEW_ACTIVE`, `CHASSIS_REASON`.
+///
+/// Hooks run again on every new term and whenever the view changes back (a partition that heals),
+/// so a hook that claims a virtual address gets to announce it again. Each run is bounded in time
+/// and its output goes to the engine's log.
+final class HookRunner {
+    let config: BladeConfig
+    let logger: Logger
+    private var last: (role: String, term: UInt64, active: String?, quorum: Bool)?
+    private let queue = DispatchQueue(label: "chassis.hooks")
+
+    init(config: BladeConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    func observe(_ state: StoreWriter.EngineState) {
+        let quorum = state.cluster?.quorum ?? false
+        let now = (role: state.role, term: state.term, active: state.activeAddress, quorum: quorum)
+        defer { last = now }
+        guard let last else {
+            run(for: now, oldActive: nil, reason: state.cluster?.reason)
+            return
+        }
+        guard last.role != now.role || last.term != now.term || last.active != now.active || last.quorum != now.quorum else {
+            return
+        }
+        run(for: now, oldActive: last.active, reason: state.cluster?.reason)
+    }
+
+    private func run(for state: (role: String, term: UInt64, active: String?, quorum: Bool), oldActive: String?, reason: String?) {
+        let command: String?
+        let event: String
+        switch state.role {
+        case "active":
+            command = config.hooks.onActive
+            event = "active"
+        case "standby" where state.quorum:
+            command = config.hooks.onStandby
+            event = "standby"
+        default:
+            guard !state.quorum else { return }
+            command = config.hooks.onNoQuorum
+            event = "no-quorum"
+        }
+        guard let command else { return }
+        let environment = [
+            "CHASSIS_EVENT": event, "CHASSIS_ROLE": state.role, "CHASSIS_TERM": String(state.term),
+            "CHASSIS_BLADE": config.blade.name, "CHASSIS_ADDRESS": config.blade.address,
+            "CHASSIS_OLD_ACTIVE": oldActive ?? "", "CHASSIS_NEW_ACTIVE": state.active ?? "", "CHASSIS_REASON": reason ?? "",
+        ]
+        let timeout = config.hooks.timeoutSeconds
+        let logger = self.logger
+        queue.async {
+            let started = Date()
+            let (status, output) = Self.execute(command, environment: environment, timeoutSeconds: timeout)
+            logger.notice("hook ran", metadata: [
+                "event": "\(event)", "term": "\(state.term)", "status": "\(status.map(String.init) ?? "killed after \(timeout) s")",
+                "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
+                "output": "\(output.prefix(2_000))",
+            ])
+        }
+    }
+
+    /// Runs `/bin/sh -c command`; returns its exit status (nil when killed at the timeout) and output.
+    static func execute(_ command: String, environment: [String: String], timeoutSeconds: Double) -> (Int32?, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        var merged = ProcessInfo.processInfo.environment
+        for (key, value) in environment { merged[key] = value }
+        process.environment = merged
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            return (127, "cannot start: \(error)")
+        }
+        final class Output: @unchecked Sendable { var data = Data() }
+        let finished = DispatchSemaphore(value: 0)
+        let output = Output()
+        DispatchQueue.global().async {
+            output.data = pipe.fileHandleForReading.readDataToEndOfFile()
+            finished.signal()
+        }
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(-process.processIdentifier, SIGKILL)
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            _ = finished.wait(timeout: .now() + 1)
+            return (nil, String(decoding: output.data, as: UTF8.self))
+        }
+        _ = finished.wait(timeout: .now() + 1)
+        return (process.terminationStatus, String(decoding: output.data, as: UTF8.self))
+    }
+
+    /// The output of a short command, or nil when it failed or ran out of time.
+    static func capture(_ command: String, timeoutSeconds: Double) -> String? {
+        let (status, output) = execute(command, environment: [:], timeoutSeconds: timeoutSeconds)
+        return status == 0 ? output : nil
+    }
+}

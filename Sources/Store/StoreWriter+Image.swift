@@ -1,0 +1,143 @@
+import Foundation
+import Model
+
+/// The replicated configuration as one value: what a consensus snapshot carries, so that a blade
+/// that was away, or a new one, catches up by installing it.
+public struct ConfigurationImage: Sendable, Codable, Equatable {
+    public struct Chassis: Sendable, Codable, Equatable {
+        public var chassisID: String
+        public var name: String
+        public var site: String
+        public var row: String
+        public var rack: String
+        public var shelf: String
+        public var slotCount: Int
+    }
+
+    public struct Slot: Sendable, Codable, Equatable {
+        public var slotID: Int
+        public var name: String
+        public var moduleType: ModuleType
+    }
+
+    public struct Module: Sendable, Codable, Equatable {
+        public var id: Int64
+        public var slotID: Int
+        public var module: ModuleInfo
+    }
+
+    public var chassis: Chassis?
+    public var slots: [Slot]
+    public var modules: [Module]
+    public var thresholds: [ThresholdRule]
+    public var alerts: [Alert]
+    public var settings: [String: String]
+
+    /// The alert log in a snapshot keeps its newest entries only.
+    public static let alertsMax = 10_000
+}
+
+extension StoreWriter {
+    public func exportConfiguration() throws -> ConfigurationImage {
+        var image = ConfigurationImage(chassis: nil, slots: [], modules: [], thresholds: [], alerts: [], settings: [:])
+        let chassis = try config.statement("SELECT chassis_id, name, site, row, rack, shelf, slot_count FROM chassis WHERE id = 1")
+        if try chassis.step() {
+            image.chassis = .init(chassisID: chassis.string(0), name: chassis.string(1), site: chassis.string(2),
+                                  row: chassis.string(3), rack: chassis.string(4), shelf: chassis.string(5),
+                                  slotCount: chassis.int(6))
+        }
+        chassis.reset()
+        let slots = try config.statement("SELECT slot_id, name, role, function, expected_model FROM slots ORDER BY slot_id")
+        while try slots.step() {
+            image.slots.append(.init(slotID: slots.int(0), name: slots.string(1), moduleType: ModuleType(
+                role: slots.string(2), function: slots.string(3), expectedModel: slots.string(4))))
+        }
+        let modules = try config.statement("""
+            SELECT id, slot_id, serial, model, revision, manufacturer, mac_addresses, ip_addresses, installed_at, removed_at
+            FROM modules ORDER BY id
+            """)
+        while try modules.step() {
+            image.modules.append(.init(id: modules.int64(0), slotID: modules.int(1), module: ModuleInfo(
+                serial: modules.string(2), model: modules.string(3), revision: modules.string(4),
+                manufacturer: modules.string(5), macAddresses: StoreReader.list(modules.string(6)),
+                ipAddresses: StoreReader.list(modules.string(7)), installedAt: modules.double(8),
+                removedAt: modules.optionalDouble(9))))
+        }
+        image.thresholds = try loadThresholds()
+        let alerts = try config.statement("""
+            SELECT id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
+                   acknowledged_at, acknowledged_by FROM alerts ORDER BY id DESC LIMIT \(ConfigurationImage.alertsMax)
+            """)
+        while try alerts.step() {
+            image.alerts.append(Alert(id: alerts.int64(0), slotID: alerts.optionalInt(1), metricKey: alerts.string(2),
+                                      metricLabel: alerts.string(3), severity: Severity(rawValue: alerts.string(4)) ?? .warning,
+                                      message: alerts.string(5), value: alerts.optionalDouble(6), raisedAt: alerts.double(7),
+                                      clearedAt: alerts.optionalDouble(8), acknowledgedAt: alerts.optionalDouble(9),
+                                      acknowledgedBy: alerts.optionalString(10)))
+        }
+        image.alerts.reverse()
+        let settings = try config.statement("SELECT key, value FROM settings")
+        while try settings.step() { image.settings[settings.string(0)] = settings.string(1) }
+        return image
+    }
+
+    /// Replaces the whole replicated configuration with `image`, in one transaction.
+    public func importConfiguration(_ image: ConfigurationImage) throws {
+        try config.transaction {
+            try config.execute("DELETE FROM modules; DELETE FROM thresholds; DELETE FROM alerts; DELETE FROM settings")
+            if let chassis = image.chassis {
+                try config.statement("""
+                    INSERT INTO chassis (id, chassis_id, name, site, row, rack, shelf, slot_count) VALUES (1, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET chassis_id = excluded.chassis_id, name = excluded.name,
+                        site = excluded.site, row = excluded.row, rack = excluded.rack, shelf = excluded.shelf,
+                        slot_count = excluded.slot_count
+                    """).run([.text(chassis.chassisID), .text(chassis.name), .text(chassis.site), .text(chassis.row),
+                              .text(chassis.rack), .text(chassis.shelf), .integer(Int64(chassis.slotCount))])
+            }
+            let slot = try config.statement("""
+                INSERT INTO slots (slot_id, name, role, function, expected_model) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (slot_id) DO UPDATE SET name = excluded.name, role = excluded.role,
+                    function = excluded.function, expected_model = excluded.expected_model
+                """)
+            for item in image.slots {
+                try slot.run([.integer(Int64(item.slotID)), .text(item.name), .text(item.moduleType.role),
+                              .text(item.moduleType.function), .text(item.moduleType.expectedModel)])
+            }
+            let module = try config.statement("""
+                INSERT INTO modules (id, slot_id, serial, model, revision, manufacturer, mac_addresses, ip_addresses,
+                                     installed_at, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for item in image.modules {
+                let info = item.module
+                try module.run([.integer(item.id), .integer(Int64(item.slotID)), .text(info.serial), .text(info.model),
+                                .text(info.revision), .text(info.manufacturer), .text(info.macAddresses.joined(separator: ",")),
+                                .text(info.ipAddresses.joined(separator: ",")), .real(info.installedAt), .double(info.removedAt)])
+            }
+            let threshold = try config.statement("""
+                INSERT INTO thresholds (id, scope_kind, scope_value, metric_key, low_critical, low_warning, high_warning,
+                                        high_critical, hysteresis, minimum_duration_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for rule in image.thresholds {
+                let (kind, value) = StoreReader.scopeColumns(rule.scope)
+                try threshold.run([.integer(rule.id), .text(kind), .text(value), .text(rule.metricKey),
+                                   .double(rule.limits.lowCritical), .double(rule.limits.lowWarning),
+                                   .double(rule.limits.highWarning), .double(rule.limits.highCritical),
+                                   .real(rule.hysteresis), .real(rule.minimumDurationSeconds)])
+            }
+            let alert = try config.statement("""
+                INSERT INTO alerts (id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
+                                    acknowledged_at, acknowledged_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for item in image.alerts {
+                try alert.run([.integer(item.id), .int(item.slotID), .text(item.metricKey), .text(item.metricLabel),
+                               .text(item.severity.rawValue), .text(item.message), .double(item.value), .real(item.raisedAt),
+                               .double(item.clearedAt), .double(item.acknowledgedAt), .string(item.acknowledgedBy)])
+            }
+            let setting = try config.statement("INSERT INTO settings (key, value) VALUES (?, ?)")
+            for (key, value) in image.settings.sorted(by: { $0.key < $1.key }) {
+                try setting.run([.text(key), .text(value)])
+            }
+            try config.statement("UPDATE meta SET generation = generation + 1 WHERE id = 1").run()
+        }
+    }
+}
