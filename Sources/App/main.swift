@@ -1,1 +1,92 @@
-print("chassis-web: not built yet")
+@preconcurrency import Foundation
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import Config
+import Control
+import Web
+
+/// chassis-web: the FastCGI application behind nginx.
+///
+///     chassis-web --config PATH [--socket PATH]
+///
+/// Reads the blade's configuration, loads the templates, listens on the FastCGI unix socket
+/// (`paths.web_socket`, or `--socket`) with `web.threads` workers, and stops on SIGTERM or SIGINT.
+
+// Logs reach the supervisor's file line by line, not at exit.
+setvbuf(stdout, nil, _IOLBF, 0)
+setvbuf(stderr, nil, _IONBF, 0)
+
+let log: @Sendable (String) -> Void = { message in
+    print("chassis-web: " + message)
+}
+
+func usage() -> Never {
+    FileHandle.standardError.write(Data("usage: chassis-web --config PATH [--socket PATH]\n".utf8))
+    exit(2)
+}
+
+var configPath: String?
+var socketOverride: String?
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--config":
+        guard let value = arguments.popFirst() else { usage() }
+        configPath = value
+    case "--socket":
+        guard let value = arguments.popFirst() else { usage() }
+        socketOverride = value
+    case "--help", "-h": usage()
+    default:
+        FileHandle.standardError.write(Data("chassis-web: unknown argument \(argument)\n".utf8))
+        usage()
+    }
+}
+guard let configPath else { usage() }
+
+let config: BladeConfig
+do {
+    config = try BladeConfig.load(path: configPath)
+} catch {
+    FileHandle.standardError.write(Data("chassis-web: \(error)\n".utf8))
+    exit(1)
+}
+
+let templates: TemplateSet
+do {
+    templates = try TemplateSet.load(directory: config.web.templatesDir)
+} catch {
+    FileHandle.standardError.write(Data("chassis-web: \(error)\n".utf8))
+    exit(1)
+}
+
+let limits = WebLimits(requestBodyBytesMax: config.web.requestBodyBytesMax, staleAfterSeconds: config.web.staleAfterSeconds)
+let app = WebApp(templates: templates, limits: limits, control: ControlClient(socketPath: config.paths.controlSocket))
+let socketPath = socketOverride ?? config.paths.webSocket
+
+// Signals are taken by sigwait below, never by a handler on a worker thread; a closed nginx
+// connection must not kill the process with SIGPIPE.
+signal(SIGPIPE, SIG_IGN)
+var stopSignals = sigset_t()
+sigemptyset(&stopSignals)
+sigaddset(&stopSignals, SIGTERM)
+sigaddset(&stopSignals, SIGINT)
+pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
+let server = FastCGIServer(socketPath: socketPath, threads: max(1, config.web.threads), app: app,
+                           makeSource: { try makeStateSource(config) }, log: log)
+do {
+    try server.start()
+} catch {
+    FileHandle.standardError.write(Data("chassis-web: \(error)\n".utf8))
+    exit(1)
+}
+log("blade \(config.blade.name) listening on \(socketPath) with \(max(1, config.web.threads)) threads, templates \(config.web.templatesDir)")
+
+var received: Int32 = 0
+sigwait(&stopSignals, &received)
+log("signal \(received): stopping")
+server.stop()
+log("stopped")
+exit(0)

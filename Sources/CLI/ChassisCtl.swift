@@ -127,7 +127,8 @@ func check(_ response: ControlResponse) throws {
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo", abstract: "A simulated chassis on this machine: blade i on 127.0.1.i, port 8080.",
-        subcommands: [Up.self, Down.self, SetSensor.self, Kill.self, Start.self, Pause.self, Resume.self, Replace.self])
+        subcommands: [Up.self, Down.self, SetSensor.self, Kill.self, PowerOff.self, Start.self, Pause.self, Resume.self,
+                      Partition.self, Heal.self, HandOver.self, Replace.self])
 
     struct Common: ParsableArguments {
         @Option(name: .long, help: "The demo's directory (state, logs, simulated hardware).")
@@ -145,11 +146,18 @@ struct DemoCommand: ParsableCommand {
         var root: String = FileManager.default.currentDirectoryPath
         @Option(help: "HTTP port of every blade's nginx.")
         var port: Int = 8080
+        @Flag(help: "Add a witness (votes and keeps the log, no metrics, no web) on 127.0.1.250.")
+        var witness = false
 
         func run() throws {
-            let state = try Demo.up(blades: blades, slots: slots, directory: common.dir, root: root, port: port)
+            let state = try Demo.up(blades: blades, slots: slots, directory: common.dir, root: root, port: port,
+                                    witness: witness)
             for blade in state.blades {
-                print("\(blade.name): http://\(blade.address):\(state.port)/  (engine \(blade.engine), web \(blade.web), nginx \(blade.nginx))")
+                if blade.witness {
+                    print("\(blade.name): \(blade.address) (engine \(blade.engine), votes only)")
+                } else {
+                    print("\(blade.name): http://\(blade.address):\(state.port)/  (engine \(blade.engine), web \(blade.web), nginx \(blade.nginx))")
+                }
             }
             print("open http://\(state.blades[0].address):\(state.port)/")
         }
@@ -184,6 +192,53 @@ struct DemoCommand: ParsableCommand {
         }
     }
 
+    struct PowerOff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "power-off",
+            abstract: "SIGKILL a blade and report it powered off on the simulated midplane (a fence confirmation).")
+        @OptionGroup var common: Common
+        @Argument var blade: Int
+        func run() throws {
+            let state = try DemoState.load(directory: common.dir)
+            let target = try state.blade(blade)
+            Demo.killBlade(target)
+            try Demo.setPowered(target, on: false, state: state)
+        }
+    }
+
+    struct Partition: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cut a blade off from the others (nftables on loopback).")
+        @OptionGroup var common: Common
+        @Argument var blade: Int
+        func run() throws {
+            let state = try DemoState.load(directory: common.dir)
+            try Demo.partition(try state.blade(blade), state: state)
+        }
+    }
+
+    struct Heal: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Undo a partition.")
+        @OptionGroup var common: Common
+        @Argument var blade: Int
+        func run() throws {
+            let state = try DemoState.load(directory: common.dir)
+            try Demo.heal(try state.blade(blade), state: state)
+        }
+    }
+
+    struct HandOver: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "handover",
+                                                        abstract: "Ask the active manager to hand over.")
+        @OptionGroup var common: Common
+        @Option(help: "The blade to hand over to (default: the most preferred other).")
+        var to: Int?
+        func run() throws {
+            let state = try DemoState.load(directory: common.dir)
+            let from = try Demo.handOver(state: state, to: to)
+            print("\(from) handed over")
+        }
+    }
+
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start a stopped or killed blade again.")
         @OptionGroup var common: Common
@@ -192,6 +247,7 @@ struct DemoCommand: ParsableCommand {
             var state = try DemoState.load(directory: common.dir)
             guard let position = state.blades.firstIndex(where: { $0.index == blade }) else { throw DemoError("no blade \(blade)") }
             Demo.killBlade(state.blades[position])
+            try Demo.setPowered(state.blades[position], on: true, state: state)
             try Demo.start(&state.blades[position], state: state)
             try state.save()
             try Demo.waitUntilReady([state.blades[position]], port: state.port)

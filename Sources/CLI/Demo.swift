@@ -1,4 +1,5 @@
 import Config
+import Control
 import Foundation
 import Metrics
 #if canImport(Glibc)
@@ -16,12 +17,14 @@ struct DemoBlade: Codable {
     var engine: Int32 = 0
     var web: Int32 = 0
     var nginx: Int32 = 0
+    /// A witness runs only an engine: it votes and keeps the log.
+    var witness: Bool = false
 
     var configPath: String { directory + "/blade.toml" }
     /// On the tmpfs: the simulation rewrites its files every sample.
     var simulatedDirectory: String { runtimeDirectory + "/sim" }
     var nginxPrefix: String { directory + "/nginx" }
-    var name: String { "blade\(index)" }
+    var name: String { witness ? "witness" : "blade\(index)" }
 }
 
 struct DemoState: Codable {
@@ -64,8 +67,12 @@ enum Demo {
     static let readyTimeoutSeconds = 30.0
 
     static func address(of index: Int) -> String { "127.0.1.\(index)" }
+    /// The witness of a two-blade demo lives off the blades' addresses.
+    static let witnessIndex = 250
+    static let peerPort = 7400
 
-    static func up(blades count: Int, slots: Int?, directory: String, root: String, port: Int) throws -> DemoState {
+    static func up(blades count: Int, slots: Int?, directory: String, root: String, port: Int,
+                   witness: Bool = false) throws -> DemoState {
         guard (1...16).contains(count) else { throw DemoError("--blades must be between 1 and 16") }
         if let existing = try? DemoState.load(directory: directory),
            existing.blades.contains(where: { Processes.isAlive($0.engine) || Processes.isAlive($0.nginx) }) {
@@ -78,18 +85,38 @@ enum Demo {
         let runtimeRoot = "/dev/shm/chassis-demo-\(getuid())" + directory.replacingOccurrences(of: "/", with: "_")
         try? FileManager.default.removeItem(atPath: runtimeRoot)
         var state = DemoState(root: root, directory: directory, port: port, slots: slotCount, blades: [])
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // One random cluster key for the whole chassis, readable by its owner only.
+        var generator = SystemRandomNumberGenerator()
+        let key = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        FileManager.default.createFile(atPath: directory + "/cluster.key", contents: Data((key + "\n").utf8),
+                                       attributes: [.posixPermissions: 0o600])
+        // The simulated midplane: the blades it reports powered off, one name a line.
+        FileManager.default.createFile(atPath: directory + "/midplane-off", contents: Data())
         for index in 1...count {
-            let blade = DemoBlade(index: index, address: address(of: index), directory: "\(directory)/blade\(index)",
-                                  runtimeDirectory: "\(runtimeRoot)/blade\(index)")
+            state.blades.append(DemoBlade(index: index, address: address(of: index), directory: "\(directory)/blade\(index)",
+                                          runtimeDirectory: "\(runtimeRoot)/blade\(index)"))
+        }
+        if witness {
+            state.blades.append(DemoBlade(index: witnessIndex, address: address(of: witnessIndex),
+                                          directory: "\(directory)/witness", runtimeDirectory: "\(runtimeRoot)/witness",
+                                          witness: true))
+        }
+        for blade in state.blades {
             try prepare(blade, state: state)
-            state.blades.append(blade)
+        }
+        try state.save()
+        // Every engine first, together, so that the first election sees them all.
+        for position in state.blades.indices {
+            try startEngine(&state.blades[position], state: state)
         }
         try state.save()
         for position in state.blades.indices {
-            try start(&state.blades[position], state: state)
+            try startWeb(&state.blades[position], state: state)
             try state.save()
         }
         try waitUntilReady(state.blades, port: port)
+        _ = try waitForActive(state: state, seconds: 15)
         return state
     }
 
@@ -105,7 +132,7 @@ enum Demo {
         [blade]
         name = "\(blade.name)"
         address = "\(blade.address)"
-        slot = \(blade.index)
+        slot = \(blade.witness ? 0 : blade.index)
 
         [chassis]
         id = "660007770088"
@@ -126,10 +153,30 @@ enum Demo {
         public_dir = "\(state.root)/Public"
 
         [hardware]
-        simulated_dir = "\(blade.simulatedDirectory)"
+        simulated_dir = "\(blade.witness ? "" : blade.simulatedDirectory)"
 
-        """
+        [cluster]
+        key_file = "\(state.directory)/cluster.key"
+        fence_command = "cat \(state.directory)/midplane-off"
+        down_after_ms = 3000
+
+        [hooks]
+        on_active = "echo \\"$(date +%T.%N) $CHASSIS_BLADE active in term $CHASSIS_TERM (was $CHASSIS_OLD_ACTIVE)\\" >> \(state.directory)/hooks.log"
+        on_standby = "echo \\"$(date +%T.%N) $CHASSIS_BLADE standby, active $CHASSIS_NEW_ACTIVE, term $CHASSIS_TERM\\" >> \(state.directory)/hooks.log"
+        on_no_quorum = "echo \\"$(date +%T.%N) $CHASSIS_BLADE no quorum: $CHASSIS_REASON\\" >> \(state.directory)/hooks.log"
+
+        """ + state.blades.map { member in
+            """
+            [[member]]
+            name = "\(member.name)"
+            address = "\(member.address)"
+            \(member.witness ? "witness = true" : "slot = \(member.index)")
+            port = \(peerPort)
+
+            """
+        }.joined()
         try config.write(toFile: blade.configPath, atomically: true, encoding: .utf8)
+        if blade.witness { return }
         let templatePath = state.root + "/nginx/blade.conf.template"
         guard let template = try? String(contentsOfFile: templatePath, encoding: .utf8) else {
             throw DemoError("cannot read \(templatePath)")
@@ -147,31 +194,46 @@ enum Demo {
     /// Starts a blade's three processes: the engine first (it creates the databases), then the
     /// web app, then nginx.
     static func start(_ blade: inout DemoBlade, state: DemoState) throws {
-        let binaries = Processes.executableDirectory
-        guard let unshare = Processes.which("unshare"), let nginx = Processes.which("nginx") else {
-            throw DemoError("unshare and nginx are needed; run: make deps")
-        }
-        let engine = binaries + "/chassis-engine"
-        let web = binaries + "/chassis-web"
-        for binary in [engine, web] where !FileManager.default.isExecutableFile(atPath: binary) {
-            throw DemoError("\(binary) is not built; run: make build")
-        }
+        try startEngine(&blade, state: state)
+        try startWeb(&blade, state: state)
+    }
+
+    static func startEngine(_ blade: inout DemoBlade, state: DemoState) throws {
+        let engine = Processes.executableDirectory + "/chassis-engine"
+        guard FileManager.default.isExecutableFile(atPath: engine) else { throw DemoError("\(engine) is not built; run: make build") }
+        guard let unshare = Processes.which("unshare") else { throw DemoError("unshare is needed; run: make deps") }
         try FileManager.default.createDirectory(atPath: blade.runtimeDirectory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: blade.simulatedDirectory + "/class", withIntermediateDirectories: true)
-        // The engine runs in a private mount namespace where the simulated tree is /sys/class,
-        // so the real libsensors reads it exactly as it reads hardware.
-        let namespaceFlags = geteuid() == 0 ? "-m" : "-Urm"
-        blade.engine = try Processes.spawn(
-            [unshare, namespaceFlags, "--propagation", "private", "--", "/bin/sh", "-c",
-             #"mount --bind "$0" /sys/class && exec "$@""#, blade.simulatedDirectory + "/class",
-             engine, "--config", blade.configPath],
-            logPath: blade.directory + "/engine.log")
-        try waitFor(seconds: 10, what: "\(blade.name) engine control socket") {
-            FileManager.default.fileExists(atPath: blade.runtimeDirectory + "/engine.sock")
+        // A killed engine leaves its socket behind; the new one's appearing is the sign it is up.
+        try? FileManager.default.removeItem(atPath: blade.runtimeDirectory + "/engine.sock")
+        if blade.witness {
+            blade.engine = try Processes.spawn([engine, "--config", blade.configPath, "--witness"],
+                                               logPath: blade.directory + "/engine.log")
+        } else {
+            try FileManager.default.createDirectory(atPath: blade.simulatedDirectory + "/class", withIntermediateDirectories: true)
+            // The engine runs in a private mount namespace where the simulated tree is /sys/class,
+            // so the real libsensors reads it exactly as it reads hardware.
+            let namespaceFlags = geteuid() == 0 ? "-m" : "-Urm"
+            blade.engine = try Processes.spawn(
+                [unshare, namespaceFlags, "--propagation", "private", "--", "/bin/sh", "-c",
+                 #"mount --bind "$0" /sys/class && exec "$@""#, blade.simulatedDirectory + "/class",
+                 engine, "--config", blade.configPath],
+                logPath: blade.directory + "/engine.log")
         }
+    }
+
+    static func startWeb(_ blade: inout DemoBlade, state: DemoState) throws {
+        let name = blade.name
+        let runtime = blade.runtimeDirectory
+        try waitFor(seconds: 15, what: "\(name) engine control socket") {
+            FileManager.default.fileExists(atPath: runtime + "/engine.sock")
+        }
+        if blade.witness { return }
+        let web = Processes.executableDirectory + "/chassis-web"
+        guard FileManager.default.isExecutableFile(atPath: web) else { throw DemoError("\(web) is not built; run: make build") }
+        guard let nginx = Processes.which("nginx") else { throw DemoError("nginx is needed; run: make deps") }
         blade.web = try Processes.spawn([web, "--config", blade.configPath], logPath: blade.directory + "/web.log")
-        try waitFor(seconds: 10, what: "\(blade.name) web app socket") {
-            FileManager.default.fileExists(atPath: blade.runtimeDirectory + "/web.sock")
+        try waitFor(seconds: 10, what: "\(name) web app socket") {
+            FileManager.default.fileExists(atPath: runtime + "/web.sock")
         }
         blade.nginx = try Processes.spawn(
             [nginx, "-p", blade.nginxPrefix + "/", "-c", blade.nginxPrefix + "/nginx.conf", "-e", blade.nginxPrefix + "/error.log",
@@ -189,7 +251,7 @@ enum Demo {
     }
 
     static func waitUntilReady(_ blades: [DemoBlade], port: Int) throws {
-        for blade in blades {
+        for blade in blades where !blade.witness {
             try waitFor(seconds: readyTimeoutSeconds, what: "http://\(blade.address):\(port)/api/v1/local") {
                 HTTPProbe.get(host: blade.address, port: port, path: "/api/v1/local")?.status == 200
             }
@@ -238,6 +300,7 @@ enum Demo {
 
     static func down(directory: String) throws {
         let state = try DemoState.load(directory: directory)
+        healAll(state: state)
         for blade in state.blades { stopBlade(blade) }
         try? FileManager.default.removeItem(atPath: DemoState.path(in: directory))
     }
@@ -280,5 +343,82 @@ extension Demo {
         }
         try (newSerial + "\n").write(toFile: blade.simulatedDirectory + "/module-serial", atomically: true, encoding: .utf8)
         print("\(blade.name): module replaced, new serial \(newSerial)")
+    }
+}
+
+extension Demo {
+    static let nftTable = "chassis_demo"
+
+    /// Cuts every packet between a blade's address and the other blades' (a real packet-level
+    /// partition on loopback, with nftables). Traffic from elsewhere (a browser on 127.0.0.1)
+    /// still reaches it, so that what the blade answers can be watched.
+    static func partition(_ blade: DemoBlade, state: DemoState) throws {
+        guard let nft = Processes.which("nft") else { throw DemoError("nft is not installed; run: make deps") }
+        let chain = "cut_\(blade.index)"
+        let peers = state.blades.filter { $0.index != blade.index }.map(\.address).joined(separator: ", ")
+        let script = """
+        table inet \(nftTable) {
+            chain \(chain) {
+                type filter hook output priority 0; policy accept;
+                ip saddr \(blade.address) ip daddr { \(peers) } drop
+                ip saddr { \(peers) } ip daddr \(blade.address) drop
+            }
+        }
+        """
+        let file = state.directory + "/partition-\(blade.index).nft"
+        try script.write(toFile: file, atomically: true, encoding: .utf8)
+        try? heal(blade, state: state)
+        let (status, output) = try Processes.run([nft, "-f", file])
+        guard status == 0 else { throw DemoError("nft refused the partition rules: \(output)") }
+    }
+
+    static func heal(_ blade: DemoBlade, state: DemoState) throws {
+        guard let nft = Processes.which("nft") else { throw DemoError("nft is not installed; run: make deps") }
+        let (status, output) = try Processes.run([nft, "delete", "chain", "inet", nftTable, "cut_\(blade.index)"])
+        if status != 0 && !output.contains("No such file") {
+            throw DemoError("nft could not remove the partition: \(output)")
+        }
+    }
+
+    static func healAll(state: DemoState) {
+        guard let nft = Processes.which("nft") else { return }
+        _ = try? Processes.run([nft, "delete", "table", "inet", nftTable])
+    }
+
+    /// The simulated midplane: a blade powered off (or on again) as the chassis reports it.
+    static func setPowered(_ blade: DemoBlade, on: Bool, state: DemoState) throws {
+        let path = state.directory + "/midplane-off"
+        var off = Set(((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+        if on { off.remove(blade.name) } else { off.insert(blade.name) }
+        try (off.sorted().joined(separator: "\n") + (off.isEmpty ? "" : "\n")).write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Asks the active manager to hand over (to a named blade, or the next preferred).
+    static func handOver(state: DemoState, to target: Int?) throws -> String {
+        for blade in state.blades where !blade.witness {
+            guard let local = HTTPProbe.get(host: blade.address, port: state.port, path: "/api/v1/local"),
+                  local.status == 200, local.body.contains("\"leaseValid\":true") else { continue }
+            let config = try BladeConfig.load(path: blade.configPath)
+            let name = try target.map { try state.blade($0).name }
+            let response = try ControlClient(socketPath: config.paths.controlSocket).send(.handOver(to: name))
+            guard response.ok else { throw DemoError(response.error ?? "hand-over refused") }
+            return blade.name
+        }
+        throw DemoError("no blade is the active manager right now")
+    }
+
+    /// Waits until some blade answers as the active manager; returns its address.
+    static func waitForActive(state: DemoState, seconds: Double) throws -> String {
+        var found: String?
+        try waitFor(seconds: seconds, what: "an active manager") {
+            for blade in state.blades where !blade.witness {
+                if HTTPProbe.get(host: blade.address, port: state.port, path: "/health/active", timeoutMs: 300)?.status == 200 {
+                    found = blade.address
+                    return true
+                }
+            }
+            return false
+        }
+        return found!
     }
 }

@@ -246,7 +246,7 @@ public struct BladeConfig: Sendable, Equatable {
                               message: "this blade ('\(config.blade.name)') is not in the [[member]] list")
         }
         if config.members.count > 1 && config.cluster.keyFile == nil {
-            throw ConfigError(file: file, line: document.tables["cluster"]?.line ?? 0,
+            throw ConfigError(file: file, line: document.tables["cluster"]?.line ?? document.arrays["member"]?.first?.line ?? 0,
                               message: "a chassis of several members needs [cluster] key_file")
         }
         guard config.blade.slot <= config.chassis.slots else {

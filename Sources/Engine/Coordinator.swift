@@ -145,8 +145,8 @@ final class Coordinator {
 
     func start() throws {
         loop.preconditionInEventLoop()
+        // The transport's listener is started by the caller, off the loop (binding waits).
         transport = makeTransport()
-        try transport?.start()
         handle(node.ready())
         tickTask = loop.scheduleRepeatedTask(initialDelay: .nanoseconds(Int64(tickNanoseconds)),
                                              delay: .nanoseconds(Int64(tickNanoseconds))) { [weak self] _ in

@@ -96,6 +96,7 @@ final class EngineService {
             }
         }.wait()
 
+        try coordinator.transport?.start()
         try control.start(group: group) { [unowned self] request, reply in
             self.engine.handle(request, now: StoreReader.wallClock(), reply: reply)
         }

@@ -1,1 +1,78 @@
-print("chassis-sim: not built yet")
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Simulation
+
+// chassis-sim: runs random fault schedules of a whole chassis on simulated time.
+//   chassis-sim --seed S [--verbose]      replays one schedule
+//   chassis-sim --schedules K [--seed S]  runs K schedules from seed S (default 1)
+//   chassis-sim --bench                   measures messages stepped per second by one core
+
+func usage() -> Never {
+    print("usage: chassis-sim [--seed S] [--schedules K] [--verbose] [--jobs N] | --bench")
+    exit(2)
+}
+
+var seed: UInt64 = 1
+var schedules = 1
+var verbose = false
+var bench = false
+var jobs = 2
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--seed":
+        guard let value = arguments.popFirst(), let parsed = UInt64(value) else { usage() }
+        seed = parsed
+    case "--schedules":
+        guard let value = arguments.popFirst(), let parsed = Int(value), parsed >= 1 else { usage() }
+        schedules = parsed
+    case "--jobs":
+        guard let value = arguments.popFirst(), let parsed = Int(value), parsed >= 1, parsed <= 64 else { usage() }
+        jobs = parsed
+    case "--verbose":
+        verbose = true
+    case "--trace-messages":
+        RandomSchedule.traceMessagesEnabled = true
+        verbose = true
+    case "--bench":
+        bench = true
+    default:
+        usage()
+    }
+}
+
+if bench {
+    for line in Benchmark.run() { print(line) }
+    exit(0)
+}
+
+var summary = ScheduleSummary()
+if schedules == 1 {
+    let result = RandomSchedule.run(seed: seed, trace: verbose ? { print($0) } : nil)
+    summary.add(result)
+} else {
+    // Each schedule runs in one thread on its own simulated time; schedules are independent, so
+    // they are spread over `jobs` threads and gathered in seed order.
+    let workers = min(jobs, schedules)
+    final class Box: @unchecked Sendable { var results: [[ScheduleResult]] = [] }
+    let box = Box()
+    box.results = Array(repeating: [], count: workers)
+    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        var mine: [ScheduleResult] = []
+        var index = worker
+        while index < schedules {
+            mine.append(RandomSchedule.run(seed: seed &+ UInt64(index)))
+            index += workers
+        }
+        box.results[worker] = mine
+    }
+    let all = box.results.flatMap { $0 }.sorted { $0.seed < $1.seed }
+    for result in all { summary.add(result) }
+}
+for violation in summary.violations { print(violation) }
+print(summary.line)
+exit(summary.violations.isEmpty ? 0 : 1)

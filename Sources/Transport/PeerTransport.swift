@@ -39,6 +39,12 @@ public final class PeerTransport {
     static let reconnectDelayMinMs: Int64 = 20
     static let reconnectDelayMaxMs: Int64 = 500
     static let connectTimeoutMs: Int64 = 250
+    /// Data unacknowledged this long drops the connection (TCP_USER_TIMEOUT), so that after a
+    /// partition heals a fresh connection carries traffic at once instead of waiting out TCP's
+    /// backed-off retransmissions.
+    static let unacknowledgedTimeoutMs: Int32 = 1_000
+    static let userTimeoutOption = ChannelOptions.Types.SocketOption(
+        level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(18 /* TCP_USER_TIMEOUT */))
 
     public init(localName: String, localHost: String, port: Int, key: [UInt8], peers: [PeerEndpoint], loop: EventLoop,
                 deliver: @escaping (String, [UInt8]) -> Void) {
@@ -56,6 +62,7 @@ public final class PeerTransport {
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(Self.userTimeoutOption, value: SocketOptionValue(Self.unacknowledgedTimeoutMs))
             .childChannelInitializer { [unowned self] channel in
                 let handler = IncomingHandler(transport: self)
                 return channel.eventLoop.makeCompletedFuture {
@@ -249,6 +256,7 @@ final class OutgoingConnection {
         var bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.milliseconds(PeerTransport.connectTimeoutMs))
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(PeerTransport.userTimeoutOption, value: SocketOptionValue(PeerTransport.unacknowledgedTimeoutMs))
             .channelInitializer { [unowned self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder()),
@@ -306,6 +314,13 @@ final class OutgoingConnection {
 
     private func flush() {
         guard let channel, let nonce, !queue.isEmpty else { return }
+        // A peer that does not read (cut off, stalled) must not make us buffer without bound:
+        // the protocols above retransmit what matters.
+        guard channel.isWritable else {
+            for _ in queue { transport.noteQueueDrop() }
+            queue.removeAll(keepingCapacity: true)
+            return
+        }
         for payload in queue {
             sequence += 1
             let bytes = transport.codec.encode(PeerFrame(kind: .data, sender: transport.localName, nonce: nonce,

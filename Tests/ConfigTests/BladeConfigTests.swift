@@ -89,7 +89,7 @@ import Testing
         ("[[member]]\nname = \"a\"\n", 1, "needs 'address'"),
         ("[[member]]\nname = \"a\"\naddress = \"127.0.1.1\"\n[[member]]\nname = \"a\"\naddress = \"127.0.1.2\"\n", 4, "listed twice"),
         ("[blade]\nname = \"b9\"\n[[member]]\nname = \"a\"\naddress = \"127.0.1.1\"\n", 3, "not in the [[member]] list"),
-        ("[blade]\nname = \"a\"\n[[member]]\nname = \"a\"\naddress = \"127.0.1.1\"\n[[member]]\nname = \"b\"\naddress = \"127.0.1.2\"\n", 0, "needs [cluster] key_file"),
+        ("[blade]\nname = \"a\"\n[[member]]\nname = \"a\"\naddress = \"127.0.1.1\"\n[[member]]\nname = \"b\"\naddress = \"127.0.1.2\"\n", 3, "needs [cluster] key_file"),
         ("[blade]\nname = \"a\" extra\n", 2, "unexpected text"),
         ("[blade]\nname = \"bad\\q\"\n", 2, "unknown escape"),
         ("[blade\n", 1, "expected ']'"),

@@ -1,0 +1,527 @@
+// Chassis Manager: live updates without reloading. Vanilla JS, no build step.
+//
+// Polling: every 2 s the page asks its JSON endpoint (data-poll on <body>) with If-None-Match;
+// unchanged data answers 304 with no body. Redirects are not followed (redirect: "manual"): a
+// redirect or a failure means this blade is no longer the active manager, and the page looks for
+// the new one among the members it already knows (from /api/v1/cluster, refreshed every 10 s),
+// by reading each member's /api/v1/local (members allow each other's origins). It then moves the
+// whole page there (same path and query): a top-level navigation needs no CORS for the polls,
+// the forms and the charts that follow, and the new page says where it came from.
+(function () {
+  "use strict";
+
+  var POLL_MS = 2000;
+  var CLUSTER_MS = 10000;
+  var PROBE_TIMEOUT_MS = 1500;
+  var HISTORY_SECONDS = 3600;
+  var BANNER_MAX = 5;
+
+  var body = document.body;
+  var pollURL = body.getAttribute("data-poll");
+  var etag = null;
+  var members = [];
+  var failures = 0;
+  var searching = false;
+  var slotNames = {};
+  var charts = [];
+
+  // ---------- formatting, mirroring Sources/Web/Format.swift ----------
+
+  function fixed(value, digits) {
+    if (!isFinite(value)) return isNaN(value) ? "NaN" : (value > 0 ? "+Inf" : "-Inf");
+    var text = Math.abs(value).toFixed(digits);
+    var zero = Number(text) === 0;
+    return (value < 0 && !zero ? "-" : "") + text;
+  }
+
+  function binary(value, suffix) {
+    var units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    var index = 0;
+    while (Math.abs(value) >= 1024 && index < units.length - 1) { value /= 1024; index += 1; }
+    return (index === 0 ? fixed(value, 0) : fixed(value, 1)) + " " + units[index] + suffix;
+  }
+
+  function duration(seconds) {
+    if (Math.abs(seconds) < 60) return fixed(seconds, 1) + " s";
+    var total = Math.round(seconds);
+    var days = Math.floor(total / 86400), hours = Math.floor((total % 86400) / 3600), minutes = Math.floor((total % 3600) / 60);
+    if (days > 0) return days + " d " + hours + " h";
+    if (hours > 0) return hours + " h " + minutes + " min";
+    return minutes + " min " + (total % 60) + " s";
+  }
+
+  function trimmed(value) {
+    return value === Math.round(value) ? String(value) : fixed(value, 3);
+  }
+
+  function formatValue(value, text, fault, unit) {
+    if (fault && value == null && text == null) return "fault: " + fault;
+    if (text != null && value == null) return text;
+    if (value == null) return "\u2014";
+    if (typeof value === "string") return value;
+    switch (unit) {
+      case "celsius": return fixed(value, 1) + " \u00b0C";
+      case "rpm": return fixed(value, 0) + " RPM";
+      case "volts": return fixed(value, 3) + " V";
+      case "watts": return fixed(value, 1) + " W";
+      case "amperes": return fixed(value, 2) + " A";
+      case "percent": return fixed(value, 1) + " %";
+      case "bytes": return binary(value, "");
+      case "bytes_per_second": return binary(value, "/s");
+      case "seconds": return duration(value);
+      case "ratio": return fixed(value, 3);
+      case "state": return fixed(value, 0);
+      case "hertz": return fixed(value / 1e6, 0) + " MHz";
+      case "per_second": return fixed(value, 2) + " /s";
+      case "count": return fixed(value, 0);
+      default: return trimmed(value) + (unit && unit !== "text" ? " " + unit : "");
+    }
+  }
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  function formatTime(seconds) {
+    if (seconds == null || !isFinite(seconds)) return "\u2014";
+    var d = new Date(Math.floor(seconds) * 1000);
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " +
+      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()) + " UTC";
+  }
+
+  function statusText(status) {
+    return { ok: "OK", unknown: "Unknown", warning: "Warning", critical: "Critical", down: "Down", empty: "Empty" }[status] || status;
+  }
+
+  // ---------- DOM helpers: text only, never HTML built from data ----------
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  function setText(node, text) {
+    if (node && node.textContent !== text) {
+      node.textContent = text;
+      return true;
+    }
+    return false;
+  }
+
+  var STATUSES = ["ok", "unknown", "warning", "critical", "down", "empty"];
+
+  // Replaces prefix+status (status-ok, badge-warning ...) and keeps every other class.
+  function setStatusClass(node, prefix, status) {
+    if (!node) return;
+    STATUSES.forEach(function (s) { if (s !== status) node.classList.remove(prefix + s); });
+    node.classList.add(prefix + status);
+  }
+
+  function showNotice(id, text) {
+    var node = document.getElementById(id);
+    if (!node) return;
+    if (text) { node.textContent = text; node.hidden = false; } else { node.hidden = true; }
+  }
+
+  // ---------- rendering updates ----------
+
+  function updateStale(stale, staleSince) {
+    var notice = document.getElementById("stale-notice");
+    if (!notice) return;
+    if (stale) {
+      notice.textContent = "";
+      notice.appendChild(document.createTextNode("Engine stale since "));
+      notice.appendChild(el("span", null, formatTime(staleSince)));
+      notice.appendChild(document.createTextNode(" \u2014 values are the last known"));
+    }
+    notice.hidden = !stale;
+  }
+
+  function updateRow(row, metric) {
+    var unit = metric.descriptor.unit;
+    var changed = setText(row.querySelector('[data-field="value"]'), formatValue(metric.value, metric.text, metric.fault, unit));
+    var badge = row.querySelector('[data-field="status"] .badge');
+    if (badge) { setStatusClass(badge, "badge-", metric.status); setText(badge, statusText(metric.status)); }
+    var limits = metric.thresholds || {};
+    ["lowCritical", "lowWarning", "highWarning", "highCritical"].forEach(function (name) {
+      var v = limits[name];
+      setText(row.querySelector('[data-field="' + name + '"]'), v == null ? "\u2014" : formatValue(v, null, null, unit));
+    });
+    var time = row.querySelector('[data-field="sampledAt"] time');
+    setText(time, formatTime(metric.sampledAt));
+    if (changed) {
+      row.classList.remove("flash");
+      void row.offsetWidth;
+      row.classList.add("flash");
+    }
+  }
+
+  function rowsByKey(scope) {
+    var map = {};
+    var rows = (scope || document).querySelectorAll("tr[data-key]");
+    for (var i = 0; i < rows.length; i++) map[rows[i].getAttribute("data-key")] = rows[i];
+    return map;
+  }
+
+  function newAlerts(alerts) {
+    return alerts.filter(function (a) { return a.acknowledgedAt == null; }).sort(function (a, b) {
+      if ((a.clearedAt == null) !== (b.clearedAt == null)) return a.clearedAt == null ? -1 : 1;
+      if (a.severity !== b.severity) return a.severity === "critical" ? -1 : 1;
+      if (a.raisedAt !== b.raisedAt) return b.raisedAt - a.raisedAt;
+      return b.id - a.id;
+    });
+  }
+
+  function renderBanner(alerts, chassisID) {
+    var banner = document.getElementById("alert-banner");
+    if (!banner) return;
+    var list = banner.querySelector("[data-banner-list]");
+    var returnPath = location.pathname + location.search;
+    // Items the server rendered (or an earlier poll built) are kept as they are: their text
+    // is already formatted with the slot's name and the metric's unit.
+    var existing = {};
+    Array.prototype.forEach.call(list.querySelectorAll("li[data-alert-id]"), function (li) {
+      existing[li.getAttribute("data-alert-id")] = li;
+    });
+    list.textContent = "";
+    alerts.slice(0, BANNER_MAX).forEach(function (alert) {
+      var kept = existing[String(alert.id)];
+      if (kept && kept.classList.contains("is-cleared") === (alert.clearedAt != null)) {
+        list.appendChild(kept);
+        return;
+      }
+      var item = el("li", "banner-item severity-" + alert.severity + (alert.clearedAt != null ? " is-cleared" : ""));
+      item.setAttribute("data-alert-id", String(alert.id));
+      item.appendChild(el("span", "badge badge-" + alert.severity, alert.severity === "critical" ? "Critical" : "Warning"));
+      var place;
+      if (alert.slotID != null) {
+        var name = slotNames[alert.slotID];
+        place = el("a", null, "Slot " + alert.slotID + (name ? " \u00b7 " + name : ""));
+        place.href = "/chassis/" + encodeURIComponent(chassisID) + "/slots/" + alert.slotID;
+      } else {
+        place = el("span", null, "Chassis");
+      }
+      item.appendChild(place);
+      item.appendChild(el("span", "banner-label", alert.metricLabel));
+      item.appendChild(el("span", "banner-message", alert.message));
+      if (alert.value != null) item.appendChild(el("span", "mono", formatValue(alert.value, null, null, unitOf(alert))));
+      var time = el("time", "muted", formatTime(alert.raisedAt));
+      item.appendChild(time);
+      if (alert.clearedAt != null) item.appendChild(el("span", "muted", "cleared " + formatTime(alert.clearedAt)));
+      var form = el("form", "ack-form");
+      form.method = "post";
+      form.action = "/api/v1/alerts/" + alert.id + "/acknowledge";
+      var hidden = el("input");
+      hidden.type = "hidden"; hidden.name = "return"; hidden.value = returnPath;
+      form.appendChild(hidden);
+      var button = el("button", "button button-small", "Acknowledge");
+      button.type = "submit";
+      form.appendChild(button);
+      item.appendChild(form);
+      list.appendChild(item);
+    });
+    setText(banner.querySelector("[data-banner-heading]"), alerts.length === 1 ? "1 new alert" : alerts.length + " new alerts");
+    var more = banner.querySelector("[data-banner-more]");
+    if (alerts.length > BANNER_MAX) { more.textContent = "and " + (alerts.length - BANNER_MAX) + " more"; more.hidden = false; } else { more.hidden = true; }
+    banner.classList.toggle("banner-critical", alerts.some(function (a) { return a.severity === "critical" && a.clearedAt == null; }));
+    banner.hidden = alerts.length === 0;
+  }
+
+  var unitsByKey = {};
+  function unitOf(alert) { return unitsByKey[(alert.slotID == null ? 0 : alert.slotID) + "\u0000" + alert.metricKey] || ""; }
+
+  function rememberUnits(slotID, metrics) {
+    metrics.forEach(function (m) { unitsByKey[slotID + "\u0000" + m.descriptor.key] = m.descriptor.unit; });
+  }
+
+  function applyChassis(doc) {
+    var chassis = doc.chassis;
+    document.querySelectorAll("[data-chassis-status]").forEach(function (dot) { setStatusClass(dot, "status-", chassis.status); });
+    setText(document.querySelector("[data-chassis-status-text]"), "Chassis status: " + statusText(chassis.status));
+    var badge = document.querySelector("[data-chassis-badge]");
+    if (badge) { setStatusClass(badge, "badge-", chassis.status); setText(badge, statusText(chassis.status)); }
+    var counts = {}, empty = 0;
+    doc.slots.forEach(function (slot) {
+      slotNames[slot.slotID] = slot.name;
+      rememberUnits(slot.slotID, slot.metrics);
+      var status = slot.module ? slot.status : "empty";
+      if (slot.module) counts[status] = (counts[status] || 0) + 1; else empty += 1;
+      var cell = document.querySelector('[data-slot="' + slot.slotID + '"]');
+      if (cell) {
+        setStatusClass(cell, "status-", status);
+        setText(cell.querySelector("[data-slot-status-text]"), statusText(status));
+      }
+      var dot = document.querySelector('[data-slot-dot="' + slot.slotID + '"]');
+      if (dot) setStatusClass(dot, "status-", status);
+      setText(document.querySelector('[data-slot-dot-text="' + slot.slotID + '"]'), statusText(status));
+    });
+    var slotCount = Math.max(chassis.slotCount, 1);
+    var known = doc.slots.length;
+    empty += Math.max(0, slotCount - known);
+    var summary = ["ok", "unknown", "warning", "critical", "down"].filter(function (s) { return counts[s]; })
+      .map(function (s) { return counts[s] + " " + statusText(s).toLowerCase(); });
+    if (empty) summary.push(empty + " empty");
+    setText(document.querySelector("[data-slot-summary]"), summary.join(" \u00b7 "));
+    rememberUnits(0, doc.chassisMetrics);
+    var devices = document.getElementById("chassis-devices");
+    if (devices) {
+      var rows = rowsByKey(devices);
+      doc.chassisMetrics.forEach(function (m) { if (rows[m.descriptor.key]) updateRow(rows[m.descriptor.key], m); });
+    }
+    renderBanner(newAlerts(doc.alerts), chassis.chassisID);
+    updateStale(doc.stale, doc.staleSince);
+    setText(document.querySelector("[data-version]"), doc.dataVersion);
+    setText(document.querySelector("[data-generated]"), formatTime(doc.generatedAt));
+  }
+
+  function applySlot(doc) {
+    var slot = doc.slot;
+    slotNames[slot.slotID] = slot.name;
+    rememberUnits(slot.slotID, slot.metrics);
+    var status = slot.module ? slot.status : "empty";
+    var badge = document.querySelector("[data-slot-badge]");
+    if (badge) { setStatusClass(badge, "badge-", status); setText(badge, statusText(status)); }
+    setText(document.querySelector("[data-last-report]"), formatTime(slot.lastReportAt));
+    var rows = rowsByKey(document.getElementById("main"));
+    slot.metrics.forEach(function (m) { if (rows[m.descriptor.key]) updateRow(rows[m.descriptor.key], m); });
+    renderBanner(doc.newAlerts, doc.chassisID);
+    updateStale(doc.stale, doc.staleSince);
+    setText(document.querySelector("[data-version]"), doc.dataVersion);
+    appendChartPoints(slot.metrics);
+  }
+
+  // ---------- charts (Chart.js from Debian's libjs-chart.js) ----------
+
+  var PALETTE = ["#2f7ed8", "#e4572e", "#29a36a", "#a05cd6", "#f0a202", "#17becf", "#d6336c", "#7f8c8d"];
+
+  function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+
+  // HH:MM, or HH:MM:SS when the axis spans less than ten minutes.
+  function timeLabel(seconds, spanSeconds) {
+    var d = new Date(seconds * 1000);
+    var text = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+    return spanSeconds < 600 ? text + ":" + pad(d.getUTCSeconds()) : text;
+  }
+
+  function setUpCharts() {
+    var figures = document.querySelectorAll("figure.chart");
+    if (!figures.length) return;
+    if (typeof window.Chart !== "function") {
+      figures.forEach(function (figure) {
+        figure.querySelector(".chart-canvas").textContent = "Charts need Chart.js (/javascript/chart.js/chart.min.js).";
+      });
+      return;
+    }
+    var parts = location.pathname.split("/");
+    var base = "/api/v1/chassis/" + parts[2] + "/slots/" + parts[4] + "/history";
+    figures.forEach(function (figure) {
+      var keys = Array.prototype.map.call(figure.querySelectorAll("li[data-key]"), function (li) {
+        return { key: li.getAttribute("data-key"), label: li.textContent };
+      });
+      var unit = figure.getAttribute("data-unit");
+      var query = keys.map(function (k) { return "key=" + encodeURIComponent(k.key); }).join("&") + "&seconds=" + HISTORY_SECONDS;
+      fetch(base + "?" + query, { cache: "no-store", redirect: "manual", credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (doc) {
+          if (!doc) return;
+          var textColor = cssVar("--muted"), gridColor = cssVar("--line");
+          var datasets = doc.series.map(function (series, index) {
+            return {
+              label: series.label, key: series.key,
+              data: series.points.map(function (p) { return { x: p.time, y: p.mean }; }),
+              borderColor: PALETTE[index % PALETTE.length], backgroundColor: PALETTE[index % PALETTE.length],
+              borderWidth: 1.5, pointRadius: 0, tension: 0.2
+            };
+          });
+          var chart = new window.Chart(figure.querySelector("canvas"), {
+            type: "line",
+            data: { datasets: datasets },
+            options: {
+              animation: false, parsing: false, normalized: true, responsive: true, maintainAspectRatio: false,
+              interaction: { mode: "nearest", axis: "x", intersect: false },
+              scales: {
+                x: { type: "linear", ticks: { color: textColor, maxTicksLimit: 7, callback: function (v) { return timeLabel(v, this.max - this.min); } }, grid: { color: gridColor } },
+                y: { ticks: { color: textColor, maxTicksLimit: 6, callback: function (v) { return formatValue(v, null, null, unit); } }, grid: { color: gridColor } }
+              },
+              plugins: {
+                legend: { position: "bottom", labels: { color: textColor, boxWidth: 10, boxHeight: 10 } },
+                tooltip: {
+                  callbacks: {
+                    title: function (items) { return items.length ? formatTime(items[0].parsed.x) : ""; },
+                    label: function (item) { return item.dataset.label + ": " + formatValue(item.parsed.y, null, null, unit); }
+                  }
+                }
+              }
+            }
+          });
+          charts.push(chart);
+        })
+        .catch(function () { /* the table still shows current values */ });
+    });
+  }
+
+  function appendChartPoints(metrics) {
+    if (!charts.length) return;
+    var byKey = {};
+    metrics.forEach(function (m) { byKey[m.descriptor.key] = m; });
+    var horizon = Date.now() / 1000 - HISTORY_SECONDS;
+    charts.forEach(function (chart) {
+      var changed = false;
+      chart.data.datasets.forEach(function (dataset) {
+        var metric = byKey[dataset.key];
+        if (!metric || typeof metric.value !== "number") return;
+        var last = dataset.data.length ? dataset.data[dataset.data.length - 1].x : -Infinity;
+        if (metric.sampledAt > last) { dataset.data.push({ x: metric.sampledAt, y: metric.value }); changed = true; }
+        while (dataset.data.length && dataset.data[0].x < horizon) { dataset.data.shift(); changed = true; }
+      });
+      if (changed) chart.update("none");
+    });
+  }
+
+  // ---------- polling and failover ----------
+
+  function poll() {
+    if (!pollURL || searching) return;
+    var headers = {};
+    if (etag) headers["If-None-Match"] = etag;
+    fetch(pollURL, { cache: "no-store", redirect: "manual", headers: headers, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.type === "opaqueredirect") { lostContact("this blade is no longer the active manager"); return; }
+        if (response.status === 304) { contactRestored(); return; }
+        if (response.status === 503) {
+          return response.json().then(function (doc) { lostContact(doc && doc.error ? doc.error : "no active manager"); },
+                                      function () { lostContact("no active manager"); });
+        }
+        if (!response.ok) { lostContact("the server answered " + response.status); return; }
+        var tag = response.headers.get("ETag");
+        return response.json().then(function (doc) {
+          etag = tag;
+          contactRestored();
+          if (doc.slot) applySlot(doc); else if (doc.chassis) applyChassis(doc);
+        });
+      })
+      .catch(function () { lostContact("no answer from " + location.host); });
+  }
+
+  function contactRestored() {
+    if (failures > 0) showNotice("connection-notice", null);
+    failures = 0;
+  }
+
+  function lostContact(why) {
+    failures += 1;
+    showNotice("connection-notice", "Lost contact with the active manager (" + why + "); looking for it among " +
+      Math.max(members.length, 1) + " members\u2026");
+    findActive();
+  }
+
+  function refreshMembers() {
+    fetch("/api/v1/cluster", { cache: "no-store", redirect: "manual", credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (cluster) {
+        if (cluster && Array.isArray(cluster.members)) {
+          members = cluster.members.filter(function (m) { return m.role !== "witness" && /^https?:\/\//.test(m.url); });
+        }
+      })
+      .catch(function () { /* keep the list we have */ });
+  }
+
+  function withTimeout(url, options) {
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    if (controller) { options.signal = controller.signal; setTimeout(function () { controller.abort(); }, PROBE_TIMEOUT_MS); }
+    return fetch(url, options);
+  }
+
+  function origin(url) {
+    try { return new URL(url).origin; } catch (e) { return null; }
+  }
+
+  function moveTo(base) {
+    var target = origin(base);
+    if (!target || target === location.origin) return false;
+    location.assign(target + location.pathname + location.search + "#moved-from=" + encodeURIComponent(location.host));
+    return true;
+  }
+
+  // Asks every member for its own view; goes to the one that is active with a valid lease.
+  // A member that cannot be read across origins but answers at all (no-cors) is a fallback
+  // after a few failures: it redirects to the active manager itself, or refreshes until one exists.
+  function findActive() {
+    if (searching || !members.length) return;
+    // This blade just failed to answer as the active manager: ask the others.
+    var others = members.filter(function (m) { return origin(m.url) !== location.origin; });
+    if (!others.length) return;
+    searching = true;
+    var probes = others.map(function (member) {
+      return withTimeout(member.url.replace(/\/+$/, "") + "/api/v1/local", { cache: "no-store", mode: "cors" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (local) { return { member: member, local: local, reachable: true }; },
+              function () { return { member: member, local: null, reachable: false }; });
+    });
+    Promise.all(probes).then(function (results) {
+      var active = results.filter(function (r) { return r.local && r.local.role === "active" && r.local.leaseValid; })[0];
+      if (active && moveTo(active.member.url)) return;
+      if (active) { searching = false; return; }
+      var hinted = results.map(function (r) { return r.local && r.local.activeURL; }).filter(Boolean)[0];
+      if (hinted && members.some(function (m) { return origin(m.url) === origin(hinted); }) && moveTo(hinted)) return;
+      if (failures >= 3) {
+        return Promise.all(others.map(function (member) {
+          return withTimeout(member.url.replace(/\/+$/, "") + "/health/active", { cache: "no-store", mode: "no-cors" })
+            .then(function () { return member; }, function () { return null; });
+        })).then(function (reachable) {
+          var first = reachable.filter(Boolean)[0];
+          if (!(first && moveTo(first.url))) searching = false;
+        });
+      }
+      searching = false;
+    }).catch(function () { searching = false; });
+  }
+
+  function showMovedNotice() {
+    var match = /^#moved-from=([^&]*)$/.exec(location.hash);
+    if (!match) return;
+    var from;
+    try { from = decodeURIComponent(match[1]); } catch (e) { return; }
+    showNotice("moved-notice", "The active manager moved from " + from + " to " + location.host + ".");
+    if (history.replaceState) history.replaceState(null, "", location.pathname + location.search);
+  }
+
+  // ---------- acknowledge without reloading ----------
+
+  function onSubmit(event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("ack-form")) return;
+    event.preventDefault();
+    var button = form.querySelector("button");
+    if (button) button.disabled = true;
+    fetch(form.action, {
+      method: "POST", redirect: "manual", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: "{}"
+    }).then(function (response) {
+      if (response.ok) {
+        var item = form.closest("li");
+        if (item) item.remove();
+        etag = null;
+        poll();
+        return;
+      }
+      if (button) button.disabled = false;
+      if (response.type === "opaqueredirect") { lostContact("this blade is no longer the active manager"); return; }
+      return response.json().then(function (doc) {
+        showNotice("connection-notice", "Could not acknowledge: " + (doc && doc.error ? doc.error : response.status));
+      });
+    }).catch(function () {
+      if (button) button.disabled = false;
+      lostContact("no answer from " + location.host);
+    });
+  }
+
+  // ---------- start ----------
+
+  showMovedNotice();
+  document.addEventListener("submit", onSubmit);
+  refreshMembers();
+  setInterval(refreshMembers, CLUSTER_MS);
+  setUpCharts();
+  if (pollURL) setInterval(poll, POLL_MS);
+})();

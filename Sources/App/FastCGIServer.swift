@@ -1,0 +1,268 @@
+@preconcurrency import Foundation
+@preconcurrency import CFastCGI
+#if canImport(Glibc)
+import Glibc
+#endif
+import Web
+
+/// The FastCGI edge: libfcgi's accept loop on a unix socket, one `FCGX_Request` and one
+/// `StateSource` per worker thread, and a graceful stop on SIGTERM.
+///
+/// nginx keeps FastCGI connections open (`keepalive` + `fastcgi_keep_conn on`), and each kept
+/// connection pins one worker thread between requests, so `threads` must be at least nginx's
+/// `keepalive` times its `worker_processes`, or requests stall behind idle connections.
+final class FastCGIServer: @unchecked Sendable {
+    let socketPath: String
+    let threads: Int
+    let app: WebApp
+    let makeSource: @Sendable () throws -> StateSource
+    let log: @Sendable (String) -> Void
+
+    /// Listening socket, and the identity of the file we bound, so that on exit we remove only
+    /// our own socket (not one a newer process has bound since).
+    private var listenFD: Int32 = -1
+    private var socketIdentity: (device: UInt64, inode: UInt64)?
+    private let lock = NSLock()
+    private var inFlight = 0
+    private var stopping = false
+
+    /// Requests still being answered get this long after SIGTERM.
+    static let shutdownGraceMs = 3_000
+    /// Backlog of the listening socket.
+    static let listenBacklog: Int32 = 128
+    /// Worker stack: templates render recursively.
+    static let threadStackBytes = 4 << 20
+
+    init(socketPath: String, threads: Int, app: WebApp, makeSource: @escaping @Sendable () throws -> StateSource,
+         log: @escaping @Sendable (String) -> Void) {
+        precondition(threads > 0)
+        self.socketPath = socketPath
+        self.threads = threads
+        self.app = app
+        self.makeSource = makeSource
+        self.log = log
+    }
+
+    struct StartError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Binds the socket and starts the workers; returns once they run.
+    func start() throws {
+        // libfcgi treats "host:port" and ":port" as TCP (":9000" listens on every interface):
+        // chassis-web only ever listens on a unix socket, named by an absolute path.
+        guard socketPath.hasPrefix("/") else {
+            throw StartError(description: "the FastCGI socket must be an absolute path, not \"\(socketPath)\"")
+        }
+        guard FCGX_Init() == 0 else { throw StartError(description: "FCGX_Init failed") }
+        let directory = (socketPath as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var existing = stat()
+        if lstat(socketPath, &existing) == 0 {
+            guard (existing.st_mode & S_IFMT) == S_IFSOCK else {
+                throw StartError(description: "\(socketPath) exists and is not a socket")
+            }
+            // A previous instance's socket: the new one takes over the path (restarts, upgrades).
+            unlink(socketPath)
+        }
+        listenFD = FCGX_OpenSocket(socketPath, Self.listenBacklog)
+        guard listenFD >= 0 else {
+            throw StartError(description: "cannot listen on \(socketPath): \(String(cString: strerror(errno)))")
+        }
+        // nginx's workers run as another user (nobody) unless nginx runs as root.
+        chmod(socketPath, 0o666)
+        var bound = stat()
+        if stat(socketPath, &bound) == 0 {
+            socketIdentity = (UInt64(bound.st_dev), UInt64(bound.st_ino))
+        }
+        for index in 0..<threads {
+            try spawn(index)
+        }
+    }
+
+    private func spawn(_ index: Int) throws {
+        final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setstacksize(&attributes, Self.threadStackBytes)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        let box = Unmanaged.passRetained(Box { [self] in self.work(index) }).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, &attributes, { context in
+            let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        guard result == 0 else {
+            Unmanaged<Box>.fromOpaque(box).release()
+            throw StartError(description: "cannot start worker thread \(index): \(String(cString: strerror(result)))")
+        }
+    }
+
+    private var isStopping: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopping
+    }
+
+    private func work(_ index: Int) {
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        request.initialize(to: FCGX_Request())
+        guard FCGX_InitRequest(request, listenFD, 0) == 0 else {
+            log("worker \(index): FCGX_InitRequest failed")
+            return
+        }
+        var source: StateSource?
+        while !isStopping {
+            guard FCGX_Accept_r(request) >= 0 else {
+                if isStopping { break }
+                // A transient accept failure: do not spin.
+                usleep(10_000)
+                continue
+            }
+            lock.lock()
+            inFlight += 1
+            lock.unlock()
+            serve(request, source: &source)
+            FCGX_Finish_r(request)
+            lock.lock()
+            inFlight -= 1
+            lock.unlock()
+        }
+    }
+
+    private func serve(_ request: UnsafeMutablePointer<FCGX_Request>, source: inout StateSource?) {
+        // Copied into Swift strings now: FCGX_Finish_r frees them.
+        let parameters = Self.parameters(request.pointee.envp)
+        let declared = parameters["CONTENT_LENGTH"].flatMap { Int($0) } ?? 0
+        var body: [UInt8] = []
+        var response: Response?
+        if declared > app.limits.requestBodyBytesMax {
+            // Not read: answered 413 from the declared length, and the connection is closed
+            // afterwards so that the unread body cannot be taken for the next request.
+            request.pointee.keepConnection = 0
+        } else if declared > 0 {
+            body = [UInt8](repeating: 0, count: declared)
+            var received = 0
+            while received < declared {
+                let count = body.withUnsafeMutableBufferPointer { buffer in
+                    buffer.baseAddress!.advanced(by: received).withMemoryRebound(to: CChar.self, capacity: declared - received) {
+                        FCGX_GetStr($0, Int32(declared - received), request.pointee.in)
+                    }
+                }
+                if count <= 0 { break }
+                received += Int(count)
+            }
+            if received < declared {
+                body.removeSubrange(received...)
+                response = Response(status: 400, headers: [("Content-Type", MediaType.json)],
+                                    body: Array("{\"error\":\"the request body ended early\"}\n".utf8))
+                request.pointee.keepConnection = 0
+            }
+        }
+        let incoming = Request.fromCGI(parameters: parameters, body: body)
+        if response == nil {
+            if source == nil {
+                do {
+                    source = try makeSource()
+                } catch {
+                    response = app.storeUnavailable(incoming, reason: "\(error)")
+                }
+            }
+            if let source, response == nil {
+                response = app.handle(incoming, source: source)
+            }
+        }
+        let answer = response!
+        if answer.status >= 500 {
+            log("\(incoming.method) \(URLCoding.headerSafeTarget(incoming.rawTarget).prefix(200)) -> \(answer.status)")
+            // A source that failed is reopened on the next request (the store may have been replaced).
+            if answer.status == 503 && !answer.headers.contains(where: { $0.0 == "Location" }) { source = nil }
+        }
+        write(answer.cgiHead(), answer.body, to: request.pointee.out)
+    }
+
+    private func write(_ head: String, _ body: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) {
+        var headBytes = Array(head.utf8)
+        headBytes.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                _ = FCGX_PutStr($0, Int32(buffer.count), stream)
+            }
+        }
+        guard !body.isEmpty else { return }
+        var bodyBytes = body
+        bodyBytes.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                _ = FCGX_PutStr($0, Int32(buffer.count), stream)
+            }
+        }
+    }
+
+    /// `NAME=value` pairs. The raw request target keeps its bytes: any that are not printable
+    /// ASCII are percent-encoded, so bad UTF-8 in a URL becomes a clear 400 rather than U+FFFD.
+    static func parameters(_ environment: FCGX_ParamArray?) -> [String: String] {
+        var parameters: [String: String] = [:]
+        guard var cursor = environment else { return parameters }
+        while let entry = cursor.pointee {
+            let length = strlen(entry)
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: length)
+            if let equals = bytes.firstIndex(of: UInt8(ascii: "=")) {
+                let name = String(decoding: bytes[..<equals], as: UTF8.self)
+                let valueBytes = bytes[(equals + 1)...]
+                if name == "REQUEST_URI" {
+                    var value = ""
+                    for byte in valueBytes {
+                        if byte > 0x20 && byte < 0x7F {
+                            value.unicodeScalars.append(Unicode.Scalar(byte))
+                        } else {
+                            value += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
+                        }
+                    }
+                    parameters[name] = value
+                } else {
+                    parameters[name] = String(decoding: valueBytes, as: UTF8.self)
+                }
+            }
+            cursor = cursor.advanced(by: 1)
+        }
+        return parameters
+    }
+
+    /// Stops accepting, lets requests in progress finish (up to the grace period), removes the
+    /// socket if it is still ours. Threads parked on kept-alive connections are not joined.
+    func stop() {
+        lock.lock()
+        stopping = true
+        lock.unlock()
+        FCGX_ShutdownPending()
+        if listenFD >= 0 { shutdown(listenFD, Int32(SHUT_RDWR)) }
+        var waitedMs = 0
+        while waitedMs < Self.shutdownGraceMs {
+            lock.lock()
+            let busy = inFlight
+            lock.unlock()
+            if busy == 0 { break }
+            usleep(20_000)
+            waitedMs += 20
+        }
+        removeSocketIfOurs()
+    }
+
+    func removeSocketIfOurs() {
+        guard let identity = socketIdentity else { return }
+        var current = stat()
+        guard stat(socketPath, &current) == 0 else { return }
+        if UInt64(current.st_dev) == identity.device && UInt64(current.st_ino) == identity.inode {
+            unlink(socketPath)
+        } else {
+            log("\(socketPath) now belongs to another process; left in place")
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

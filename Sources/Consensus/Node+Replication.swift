@@ -1,0 +1,318 @@
+// The leader's side (heartbeats, appends, commit, lease, check-quorum) and the follower's
+// answers to appends, heartbeats and snapshots.
+extension Node {
+    // MARK: Leader
+
+    func becomeLeader() {
+        precondition(role == .candidate, "only a candidate becomes leader")
+        precondition(votedFor == id, "a leader voted for itself")
+        setRole(.leader, leader: id)
+        leaderSinceTick = now
+        committedInTerm = false
+        leaseDeadlineTick = 0
+        handOverTarget = nil
+        progress = [:]
+        refreshVotingMembers()
+        for voter in votingMemberIDs where voter != id {
+            progress[voter] = Progress(next: log.lastIndex + 1)
+        }
+        // Commit an entry of the new term at once: only then is the commit index known, and only
+        // then does the leader count as active.
+        let entry = Entry(index: log.lastIndex + 1, term: term, kind: .noop)
+        log.append(entry)
+        markUnstable(from: entry.index)
+        for voter in votingMemberIDs where voter != id { sendAppend(to: voter) }
+        heartbeatDueTick = now + config.heartbeatIntervalTicks
+        maybeCommit()
+        updateLease()
+    }
+
+    func tickLeader() {
+        if handOverTarget != nil && now >= handOverDeadlineTick {
+            handOverTarget = nil // Abandoned; the lease was never given up, so carry on.
+        }
+        updateLease()
+        // Check-quorum: a leader a majority has not acknowledged for an election timeout steps
+        // down (its lease ran out earlier, since leaseDurationTicks < electionTimeoutTicks).
+        let acknowledged = quorumAcknowledgedSendTick() ?? leaderSinceTick
+        if now - max(acknowledged, leaderSinceTick) >= config.electionTimeoutTicks {
+            becomeFollower(term: term, leader: nil)
+            return
+        }
+        if now >= heartbeatDueTick {
+            heartbeatDueTick = now + config.heartbeatIntervalTicks
+            broadcastHeartbeat()
+        }
+    }
+
+    /// The newest send tick that a majority (this member counting as now) acknowledged in this
+    /// term, or nil when no majority has.
+    func quorumAcknowledgedSendTick() -> Tick? {
+        let agreed = agreedValue { voter in voter == id ? now : progress[voter]?.acknowledgedSendTick }
+        return agreed.map { min($0, now) }
+    }
+
+    /// Extends the lease to `leaseDurationTicks` after the newest send tick a majority acknowledged.
+    func updateLease() {
+        guard role == .leader, let acknowledged = quorumAcknowledgedSendTick() else { return }
+        precondition(acknowledged <= now, "acknowledged a message from the future")
+        leaseDeadlineTick = max(leaseDeadlineTick, acknowledged + config.leaseDurationTicks)
+    }
+
+    func flags(for peer: MemberID) -> Message.Flags {
+        requiresAcknowledgement(from: peer) ? .counted : []
+    }
+
+    /// Heartbeats go to fenced peers too (without the `counted` flag), so that a peer that comes
+    /// back finds the leader at once and, by answering, lifts its own fence.
+    func broadcastHeartbeat() {
+        for voter in votingMemberIDs where voter != id {
+            guard let peer = progress[voter] else { continue }
+            send(Message(kind: .heartbeat, from: id, to: voter, term: term,
+                         logIndex: commitIndex, commit: min(peer.match, commitIndex),
+                         sendTick: now, flags: flags(for: voter)))
+        }
+    }
+
+    /// Sends the next append (or the snapshot) to `peer` if its progress allows one now.
+    func sendAppend(to peer: MemberID) {
+        guard var state = progress[peer] else { return }
+        let previousIndex = state.next - 1
+        guard previousIndex >= log.snapshot.index, let previousTerm = log.term(at: previousIndex) else {
+            sendSnapshot(to: peer)
+            return
+        }
+        guard state.canSend(inflightMax: config.limits.inflightAppendsPerPeerMax) else { return }
+        let entries = log.batch(from: state.next, countMax: config.limits.entriesPerAppendMax,
+                                bytesMax: config.limits.appendBytesMax)
+        if state.state == .replicate && entries.isEmpty { return } // Heartbeats keep it alive.
+        send(Message(kind: .append, from: id, to: peer, term: term, logIndex: previousIndex,
+                     logTerm: previousTerm, commit: commitIndex, sendTick: now,
+                     flags: flags(for: peer), entries: entries))
+        if !entries.isEmpty { state.entriesSentTick = now }
+        switch state.state {
+        case .probe:
+            state.probeSent = true
+        case .replicate:
+            if let last = entries.last {
+                state.next = last.index + 1
+                state.inflight += 1
+            }
+        case .snapshot:
+            break
+        }
+        progress[peer] = state
+    }
+
+    func sendSnapshot(to peer: MemberID) {
+        guard var state = progress[peer] else { return }
+        if state.state == .snapshot && now - state.snapshotSentTick < 2 * config.heartbeatIntervalTicks { return }
+        state.state = .snapshot
+        state.snapshotSentTick = now
+        state.inflight = 0
+        progress[peer] = state
+        send(Message(kind: .installSnapshot, from: id, to: peer, term: term, commit: commitIndex,
+                     sendTick: now, flags: flags(for: peer), snapshot: log.snapshot))
+    }
+
+    func broadcastAppend() {
+        for voter in votingMemberIDs where voter != id {
+            sendAppend(to: voter)
+        }
+    }
+
+    /// Commits the highest index a majority holds, if it is of the current term (Raft never
+    /// commits an older term's entry by counting).
+    func maybeCommit() {
+        guard role == .leader else { return }
+        let lastIndex = log.lastIndex
+        guard let agreed = agreedValue({ voter in voter == id ? lastIndex : (progress[voter]?.match ?? 0) }) else {
+            return
+        }
+        let index = min(agreed, lastIndex)
+        guard index > commitIndex, log.term(at: index) == term else { return }
+        precondition(index <= log.lastIndex, "commit beyond the log")
+        let wasPending = membershipChangePending
+        commitIndex = index
+        committedInTerm = true
+        if wasPending && !membershipChangePending { refreshVotingMembers() }
+    }
+
+    /// Records a follower's echo of a send tick, for the lease. Only ticks of this leadership count.
+    func noteAcknowledged(_ peer: MemberID, sendTick: Tick) {
+        guard sendTick >= leaderSinceTick, sendTick <= now else { return }
+        if let previous = progress[peer]?.acknowledgedSendTick, previous >= sendTick { return }
+        progress[peer]?.acknowledgedSendTick = sendTick
+    }
+
+    func handleAppendResponse(_ message: Message) {
+        guard role == .leader else { return } // A late answer after stepping down.
+        guard progress[message.from] != nil else {
+            stats.rejectedNonMember += 1
+            return
+        }
+        guard message.logIndex <= log.lastIndex || !message.granted else {
+            stats.rejectedImpossible += 1
+            return
+        }
+        noteAcknowledged(message.from, sendTick: message.sendTick)
+        if message.granted {
+            if progress[message.from]!.acknowledge(match: message.logIndex) { maybeCommit() }
+            if handOverTarget == message.from && progress[message.from]!.match == log.lastIndex {
+                sendTimeoutNow(to: message.from)
+                return
+            }
+            sendAppend(to: message.from)
+        } else {
+            progress[message.from]!.probe(hint: message.logIndex)
+            sendAppend(to: message.from)
+        }
+        updateLease()
+    }
+
+    func handleHeartbeatResponse(_ message: Message) {
+        guard role == .leader else { return }
+        guard var state = progress[message.from] else {
+            stats.rejectedNonMember += 1
+            return
+        }
+        noteAcknowledged(message.from, sendTick: message.sendTick)
+        state = progress[message.from]!
+        if state.match < log.lastIndex {
+            switch state.state {
+            case .probe:
+                state.probeSent = false
+            case .replicate:
+                // Entries sent before this heartbeat are still unacknowledged: the append or its
+                // answer was lost (or is late). Probe again from the follower's end; at worst
+                // this resends entries it already holds.
+                if state.match < state.next - 1 && message.sendTick > state.entriesSentTick {
+                    state.probe(hint: message.logIndex)
+                }
+            case .snapshot:
+                if now - state.snapshotSentTick >= 2 * config.heartbeatIntervalTicks {
+                    state.probe(hint: state.match)
+                }
+            }
+            progress[message.from] = state
+            sendAppend(to: message.from)
+        }
+        updateLease()
+    }
+
+    // MARK: Follower
+
+    /// Accepts `leader` as the leader of the current term and restarts the stickiness window.
+    func acceptLeader(_ newLeader: MemberID) {
+        if role != .follower || leader != newLeader { becomeFollower(term: term, leader: newLeader) }
+        lastLeaderContactTick = now
+        resetElectionDeadline()
+    }
+
+    func noteFenceEligibility(_ message: Message, leaderCommit: LogIndex) {
+        if message.flags.contains(.counted) && commitIndex >= leaderCommit { fenceEligible = true }
+    }
+
+    func handleAppend(_ message: Message) {
+        guard role != .leader else {
+            stats.rejectedImpossible += 1 // Two leaders in one term cannot happen.
+            return
+        }
+        acceptLeader(message.from)
+        func answer(granted: Bool, index: LogIndex) {
+            send(Message(kind: .appendResponse, from: id, to: message.from, term: term, logIndex: index,
+                         sendTick: message.sendTick, flags: granted ? .granted : []))
+        }
+        var previousIndex = message.logIndex
+        var previousTerm = message.logTerm
+        var entries = message.entries[...]
+        if previousIndex < log.snapshot.index {
+            // Our snapshot covers these: committed, hence identical to the leader's.
+            let covered = log.snapshot.index - previousIndex
+            if entries.count <= covered {
+                return answer(granted: true, index: previousIndex + entries.count)
+            }
+            entries = entries.dropFirst(covered)
+            previousIndex = log.snapshot.index
+            previousTerm = log.snapshot.term
+        }
+        guard let localTerm = log.term(at: previousIndex) else {
+            return answer(granted: false, index: log.lastIndex) // Behind: retry from our end.
+        }
+        if localTerm != previousTerm {
+            // Skip back over entries of terms newer than the leader's, but never below commit.
+            var hint = previousIndex - 1
+            while hint > max(commitIndex, log.snapshot.index), let term = log.term(at: hint), term > previousTerm {
+                hint -= 1
+            }
+            return answer(granted: false, index: hint)
+        }
+        // Find the first entry we do not already hold.
+        var firstNew = entries.startIndex
+        while firstNew < entries.endIndex, let term = log.term(at: entries[firstNew].index),
+              term == entries[firstNew].term {
+            firstNew += 1
+        }
+        if firstNew < entries.endIndex && entries[firstNew].index <= log.lastIndex {
+            let conflict = entries[firstNew].index
+            guard conflict > commitIndex else {
+                stats.rejectedImpossible += 1 // It would rewrite a committed entry.
+                return
+            }
+            log.truncate(from: conflict)
+            markUnstable(from: conflict)
+            if conflict <= membershipIndex { recomputeMembership() }
+        }
+        var lastNew = firstNew > entries.startIndex ? entries[firstNew - 1].index : previousIndex
+        var membershipAppended = false
+        for entry in entries[firstNew...] {
+            if log.entries.count >= config.limits.logEntriesInMemoryMax { break } // Wait for compaction.
+            log.append(entry)
+            markUnstable(from: entry.index)
+            if entry.kind == .membership { membershipAppended = true }
+            lastNew = entry.index
+        }
+        if membershipAppended { recomputeMembership() }
+        let newCommit = min(message.commit, lastNew)
+        if newCommit > commitIndex { commitIndex = newCommit }
+        noteFenceEligibility(message, leaderCommit: message.commit)
+        answer(granted: true, index: lastNew)
+    }
+
+    func handleHeartbeat(_ message: Message) {
+        guard role != .leader else {
+            stats.rejectedImpossible += 1
+            return
+        }
+        acceptLeader(message.from)
+        let newCommit = min(message.commit, log.lastIndex)
+        if newCommit > commitIndex { commitIndex = newCommit }
+        noteFenceEligibility(message, leaderCommit: message.logIndex)
+        send(Message(kind: .heartbeatResponse, from: id, to: message.from, term: term,
+                     logIndex: log.lastIndex, sendTick: message.sendTick))
+    }
+
+    func handleInstallSnapshot(_ message: Message) {
+        guard role != .leader, let snapshot = message.snapshot else {
+            stats.rejectedImpossible += 1
+            return
+        }
+        acceptLeader(message.from)
+        if snapshot.index > commitIndex {
+            let dropped = log.install(snapshot)
+            if dropped {
+                unstableFrom = snapshot.index + 1 // Storage drops everything after the snapshot.
+            } else if let from = unstableFrom, from <= snapshot.index {
+                unstableFrom = log.lastIndex > snapshot.index ? log.firstIndex : nil
+            }
+            commitIndex = snapshot.index
+            appliedIndex = snapshot.index
+            outSnapshot = snapshot
+            outSnapshotFromLeader = true
+            recomputeMembership()
+        }
+        noteFenceEligibility(message, leaderCommit: message.commit)
+        send(Message(kind: .appendResponse, from: id, to: message.from, term: term,
+                     logIndex: max(commitIndex, snapshot.index), sendTick: message.sendTick, flags: .granted))
+    }
+}

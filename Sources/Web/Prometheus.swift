@@ -1,0 +1,172 @@
+import Model
+
+/// Prometheus text exposition format 0.0.4 of a snapshot.
+///
+/// Every numeric metric of every slot (slot `0` is the chassis's own devices) appears under its
+/// descriptor's `prometheusName`, with the descriptor's labels plus `chassis`, `slot` and `label`;
+/// `HELP` and `TYPE` once per name; then status, alert and role gauges of our own.
+public enum PrometheusExposition {
+    public static func render(snapshot: ChassisSnapshot, stale: Bool, local: LocalView?) -> String {
+        var families: [String: Family] = [:]
+        var order: [String] = []
+        let chassisID = snapshot.chassis.chassisID
+
+        func add(_ name: String, help: String, type: String, labels: [(String, String)], value: Double) {
+            let name = metricName(name)
+            if families[name] == nil {
+                families[name] = Family(help: help, type: type)
+                order.append(name)
+            }
+            families[name]!.add(labels: labels, value: value)
+        }
+
+        func addMetric(_ metric: MetricValue, slot: Int) {
+            guard let value = metric.value, metric.descriptor.unit != "text" else { return }
+            let descriptor = metric.descriptor
+            let ours: [(String, String)] = [("chassis", chassisID), ("slot", String(slot)), ("label", descriptor.label)]
+            var labels = ours
+            for (name, labelValue) in descriptor.prometheusLabels.sorted(by: { $0.key < $1.key }) {
+                let clean = labelName(name)
+                // The chassis, slot and label labels are ours; a descriptor's own keeps its value as exported_NAME.
+                if ours.contains(where: { $0.0 == clean }) {
+                    labels.append(("exported_" + clean, labelValue))
+                } else if !labels.contains(where: { $0.0 == clean }) {
+                    labels.append((clean, labelValue))
+                }
+            }
+            let name = descriptor.prometheusName.isEmpty ? "chassis_" + descriptor.key : descriptor.prometheusName
+            let type = name.hasSuffix("_total") ? "counter" : "gauge"
+            let unit = descriptor.unit.isEmpty || descriptor.unit == "state" ? "" : " (\(descriptor.unit))"
+            add(name, help: "Chassis Manager \(descriptor.metricClass.rawValue) metric\(unit), per chassis and slot.", type: type,
+                labels: labels, value: value)
+        }
+
+        for metric in snapshot.chassisMetrics { addMetric(metric, slot: 0) }
+        for slot in snapshot.slots {
+            for metric in slot.metrics { addMetric(metric, slot: slot.slotID) }
+        }
+
+        for status in Status.allCases {
+            add("chassis_manager_chassis_status", help: "Chassis status: 1 for the current status, 0 for the others.",
+                type: "gauge", labels: [("chassis", chassisID), ("status", status.rawValue)],
+                value: snapshot.chassis.status == status ? 1 : 0)
+        }
+        for slot in snapshot.slots {
+            for status in Status.allCases {
+                add("chassis_manager_slot_status", help: "Slot status: 1 for the current status, 0 for the others.",
+                    type: "gauge", labels: [("chassis", chassisID), ("slot", String(slot.slotID)), ("status", status.rawValue)],
+                    value: slot.status == status ? 1 : 0)
+            }
+        }
+        for severity in [Severity.warning, Severity.critical] {
+            let raised = snapshot.alerts.filter { $0.severity == severity && $0.clearedAt == nil }.count
+            let unacknowledged = snapshot.alerts.filter { $0.severity == severity && $0.acknowledgedAt == nil }.count
+            add("chassis_manager_alerts_raised", help: "Alerts raised and not yet cleared.", type: "gauge",
+                labels: [("chassis", chassisID), ("severity", severity.rawValue)], value: Double(raised))
+            add("chassis_manager_alerts_unacknowledged", help: "Alerts not yet acknowledged by an operator.", type: "gauge",
+                labels: [("chassis", chassisID), ("severity", severity.rawValue)], value: Double(unacknowledged))
+        }
+        add("chassis_manager_engine_stale", help: "1 when the engine stopped updating the store; values are the last known.",
+            type: "gauge", labels: [("chassis", chassisID)], value: stale ? 1 : 0)
+        if let updatedAt = snapshot.engine.updatedAt {
+            add("chassis_manager_engine_last_update_timestamp_seconds", help: "When the engine last updated the store.",
+                type: "gauge", labels: [("chassis", chassisID)], value: updatedAt)
+        }
+        if let local {
+            add("chassis_manager_active", help: "1 when this blade is the active manager with a valid lease.",
+                type: "gauge", labels: [("chassis", chassisID), ("blade", local.blade)],
+                value: RedirectRule.isActive(local) ? 1 : 0)
+            add("chassis_manager_term", help: "Election term this blade knows.", type: "gauge",
+                labels: [("chassis", chassisID), ("blade", local.blade)], value: Double(local.term))
+        }
+
+        var out = ""
+        for name in order {
+            let family = families[name]!
+            out += "# HELP \(name) \(escapeHelp(family.help))\n"
+            out += "# TYPE \(name) \(family.type)\n"
+            for sample in family.samples {
+                out += name
+                if !sample.labels.isEmpty {
+                    out += "{" + sample.labels.map { "\($0.0)=\"\(escapeLabelValue($0.1))\"" }.joined(separator: ",") + "}"
+                }
+                out += " " + number(sample.value) + "\n"
+            }
+        }
+        return out
+    }
+
+    struct Family {
+        var help: String
+        var type: String
+        var samples: [(labels: [(String, String)], value: Double)] = []
+        var seen: Set<[String]> = []
+
+        /// A second sample with the same labels would make the exposition invalid: keep the first.
+        mutating func add(labels: [(String, String)], value: Double) {
+            let identity = labels.flatMap { [$0.0, $0.1] }
+            guard seen.insert(identity).inserted else { return }
+            samples.append((labels, value))
+        }
+    }
+
+    /// `[a-zA-Z_:][a-zA-Z0-9_:]*`; anything else becomes `_`.
+    public static func metricName(_ name: String) -> String {
+        sanitise(name, allowColon: true)
+    }
+
+    /// `[a-zA-Z_][a-zA-Z0-9_]*`; anything else becomes `_`.
+    public static func labelName(_ name: String) -> String {
+        sanitise(name, allowColon: false)
+    }
+
+    private static func sanitise(_ name: String, allowColon: Bool) -> String {
+        var out = ""
+        for (index, scalar) in name.unicodeScalars.enumerated() {
+            let isLetter = ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || scalar == "_"
+                || (allowColon && scalar == ":")
+            let isDigit = ("0"..."9").contains(scalar)
+            if isLetter || (isDigit && index > 0) {
+                out.unicodeScalars.append(scalar)
+            } else {
+                out += "_"
+            }
+        }
+        return out.isEmpty ? "_" : out
+    }
+
+    /// Label values escape backslash, double quote and line feed.
+    public static func escapeLabelValue(_ value: String) -> String {
+        var out = ""
+        for character in value.unicodeScalars {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(character)
+            }
+        }
+        return out
+    }
+
+    /// HELP text escapes backslash and line feed.
+    public static func escapeHelp(_ value: String) -> String {
+        var out = ""
+        for character in value.unicodeScalars {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(character)
+            }
+        }
+        return out
+    }
+
+    /// Go's float syntax as Prometheus parses it: `+Inf`, `-Inf`, `NaN`, else a decimal.
+    public static func number(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+}

@@ -1,0 +1,60 @@
+import Model
+
+extension WebApp {
+    /// The parts every page shares: header, stale notice, alert banner, footer.
+    func basePage(title: String, page: String, snapshot: ChassisSnapshot?, stale: Bool, local: LocalView?,
+                  request: Request) -> PageView {
+        let returnPath = WebApp.safeReturnPath(request.rawTarget)
+        return PageView(
+            title: title, page: page, pollURL: nil, blade: ViewBuilder.blade(local),
+            chassis: snapshot.map { ViewBuilder.chassisHeader($0.chassis) },
+            crumbs: [], stale: stale,
+            staleSince: snapshot.map { Format.time($0.engine.updatedAt) } ?? "",
+            banner: ViewBuilder.banner(snapshot, limits: limits), returnPath: returnPath,
+            footer: snapshot.map { FooterView(dataVersion: $0.dataVersion, generatedAt: Format.time($0.generatedAt)) },
+            charts: false, overview: nil, module: nil, error: nil, unavailable: nil)
+    }
+
+    func overviewPage(_ exchange: Exchange, local: LocalView?) throws -> Response {
+        let current = try current(exchange.source)
+        let snapshot = current.snapshot
+        var view = basePage(title: "\(ViewBuilder.chassisHeader(snapshot.chassis).name) — Chassis Manager", page: "overview",
+                            snapshot: snapshot, stale: current.stale, local: local, request: exchange.request)
+        view.pollURL = "/api/v1/chassis"
+        view.crumbs = crumbs(snapshot, slot: nil)
+        view.overview = ViewBuilder.overview(snapshot)
+        return try page(view, template: "overview", source: exchange.source)
+    }
+
+    func modulePage(_ exchange: Exchange, chassisID: String, slot slotText: String, local: LocalView?) throws -> Response {
+        let current = try current(exchange.source)
+        let slot = try slot(current, chassisID: chassisID, slot: slotText)
+        let snapshot = current.snapshot
+        let name = slot.name.isEmpty ? "Slot \(slot.slotID)" : "Slot \(slot.slotID) · \(slot.name)"
+        var view = basePage(title: "\(name) — Chassis Manager", page: "module", snapshot: snapshot, stale: current.stale,
+                            local: local, request: exchange.request)
+        view.pollURL = ViewBuilder.slotPath(chassisID, slot.slotID).replacingPrefix("/chassis/", with: "/api/v1/chassis/")
+        view.crumbs = crumbs(snapshot, slot: slot)
+        view.module = ViewBuilder.module(snapshot, slot: slot, limits: limits)
+        view.charts = view.module?.hasCharts ?? false
+        return try page(view, template: "module", source: exchange.source)
+    }
+
+    func crumbs(_ snapshot: ChassisSnapshot, slot: SlotView?) -> [CrumbView] {
+        var crumbs: [CrumbView] = []
+        if !snapshot.chassis.site.isEmpty { crumbs.append(CrumbView(text: snapshot.chassis.site, href: nil, current: false)) }
+        let chassisName = ViewBuilder.chassisHeader(snapshot.chassis).name
+        crumbs.append(CrumbView(text: chassisName, href: slot == nil ? nil : "/", current: slot == nil))
+        if let slot {
+            crumbs.append(CrumbView(text: "Slot \(slot.slotID)" + (slot.name.isEmpty ? "" : " · " + slot.name),
+                                    href: nil, current: true))
+        }
+        return crumbs
+    }
+}
+
+extension String {
+    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
+    }
+}

@@ -1,0 +1,305 @@
+import Foundation
+import Control
+import Model
+
+/// The web application: a pure function of a request and the blade's state, plus writes sent to
+/// the engine. One instance is shared by every worker thread; each thread passes its own
+/// `StateSource` (SQLite connections belong to one thread).
+public final class WebApp: Sendable {
+    public let limits: WebLimits
+    let templates: TemplateSet
+    let control: ControlSending
+    let now: @Sendable () -> Double
+    let cache = SnapshotCache()
+
+    public init(templates: TemplateSet, limits: WebLimits = WebLimits(), control: ControlSending,
+                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.templates = templates
+        self.limits = limits
+        self.control = control
+        self.now = now
+    }
+
+    /// Answers one request. Never throws: every failure becomes a response.
+    public func handle(_ request: Request, source: StateSource) -> Response {
+        var response = dispatch(request, source: source)
+        return finish(response: &response, request: request)
+    }
+
+    /// The answer when no `StateSource` could be opened (the store is missing or unreadable).
+    public func storeUnavailable(_ request: Request, reason: String) -> Response {
+        let isAPI = request.rawPath.hasPrefix("/api/")
+        var response = unavailable(request, reason: "The state store cannot be read: \(reason)", json: isAPI)
+        return finish(response: &response, request: request)
+    }
+
+    private func finish(response: inout Response, request: Request) -> Response {
+        if response.header("X-Content-Type-Options") == nil { response.headers.append(("X-Content-Type-Options", "nosniff")) }
+        if response.status != 304 { response.setHeader("Content-Length", String(response.body.count)) }
+        if request.method == "HEAD" { response.body = [] }
+        return response
+    }
+
+    // MARK: - Dispatch
+
+    struct Exchange {
+        var request: Request
+        var route: Route
+        var query: [(name: String, value: String)]
+        var source: StateSource
+
+        func values(_ name: String) -> [String] { query.filter { $0.name == name }.map(\.value) }
+    }
+
+    private func dispatch(_ request: Request, source: StateSource) -> Response {
+        let isAPI = request.rawPath.hasPrefix("/api/")
+        if request.rawTarget.utf8.count > limits.requestURIBytesMax {
+            return failure(414, "the request target is longer than \(limits.requestURIBytesMax) bytes", json: isAPI, request: request)
+        }
+        // Checked against the declared length before anything is read; the App does the same
+        // before reading the body from the socket.
+        if (request.contentLength ?? 0) > limits.requestBodyBytesMax || request.body.count > limits.requestBodyBytesMax {
+            return failure(413, "the request body is larger than \(limits.requestBodyBytesMax) bytes", json: isAPI, request: request)
+        }
+        let segments: [String]
+        do {
+            segments = try Route.segments(rawPath: request.rawPath)
+        } catch {
+            return failure(400, "\(error)", json: isAPI, request: request)
+        }
+        guard let route = Route.match(segments) else {
+            return failure(404, "There is no page at this address.", json: isAPI, request: request, source: source)
+        }
+        let allowed = route.allowedMethods
+        guard allowed.contains(request.method) else {
+            var response = failure(405, "\(request.method) is not allowed here; allowed: \(allowed.joined(separator: ", "))",
+                                   json: route.answersJSON, request: request)
+            response.setHeader("Allow", allowed.joined(separator: ", "))
+            return response
+        }
+        let query: [(name: String, value: String)]
+        do {
+            query = try URLCoding.parseQuery(request.rawQuery)
+        } catch {
+            return failure(400, "\(error)", json: route.answersJSON, request: request)
+        }
+        if let allowed = route.allowedQueryNames, let unknown = query.first(where: { !allowed.contains($0.name) }) {
+            return failure(400, "unknown query parameter \"\(unknown.name)\"", json: route.answersJSON, request: request)
+        }
+        let exchange = Exchange(request: request, route: route, query: query, source: source)
+
+        if !route.isNeverRedirected {
+            let local: LocalView
+            do {
+                local = try source.local()
+            } catch {
+                return unavailable(request, reason: "The state store cannot be read: \(error)", json: route.answersJSON)
+            }
+            if !RedirectRule.isActive(local) {
+                let cluster = try? source.cluster()
+                switch RedirectRule.decide(method: request.method, rawTarget: request.rawTarget, local: local, cluster: cluster) {
+                case .serve:
+                    break
+                case .redirect(let status, let location):
+                    return redirect(status: status, location: location, json: route.answersJSON)
+                case .unavailable(let reason):
+                    return unavailable(request, reason: reason, json: route.answersJSON, local: local)
+                }
+            }
+            return serve(exchange, local: local)
+        }
+        return serve(exchange, local: nil)
+    }
+
+    private func serve(_ exchange: Exchange, local: LocalView?) -> Response {
+        do {
+            switch exchange.route {
+            case .overview: return try overviewPage(exchange, local: local)
+            case .modulePage(let chassisID, let slot): return try modulePage(exchange, chassisID: chassisID, slot: slot, local: local)
+            case .apiChassis: return try apiChassis(exchange)
+            case .apiSlot(let chassisID, let slot):
+                if exchange.request.method == "GET" || exchange.request.method == "HEAD" {
+                    return try apiSlot(exchange, chassisID: chassisID, slot: slot)
+                }
+                return try apiSetSlot(exchange, chassisID: chassisID, slot: slot)
+            case .apiSlotHistory(let chassisID, let slot): return try apiHistory(exchange, chassisID: chassisID, slot: slot)
+            case .apiLocal: return try apiLocal(exchange)
+            case .apiCluster: return try apiCluster(exchange)
+            case .apiAlerts: return try apiAlerts(exchange)
+            case .apiAcknowledge(let alertID): return try apiAcknowledge(exchange, alertID: alertID)
+            case .apiThresholds: return try apiSetThreshold(exchange)
+            case .apiThreshold(let id): return try apiRemoveThreshold(exchange, id: id)
+            case .healthActive: return try healthActive(exchange)
+            case .metrics: return try metrics(exchange)
+            }
+        } catch let error as HTTPError {
+            return failure(error.status, error.message, json: exchange.route.answersJSON, request: exchange.request,
+                           source: exchange.source)
+        } catch {
+            return unavailable(exchange.request, reason: "The state store cannot be read: \(error)", json: exchange.route.answersJSON)
+        }
+    }
+
+    // MARK: - State
+
+    struct Current {
+        var version: String
+        var snapshot: ChassisSnapshot
+        var stale: Bool
+        var staleSince: Double? { stale ? snapshot.engine.updatedAt : nil }
+    }
+
+    /// The cached snapshot, with staleness judged now: the data version does not change when the
+    /// engine stops writing, so a cached snapshot must turn stale by the clock alone.
+    func current(_ source: StateSource) throws -> Current {
+        let (version, snapshot) = try cache.current(source: source)
+        return Current(version: version, snapshot: snapshot, stale: isStale(snapshot.engine))
+    }
+
+    func isStale(_ engine: EngineFreshness) -> Bool {
+        guard let updatedAt = engine.updatedAt else { return true }
+        return engine.stale || now() - updatedAt > limits.staleAfterSeconds
+    }
+
+    // MARK: - Responses
+
+    struct HTTPError: Error {
+        var status: Int
+        var message: String
+        init(_ status: Int, _ message: String) {
+            self.status = status
+            self.message = message
+        }
+    }
+
+    func json<T: Encodable>(_ value: T, status: Int = 200, cacheControl: String = "no-store") throws -> Response {
+        Response(status: status, headers: [("Content-Type", MediaType.json), ("Cache-Control", cacheControl)],
+                 body: try JSON.encode(value))
+    }
+
+    /// A polled JSON document: its ETag derives from the data version, the route and the
+    /// staleness, so an unchanged document costs a `304` and no encoding.
+    func polledJSON(_ exchange: Exchange, current: Current, encode: () throws -> [UInt8]) throws -> Response {
+        let etag = ETag.make(dataVersion: current.version, route: exchange.request.rawTarget, stale: current.stale)
+        var headers = [("ETag", etag), ("Cache-Control", "no-cache")]
+        headers += corsHeaders(exchange)
+        if ETag.matches(ifNoneMatch: exchange.request.header("If-None-Match"), etag: etag) {
+            return Response(status: 304, headers: headers)
+        }
+        let key = exchange.request.rawTarget + (current.stale ? "\u{0}stale" : "")
+        let body = try cache.body(version: current.version, key: key, encode: encode)
+        return Response(status: 200, headers: [("Content-Type", MediaType.json)] + headers, body: body)
+    }
+
+    func failure(_ status: Int, _ message: String, json: Bool, request: Request, source: StateSource? = nil) -> Response {
+        if json {
+            return Response(status: status, headers: [("Content-Type", MediaType.json), ("Cache-Control", "no-store")],
+                            body: JSON.errorBody(message))
+        }
+        return errorPage(status, message, request: request, source: source)
+    }
+
+    func redirect(status: Int, location: String, json: Bool) -> Response {
+        var headers = [("Location", location), ("Cache-Control", "no-store")]
+        if json {
+            headers.append(("Content-Type", MediaType.json))
+            return Response(status: status, headers: headers,
+                            body: JSON.errorBody("this blade is not the active manager; see \(location)"))
+        }
+        headers.append(("Content-Type", MediaType.html))
+        let text = "<!DOCTYPE html><title>Moved</title><p>The active manager is at <a href=\"\(htmlEscape(location))\">\(htmlEscape(location))</a>.</p>\n"
+        return Response(status: status, headers: headers, body: Array(text.utf8))
+    }
+
+    /// `503` with `Retry-After`: a JSON error for the API, else a page that refreshes itself.
+    func unavailable(_ request: Request, reason: String, json: Bool, local: LocalView? = nil) -> Response {
+        var headers = [("Retry-After", "1"), ("Cache-Control", "no-store")]
+        if json {
+            headers.append(("Content-Type", MediaType.json))
+            return Response(status: 503, headers: headers, body: JSON.errorBody(reason))
+        }
+        headers.append(("Content-Type", MediaType.html))
+        var view = basePage(title: "No active manager", page: "unavailable", snapshot: nil, stale: false, local: local,
+                            request: request)
+        view.unavailable = UnavailableView(reason: reason, blade: local.map { "\($0.blade) (\($0.address))" } ?? "this blade",
+                                           refreshSeconds: "2")
+        let html = templates.render(view, template: "unavailable")
+            ?? "<!DOCTYPE html><meta http-equiv=\"refresh\" content=\"2\"><title>Unavailable</title><p>\(htmlEscape(reason))</p>\n"
+        return Response(status: 503, headers: headers, body: Array(html.utf8))
+    }
+
+    func errorPage(_ status: Int, _ message: String, request: Request, source: StateSource?) -> Response {
+        let snapshot = source.flatMap { try? current($0) }
+        let local = source.flatMap { try? $0.local() }
+        var view = basePage(title: "\(status) \(Response.reasonPhrase(status))", page: "error",
+                            snapshot: snapshot?.snapshot, stale: snapshot?.stale ?? false, local: local, request: request)
+        view.error = ErrorView(status: String(status), heading: Response.reasonPhrase(status), message: message)
+        let html = templates.render(view, template: "error")
+            ?? "<!DOCTYPE html><title>\(status)</title><p>\(htmlEscape(message))</p>\n"
+        return Response(status: status, headers: [("Content-Type", MediaType.html), ("Cache-Control", "no-store")],
+                        body: Array(html.utf8))
+    }
+
+    func page(_ view: PageView, template: String, source: StateSource) throws -> Response {
+        guard let html = templates.render(view, template: template) else {
+            throw HTTPError(500, "template \(template) is missing")
+        }
+        // Scripts and forms may reach the other members (failover), and nothing else.
+        let members = ((try? source.cluster())?.members ?? [])
+            .map { RedirectRule.normalisedBase($0.url) }
+            .filter { RedirectRule.isSafeBaseURL($0) && !$0.contains(";") && !$0.contains(",") }
+        let others = members.isEmpty ? "" : " " + members.joined(separator: " ")
+        return Response(status: 200, headers: [
+            ("Content-Type", MediaType.html),
+            ("Cache-Control", "no-store"),
+            ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; connect-src 'self'\(others); form-action 'self'\(others)"),
+            ("Referrer-Policy", "same-origin"),
+        ], body: Array(html.utf8))
+    }
+
+    // MARK: - Cross-origin reads between blades
+
+    /// A page served by one blade may read another member's API while it looks for the new active
+    /// manager: GET responses allow the origin of a configured member, and no one else.
+    func corsHeaders(_ exchange: Exchange) -> [(String, String)] {
+        guard let origin = exchange.request.header("Origin"), !isSameOrigin(origin, exchange.request) else { return [] }
+        guard let cluster = try? exchange.source.cluster() else { return [] }
+        if cluster.members.contains(where: { RedirectRule.normalisedBase($0.url) == origin }) {
+            return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        }
+        return [("Vary", "Origin")]
+    }
+
+    func isSameOrigin(_ origin: String, _ request: Request) -> Bool {
+        guard let host = request.header("Host") else { return false }
+        return origin == "http://" + host || origin == "https://" + host
+    }
+
+    /// Writes from a browser must come from this blade's own pages or another member's:
+    /// a foreign site cannot make an operator's browser acknowledge alerts or change thresholds.
+    func checkWriteOrigin(_ exchange: Exchange) throws {
+        guard let origin = exchange.request.header("Origin") else { return }
+        if isSameOrigin(origin, exchange.request) { return }
+        if let cluster = try? exchange.source.cluster(),
+           cluster.members.contains(where: { RedirectRule.normalisedBase($0.url) == origin }) {
+            return
+        }
+        throw HTTPError(403, "writes are accepted only from this chassis's own pages (origin \(origin) is not a member)")
+    }
+}
+
+/// Escapes text for HTML where a template is not used (fallback pages only).
+func htmlEscape(_ text: String) -> String {
+    var out = ""
+    for character in text {
+        switch character {
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "&": out += "&amp;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        default: out.append(character)
+        }
+    }
+    return out
+}

@@ -1,0 +1,203 @@
+import Foundation
+import Control
+import Model
+@testable import Web
+
+/// An in-memory `StateSource`: a fixture chassis with four populated slots, an empty one,
+/// hostile names and alerts.
+final class MemoryStateSource: StateSource {
+    var version = "v1"
+    var current: ChassisSnapshot
+    var localView: LocalView
+    var clusterView: ClusterView
+    var snapshotReads = 0
+    var failing = false
+
+    init(snapshot: ChassisSnapshot = Fixture.snapshot(), local: LocalView = Fixture.local(role: "active", leaseValid: true),
+         cluster: ClusterView = Fixture.cluster()) {
+        self.current = snapshot
+        self.localView = local
+        self.clusterView = cluster
+    }
+
+    struct Broken: Error, CustomStringConvertible { var description: String { "disk I/O error" } }
+
+    func dataVersion() throws -> String {
+        if failing { throw Broken() }
+        return version
+    }
+
+    func snapshot() throws -> ChassisSnapshot {
+        if failing { throw Broken() }
+        snapshotReads += 1
+        return current
+    }
+
+    func history(slotID: Int, key: String, seconds: Double) throws -> [HistoryPoint] {
+        let end = Fixture.now
+        return stride(from: end - min(seconds, 60), through: end, by: 10).map {
+            HistoryPoint(time: $0, min: 40, mean: 41 + ($0 - end) / 100, max: 42)
+        }
+    }
+
+    func local() throws -> LocalView {
+        if failing { throw Broken() }
+        return localView
+    }
+
+    func cluster() throws -> ClusterView { clusterView }
+}
+
+/// Records writes instead of sending them; answers with a canned response or error.
+final class RecordingControl: ControlSending, @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [ControlRequest] = []
+    var reply = ControlResponse(ok: true, id: 42)
+    var error: Error?
+
+    var requests: [ControlRequest] {
+        lock.lock()
+        defer { lock.unlock() }
+        return recorded
+    }
+
+    func send(_ request: ControlRequest) throws -> ControlResponse {
+        lock.lock()
+        recorded.append(request)
+        lock.unlock()
+        if let error { throw error }
+        return reply
+    }
+}
+
+enum Fixture {
+    static let now: Double = 1_764_000_000
+    static let chassisID = "660007770088"
+    static let hostileName = "<script>alert(1)</script>"
+    static let quoteName = "O'Brien & \"Sons\""
+
+    static var templatesDirectory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Templates").path
+    }
+
+    static func app(control: ControlSending = RecordingControl(), clock: Double = now) throws -> WebApp {
+        WebApp(templates: try TemplateSet.load(directory: templatesDirectory),
+               limits: WebLimits(staleAfterSeconds: 10), control: control, now: { clock })
+    }
+
+    static func local(role: String, leaseValid: Bool, activeURL: String? = nil, activeAddress: String? = nil,
+                      address: String = "127.0.1.1") -> LocalView {
+        LocalView(blade: "blade-1", address: address, slotID: 1, role: role, term: 7, activeAddress: activeAddress,
+                  activeURL: activeURL, leaseValid: leaseValid, engine: EngineFreshness(updatedAt: now - 1, stale: false))
+    }
+
+    static func cluster(active: Int? = 1, reason: String? = nil) -> ClusterView {
+        let members = (1...3).map { (index: Int) -> ClusterMember in
+            ClusterMember(name: "blade-\(index)", address: "127.0.1.\(index)", url: "http://127.0.1.\(index):8080",
+                          slotID: index, role: index == active ? "active" : "standby", lastHeardAt: now - 0.5)
+        }
+        return ClusterView(term: 7, active: active.map { members[$0 - 1] }, quorum: active != nil, reason: reason, members: members)
+    }
+
+    static func descriptor(_ key: String, _ label: String, unit: String, group: SamplingGroup, component: String,
+                           name: String, labels: [String: String] = [:], metricClass: MetricClass = .performance,
+                           limits: Limits = .none) -> MetricDescriptor {
+        MetricDescriptor(key: key, label: label, metricClass: metricClass, unit: unit, source: "simulated",
+                         replication: .dynamic, group: group, component: component, prometheusName: name,
+                         prometheusLabels: labels, limits: limits)
+    }
+
+    static func metric(_ descriptor: MetricDescriptor, _ value: Double?, status: Status = .ok, text: String? = nil,
+                       fault: String? = nil) -> MetricValue {
+        MetricValue(descriptor: descriptor, value: value, text: text, fault: fault, sampledAt: now - 1,
+                    thresholds: descriptor.limits, status: status)
+    }
+
+    static func bladeMetrics(temperature: Double, status: Status, chipLabel: String = "Package id 0") -> [MetricValue] {
+        let tempLimits = Limits(highWarning: 80, highCritical: 95)
+        return [
+            metric(descriptor("cpu.total.utilisation", "CPU utilisation", unit: "percent", group: .cpu, component: "cpu",
+                              name: "chassis_cpu_utilisation_percent"), 37.5),
+            metric(descriptor("memory.available_bytes", "Memory available", unit: "bytes", group: .memory, component: "memory",
+                              name: "node_memory_MemAvailable_bytes"), 6_442_450_944),
+            metric(descriptor("filesystem./.free_bytes", "Free space on /", unit: "bytes", group: .disk, component: "filesystem /",
+                              name: "node_filesystem_free_bytes", labels: ["mountpoint": "/"]), 12_000_000_000),
+            metric(descriptor("disk.sda.read_bytes_per_second", "sda read", unit: "bytes_per_second", group: .disk,
+                              component: "disk sda", name: "chassis_disk_read_bytes_per_second", labels: ["device": "sda"]), 1_048_576),
+            metric(descriptor("net.eth0.receive_bytes_total", "eth0 received", unit: "bytes", group: .network, component: "eth0",
+                              name: "node_network_receive_bytes_total", labels: ["device": "eth0"]), 123_456_789),
+            metric(descriptor("hwmon.coretemp-isa-0000.temp1", chipLabel, unit: "celsius", group: .sensors,
+                              component: "coretemp-isa-0000", name: "node_hwmon_temp_celsius",
+                              labels: ["chip": "coretemp-isa-0000", "sensor": "temp1"], metricClass: .health, limits: tempLimits),
+                   temperature, status: status),
+            metric(descriptor("hwmon.coretemp-isa-0000.temp2", "Core 0", unit: "celsius", group: .sensors,
+                              component: "coretemp-isa-0000", name: "node_hwmon_temp_celsius",
+                              labels: ["chip": "coretemp-isa-0000", "sensor": "temp2"], metricClass: .health, limits: tempLimits),
+                   nil, status: .unknown, fault: "read failed"),
+            metric(descriptor("id.serial", "Serial", unit: "text", group: .identification, component: "identification",
+                              name: "", metricClass: .identification), nil, text: "SN-1"),
+        ]
+    }
+
+    static func module(_ serial: String, model: String = "BL460c", installed: Double = now - 86_400 * 30,
+                       removed: Double? = nil) -> ModuleInfo {
+        ModuleInfo(serial: serial, model: model, revision: "G10", manufacturer: "ACME <Blades>",
+                   macAddresses: ["00:11:22:33:44:55"], ipAddresses: ["127.0.1.1"], installedAt: installed, removedAt: removed)
+    }
+
+    static func slot(_ id: Int, name: String, status: Status, metrics: [MetricValue], module: ModuleInfo?,
+                     history: [ModuleInfo] = [], downSince: Double? = nil) -> SlotView {
+        SlotView(slotID: id, name: name, moduleType: ModuleType(role: "blade", function: "web front end", expectedModel: "BL460c"),
+                 status: status, module: module, history: history.isEmpty ? module.map { [$0] } ?? [] : history,
+                 metrics: metrics, lastReportAt: now - 1, downSince: downSince)
+    }
+
+    static func snapshot(stale: Bool = false, updatedAt: Double? = now - 1) -> ChassisSnapshot {
+        let slots = [
+            slot(1, name: "web-1", status: .ok, metrics: bladeMetrics(temperature: 45, status: .ok), module: module("SN-1")),
+            slot(2, name: hostileName, status: .warning,
+                 metrics: bladeMetrics(temperature: 85, status: .warning, chipLabel: "Package \"id\" 0\\n\n<b>"),
+                 module: module("SN-2<x>"),
+                 history: [module("SN-2<x>"), module("SN-OLD", installed: now - 86_400 * 400, removed: now - 86_400 * 31)]),
+            slot(3, name: quoteName, status: .critical, metrics: bladeMetrics(temperature: 97, status: .critical),
+                 module: module("SN-3", model: "DL999")),
+            slot(4, name: "db-1", status: .down, metrics: bladeMetrics(temperature: 50, status: .ok), module: module("SN-4"),
+                 downSince: now - 120),
+            slot(5, name: "", status: .unknown, metrics: [], module: nil),
+        ]
+        let chassisMetrics = [
+            metric(descriptor("psu.1.power", "PSU 1 output", unit: "watts", group: .sensors, component: "psu 1",
+                              name: "chassis_psu_power_watts", labels: ["psu": "1"], metricClass: .health), 812.5),
+            metric(descriptor("fan.1.speed", "Fan 1", unit: "rpm", group: .sensors, component: "fan tray",
+                              name: "node_hwmon_fan_rpm", labels: ["fan": "1", "slot": "tray"], metricClass: .health), 5400),
+        ]
+        let alerts = [
+            Alert(id: 11, slotID: 3, metricKey: "hwmon.coretemp-isa-0000.temp1", metricLabel: "Package id 0", severity: .critical,
+                  message: "temperature above 95 °C", value: 97, raisedAt: now - 30, clearedAt: nil, acknowledgedAt: nil,
+                  acknowledgedBy: nil),
+            Alert(id: 10, slotID: 2, metricKey: "hwmon.coretemp-isa-0000.temp1", metricLabel: "Package id 0", severity: .warning,
+                  message: "hot <b>&amp;</b>", value: 85, raisedAt: now - 60, clearedAt: nil, acknowledgedAt: nil, acknowledgedBy: nil),
+            Alert(id: 9, slotID: nil, metricKey: "fan.1.speed", metricLabel: "Fan 1", severity: .warning, message: "fan slow",
+                  value: 900, raisedAt: now - 3_600, clearedAt: now - 3_000, acknowledgedAt: now - 2_900, acknowledgedBy: "ops"),
+        ]
+        return ChassisSnapshot(
+            dataVersion: "v1", generatedAt: now,
+            chassis: ChassisInfo(chassisID: chassisID, name: "Rack <A> & \"B\"", site: "Zürich DC2", row: "3", rack: "12",
+                                 shelf: "1", slotCount: 8, status: .critical),
+            slots: slots, chassisMetrics: chassisMetrics, alerts: alerts,
+            engine: EngineFreshness(updatedAt: updatedAt, stale: stale))
+    }
+}
+
+extension WebApp {
+    /// Shorthand for tests.
+    func get(_ target: String, _ source: StateSource, headers: [String: String] = [:]) -> Response {
+        handle(Request(method: "GET", target: target, headers: headers), source: source)
+    }
+
+    func send(_ method: String, _ target: String, _ source: StateSource, body: String = "",
+              headers: [String: String] = ["Content-Type": "application/json"]) -> Response {
+        handle(Request(method: method, target: target, headers: headers, body: Array(body.utf8)), source: source)
+    }
+}
