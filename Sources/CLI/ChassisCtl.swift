@@ -146,12 +146,14 @@ struct DemoCommand: ParsableCommand {
         var root: String = FileManager.default.currentDirectoryPath
         @Option(help: "HTTP port of every blade's nginx.")
         var port: Int = 8080
+        @Option(help: "TCP port of the engines' peer transport.")
+        var peerPort: Int = Demo.defaultPeerPort
         @Flag(help: "Add a witness (votes and keeps the log, no metrics, no web) on 127.0.1.250.")
         var witness = false
 
         func run() throws {
             let state = try Demo.up(blades: blades, slots: slots, directory: common.dir, root: root, port: port,
-                                    witness: witness)
+                                    peerPort: peerPort, witness: witness)
             for blade in state.blades {
                 if blade.witness {
                     print("\(blade.name): \(blade.address) (engine \(blade.engine), votes only)")

@@ -31,6 +31,7 @@ struct DemoState: Codable {
     var root: String
     var directory: String
     var port: Int
+    var peerPort: Int = Demo.defaultPeerPort
     var slots: Int
     var blades: [DemoBlade]
 
@@ -69,9 +70,9 @@ enum Demo {
     static func address(of index: Int) -> String { "127.0.1.\(index)" }
     /// The witness of a two-blade demo lives off the blades' addresses.
     static let witnessIndex = 250
-    static let peerPort = 7400
+    static let defaultPeerPort = 7400
 
-    static func up(blades count: Int, slots: Int?, directory: String, root: String, port: Int,
+    static func up(blades count: Int, slots: Int?, directory: String, root: String, port: Int, peerPort: Int,
                    witness: Bool = false) throws -> DemoState {
         guard (1...16).contains(count) else { throw DemoError("--blades must be between 1 and 16") }
         if let existing = try? DemoState.load(directory: directory),
@@ -84,7 +85,7 @@ enum Demo {
         let slotCount = min(16, max(count, slots ?? max(count, 8)))
         let runtimeRoot = "/dev/shm/chassis-demo-\(getuid())" + directory.replacingOccurrences(of: "/", with: "_")
         try? FileManager.default.removeItem(atPath: runtimeRoot)
-        var state = DemoState(root: root, directory: directory, port: port, slots: slotCount, blades: [])
+        var state = DemoState(root: root, directory: directory, port: port, peerPort: peerPort, slots: slotCount, blades: [])
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // One random cluster key for the whole chassis, readable by its owner only.
         var generator = SystemRandomNumberGenerator()
@@ -171,7 +172,7 @@ enum Demo {
             name = "\(member.name)"
             address = "\(member.address)"
             \(member.witness ? "witness = true" : "slot = \(member.index)")
-            port = \(peerPort)
+            port = \(state.peerPort)
 
             """
         }.joined()

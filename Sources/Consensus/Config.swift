@@ -94,10 +94,12 @@ public struct Config: Equatable, Sendable {
     public var campaignMarginTicks = 2
     /// Each step down the preference order waits this many ticks longer before campaigning, so
     /// the most preferred eligible member normally campaigns first and wins.
-    public var preferenceStaggerTicks = 3
+    public var preferenceStaggerTicks = 4
     /// A random 0...electionJitterTicks is added to each election timeout, from the injected
-    /// generator. Keep it below `preferenceStaggerTicks` to preserve the preference order.
-    public var electionJitterTicks = 2
+    /// generator. Keep it well below `preferenceStaggerTicks`: two clocks may differ by 2% of a
+    /// timeout (about one tick) and receipts by a few milliseconds, and the stagger must still
+    /// separate neighbours in the preference order by more than a pre-vote round trip.
+    public var electionJitterTicks = 1
     /// The bound on each blade's clock rate relative to real time, in parts per million.
     public var clockDriftMaxPartsPerMillion = 10_000
     /// Ticks taken off the computed lease as a margin for rounding.

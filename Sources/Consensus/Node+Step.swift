@@ -69,8 +69,14 @@ extension Node {
     /// Rejects messages whose indexes and terms cannot come from a correct peer.
     func isPlausible(_ message: Message) -> Bool {
         let limits = config.limits
+        // No honest index, term or tick comes near 2^60; refusing larger ones keeps all the
+        // arithmetic below far from overflow.
+        let numberMax = 1 << 60
         guard message.term >= 0, message.logIndex >= 0, message.logTerm >= 0,
-              message.commit >= 0, message.sendTick >= 0 else { return false }
+              message.commit >= 0, message.sendTick >= 0,
+              message.term < numberMax, message.logIndex < numberMax, message.logTerm < numberMax,
+              message.commit < numberMax, message.sendTick < numberMax else { return false }
+        if let snapshot = message.snapshot, snapshot.index >= numberMax || snapshot.term >= numberMax { return false }
         switch message.kind {
         case .append:
             guard message.snapshot == nil, message.entries.count <= limits.entriesPerAppendMax,

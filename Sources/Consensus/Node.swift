@@ -226,8 +226,10 @@ public final class Node {
         let rank = membership.preferenceRank(of: id) ?? 0
         let jitterRange = UInt64(config.electionJitterTicks + 1)
         let jitter = Int(random.next() % jitterRange)
-        electionDeadlineTick = max(now, lastLeaderContactTick) + config.electionTimeoutTicks
-            + config.campaignMarginTicks + rank * config.preferenceStaggerTicks + jitter
+        // The stickiness window must end first; a member that already waited it out (a lost or
+        // stalled campaign) retries after a heartbeat interval instead of a whole timeout.
+        let earliest = max(lastLeaderContactTick + config.electionTimeoutTicks, now + config.heartbeatIntervalTicks)
+        electionDeadlineTick = earliest + config.campaignMarginTicks + rank * config.preferenceStaggerTicks + jitter
     }
 
     /// True while a live leader was heard within the election timeout (or this member leads):

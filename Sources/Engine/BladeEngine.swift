@@ -380,3 +380,62 @@ final class BladeEngine {
         }
     }
 }
+
+extension BladeEngine {
+    /// The engine's own counters as local metrics (never replicated), so that `/metrics` shows
+    /// dropped peer frames, refused consensus messages and collector failures.
+    func recordCounters(now: Double) {
+        let (transport, core, malformedPayloads) = coordinator.counters
+        func counter(_ key: String, _ name: String, _ labels: [String: String], _ value: Int, _ label: String) -> Reading {
+            Reading(descriptor: MetricDescriptor(key: key, label: label, metricClass: .performance, unit: "count",
+                                                 source: "engine", replication: .local, group: .system,
+                                                 component: "engine", prometheusName: name, prometheusLabels: labels),
+                    value: Double(value))
+        }
+        var readings: [Reading] = []
+        let dropped = "chassis_peer_frames_dropped_total"
+        if let transport {
+            readings += [
+                counter("engine.peer.dropped.forged", dropped, ["reason": "forged"], transport.forged, "Peer frames forged"),
+                counter("engine.peer.dropped.replayed", dropped, ["reason": "replayed"], transport.replayed, "Peer frames replayed"),
+                counter("engine.peer.dropped.oversized", dropped, ["reason": "oversized"], transport.oversized, "Peer frames oversized"),
+                counter("engine.peer.dropped.malformed", dropped, ["reason": "malformed"], transport.malformed + malformedPayloads,
+                        "Peer frames malformed"),
+                counter("engine.peer.dropped.unknown_sender", dropped, ["reason": "unknown_sender"], transport.unknownSender,
+                        "Peer frames from non-members"),
+                counter("engine.peer.dropped.queue_full", dropped, ["reason": "queue_full"], transport.queueDrops,
+                        "Peer frames dropped unsent"),
+                counter("engine.peer.received", "chassis_peer_frames_received_total", [:], transport.framesReceived, "Peer frames received"),
+                counter("engine.peer.sent", "chassis_peer_frames_sent_total", [:], transport.framesSent, "Peer frames sent"),
+                counter("engine.peer.bytes_sent", "chassis_peer_bytes_sent_total", [:], transport.bytesSent, "Peer bytes sent"),
+                counter("engine.peer.bytes_received", "chassis_peer_bytes_received_total", [:], transport.bytesReceived,
+                        "Peer bytes received"),
+            ]
+        }
+        let refused = "chassis_consensus_messages_rejected_total"
+        readings += [
+            counter("engine.consensus.stepped", "chassis_consensus_messages_stepped_total", [:], core.messagesStepped,
+                    "Consensus messages stepped"),
+            counter("engine.consensus.rejected.malformed", refused, ["reason": "malformed"], core.rejectedMalformed,
+                    "Consensus messages malformed"),
+            counter("engine.consensus.rejected.stale_term", refused, ["reason": "stale_term"], core.rejectedStaleTerm,
+                    "Consensus messages from an older term"),
+            counter("engine.consensus.rejected.non_member", refused, ["reason": "non_member"], core.rejectedNonMember,
+                    "Consensus messages from non-members"),
+            counter("engine.consensus.rejected.impossible", refused, ["reason": "impossible"], core.rejectedImpossible,
+                    "Consensus messages with impossible indexes"),
+            counter("engine.consensus.rejected.misaddressed", refused, ["reason": "misaddressed"], core.rejectedMisaddressed,
+                    "Consensus messages misaddressed"),
+            counter("engine.samples.failed", "chassis_engine_sample_failures_total", [:], sampleFailures, "Sample failures"),
+            counter("engine.batches.received", "chassis_replication_batches_received_total", [:], batchesReceived,
+                    "Metrics batches received"),
+        ]
+        guard config.blade.slot > 0 else { return }
+        do {
+            try store.record(slotID: config.blade.slot,
+                             readings: readings.map { StoreWriter.EvaluatedReading(reading: $0, status: .ok) }, at: now)
+        } catch {
+            logger.error("cannot record engine counters", metadata: ["error": "\(error)"])
+        }
+    }
+}

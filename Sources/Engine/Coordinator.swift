@@ -49,6 +49,11 @@ final class Coordinator {
     var restored: () -> Void = {}
     /// Called on every change of role or leader, after it was logged.
     var roleChanged: (RoleChange) -> Void = { _ in }
+    /// Called, before anything of the `Ready` is sent, when this blade's lease shrank or ended:
+    /// the engine must publish it at once, so that its web app stops answering as active before
+    /// a successor can be elected (a hand-over completes in milliseconds, less than a publish
+    /// interval).
+    var leaseReduced: () -> Void = {}
     /// Called with another blade's metrics batch.
     var metricsReceived: (String, MetricsBatch) -> Void = { _, _ in }
     private let decoder = JSONDecoder()
@@ -284,6 +289,11 @@ final class Coordinator {
         if let snapshot = ready.snapshot, ready.snapshotIsFromLeader {
             restore(from: snapshot)
         }
+        let deadline = ready.leaseDeadlineTick.map { startNanoseconds + UInt64(max(0, $0)) * tickNanoseconds } ?? 0
+        let reduced = deadline < leaseDeadlineNanoseconds
+        leaseDeadlineNanoseconds = deadline
+        noActiveReason = ready.noActiveReason
+        if reduced { leaseReduced() }
         if let transport {
             for message in ready.messages {
                 guard let peer = peersByID[message.to] else { continue }
@@ -300,12 +310,6 @@ final class Coordinator {
             ])
             roleChanged(change)
         }
-        if let deadline = ready.leaseDeadlineTick {
-            leaseDeadlineNanoseconds = startNanoseconds + UInt64(max(0, deadline)) * tickNanoseconds
-        } else {
-            leaseDeadlineNanoseconds = 0
-        }
-        noActiveReason = ready.noActiveReason
         if let wanted = ready.snapshotWanted {
             compact(wanted)
         }

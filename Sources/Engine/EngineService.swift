@@ -63,6 +63,7 @@ final class EngineService {
             coordinator.restored = { [unowned engine] in
                 do { try engine.reloadConfiguration() } catch { logger.error("reload failed", metadata: ["error": "\(error)"]) }
             }
+            coordinator.leaseReduced = { [unowned engine] in engine.publish(now: StoreReader.wallClock()) }
             coordinator.metricsReceived = { [unowned engine] sender, batch in
                 engine.received(batch, from: sender, now: StoreReader.wallClock())
             }
@@ -82,6 +83,9 @@ final class EngineService {
             self.housekeeping.append(self.loop.scheduleRepeatedTask(
                 initialDelay: .milliseconds(Self.reportCheckIntervalMs), delay: .milliseconds(Self.reportCheckIntervalMs)) { _ in
                 engine.checkReports(now: StoreReader.wallClock())
+            })
+            self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(5)) { _ in
+                engine.recordCounters(now: StoreReader.wallClock())
             })
             self.housekeeping.append(self.loop.scheduleRepeatedTask(
                 initialDelay: .seconds(5), delay: .seconds(Self.pruneIntervalSeconds)) { _ in

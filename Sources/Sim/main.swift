@@ -74,5 +74,8 @@ if schedules == 1 {
     for result in all { summary.add(result) }
 }
 for violation in summary.violations { print(violation) }
+if verbose, let slowest = summary.slowestFailover {
+    print("slowest failover: seed=\(slowest.seed) ms=\(slowest.us / 1000) messages=\(summary.messages)")
+}
 print(summary.line)
 exit(summary.violations.isEmpty ? 0 : 1)

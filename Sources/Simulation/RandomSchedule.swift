@@ -277,6 +277,8 @@ public struct ScheduleSummary: Sendable {
     public var failoversUs: [Int] = []
     /// Messages delivered in all schedules.
     public var messages = 0
+    /// The schedule with the slowest failover, and that failover in microseconds.
+    public var slowestFailover: (seed: UInt64, us: Int)?
 
     /// Creates an empty summary.
     public init() {}
@@ -285,7 +287,10 @@ public struct ScheduleSummary: Sendable {
     public mutating func add(_ result: ScheduleResult) {
         schedules += 1
         violations += result.violations
-        if let failover = result.failoverUs { failoversUs.append(failover) }
+        if let failover = result.failoverUs {
+            failoversUs.append(failover)
+            if failover > (slowestFailover?.us ?? -1) { slowestFailover = (result.seed, failover) }
+        }
         messages += result.messages
     }
 

@@ -8,7 +8,7 @@ import Testing
 struct RandomScheduleTests {
     static let environment = ProcessInfo.processInfo.environment
     static let firstSeed = UInt64(environment["CHASSIS_SIM_SEED"] ?? "") ?? 1
-    static let count = Int(environment["CHASSIS_SIM_SCHEDULES"] ?? "") ?? 200
+    static let count = Int(environment["CHASSIS_SIM_SCHEDULES"] ?? "") ?? 500
 
     @Test("random schedules hold every safety and liveness property")
     func randomSchedules() {

@@ -89,7 +89,8 @@ class Chassis:
 @pytest.fixture(scope="module")
 def chassis():
     directory = f"/tmp/chassis-it-{uuid.uuid4().hex[:8]}"
-    ctl("demo", "up", "--blades", "1", "--slots", "4", "--dir", directory, "--port", str(PORT), "--root", ROOT)
+    ctl("demo", "up", "--blades", "1", "--slots", "4", "--dir", directory, "--port", str(PORT), "--peer-port", "7410",
+        "--root", ROOT)
     chassis = Chassis(1, directory)
     try:
         yield chassis

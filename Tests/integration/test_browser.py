@@ -26,13 +26,18 @@ SCREENSHOT = "/tmp/chassis-overview.png"
 FULL_SCREENSHOT = "/tmp/chassis-overview-full.png"
 SENSOR = "hwmon.coretemp-isa-0000.temp1"
 
-# Everything the overview shows that the page's script refreshes from its poll (Public/app.js):
-# the footer's data version and generation time, and every row of the chassis devices table
-# (value and sampling time), keyed by metric. Read in one script call so the view is consistent.
+CHASSIS_ID = "660007770088"
+MODULE_URL = f"http://{ADDRESS}:{PORT}/chassis/{CHASSIS_ID}/slots/1"
+CPU_KEY = "cpu.total.utilisation"
+
+# What the page's script (Public/app.js) refreshes from its poll, read in one call so the view is
+# consistent: the footer's data version and generation time, and every metric row (value and
+# sampling time) keyed by metric. The overview of a chassis without chassis-level devices shows no
+# metric rows; the module page shows the blade's (CPU utilisation among them).
 LIVE_VALUES_JS = """
 const text = (selector) => { const e = document.querySelector(selector); return e ? e.textContent.trim() : null; };
 const rows = {};
-document.querySelectorAll('#chassis-devices tr[data-key]').forEach((row) => {
+document.querySelectorAll('main tr[data-key]').forEach((row) => {
   const value = row.querySelector('[data-field="value"]');
   const sampled = row.querySelector('[data-field="sampledAt"]');
   rows[row.getAttribute('data-key')] = {
@@ -112,40 +117,45 @@ def _marker(browser):
     return browser.execute_script("return window.__chassisTestMarker || null")
 
 
+def _load(browser, url):
+    browser.get(url)
+    wait_until(lambda: browser.execute_script("return document.readyState") == "complete", timeout=15,
+               what=f"{url} to load")
+    # A marker that a reload would wipe out: every later check asserts it is still there.
+    browser.execute_script("window.__chassisTestMarker = arguments[0];", url)
+    assert _navigations(browser) == 1
+
+
+def _still_same_page(browser, url):
+    assert _marker(browser) == url, "the page was reloaded instead of updated in place"
+    assert _navigations(browser) == 1
+    assert browser.current_url == url
+
+
+def _wait_for_change(browser, before, what, timeout=15):
+    def changed():
+        now = browser.execute_script(LIVE_VALUES_JS)
+        return now if what(before, now) else None
+    return wait_until(changed, timeout=timeout, interval=0.5, what="a live value to change without a reload")
+
+
 def test_overview_updates_live_and_shows_the_alert_banner(browser_chassis, driver):
     directory = browser_chassis
-    driver.get(URL)
-    wait_until(lambda: driver.execute_script("return document.readyState") == "complete", timeout=15,
-               what="the overview to load")
+
+    # The overview: rendered by the server, then refreshed in place from the poll every 2 s.
+    _load(driver, URL)
     assert "Chassis Manager" in driver.title or driver.find_elements("css selector", ".brand"), driver.title
     driver.save_screenshot(SCREENSHOT)  # replaced below once the banner shows; kept if the test fails
-
-    # The server renders values into the page; the script then refreshes them from its poll.
     first = driver.execute_script(LIVE_VALUES_JS)
-    assert first["version"], "the footer shows no data version ([data-version])"
-    assert first["rows"], ("the overview shows no live metric rows (#chassis-devices tr[data-key]); "
-                           f"page: {driver.find_element('css selector', 'main').text[:500]!r}")
-    assert any(row["value"] not in (None, "", "\u2014") for row in first["rows"].values()), first["rows"]
-
-    # A marker that a reload would wipe out, then wait for the values to change by themselves.
-    driver.execute_script("window.__chassisTestMarker = 'set before waiting';")
-    navigations = _navigations(driver)
+    assert first["version"] and first["generated"], f"the footer shows no data version or time: {first}"
     time.sleep(5)
+    now = _wait_for_change(driver, first, lambda a, b: b["version"] != a["version"] and b["generated"] != a["generated"])
+    _still_same_page(driver, URL)
+    print(f"overview: data version {first['version']} -> {now['version']}, generated {first['generated']} -> {now['generated']}")
 
-    def changed():
-        now = driver.execute_script(LIVE_VALUES_JS)
-        moved = [key for key, row in now["rows"].items() if first["rows"].get(key) != row]
-        return (now, moved) if moved and now["version"] != first["version"] else None
-
-    now, moved = wait_until(changed, timeout=15, interval=0.5, what="a live value on the overview to change")
-    assert _marker(driver) == "set before waiting", "the page was reloaded instead of updated in place"
-    assert _navigations(driver) == navigations == 1
-    assert driver.current_url == URL
-    print(f"live update: data version {first['version']} -> {now['version']}; "
-          f"{moved[0]}: {first['rows'][moved[0]]} -> {now['rows'][moved[0]]}")
-
-    # A critical temperature on blade 1: the banner appears on the page already open.
+    # A critical temperature on blade 1: the alert banner appears on the page already open.
     banner = driver.find_element("id", "alert-banner")
+    assert not banner.is_displayed(), f"an alert banner before any fault: {banner.text!r}"
     ctl("demo", "set-sensor", "1", SENSOR, "101", "--dir", directory)
     try:
         def banner_shown():
@@ -157,15 +167,24 @@ def test_overview_updates_live_and_shows_the_alert_banner(browser_chassis, drive
         items = wait_until(banner_shown, timeout=30, interval=0.5, what="the alert banner with a critical alert")
         texts = [item.text for item in items]
         assert any("101" in text for text in texts), f"the banner does not show the value 101: {texts}"
-        assert _marker(driver) == "set before waiting", "the banner came with a reload, not a live update"
-        assert _navigations(driver) == 1
-        time.sleep(0.5)  # let the banner's layout settle for the screenshot
+        _still_same_page(driver, URL)
+        time.sleep(0.5)  # let the layout settle for the screenshot
         driver.save_screenshot(SCREENSHOT)
         _save_full_page(driver, FULL_SCREENSHOT)
         print(f"banner: {texts}")
     finally:
         ctl("demo", "set-sensor", "1", SENSOR, "release", "--dir", directory, check=False)
 
+    # The module page: the blade's CPU utilisation (sampled every second) changes in place.
+    _load(driver, MODULE_URL)
+    first = driver.execute_script(LIVE_VALUES_JS)
+    assert CPU_KEY in first["rows"], f"no {CPU_KEY} row on the module page; rows: {sorted(first['rows'])[:20]}"
+    assert first["rows"][CPU_KEY]["value"] not in (None, "", "\u2014"), first["rows"][CPU_KEY]
+    time.sleep(5)
+    now = _wait_for_change(driver, first, lambda a, b: b["rows"].get(CPU_KEY, {}).get("sampled") != a["rows"][CPU_KEY]["sampled"])
+    _still_same_page(driver, MODULE_URL)
+    print(f"module page: {CPU_KEY} {first['rows'][CPU_KEY]} -> {now['rows'][CPU_KEY]}")
+
     logs = driver.get_log("browser")
     severe = [entry for entry in logs if entry.get("level") == "SEVERE"]
-    assert not severe, "console errors on the overview:\n" + "\n".join(entry.get("message", "") for entry in severe)
+    assert not severe, "console errors:\n" + "\n".join(entry.get("message", "") for entry in severe)

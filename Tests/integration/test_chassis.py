@@ -1,0 +1,286 @@
+"""A chassis of blades under real faults: SIGKILL, SIGSTOP, packet-level partitions (nftables on
+loopback), a two-blade chassis with a witness. A poller watches every blade's /health/active
+every 20 ms for the whole module and fails the run if two blades ever answer 200 at once."""
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+
+import pytest
+
+from conftest import Chassis, ctl, request, wait_until, ROOT
+
+PORT = 18480
+
+
+class ActivePoller(threading.Thread):
+    """Polls /health/active of every blade, round after round, every 20 ms."""
+
+    def __init__(self, addresses):
+        super().__init__(daemon=True)
+        self.addresses = addresses
+        self.stop_event = threading.Event()
+        self.rounds = 0
+        self.double_active = []
+
+    def run(self):
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            active = []
+            for address in self.addresses:
+                try:
+                    if request(address, "/health/active", port=PORT, timeout=0.3).status == 200:
+                        active.append(address)
+                except Exception:
+                    pass
+            if len(active) > 1:
+                self.double_active.append((time.time(), active))
+            self.rounds += 1
+            time.sleep(max(0.0, 0.02 - (time.monotonic() - started)))
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(timeout=5)
+
+
+class Cluster(Chassis):
+    def get(self, index, path, **kwargs):
+        return request(self.address(index), path, port=PORT, **kwargs)
+
+    def active_index(self, timeout=10.0, exclude=()):
+        def find():
+            for index in range(1, self.blades + 1):
+                if index in exclude:
+                    continue
+                try:
+                    if self.get(index, "/health/active", timeout=0.5).status == 200:
+                        return index
+                except Exception:
+                    pass
+            return None
+        return wait_until(find, timeout=timeout, interval=0.05, what="an active manager")
+
+    def config_db(self, index):
+        return os.path.join(self.directory, f"blade{index}", "state", "config.db")
+
+    def thresholds(self, index):
+        connection = sqlite3.connect(f"file:{self.config_db(index)}?mode=ro", uri=True, timeout=5)
+        try:
+            return [row[0] for row in connection.execute("SELECT metric_key FROM thresholds")]
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    directory = f"/tmp/chassis-it-multi-{uuid.uuid4().hex[:8]}"
+    ctl("demo", "up", "--blades", "3", "--slots", "4", "--dir", directory, "--port", str(PORT), "--peer-port", "7450",
+        "--root", ROOT)
+    cluster = Cluster(3, directory)
+    poller = ActivePoller([cluster.address(i) for i in range(1, 4)])
+    poller.start()
+    cluster.poller = poller
+    try:
+        yield cluster
+    finally:
+        poller.stop()
+        ctl("demo", "down", "--dir", directory, check=False)
+        os.system(f"rm -rf {directory}")
+
+
+def restart(cluster, index):
+    cluster.demo("start", str(index))
+    wait_until(lambda: cluster.get(index, "/api/v1/local").json()["role"] in ("standby", "active"), timeout=20,
+               what=f"blade {index} back")
+
+
+def test_first_election_picks_the_lowest_address(cluster):
+    assert cluster.active_index() == 1
+    cluster_view = cluster.get(1, "/api/v1/cluster").json()
+    assert cluster_view["active"]["address"] == "127.0.1.1"
+    assert cluster_view["quorum"] is True
+    roles = {m["name"]: m["role"] for m in cluster_view["members"]}
+    assert roles == {"blade1": "active", "blade2": "standby", "blade3": "standby"}
+
+
+def test_other_blades_redirect_to_the_active_manager(cluster):
+    active = cluster.active_index()
+    other = next(i for i in (1, 2, 3) if i != active)
+    page = cluster.get(other, "/chassis/660007770088/slots/2?x=1")
+    assert page.status == 302
+    assert page.headers["location"] == f"http://127.0.1.{active}:{PORT}/chassis/660007770088/slots/2?x=1"
+    assert page.headers["cache-control"] == "no-store"
+    post = cluster.get(other, "/api/v1/alerts/1/acknowledge", method="POST", body=b"{}",
+                       headers={"Content-Type": "application/json"})
+    assert post.status == 307
+    # The Location never comes from the Host header.
+    forged = cluster.get(other, "/", headers={"Host": "evil.example:8080"})
+    assert "evil" not in forged.headers["location"]
+    # Never redirected: this blade's own view and the health check.
+    assert cluster.get(other, "/api/v1/local").status == 200
+    assert cluster.get(other, "/health/active").status == 503
+
+
+def test_every_blade_holds_every_blades_metrics(cluster):
+    def replicated():
+        for index in (1, 2, 3):
+            connection = sqlite3.connect(f"file:/dev/null?mode=ro", uri=True)
+            connection.close()
+        active = cluster.active_index()
+        snapshot = cluster.get(active, "/api/v1/chassis").json()
+        slots = {s["slotID"]: s for s in snapshot["slots"]}
+        return all(any(m["descriptor"]["key"] == "cpu.total.utilisation" for m in slots[i]["metrics"]) for i in (1, 2, 3))
+
+    wait_until(replicated, timeout=20, what="metrics of every blade on the active manager")
+
+
+def test_a_committed_change_survives_the_active_managers_death(cluster):
+    active = cluster.active_index()
+    body = json.dumps({"scope": "global", "metricKey": "load.15m", "limits": {"highCritical": 1000}})
+    reply = cluster.get(active, "/api/v1/thresholds", method="PUT", body=body, headers={"Content-Type": "application/json"})
+    assert reply.status in (200, 201), reply.text
+    # Acknowledged means committed on a majority; the standbys apply it on the next heartbeat.
+    wait_until(lambda: sum("load.15m" in cluster.thresholds(i) for i in (1, 2, 3)) == 3, timeout=2,
+               what="the change applied everywhere")
+    started = time.monotonic()
+    cluster.demo("kill", str(active))
+    new_active = cluster.active_index(timeout=5, exclude=(active,))
+    took = time.monotonic() - started
+    assert new_active != active
+    assert took < 3.0, f"failover took {took:.2f} s"
+    assert "load.15m" in cluster.thresholds(new_active)
+    # The survivors redirect to the new active manager.
+    survivor = next(i for i in (1, 2, 3) if i not in (active, new_active))
+    assert cluster.get(survivor, "/").headers["location"].startswith(f"http://127.0.1.{new_active}:")
+    # The dead blade is shown as down, with its last values.
+    def down():
+        snapshot = cluster.get(new_active, "/api/v1/chassis").json()
+        slot = next(s for s in snapshot["slots"] if s["slotID"] == active)
+        return slot if slot["status"] == "down" and slot["downSince"] else None
+    slot = wait_until(down, timeout=10, what="dead blade shown down")
+    assert slot["metrics"], "the last status before it failed is kept"
+    restart(cluster, active)
+
+
+def test_a_restarted_blade_catches_up(cluster):
+    active = cluster.active_index()
+    standby = next(i for i in (1, 2, 3) if i != active)
+    cluster.demo("kill", str(standby))
+    body = json.dumps({"scope": "global", "metricKey": "swap.used_percent", "limits": {"highWarning": 99}})
+    reply = cluster.get(active, "/api/v1/thresholds", method="PUT", body=body, headers={"Content-Type": "application/json"})
+    assert reply.status in (200, 201), reply.text
+    assert "swap.used_percent" not in cluster.thresholds(standby)
+    restart(cluster, standby)
+    wait_until(lambda: "swap.used_percent" in cluster.thresholds(standby), timeout=10, what="catch-up")
+
+
+def test_a_paused_active_manager_does_not_act_as_active(cluster):
+    active = cluster.active_index()
+    engine = cluster.state()["blades"][active - 1]["engine"]
+    cluster.demo("pause", str(active))
+    try:
+        wait_until(lambda: cluster.get(active, "/health/active").status == 503, timeout=2, interval=0.02,
+                   what="the paused blade's lease to run out")
+        new_active = cluster.active_index(timeout=5, exclude=(active,))
+        assert new_active != active
+    finally:
+        cluster.demo("resume", str(active))
+    # Resumed, it learns of the new term and stays a standby.
+    time.sleep(1.5)
+    assert cluster.get(active, "/health/active").status == 503
+    local = cluster.get(active, "/api/v1/local").json()
+    assert local["role"] == "standby" and local["activeAddress"] == f"127.0.1.{new_active}"
+    assert engine == cluster.state()["blades"][active - 1]["engine"]
+
+
+def test_a_partitioned_active_manager_steps_down(cluster):
+    active = cluster.active_index()
+    cluster.demo("partition", str(active))
+    try:
+        wait_until(lambda: cluster.get(active, "/health/active").status == 503, timeout=2, interval=0.02,
+                   what="the cut-off blade to step down")
+        new_active = cluster.active_index(timeout=5, exclude=(active,))
+        assert new_active != active
+        # The cut-off blade has no active manager to send anyone to.
+        assert cluster.get(active, "/").status in (503, 302)
+    finally:
+        cluster.demo("heal", str(active))
+    # After the heal it rejoins as a standby without deposing the new active manager.
+    time.sleep(2)
+    assert cluster.active_index() == new_active
+
+
+def test_hand_over_is_quick(cluster):
+    active = cluster.active_index()
+    started = time.monotonic()
+    cluster.demo("handover")
+    new_active = cluster.active_index(timeout=3, exclude=(active,))
+    assert new_active != active
+    assert time.monotonic() - started < 2.0
+
+
+def test_role_hooks_ran(cluster):
+    with open(os.path.join(cluster.directory, "hooks.log")) as handle:
+        lines = handle.read().splitlines()
+    assert any(" active in term " in line for line in lines)
+    assert any(" standby, active " in line for line in lines)
+
+
+def test_never_two_active_managers_at_once(cluster):
+    assert cluster.poller.rounds > 200
+    assert cluster.poller.double_active == []
+
+
+def forged_count(cluster, index):
+    for line in cluster.get(index, "/metrics").text.splitlines():
+        if line.startswith("chassis_peer_frames_dropped_total{") and 'reason="forged"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_a_forged_peer_is_counted_and_ignored(cluster):
+    import socket
+    active = cluster.active_index()
+    before = forged_count(cluster, active)
+    with socket.create_connection((f"127.0.1.{active}", 7450), timeout=2) as connection:
+        connection.recv(200)  # the hello with this connection's nonce
+        # A well-formed frame from a blade that does not have the key: the HMAC is wrong.
+        frame = b"CM\x01\x02\x06blade1" + b"\x00" * 16 + b"\x00" * 7 + b"\x01" + b"\x00\x00\x00\x04" + b"evil"
+        connection.sendall(frame + b"\x00" * 32)
+        time.sleep(0.2)
+    wait_until(lambda: forged_count(cluster, active) > before, timeout=10, what="the forged frame counted")
+    assert cluster.active_index() == active
+
+
+def test_two_blades_with_a_witness_survive_the_loss_of_either():
+    directory = f"/tmp/chassis-it-witness-{uuid.uuid4().hex[:8]}"
+    ctl("demo", "up", "--blades", "2", "--witness", "--dir", directory, "--port", str(PORT + 1), "--peer-port", "7500",
+        "--root", ROOT)
+    try:
+        def active(exclude=()):
+            def find():
+                for index in (1, 2):
+                    if index in exclude:
+                        continue
+                    try:
+                        if request(f"127.0.1.{index}", "/health/active", port=PORT + 1, timeout=0.5).status == 200:
+                            return index
+                    except Exception:
+                        pass
+                return None
+            return wait_until(find, timeout=8, interval=0.05, what="an active manager")
+
+        first = active()
+        ctl("demo", "kill", str(first), "--dir", directory)
+        second = active(exclude=(first,))
+        assert second != first
+        ctl("demo", "start", str(first), "--dir", directory)
+        wait_until(lambda: request(f"127.0.1.{first}", "/api/v1/local", port=PORT + 1).json()["role"] == "standby",
+                   timeout=20, what="first blade back")
+        ctl("demo", "kill", str(second), "--dir", directory)
+        assert active(exclude=(second,)) == first
+    finally:
+        ctl("demo", "down", "--dir", directory, check=False)
+        os.system(f"rm -rf {directory}")
