@@ -14,7 +14,7 @@ SIM_SEED ?= 1
 BLADES ?= 4
 
 .PHONY: demo test deps build build-release test-unit test-sim test-integration bench bench-web bench-consensus \
-	sim demo-down clean
+	bench-failover bench-replication chaos sim demo-down clean
 
 demo: deps build
 	./scripts/demo.sh $(BLADES)
@@ -50,7 +50,7 @@ sim:
 	$(SWIFT) build -c release --product chassis-sim
 	$(BIN_RELEASE)/chassis-sim --schedules 100000 --seed $(SIM_SEED)
 
-bench: deps build-release bench-consensus bench-web
+bench: deps build-release bench-consensus bench-web bench-failover bench-replication
 
 bench-consensus:
 	$(SWIFT) build -c release --product chassis-sim
@@ -58,6 +58,18 @@ bench-consensus:
 
 bench-web: build-release
 	./scripts/bench-web.sh
+
+bench-failover: build-release
+	python3 scripts/bench_failover.py
+
+bench-replication: build-release
+	python3 scripts/bench_replication.py
+
+# Random rounds of kill, pause, partition and packet loss on 3 and 5 blades (a short version runs
+# in make test).
+chaos: deps build-release
+	python3 scripts/chaos.py --rounds 20 --blades 3
+	python3 scripts/chaos.py --rounds 20 --blades 5
 
 clean:
 	rm -rf .build

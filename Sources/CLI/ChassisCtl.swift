@@ -176,7 +176,8 @@ struct DemoCommand: ParsableCommand {
             commandName: "set-sensor",
             abstract: "Pin a simulated sensor of a blade: a number, 'fault' or 'release' (psu.state takes ok or failed).")
         @OptionGroup var common: Common
-        @Argument(help: "Blade number.") var blade: Int
+        @Argument(help: "Blade number, or 0 for the chassis' own devices (chassis.psu1.state, chassis.fan2.rpm ...).")
+        var blade: Int
         @Argument(help: "Metric key, e.g. hwmon.coretemp-isa-0000.temp1 or sim.cpu_load_percent.") var key: String
         @Argument(help: "Value, 'fault' or 'release'.") var value: String
 

@@ -143,6 +143,7 @@ enum Demo {
         rack = "12"
         shelf = "3"
         slots = \(state.slots)
+        devices_simulated_dir = "\(state.directory)/chassis"
 
         [paths]
         state_dir = "\(blade.directory)/state"
@@ -307,6 +308,11 @@ enum Demo {
     }
 
     static func setSensor(state: DemoState, blade index: Int, key: String, value: String) throws {
+        if index == 0 {
+            // Blade 0 is the chassis itself: its power supplies, fans and midplane.
+            try ChassisDevicesCollector.setPin(key, value == "release" ? nil : value, in: state.directory + "/chassis")
+            return
+        }
         let blade = try state.blade(index)
         if value == "release" {
             try SimulatedHardware.removePin(key, in: blade.simulatedDirectory)

@@ -33,6 +33,10 @@ public struct BladeConfig: Sendable, Equatable {
         public var rack = ""
         public var shelf = ""
         public var slots = 16
+        /// Chassis-level devices (power supplies, chassis fans, midplane): a command printing
+        /// `KEY VALUE` lines, or a directory for simulated devices (the demo); neither: none.
+        public var devicesCommand: String? = nil
+        public var devicesSimulatedDir: String? = nil
     }
 
     public struct Paths: Sendable, Equatable {
@@ -162,7 +166,12 @@ public struct BladeConfig: Sendable, Equatable {
             config.blade.address = try t.string("address", default: config.blade.address, pattern: .ipv4)
             config.blade.slot = try t.int("slot", default: config.blade.slot, range: 0...64)
         }
-        try reader.table("chassis", known: ["id", "name", "site", "row", "rack", "shelf", "slots"]) { t in
+        try reader.table("chassis", known: ["id", "name", "site", "row", "rack", "shelf", "slots", "devices_command",
+                                            "devices_simulated_dir"]) { t in
+            let command = try t.string("devices_command", default: "")
+            config.chassis.devicesCommand = command.isEmpty ? nil : command
+            let simulated = try t.string("devices_simulated_dir", default: "", pattern: .pathOrEmpty)
+            config.chassis.devicesSimulatedDir = simulated.isEmpty ? nil : simulated
             config.chassis.id = try t.string("id", default: config.chassis.id, pattern: .name)
             config.chassis.name = try t.string("name", default: config.chassis.name)
             config.chassis.site = try t.string("site", default: "")

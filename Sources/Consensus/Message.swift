@@ -32,7 +32,9 @@ public struct Message: Equatable, Sendable {
 
     /// Flag bits on the wire.
     public struct Flags: OptionSet, Equatable, Sendable {
+        /// The bits as carried on the wire.
         public let rawValue: UInt8
+        /// Wraps bits.
         public init(rawValue: UInt8) { self.rawValue = rawValue }
         /// A vote or pre-vote granted, or an append accepted.
         public static let granted = Flags(rawValue: 1)

@@ -2,6 +2,21 @@
 /// randomness. Every input (`tick`, `step`, `propose`, operator requests) returns a `Ready` that
 /// says what to persist, send and apply. Not thread-safe: one caller at a time.
 ///
+/// The engine's loop, in outline:
+///
+///     let node = Node(id: me, config: config, persisted: storage.load(), random: generator)
+///     handle(node.ready())                      // re-apply committed entries after the snapshot
+///     every tick:     handle(node.tick())       // or node.advance(ticks: n) after a pause
+///     every message:  handle(node.step(encoded: bytes))
+///     func handle(_ ready: Ready) {
+///         storage.write(ready.snapshot, ready.truncateFrom, ready.entries, ready.hardState) // fsync
+///         for message in ready.messages { network.send(message.encode(), to: message.to) }
+///         if ready.snapshotIsFromLeader, let s = ready.snapshot { application.restore(s.data) }
+///         for entry in ready.committed { application.apply(entry) }
+///         if let index = ready.snapshotWanted { handle(try node.compact(upTo: index, data: application.snapshot())) }
+///         publish(lease: ready.leaseDeadlineTick, reason: ready.noActiveReason)
+///     }
+///
 /// Per-role behaviour lives in `Node+Election.swift` (follower, pre-candidate, candidate) and
 /// `Node+Replication.swift` (leader, and the follower's side of replication); membership,
 /// hand-over, fencing and compaction in `Node+Operator.swift`.

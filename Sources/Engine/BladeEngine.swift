@@ -32,6 +32,9 @@ final class BladeEngine {
     private var moduleSerials: [Int: String] = [:]
     private var slotRoles: [Int: String] = [:]
     private var batches: MetricsBatchBuilder
+    /// Chassis-level devices, sampled while this blade is the active manager.
+    private let chassisDevices: ChassisDevicesCollector?
+    private var chassisBatches: MetricsBatchBuilder
     /// When each other blade's last batch arrived (wall clock), and which are shown as down.
     private var lastReports: [Int: Double] = [:]
     private var downSlots: Set<Int> = []
@@ -57,6 +60,17 @@ final class BladeEngine {
         var generator = SystemRandomNumberGenerator()
         batches = MetricsBatchBuilder(blade: config.blade.name, slotID: config.blade.slot,
                                       run: UInt64.random(in: 1...UInt64.max, using: &generator))
+        chassisBatches = MetricsBatchBuilder(blade: config.blade.name, slotID: 0,
+                                             run: UInt64.random(in: 1...UInt64.max, using: &generator), fullEverySeconds: 10)
+        if collectors == nil {
+            chassisDevices = nil
+        } else if let command = config.chassis.devicesCommand {
+            chassisDevices = ChassisDevicesCollector(source: .command(command))
+        } else if let directory = config.chassis.devicesSimulatedDir {
+            chassisDevices = ChassisDevicesCollector(source: .simulated(directory: directory, seed: 0xC4A5_515))
+        } else {
+            chassisDevices = nil
+        }
         try store.ensureChassis(chassisID: config.chassis.id, name: config.chassis.name, site: config.chassis.site,
                                 row: config.chassis.row, rack: config.chassis.rack, shelf: config.chassis.shelf,
                                 slotCount: config.chassis.slots)
@@ -114,6 +128,30 @@ final class BladeEngine {
             checkModule(slotID: slotID, values: ownIdentification, now: now)
         }
         if let batch = batches.batch(evaluated.map { ($0.reading, $0.status) }, at: now) {
+            coordinator.broadcast(batch)
+        }
+        if group == .sensors { sampleChassisDevices(now: now) }
+    }
+
+    /// The active manager samples the chassis' own devices, records them at chassis level and
+    /// sends them on like any blade's values.
+    private func sampleChassisDevices(now: Double) {
+        guard let chassisDevices, coordinator.isActive else { return }
+        let readings: [Reading]
+        do {
+            readings = try chassisDevices.collect()
+        } catch {
+            sampleFailures += 1
+            logger.warning("chassis devices", metadata: ["error": "\(error)"])
+            return
+        }
+        let evaluated = readings.map { StoreWriter.EvaluatedReading(reading: $0, status: evaluate($0, slotID: 0, now: now)) }
+        do {
+            try store.record(slotID: 0, readings: evaluated, at: now)
+        } catch {
+            logger.error("cannot write chassis devices", metadata: ["error": "\(error)"])
+        }
+        if let batch = chassisBatches.batch(evaluated.map { ($0.reading, $0.status) }, at: now) {
             coordinator.broadcast(batch)
         }
     }

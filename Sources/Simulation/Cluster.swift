@@ -87,6 +87,7 @@ public final class Cluster {
         public init() {}
     }
 
+    /// The knobs this cluster runs with.
     public let options: Options
     let tickUs: Double
     /// Simulated real time, in microseconds.

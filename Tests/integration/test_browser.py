@@ -1,6 +1,7 @@
-"""The overview page in a real browser (headless Chromium through Selenium and Debian's
-chromedriver): live values update without a reload, a critical sensor raises the alert banner,
-and the page logs no console errors.
+"""The web pages in a real browser (headless Chromium through Selenium and Debian's
+chromedriver): the overview updates in place without a reload, a critical sensor raises the alert
+banner on the page already open, the module page's CPU utilisation changes by itself, and no page
+logs a console error. A screenshot of the overview with the banner goes to /tmp/chassis-overview.png.
 
 Uses its own 1-blade demo on port 18280 and its own directory, so it never touches a developer's
 demo or the other integration tests. Skipped only when chromium or chromedriver is not installed.
@@ -60,8 +61,15 @@ def _selenium():
     return webdriver, Service
 
 
+def _require_browser():
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.path.exists(path):
+            pytest.skip(f"{path} is not installed (Debian packages chromium and chromium-driver; make deps)")
+
+
 @pytest.fixture(scope="module")
 def browser_chassis():
+    _require_browser()  # before starting a demo for nothing
     directory = tempfile.mkdtemp(prefix="chassis-browser-", dir="/tmp")
     try:
         ctl("demo", "up", "--blades", "1", "--slots", "4", "--dir", directory, "--port", str(PORT), "--root", ROOT)
@@ -82,9 +90,7 @@ def browser_chassis():
 
 @pytest.fixture()
 def driver():
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.path.exists(path):
-            pytest.skip(f"{path} is not installed (Debian packages chromium and chromium-driver; make deps)")
+    _require_browser()
     os.environ["SE_AVOID_STATS"] = "true"
     webdriver, Service = _selenium()
     options = webdriver.ChromeOptions()

@@ -284,3 +284,34 @@ def test_two_blades_with_a_witness_survive_the_loss_of_either():
     finally:
         ctl("demo", "down", "--dir", directory, check=False)
         os.system(f"rm -rf {directory}")
+
+
+def test_chassis_devices_are_shown_at_chassis_level_and_alert(cluster):
+    active = cluster.active_index()
+
+    def devices():
+        snapshot = cluster.get(active, "/api/v1/chassis").json()
+        keys = {m["descriptor"]["key"]: m for m in snapshot["chassisMetrics"]}
+        return keys if "chassis.psu1.state" in keys and "chassis.midplane.temperature" in keys else None
+
+    keys = wait_until(devices, timeout=10, what="chassis devices")
+    assert keys["chassis.psu1.state"]["value"] == 1
+    cluster.demo("set-sensor", "0", "chassis.psu2.state", "0")
+    try:
+        def alerted():
+            snapshot = cluster.get(cluster.active_index(), "/api/v1/chassis").json()
+            return [a for a in snapshot["alerts"] if a["metricKey"] == "chassis.psu2.state" and a.get("clearedAt") is None
+                    and a.get("slotID") is None]
+        alert = wait_until(alerted, timeout=10, what="a chassis-level alert")[0]
+        assert alert["severity"] == "critical"
+        # Every standby holds the chassis devices too.
+        standby = next(i for i in (1, 2, 3) if i != active)
+        connection = sqlite3.connect(f"file:{cluster.config_db(standby)}?mode=ro", uri=True)
+        try:
+            wait_until(lambda: connection.execute(
+                "SELECT count(*) FROM alerts WHERE metric_key = 'chassis.psu2.state' AND cleared_at IS NULL").fetchone()[0] == 1,
+                timeout=5, what="the alert replicated")
+        finally:
+            connection.close()
+    finally:
+        cluster.demo("set-sensor", "0", "chassis.psu2.state", "release")

@@ -1,0 +1,49 @@
+import Foundation
+import Metrics
+import Model
+import Testing
+
+@Suite struct ChassisDevicesTests {
+    @Test func parsesCommandOutput() {
+        let readings = ChassisDevicesCollector.parse("""
+            chassis.psu1.state 1
+            chassis.psu2.state 0
+            chassis.fan1.rpm 4200
+            chassis.fan2.rpm garbage
+            chassis.unknown 5
+            not a line
+            chassis.midplane.temperature 33.5
+            """)
+        let byKey = Dictionary(uniqueKeysWithValues: readings.map { ($0.descriptor.key, $0) })
+        #expect(byKey["chassis.psu1.state"]?.value == 1)
+        #expect(byKey["chassis.psu2.state"]?.value == 0)
+        #expect(byKey["chassis.fan1.rpm"]?.value == 4200)
+        #expect(byKey["chassis.fan2.rpm"]?.fault != nil, "an unreadable value is a fault, not a crash")
+        #expect(byKey["chassis.midplane.temperature"]?.value == 33.5)
+        #expect(byKey["chassis.unknown"] == nil)
+        #expect(byKey["chassis.psu2.state"]?.descriptor.limits.lowCritical == 0.5)
+    }
+
+    @Test func simulatedDevicesDriftAndHonourPins() throws {
+        let directory = NSTemporaryDirectory() + "chassis-devices-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let collector = ChassisDevicesCollector(source: .simulated(directory: directory, seed: 7))
+        let first = try collector.collect()
+        #expect(first.count == ChassisDevicesCollector.descriptors.count)
+        #expect(first.allSatisfy { $0.value != nil })
+        try ChassisDevicesCollector.setPin("chassis.psu2.state", "0", in: directory)
+        try ChassisDevicesCollector.setPin("chassis.fan3.rpm", "fault", in: directory)
+        let pinned = Dictionary(uniqueKeysWithValues: try collector.collect().map { ($0.descriptor.key, $0) })
+        #expect(pinned["chassis.psu2.state"]?.value == 0)
+        #expect(pinned["chassis.fan3.rpm"]?.fault != nil)
+        try ChassisDevicesCollector.setPin("chassis.psu2.state", nil, in: directory)
+        #expect(try collector.collect().first { $0.descriptor.key == "chassis.psu2.state" }?.value == 1)
+        #expect(throws: ChassisDevicesError.self) { try ChassisDevicesCollector.setPin("chassis.nope", "1", in: directory) }
+        #expect(throws: ChassisDevicesError.self) { try ChassisDevicesCollector.setPin("chassis.fan1.rpm", "fast", in: directory) }
+    }
+
+    @Test func aFailingCommandFailsTheCollector() {
+        let collector = ChassisDevicesCollector(source: .command("false"), run: { _ in nil })
+        #expect(throws: ChassisDevicesError.self) { try collector.collect() }
+    }
+}
