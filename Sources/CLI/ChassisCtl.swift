@@ -128,7 +128,7 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo", abstract: "A simulated chassis on this machine: blade i on 127.0.1.i, port 8080.",
         subcommands: [Up.self, Down.self, SetSensor.self, Kill.self, PowerOff.self, Start.self, Pause.self, Resume.self,
-                      Partition.self, Heal.self, HandOver.self, Replace.self])
+                      Partition.self, Heal.self, HandOver.self, Replace.self, Add.self, Remove.self])
 
     struct Common: ParsableArguments {
         @Option(name: .long, help: "The demo's directory (state, logs, simulated hardware).")
@@ -239,6 +239,27 @@ struct DemoCommand: ParsableCommand {
             let state = try DemoState.load(directory: common.dir)
             let from = try Demo.handOver(state: state, to: to)
             print("\(from) handed over")
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Hot-add a blade into the next empty slot: it starts waiting, the active manager adds it.")
+        @OptionGroup var common: Common
+        func run() throws {
+            var state = try DemoState.load(directory: common.dir)
+            let blade = try Demo.add(state: &state)
+            print("\(blade.name) added: http://\(blade.address):\(state.port)/")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a blade from the chassis' membership and stop it.")
+        @OptionGroup var common: Common
+        @Argument var blade: Int
+        func run() throws {
+            var state = try DemoState.load(directory: common.dir)
+            try Demo.remove(state: &state, index: blade)
         }
     }
 

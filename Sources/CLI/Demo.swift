@@ -19,6 +19,8 @@ struct DemoBlade: Codable {
     var nginx: Int32 = 0
     /// A witness runs only an engine: it votes and keeps the log.
     var witness: Bool = false
+    /// Added to a running chassis: it waits for the active manager to add it.
+    var joining: Bool = false
 
     var configPath: String { directory + "/blade.toml" }
     /// On the tmpfs: the simulation rewrites its files every sample.
@@ -106,6 +108,7 @@ enum Demo {
         for blade in state.blades {
             try prepare(blade, state: state)
         }
+
         try state.save()
         // Every engine first, together, so that the first election sees them all.
         for position in state.blades.indices {
@@ -158,6 +161,7 @@ enum Demo {
         simulated_dir = "\(blade.witness ? "" : blade.simulatedDirectory)"
 
         [cluster]
+        join = \(blade.joining)
         key_file = "\(state.directory)/cluster.key"
         fence_command = "cat \(state.directory)/midplane-off"
         down_after_ms = 3000
@@ -427,5 +431,53 @@ extension Demo {
             return false
         }
         return found!
+    }
+}
+
+extension Demo {
+    /// Hot-adds a blade into the next empty slot: starts it waiting to join, then asks the active
+    /// manager to add it. Every blade's member list is rewritten to include it, for restarts.
+    static func add(state: inout DemoState) throws -> DemoBlade {
+        let used = Set(state.blades.filter { !$0.witness }.map(\.index))
+        guard let index = (1...state.slots).first(where: { !used.contains($0) }) else {
+            throw DemoError("every slot of the chassis is taken")
+        }
+        let runtimeRoot = (state.blades.first!.runtimeDirectory as NSString).deletingLastPathComponent
+        var blade = DemoBlade(index: index, address: address(of: index), directory: "\(state.directory)/blade\(index)",
+                              runtimeDirectory: "\(runtimeRoot)/blade\(index)", joining: true)
+        state.blades.append(blade)
+        state.blades.sort { ($0.witness ? 1_000 : $0.index) < ($1.witness ? 1_000 : $1.index) }
+        for member in state.blades { try prepare(member, state: state) }
+        try startEngine(&blade, state: state)
+        try startWeb(&blade, state: state)
+        if let position = state.blades.firstIndex(where: { $0.index == index && !$0.witness }) { state.blades[position] = blade }
+        try state.save()
+        try waitUntilReady([blade], port: state.port)
+        let active = try activeBlade(state: state)
+        let config = try BladeConfig.load(path: active.configPath)
+        let response = try ControlClient(socketPath: config.paths.controlSocket).send(
+            .addMember(name: blade.name, address: blade.address, slot: blade.index, port: state.peerPort, priority: nil,
+                       witness: false))
+        guard response.ok else { throw DemoError(response.error ?? "the active manager refused to add \(blade.name)") }
+        return blade
+    }
+
+    /// Removes a (dead) blade from the membership through the active manager.
+    static func remove(state: inout DemoState, index: Int) throws {
+        let blade = try state.blade(index)
+        let active = try activeBlade(state: state)
+        let config = try BladeConfig.load(path: active.configPath)
+        let response = try ControlClient(socketPath: config.paths.controlSocket).send(.removeMember(name: blade.name))
+        guard response.ok else { throw DemoError(response.error ?? "the active manager refused to remove \(blade.name)") }
+        killBlade(blade)
+        state.blades.removeAll { $0.index == index && !$0.witness }
+        for member in state.blades { try prepare(member, state: state) }
+        try state.save()
+    }
+
+    static func activeBlade(state: DemoState) throws -> DemoBlade {
+        let address = try waitForActive(state: state, seconds: 10)
+        guard let blade = state.blades.first(where: { $0.address == address }) else { throw DemoError("no active manager") }
+        return blade
     }
 }

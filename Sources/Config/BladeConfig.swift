@@ -110,6 +110,9 @@ public struct BladeConfig: Sendable, Equatable {
         public var fencePollMs = 500
         /// A blade whose metrics stop arriving for this long is shown as down.
         public var downAfterMs = 3_000
+        /// A blade added to a running chassis starts with no membership and waits for the active
+        /// manager to add it (`chassisctl member add`); its `[[member]]` list says how to reach the others.
+        public var join = false
     }
 
     /// Commands run on every change of role, with the details in their environment.
@@ -217,7 +220,8 @@ public struct BladeConfig: Sendable, Equatable {
                                                       range: 100...3_600_000)
             }
         }
-        try reader.table("cluster", known: ["key_file", "fence_command", "fence_poll_ms", "down_after_ms"]) { t in
+        try reader.table("cluster", known: ["key_file", "fence_command", "fence_poll_ms", "down_after_ms", "join"]) { t in
+            config.cluster.join = try t.bool("join", default: false)
             let key = try t.string("key_file", default: "", pattern: .pathOrEmpty)
             config.cluster.keyFile = key.isEmpty ? nil : key
             let fence = try t.string("fence_command", default: "")

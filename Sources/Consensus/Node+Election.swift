@@ -61,7 +61,7 @@ extension Node {
 
     func handlePreVote(_ message: Message) {
         var granted = message.term > term && log.isUpToDate(lastIndex: message.logIndex, lastTerm: message.logTerm)
-        if !isVoter(message.from) {
+        if !acceptsCandidate(message.from) {
             stats.rejectedNonMember += 1
             granted = false
         } else if granted && withinLeaderLease {
@@ -87,13 +87,20 @@ extension Node {
         tallyPreVotes()
     }
 
+    /// Candidates must be voters of the membership this member knows, except while this member
+    /// is not in it itself (just added and not caught up): it then votes on logs alone, as Raft
+    /// requires, or a chassis whose leader died right after adding it could never elect again.
+    func acceptsCandidate(_ candidate: MemberID) -> Bool {
+        isVoter(candidate) || !membership.contains(id)
+    }
+
     func handleVote(_ message: Message) {
         precondition(message.term == term, "vote request term not reconciled")
         func answer(_ granted: Bool) {
             send(Message(kind: .voteResponse, from: id, to: message.from, term: term,
                          flags: granted ? .granted : []))
         }
-        guard isVoter(message.from) else {
+        guard acceptsCandidate(message.from) else {
             stats.rejectedNonMember += 1
             return answer(false)
         }

@@ -99,7 +99,7 @@ extension Node {
             for voter in votingMembers where voter != id && progress[voter] == nil {
                 progress[voter] = Progress(next: log.lastIndex + 1)
             }
-            progress = progress.filter { ids.contains($0.key) }
+            progress.retain { ids.contains($0) }
         }
     }
 }

@@ -11,7 +11,7 @@ extension Node {
         committedInTerm = false
         leaseDeadlineTick = 0
         handOverTarget = nil
-        progress = [:]
+        progress.removeAll()
         refreshVotingMembers()
         for voter in votingMemberIDs where voter != id {
             progress[voter] = Progress(next: log.lastIndex + 1)

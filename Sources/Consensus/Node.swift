@@ -60,7 +60,7 @@ public final class Node {
     var heartbeatDueTick: Tick = 0
     var votesGranted: Set<MemberID> = []
     var votesRejected: Set<MemberID> = []
-    var progress: [MemberID: Progress] = [:]
+    var progress = MemberMap<Progress>()
     var leaderSinceTick: Tick = 0
     /// Exclusive: active at ticks below it.
     var leaseDeadlineTick: Tick = 0
@@ -72,7 +72,7 @@ public final class Node {
     /// True once this member has, since it started, held everything a counting leader committed;
     /// only then may it count a fenced peer's vote.
     var fenceEligible = false
-    var lastHeardTick: [MemberID: Tick] = [:]
+    var lastHeardTick = MemberMap<Tick>()
     /// Counters of what was received and refused.
     public internal(set) var stats = Stats()
 
@@ -175,6 +175,18 @@ public final class Node {
     /// The lease deadline (exclusive) while this member is active, else nil.
     public var leaseDeadline: Tick? { isActive(atTick: now) ? leaseDeadlineTick : nil }
 
+    /// The next tick at which `tick()` may do anything; every tick before it only advances the
+    /// clock. A driver that skips ticks up to this one (catching up with `advance(ticks:)` before
+    /// each `step`) sees exactly what ticking every tick would give. The engine need not use it.
+    public var nextDeadlineTick: Tick {
+        guard role == .leader else { return max(now + 1, electionDeadlineTick) }
+        var deadline = heartbeatDueTick
+        let acknowledged = max(quorumAcknowledgedSendTick() ?? leaderSinceTick, leaderSinceTick)
+        deadline = min(deadline, acknowledged + config.electionTimeoutTicks)
+        if handOverTarget != nil { deadline = min(deadline, handOverDeadlineTick) }
+        return max(now + 1, deadline)
+    }
+
     /// The last index in the log.
     public var lastIndex: LogIndex { log.lastIndex }
 
@@ -228,7 +240,7 @@ public final class Node {
             votedFor = nil
         }
         setRole(.follower, leader: newLeader)
-        progress = [:]
+        progress.removeAll()
         handOverTarget = nil
         committedInTerm = false
         leaseDeadlineTick = 0

@@ -13,4 +13,8 @@ public enum ClusterCommand: Sendable, Codable, Equatable {
     case clearAlert(slotID: Int?, metricKey: String, at: Double)
     /// The active manager saw a module with a new serial number in a slot (or the first one).
     case recordModule(slotID: Int, module: ModuleInfo, at: Double)
+    /// How to reach a member added at run time (its identity chosen by the active manager).
+    case member(name: String, memberID: UInt32, address: String, slot: Int?, port: Int, priority: Int?, witness: Bool)
+    /// Forget a removed member's endpoint.
+    case dropMember(name: String)
 }

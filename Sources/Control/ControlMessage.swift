@@ -19,6 +19,10 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case setSensor(key: String, value: Double?)
     /// Asks the active manager to hand over, to a named member or to the most preferred other.
     case handOver(to: String?)
+    /// Adds a member (a blade hot-added into an empty slot, or a witness), one at a time.
+    case addMember(name: String, address: String, slot: Int?, port: Int, priority: Int?, witness: Bool)
+    /// Removes a member (a dead blade), one at a time. The active manager cannot remove itself.
+    case removeMember(name: String)
 }
 
 /// The engine's answer to one request.

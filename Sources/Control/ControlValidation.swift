@@ -39,6 +39,21 @@ public enum ControlValidation {
         case .setInterval(_, let intervalMs):
             return intervalMsRange.contains(intervalMs) ? nil
                 : "interval must be between \(intervalMsRange.lowerBound) and \(intervalMsRange.upperBound) ms"
+        case .addMember(let name, let address, let slot, let port, let priority, _):
+            if name.isEmpty || name.utf8.count > 64
+                || !name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }) {
+                return "member name must be 1 to 64 letters, digits, '-', '_' or '.'"
+            }
+            let parts = address.split(separator: ".", omittingEmptySubsequences: false)
+            if parts.count != 4 || !parts.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) && Int($0)! <= 255 }) {
+                return "member address must be an IPv4 address"
+            }
+            if let slot, !slotIDRange.contains(slot) { return "slot must be between 1 and 16" }
+            if !(1...65535).contains(port) { return "port must be between 1 and 65535" }
+            if let priority, !(-1000...1000).contains(priority) { return "priority must be between -1000 and 1000" }
+            return nil
+        case .removeMember(let name):
+            return name.isEmpty || name.utf8.count > 64 ? "name the member to remove" : nil
         case .handOver(let target):
             return target.flatMap { textProblem($0, field: "member") }
         case .setSensor(let key, let value):

@@ -85,6 +85,13 @@ final class BladeEngine {
         }
     }
 
+    /// The next batches carry everything: another blade (a new member, a new active manager) may
+    /// lack what earlier batches said only once.
+    func sendFullBatchesNext() {
+        batches.forceFull()
+        chassisBatches.forceFull()
+    }
+
     /// Re-reads what the replicated log changes: thresholds, intervals, open alerts, modules.
     func reloadConfiguration() throws {
         rules = try store.loadThresholds()
@@ -187,7 +194,7 @@ final class BladeEngine {
     /// Marks blades whose batches stopped as down since their last report (their last values stay).
     func checkReports(now: Double) {
         let limit = Double(config.cluster.downAfterMs) / 1000
-        for member in Coordinator.members(of: config) where !member.witness {
+        for member in coordinator.bladeMembers {
             guard let slot = member.slot, slot != config.blade.slot, !downSlots.contains(slot) else { continue }
             let last = lastReports[slot]
             guard let last, now - last > limit else {
@@ -330,6 +337,25 @@ final class BladeEngine {
             reply(setSensor(key: key, value: value))
         case .handOver(let target):
             reply(coordinator.handOver(to: target))
+        case .addMember(let name, let address, let slot, let port, let priority, let witness):
+            guard coordinator.isActive else {
+                reply(.failure("only the active manager adds members", code: 409))
+                return
+            }
+            let command = ClusterCommand.member(name: name, memberID: coordinator.newMemberID(slot: slot), address: address,
+                                                slot: slot, port: port, priority: priority, witness: witness)
+            coordinator.propose(command) { [weak self] response in
+                guard let self, response.ok else { return reply(response) }
+                reply(self.coordinator.addToMembership(name: name))
+            }
+        case .removeMember(let name):
+            guard name != config.blade.name else {
+                reply(.failure("the active manager cannot remove itself: hand over first", code: 409))
+                return
+            }
+            let removed = coordinator.removeFromMembership(name: name)
+            guard removed.ok else { return reply(removed) }
+            coordinator.propose(.dropMember(name: name), completion: reply)
         default:
             coordinator.propose(.control(request, at: now), completion: reply)
         }
@@ -372,6 +398,16 @@ final class BladeEngine {
             openAlerts["\(slotID ?? 0)/\(key)"] = nil
             logger.notice("alert cleared", metadata: ["key": "\(key)", "slot": "\(slotID ?? 0)"])
             response = ControlResponse(ok: true)
+        case .member(let name, let memberID, let address, let slot, let port, let priority, let witness):
+            try store.upsertMember(MemberRecord(name: name, memberID: memberID, address: address, slotID: slot, port: port,
+                                                priority: priority, witness: witness))
+            if let slot { try store.registerBlade(slotID: slot, name: name, address: address) }
+            coordinator.refreshEndpoints()
+            response = ControlResponse(ok: true)
+        case .dropMember(let name):
+            try store.deleteMember(name: name)
+            coordinator.refreshEndpoints()
+            response = ControlResponse(ok: true)
         case .recordModule(let slotID, let module, let time):
             guard (1...config.chassis.slots).contains(slotID) else { return .failure("no slot \(slotID)", code: 404) }
             if try store.recordModule(slotID: slotID, module: module, at: time) {
@@ -385,7 +421,7 @@ final class BladeEngine {
 
     private func applyControl(_ request: ControlRequest, at time: Double) throws -> ControlResponse {
         switch request {
-        case .ping, .setSensor, .handOver:
+        case .ping, .setSensor, .handOver, .addMember, .removeMember:
             return ControlResponse(ok: true)
         case .setThreshold(let rule):
             let id = try store.setThreshold(rule)

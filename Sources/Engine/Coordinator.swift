@@ -32,8 +32,9 @@ final class Coordinator {
     let me: MemberID
     let isWitness: Bool
     private(set) var transport: PeerTransport?
-    private let peersByID: [MemberID: Peer]
-    private let idsByName: [String: MemberID]
+    /// How to reach each member: the configuration file's list, and members added at run time.
+    private var peersByID: [MemberID: Peer]
+    private var idsByName: [String: MemberID]
     let consensusConfig: Consensus.Config
     private let tickNanoseconds: UInt64
     private let startNanoseconds: UInt64
@@ -54,6 +55,8 @@ final class Coordinator {
     /// a successor can be elected (a hand-over completes in milliseconds, less than a publish
     /// interval).
     var leaseReduced: () -> Void = {}
+    /// Called when a member was added or removed.
+    var membersChanged: () -> Void = {}
     /// Called with another blade's metrics batch.
     var metricsReceived: (String, MetricsBatch) -> Void = { _, _ in }
     private let decoder = JSONDecoder()
@@ -126,7 +129,9 @@ final class Coordinator {
                 Member(id: Self.memberID(member, position: position), address: member.address, priority: member.priority,
                        isWitness: member.witness)
             }
-            node = Node.bootstrap(id: myID, members: coreMembers, config: consensusConfig, random: generator)
+            // A joining blade starts with no membership: the active manager adds it.
+            node = Node.bootstrap(id: myID, members: config.cluster.join ? [] : coreMembers, config: consensusConfig,
+                                  random: generator)
         }
         _ = generator.next()
         appliedIndex = try store.appliedIndex()
@@ -134,9 +139,67 @@ final class Coordinator {
             throw EngineError("a chassis of \(members.count) members needs a cluster key: set [cluster] key_file in \(config.file)")
         }
         self.key = key
+        refreshEndpoints()
     }
 
     private let key: [UInt8]?
+
+    /// Rebuilds the members' endpoints from the configuration file and the replicated records
+    /// (which win), and tells the transport.
+    func refreshEndpoints() {
+        let members = Self.members(of: config)
+        var peers: [MemberID: Peer] = [:]
+        for (position, member) in members.enumerated() {
+            let id = Self.memberID(member, position: position)
+            peers[id] = Peer(member: member, id: id)
+        }
+        for record in (try? store.memberRecords()) ?? [] {
+            let id = MemberID(record.memberID)
+            for (existing, peer) in peers where peer.member.name == record.name || peer.member.address == record.address {
+                peers.removeValue(forKey: existing)
+            }
+            peers[id] = Peer(member: BladeConfig.Member(name: record.name, address: record.address, slot: record.slotID,
+                                                        priority: record.priority, witness: record.witness, port: record.port),
+                             id: id)
+        }
+        let changed = Set(peers.values.map(\.member.name)) != Set(peersByID.values.map(\.member.name))
+        peersByID = peers
+        if changed { membersChanged() }
+        idsByName = Dictionary(peers.map { ($0.value.member.name, $0.key) }, uniquingKeysWith: { first, _ in first })
+        transport?.setPeers(peers.values.map { PeerEndpoint(name: $0.member.name, host: $0.member.address, port: $0.member.port) })
+    }
+
+    /// A member identity for a member added at run time: its slot, or the next free one above 100.
+    func newMemberID(slot: Int?) -> UInt32 {
+        if let slot { return UInt32(slot) }
+        let used = Set(peersByID.keys.map(\.rawValue))
+        return (100...200).map(UInt32.init).first { !used.contains($0) } ?? 201
+    }
+
+    /// On the active manager, after the member's endpoint committed: the core's membership change.
+    func addToMembership(name: String) -> ControlResponse {
+        guard let id = idsByName[name], let peer = peersByID[id] else { return .failure("no member named \(name)", code: 404) }
+        do {
+            handle(try node.addMember(Member(id: id, address: peer.member.address, priority: peer.member.priority,
+                                             isWitness: peer.member.witness)))
+            logger.notice("member added", metadata: ["member": "\(name)", "address": "\(peer.member.address)"])
+            return ControlResponse(ok: true)
+        } catch {
+            return .failure(describe(error), code: 409)
+        }
+    }
+
+    /// On the active manager: the core's membership change removing a member.
+    func removeFromMembership(name: String) -> ControlResponse {
+        guard let id = idsByName[name] else { return .failure("no member named \(name)", code: 404) }
+        do {
+            handle(try node.removeMember(id))
+            logger.notice("member removed", metadata: ["member": "\(name)"])
+            return ControlResponse(ok: true)
+        } catch {
+            return .failure(describe(error), code: 409)
+        }
+    }
 
     private func makeTransport() -> PeerTransport? {
         let members = Self.members(of: config)
@@ -152,6 +215,7 @@ final class Coordinator {
         loop.preconditionInEventLoop()
         // The transport's listener is started by the caller, off the loop (binding waits).
         transport = makeTransport()
+        refreshEndpoints()
         handle(node.ready())
         tickTask = loop.scheduleRepeatedTask(initialDelay: .nanoseconds(Int64(tickNanoseconds)),
                                              delay: .nanoseconds(Int64(tickNanoseconds))) { [weak self] _ in
@@ -203,7 +267,8 @@ final class Coordinator {
     func broadcast(_ batch: MetricsBatch) {
         guard let transport, let body = try? encoder.encode(batch) else { return }
         let payload = [PayloadKind.metrics.rawValue] + Array(body)
-        for (id, peer) in peersByID where id != me && !peer.member.witness {
+        for member in node.membership.members where member.id != me && !member.isWitness {
+            guard let peer = peersByID[member.id] else { continue }
             transport.send(payload, to: peer.member.name)
         }
     }
@@ -320,6 +385,7 @@ final class Coordinator {
             let image = try decoder.decode(ConfigurationImage.self, from: Data(snapshot.data))
             try store.install(image, appliedThrough: snapshot.index)
             appliedIndex = snapshot.index
+            refreshEndpoints()
             logger.notice("configuration installed from the active manager's snapshot", metadata: ["index": "\(snapshot.index)"])
             restored()
         } catch {
@@ -377,6 +443,11 @@ final class Coordinator {
     }
 
     var activeMember: Peer? { node.leader.flatMap { peersByID[$0] } }
+
+    /// The blades (not witnesses) of the membership in force, with their configured details.
+    var bladeMembers: [BladeConfig.Member] {
+        node.membership.members.filter { !$0.isWitness }.compactMap { peersByID[$0.id]?.member }
+    }
 
     func url(of member: BladeConfig.Member) -> String { "http://\(member.address):\(config.web.port)" }
 

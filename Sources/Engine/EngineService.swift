@@ -64,6 +64,8 @@ final class EngineService {
                 do { try engine.reloadConfiguration() } catch { logger.error("reload failed", metadata: ["error": "\(error)"]) }
             }
             coordinator.leaseReduced = { [unowned engine] in engine.publish(now: StoreReader.wallClock()) }
+            coordinator.membersChanged = { [unowned engine] in engine.sendFullBatchesNext() }
+            coordinator.roleChanged = { [unowned engine] _ in engine.sendFullBatchesNext() }
             coordinator.metricsReceived = { [unowned engine] sender, batch in
                 engine.received(batch, from: sender, now: StoreReader.wallClock())
             }

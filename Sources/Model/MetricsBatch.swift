@@ -65,6 +65,11 @@ public struct MetricsBatchBuilder: Sendable {
         self.fullEverySeconds = fullEverySeconds
     }
 
+    /// Makes the next batch a full one (a new member joined, the active manager changed).
+    public mutating func forceFull() {
+        lastFullAt = nil
+    }
+
     /// The batch for these readings, or nil when nothing changed and no full batch is due.
     public mutating func batch(_ readings: [(reading: Reading, status: Status)], at time: Double) -> MetricsBatch? {
         let full = lastFullAt.map { time - $0 >= fullEverySeconds || time < $0 } ?? true
@@ -78,10 +83,14 @@ public struct MetricsBatchBuilder: Sendable {
             let changed = previous == nil || descriptorChanged || previous!.value != value.value
                 || previous!.text != value.text || previous!.fault != value.fault || previous!.status != value.status
             sent[key] = value
-            guard full || changed else { continue }
+            guard !full && changed else { continue }
             var outgoing = value
-            if !full && !descriptorChanged { outgoing.descriptor = nil }
+            if !descriptorChanged { outgoing.descriptor = nil }
             values.append(outgoing)
+        }
+        if full {
+            // Everything this blade last said, whatever group it came from, with descriptors.
+            values = sent.keys.sorted().map { sent[$0]! }
         }
         if values.isEmpty && !full { return nil }
         if full { lastFullAt = time }

@@ -12,7 +12,7 @@ import Simulation
 //   chassis-sim --bench                   measures messages stepped per second by one core
 
 func usage() -> Never {
-    print("usage: chassis-sim [--seed S] [--schedules K] [--verbose] [--jobs N] | --bench")
+    print("usage: chassis-sim [--seed S] [--schedules K] [--verbose] [--trace-messages] [--jobs N] [--eager-ticks] | --bench")
     exit(2)
 }
 
@@ -21,6 +21,7 @@ var schedules = 1
 var verbose = false
 var bench = false
 var jobs = 2
+var eagerTicks = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -33,6 +34,8 @@ while let argument = arguments.popFirst() {
     case "--jobs":
         guard let value = arguments.popFirst(), let parsed = Int(value), parsed >= 1, parsed <= 64 else { usage() }
         jobs = parsed
+    case "--eager-ticks":
+        eagerTicks = true
     case "--verbose":
         verbose = true
     case "--trace-messages":
@@ -52,7 +55,7 @@ if bench {
 
 var summary = ScheduleSummary()
 if schedules == 1 {
-    let result = RandomSchedule.run(seed: seed, trace: verbose ? { print($0) } : nil)
+    let result = RandomSchedule.run(seed: seed, eagerTicks: eagerTicks, trace: verbose ? { print($0) } : nil)
     summary.add(result)
 } else {
     // Each schedule runs in one thread on its own simulated time; schedules are independent, so
@@ -65,7 +68,7 @@ if schedules == 1 {
         var mine: [ScheduleResult] = []
         var index = worker
         while index < schedules {
-            mine.append(RandomSchedule.run(seed: seed &+ UInt64(index)))
+            mine.append(RandomSchedule.run(seed: seed &+ UInt64(index), eagerTicks: eagerTicks))
             index += workers
         }
         box.results[worker] = mine

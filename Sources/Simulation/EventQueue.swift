@@ -3,7 +3,7 @@ import Consensus
 /// What happens at a simulated instant.
 enum Event {
     /// A member's clock reaches its next tick.
-    case tick(slot: Int, incarnation: Int)
+    case tick(slot: Int, incarnation: Int, target: Int)
     /// A message arrives at a member.
     case deliver(slot: Int, message: Message)
     /// A paused member resumes.

@@ -93,6 +93,17 @@ enum Migrations {
             entry BLOB NOT NULL
         );
         """),
+        Migration(name: "2026-11-25-cluster-members-v1", sql: """
+        CREATE TABLE cluster_members (
+            name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
+            member_id INTEGER NOT NULL UNIQUE,
+            address TEXT NOT NULL UNIQUE,
+            slot_id INTEGER CHECK (slot_id IS NULL OR slot_id BETWEEN 1 AND 16),
+            port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+            priority INTEGER,
+            witness INTEGER NOT NULL DEFAULT 0 CHECK (witness IN (0, 1))
+        );
+        """),
     ]
 
     /// The metrics database: a file on a tmpfs, rebuilt from the blades' reports after a reboot.

@@ -32,6 +32,8 @@ public struct ConfigurationImage: Sendable, Codable, Equatable {
     public var thresholds: [ThresholdRule]
     public var alerts: [Alert]
     public var settings: [String: String]
+    /// Members added at run time (absent in images of older engines).
+    public var members: [MemberRecord]?
 
     /// The alert log in a snapshot keeps its newest entries only.
     public static let alertsMax = 10_000
@@ -39,7 +41,8 @@ public struct ConfigurationImage: Sendable, Codable, Equatable {
 
 extension StoreWriter {
     public func exportConfiguration() throws -> ConfigurationImage {
-        var image = ConfigurationImage(chassis: nil, slots: [], modules: [], thresholds: [], alerts: [], settings: [:])
+        var image = ConfigurationImage(chassis: nil, slots: [], modules: [], thresholds: [], alerts: [], settings: [:],
+                                       members: try memberRecords())
         let chassis = try config.statement("SELECT chassis_id, name, site, row, rack, shelf, slot_count FROM chassis WHERE id = 1")
         if try chassis.step() {
             image.chassis = .init(chassisID: chassis.string(0), name: chassis.string(1), site: chassis.string(2),
@@ -85,6 +88,10 @@ extension StoreWriter {
     public func importConfiguration(_ image: ConfigurationImage) throws {
         try config.transaction {
             try config.execute("DELETE FROM modules; DELETE FROM thresholds; DELETE FROM alerts; DELETE FROM settings")
+            if let members = image.members {
+                try config.execute("DELETE FROM cluster_members")
+                for member in members { try upsertMember(member) }
+            }
             if let chassis = image.chassis {
                 try config.statement("""
                     INSERT INTO chassis (id, chassis_id, name, site, row, rack, shelf, slot_count) VALUES (1, ?, ?, ?, ?, ?, ?, ?)

@@ -38,3 +38,21 @@ import Testing
         #expect(batch.values.first?.descriptor?.limits.highWarning == 80)
     }
 }
+
+@Suite struct MetricsBatchFullTests {
+    @Test func aFullBatchCarriesEveryGroupsLastValues() throws {
+        var builder = MetricsBatchBuilder(blade: "b", slotID: 1, run: 1, fullEverySeconds: 1_000)
+        func descriptor(_ key: String, _ group: SamplingGroup) -> MetricDescriptor {
+            MetricDescriptor(key: key, label: key, metricClass: .identification, unit: "text", source: "t",
+                             replication: .static, group: group, component: "id", prometheusName: "x")
+        }
+        _ = builder.batch([(Reading(descriptor: descriptor("id.serial", .identification), text: "S1"), .ok)], at: 1)
+        _ = builder.batch([(Reading(descriptor: descriptor("cpu.total", .cpu), value: 5), .ok)], at: 2)
+        builder.forceFull()
+        let fullBatch = builder.batch([(Reading(descriptor: descriptor("cpu.total", .cpu), value: 5), .ok)], at: 3)
+        let full = try #require(fullBatch)
+        #expect(full.full)
+        #expect(full.values.map(\.key) == ["cpu.total", "id.serial"])
+        #expect(full.values.allSatisfy { $0.descriptor != nil })
+    }
+}

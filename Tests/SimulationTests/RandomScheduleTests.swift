@@ -25,6 +25,16 @@ struct RandomScheduleTests {
         #expect(summary.failoverMs(quantile: 0.99) <= 1500)
     }
 
+    @Test("schedules that tick every tick (no deadline skipping) hold too")
+    func eagerTicks() {
+        var summary = ScheduleSummary()
+        for offset in 0..<60 {
+            summary.add(RandomSchedule.run(seed: 90_000 + UInt64(offset), eagerTicks: true))
+        }
+        for violation in summary.violations { Issue.record("\(violation) (eager ticks)") }
+        #expect(summary.violations.isEmpty)
+    }
+
     @Test("a seed replays exactly")
     func replay() {
         let first = RandomSchedule.run(seed: 4242)

@@ -19,6 +19,7 @@ import pytest
 from conftest import ROOT, ctl, request, wait_until
 
 PORT = 18280
+PEER_PORT = 7280  # the engine's peer transport: not a developer's demo's 7400, nor the other tests'
 ADDRESS = "127.0.1.1"
 URL = f"http://{ADDRESS}:{PORT}/"
 CHROMIUM = "/usr/bin/chromium"
@@ -72,7 +73,8 @@ def browser_chassis():
     _require_browser()  # before starting a demo for nothing
     directory = tempfile.mkdtemp(prefix="chassis-browser-", dir="/tmp")
     try:
-        ctl("demo", "up", "--blades", "1", "--slots", "4", "--dir", directory, "--port", str(PORT), "--root", ROOT)
+        ctl("demo", "up", "--blades", "1", "--slots", "4", "--dir", directory, "--port", str(PORT),
+            "--peer-port", str(PEER_PORT), "--root", ROOT)
 
         def ready():
             reply = request(ADDRESS, "/api/v1/chassis", port=PORT)

@@ -315,3 +315,28 @@ def test_chassis_devices_are_shown_at_chassis_level_and_alert(cluster):
             connection.close()
     finally:
         cluster.demo("set-sensor", "0", "chassis.psu2.state", "release")
+
+
+def test_hot_add_and_remove_a_blade(cluster):
+    active = cluster.active_index()
+    body = json.dumps({"scope": "global", "metricKey": "load.5m", "limits": {"highCritical": 999}})
+    assert cluster.get(active, "/api/v1/thresholds", method="PUT", body=body,
+                       headers={"Content-Type": "application/json"}).status in (200, 201)
+    cluster.demo("add")
+    # The new blade in slot 4 joins, catches up with the configuration and becomes a standby.
+    wait_until(lambda: "load.5m" in cluster.thresholds(4), timeout=15, what="the new blade to catch up")
+    wait_until(lambda: cluster.get(4, "/api/v1/local").json()["role"] == "standby", timeout=10, what="a new standby")
+
+    def members():
+        view = cluster.get(cluster.active_index(), "/api/v1/cluster").json()
+        return {m["name"]: m["role"] for m in view["members"]}
+    wait_until(lambda: members().get("blade4") == "standby", timeout=10, what="blade4 in the membership")
+    # Its metrics reach the active manager.
+    def reported():
+        snapshot = cluster.get(cluster.active_index(), "/api/v1/chassis").json()
+        slot = next(s for s in snapshot["slots"] if s["slotID"] == 4)
+        return slot["metrics"] and slot["module"]
+    wait_until(reported, timeout=15, what="blade4's metrics and module on the active manager")
+    cluster.demo("remove", "4")
+    wait_until(lambda: "blade4" not in members(), timeout=10, what="blade4 removed")
+    assert cluster.active_index() in (1, 2, 3)
