@@ -87,6 +87,11 @@ enum Demo {
         let slotCount = min(16, max(count, slots ?? max(count, 8)))
         let runtimeRoot = "/dev/shm/chassis-demo-\(getuid())" + directory.replacingOccurrences(of: "/", with: "_")
         try? FileManager.default.removeItem(atPath: runtimeRoot)
+        // A new chassis: no state from an earlier demo in the same directory.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where entry.hasPrefix("blade") || entry == "witness" || entry == "hooks.log" || entry == "chassis" {
+            try? FileManager.default.removeItem(atPath: directory + "/" + entry)
+        }
         var state = DemoState(root: root, directory: directory, port: port, peerPort: peerPort, slots: slotCount, blades: [])
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // One random cluster key for the whole chassis, readable by its owner only.

@@ -262,7 +262,11 @@ public final class Node {
     /// True while a live leader was heard within the election timeout (or this member leads):
     /// no vote may be granted then, except for a hand-over.
     var withinLeaderLease: Bool {
-        role == .leader || now - lastLeaderContactTick < config.electionTimeoutTicks
+        // At term 0 this member has never heard from a leader (every leader's term is at least 1),
+        // so there is no lease to protect: a new chassis elects its most preferred blade on the
+        // first timeout even though the blades were started a few hundred milliseconds apart.
+        if term == 0 { return false }
+        return role == .leader || now - lastLeaderContactTick < config.electionTimeoutTicks
     }
 
     /// True when this member may take part in elections as a candidate.

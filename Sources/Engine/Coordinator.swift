@@ -108,7 +108,11 @@ final class Coordinator {
         me = myID
         peersByID = peers
         idsByName = ids
-        consensusConfig = Consensus.Config()
+        var consensus = Consensus.Config()
+        // Blades of a chassis boot a few hundred milliseconds apart: a wider stagger keeps the
+        // preference order (lowest address first) through the first election's retries.
+        consensus.preferenceStaggerTicks = 10
+        consensusConfig = consensus
         tickNanoseconds = UInt64(consensusConfig.tickIntervalMs) * 1_000_000
         startNanoseconds = StoreReader.monotonicNanoseconds()
 

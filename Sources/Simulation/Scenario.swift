@@ -179,6 +179,8 @@ public final class Scenario {
         options.config.limits.snapshotThresholdEntries = 16
         options.config.limits.pendingProposalsMax = 64
         options.config.limits.logEntriesInMemoryMax = 256
+        // Every tick is an event here, so changes are observed at the tick they happen.
+        options.lazyTicks = false
         let cluster = Cluster(options: options, seed: seed)
         var initial: [Member] = []
         for number in 1...blades {
