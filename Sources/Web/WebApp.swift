@@ -152,7 +152,11 @@ public final class WebApp: Sendable {
     /// The cached snapshot, with staleness judged now: the data version does not change when the
     /// engine stops writing, so a cached snapshot must turn stale by the clock alone.
     func current(_ source: StateSource) throws -> Current {
-        let (version, snapshot) = try cache.current(source: source)
+        var (version, snapshot) = try cache.current(source: source)
+        // The engine's heartbeat does not change the data version (it would defeat the cache):
+        // its freshness is read anew, so a cached snapshot neither turns stale while the engine
+        // runs nor stays fresh once it stops.
+        if let fresh = try? source.local().engine, fresh.updatedAt != nil { snapshot.engine = fresh }
         return Current(version: version, snapshot: snapshot, stale: isStale(snapshot.engine))
     }
 
