@@ -65,23 +65,34 @@ struct NodeTests {
         #expect(net.nodes[m2]?.leader == m1)
     }
 
-    @Test("no vote within the stickiness window after start, then a vote persisted before it is sent")
+    @Test("no vote within the stickiness window after a restart, then a vote persisted before it is sent")
     func votePersistence() {
-        let node = Node.bootstrap(id: m2, members: blades(3), random: SplitMix64(seed: 1))
+        let snapshot = Snapshot(index: 0, term: 0, membership: Membership(blades(3)), data: [])
+        let node = Node(id: m2, persisted: PersistentState(hardState: HardState(term: 1), snapshot: snapshot, entries: []),
+                        random: SplitMix64(seed: 1))
         _ = node.ready()
-        let request = Message(kind: .vote, from: m1, to: m2, term: 1, logIndex: 0, logTerm: 0)
+        let request = Message(kind: .vote, from: m1, to: m2, term: 2, logIndex: 0, logTerm: 0)
         let early = node.step(request)
         #expect(early.messages.isEmpty)
-        #expect(node.term == 0)
+        #expect(node.term == 1)
         #expect(node.stats.votesWithheldForLeader == 1)
         _ = node.advance(ticks: Config().electionTimeoutTicks)
         let ready = node.step(request)
-        #expect(ready.hardState == HardState(term: 1, votedFor: m1, commitIndex: 0))
+        #expect(ready.hardState == HardState(term: 2, votedFor: m1, commitIndex: 0))
         #expect(ready.messages.count == 1)
         #expect(ready.messages.first?.kind == .voteResponse && ready.messages.first?.granted == true)
         // A second candidate in the same term is refused.
-        let other = node.step(Message(kind: .vote, from: m3, to: m2, term: 1))
+        let other = node.step(Message(kind: .vote, from: m3, to: m2, term: 2))
         #expect(other.messages.first?.granted == false)
+    }
+
+    @Test("a member at term 0 never acknowledged a leader, so it votes at once")
+    func termZeroVotes() {
+        let node = Node.bootstrap(id: m2, members: blades(3), random: SplitMix64(seed: 1))
+        _ = node.ready()
+        let ready = node.step(Message(kind: .vote, from: m1, to: m2, term: 1))
+        #expect(ready.messages.first?.granted == true)
+        #expect(ready.hardState?.votedFor == m1)
     }
 
     @Test("a follower that hears its leader ignores higher-term votes and refuses pre-votes")

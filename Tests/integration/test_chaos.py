@@ -13,7 +13,7 @@ import chaos  # noqa: E402
 
 PORT = 18800
 PEER_PORT = 7800
-ROUNDS = int(os.environ.get("CHASSIS_CHAOS_ROUNDS", "4"))
+ROUNDS = int(os.environ.get("CHASSIS_CHAOS_ROUNDS", "6"))
 SEED = int(os.environ.get("CHASSIS_CHAOS_SEED", "1"))
 
 

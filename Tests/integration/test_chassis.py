@@ -340,3 +340,32 @@ def test_hot_add_and_remove_a_blade(cluster):
     cluster.demo("remove", "4")
     wait_until(lambda: "blade4" not in members(), timeout=10, what="blade4 removed")
     assert cluster.active_index() in (1, 2, 3)
+
+
+def test_two_blades_without_a_witness_need_the_fence():
+    directory = f"/tmp/chassis-it-fence-{uuid.uuid4().hex[:8]}"
+    port = PORT + 2
+    ctl("demo", "up", "--blades", "2", "--dir", directory, "--port", str(port), "--peer-port", "7550", "--root", ROOT)
+    try:
+        def status(index, path):
+            return request(f"127.0.1.{index}", path, port=port, timeout=0.5)
+
+        assert wait_until(lambda: status(1, "/health/active").status == 200, timeout=10, what="blade1 active")
+        ctl("demo", "kill", "1", "--dir", directory)
+        # A silent peer may be alive behind a cut: without the fence the survivor must not take over.
+        time.sleep(2.5)
+        assert status(2, "/health/active").status == 503
+        view = status(2, "/api/v1/local").json()
+        assert view["role"] != "active"
+        # And says why, on every page and API call.
+        unavailable = status(2, "/api/v1/cluster")
+        assert unavailable.status == 503
+        assert unavailable.headers.get("retry-after")
+        assert "peer not confirmed down" in unavailable.json()["error"]
+        assert "peer not confirmed down" in status(2, "/").text
+        # The midplane reports blade 1 powered off: the survivor takes over.
+        ctl("demo", "power-off", "1", "--dir", directory)
+        wait_until(lambda: status(2, "/health/active").status == 200, timeout=5, what="the survivor to take over")
+    finally:
+        ctl("demo", "down", "--dir", directory, check=False)
+        os.system(f"rm -rf {directory}")
