@@ -253,6 +253,14 @@ extension Node {
               term == entries[firstNew].term {
             firstNew += 1
         }
+        if firstNew < entries.endIndex {
+            // Terms never decrease along a log; a message that would make them is not honest.
+            let precedingTerm = log.term(at: entries[firstNew].index - 1) ?? Int.max
+            guard entries[firstNew].term >= precedingTerm else {
+                stats.rejectedImpossible += 1
+                return
+            }
+        }
         if firstNew < entries.endIndex && entries[firstNew].index <= log.lastIndex {
             let conflict = entries[firstNew].index
             guard conflict > commitIndex else {

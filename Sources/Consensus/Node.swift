@@ -111,6 +111,13 @@ public final class Node {
             previousMembership = log.membership(atOrBelow: membershipIndex - 1).membership
         }
         refreshVotingMembers()
+        if hardState.term == 0 {
+            // A member that persisted no term has never acknowledged a leader (every leader's term
+            // is at least 1), so no lease depends on it: no stickiness window at start. A new
+            // chassis then elects its most preferred blade at once, even if the blades started a
+            // few hundred milliseconds apart. After any term, a restart waits the window out.
+            lastLeaderContactTick = -config.electionTimeoutTicks
+        }
         resetElectionDeadline()
     }
 
@@ -135,11 +142,21 @@ public final class Node {
         return collect()
     }
 
-    /// Advances time by `count` ticks at once, as after a pause of the process; the same as
-    /// calling `tick()` `count` times, with the outputs merged.
+    /// Advances time by `count` ticks at once, as after a pause of the process. A leader ticks
+    /// through them one by one until it steps down (check-quorum ends that within an election
+    /// timeout, since nothing was acknowledged meanwhile); any other role jumps to the last tick,
+    /// so a long pause costs one campaign at most, not one per timeout that elapsed.
     public func advance(ticks count: Int) -> Ready {
         precondition(count >= 0, "time does not run backwards")
-        for _ in 0..<count { tickOnce() }
+        var remaining = count
+        while remaining > 0 && role == .leader {
+            tickOnce()
+            remaining -= 1
+        }
+        if remaining > 0 {
+            now += remaining - 1
+            tickOnce()
+        }
         return collect()
     }
 
@@ -262,11 +279,7 @@ public final class Node {
     /// True while a live leader was heard within the election timeout (or this member leads):
     /// no vote may be granted then, except for a hand-over.
     var withinLeaderLease: Bool {
-        // At term 0 this member has never heard from a leader (every leader's term is at least 1),
-        // so there is no lease to protect: a new chassis elects its most preferred blade on the
-        // first timeout even though the blades were started a few hundred milliseconds apart.
-        if term == 0 { return false }
-        return role == .leader || now - lastLeaderContactTick < config.electionTimeoutTicks
+        role == .leader || now - lastLeaderContactTick < config.electionTimeoutTicks
     }
 
     /// True when this member may take part in elections as a candidate.

@@ -45,6 +45,7 @@ final class BladeEngine {
     private(set) var controlRequests = 0
     private(set) var batchesReceived = 0
     private var lastPublished: StoreWriter.EngineState?
+    private var lastClusterPublishedAt = 0.0
     /// This blade's identification as last sampled, for when it becomes the active manager.
     private var ownIdentification: [(String, String?)] = []
     /// Called when an interval changed through the log.
@@ -110,17 +111,25 @@ final class BladeEngine {
 
     // MARK: Sampling
 
-    /// Samples one group of this blade, records it, sends it to the other blades and, on the
-    /// active manager, turns crossings into alerts.
-    func sample(_ group: SamplingGroup, now: Double) {
-        guard let collectors else { return }
-        let sample = collectors.sample(group)
-        for outcome in sample.outcomes where !outcome.succeeded {
-            sampleFailures += 1
-            logger.warning("collector failed", metadata: ["collector": "\(outcome.collector)", "error": "\(outcome.error ?? "")"])
+    /// Samples the groups that are due together, records them in one transaction (one new data
+    /// version for the web app), sends them to the other blades in one batch and, on the active
+    /// manager, turns crossings into alerts.
+    func sample(_ groups: [SamplingGroup], now: Double) {
+        guard let collectors, !groups.isEmpty else { return }
+        var readings: [Reading] = []
+        for group in groups {
+            let sample = collectors.sample(group)
+            for outcome in sample.outcomes where !outcome.succeeded {
+                sampleFailures += 1
+                logger.warning("collector failed", metadata: ["collector": "\(outcome.collector)", "error": "\(outcome.error ?? "")"])
+            }
+            if group == .identification {
+                ownIdentification = sample.readings.map { ($0.descriptor.key, $0.text) }
+            }
+            readings += sample.readings
         }
         let slotID = config.blade.slot
-        let evaluated = sample.readings.map { reading in
+        let evaluated = readings.map { reading in
             StoreWriter.EvaluatedReading(reading: reading, status: evaluate(reading, slotID: slotID, now: now))
         }
         do {
@@ -128,16 +137,16 @@ final class BladeEngine {
             samplesWritten += evaluated.count
         } catch {
             sampleFailures += 1
-            logger.error("cannot write samples", metadata: ["group": "\(group.rawValue)", "error": "\(error)"])
+            logger.error("cannot write samples", metadata: ["error": "\(error)"])
         }
-        if group == .identification {
-            ownIdentification = sample.readings.map { ($0.descriptor.key, $0.text) }
+        if groups.contains(.identification) {
             checkModule(slotID: slotID, values: ownIdentification, now: now)
         }
-        if let batch = batches.batch(evaluated.map { ($0.reading, $0.status) }, at: now) {
+        // Always through the builder, so that it knows every last value when peers appear.
+        if let batch = batches.batch(evaluated.map { ($0.reading, $0.status) }, at: now), coordinator.hasPeers {
             coordinator.broadcast(batch)
         }
-        if group == .sensors { sampleChassisDevices(now: now) }
+        if groups.contains(.sensors) { sampleChassisDevices(now: now) }
     }
 
     /// The active manager samples the chassis' own devices, records them at chassis level and
@@ -163,17 +172,19 @@ final class BladeEngine {
         }
     }
 
-    /// Another blade's batch: recorded under its slot; on the active manager, evaluated for alerts.
+    /// Batches from the other blades, written together by `flushReplicated` (one transaction, one
+    /// new data version, however many blades report).
+    private var pendingBatches: [MetricsBatch] = []
+    static let pendingBatchesMax = 1_024
+
+    /// Another blade's batch: recorded under its slot at the next flush; on the active manager,
+    /// evaluated for alerts at once.
     func received(_ batch: MetricsBatch, from sender: String, now: Double) {
         if let last = lastSequences[batch.slotID], last.run == batch.run, batch.sequence <= last.sequence { return }
         lastSequences[batch.slotID] = (batch.run, batch.sequence)
         batchesReceived += 1
-        do {
-            try store.recordReplicated(batch, at: now)
-        } catch {
-            logger.error("cannot record a replicated batch", metadata: ["from": "\(sender)", "error": "\(error)"])
-            return
-        }
+        if pendingBatches.count >= Self.pendingBatchesMax { pendingBatches.removeFirst() }
+        pendingBatches.append(batch)
         lastReports[batch.slotID] = now
         if downSlots.remove(batch.slotID) != nil {
             logger.notice("blade reporting again", metadata: ["slot": "\(batch.slotID)", "blade": "\(sender)"])
@@ -188,6 +199,18 @@ final class BladeEngine {
         let identification = batch.values.filter { $0.key.hasPrefix("id.") }.map { ($0.key, $0.text) }
         if identification.contains(where: { $0.0 == "id.serial" }) {
             checkModule(slotID: batch.slotID, values: identification, now: now)
+        }
+    }
+
+    /// Writes the batches received since the last flush, in one transaction.
+    func flushReplicated(now: Double) {
+        guard !pendingBatches.isEmpty else { return }
+        let batches = pendingBatches
+        pendingBatches.removeAll(keepingCapacity: true)
+        do {
+            try store.recordReplicated(batches, at: now)
+        } catch {
+            logger.error("cannot record replicated batches", metadata: ["count": "\(batches.count)", "error": "\(error)"])
         }
     }
 
@@ -291,14 +314,23 @@ final class BladeEngine {
 
     // MARK: Publishing
 
-    /// Publishes the role and the lease for the web app.
-    func publish(now: Double) {
+    /// Publishes the role and the lease for the web app; returns what it published.
+    @discardableResult
+    func publish(now: Double) -> StoreWriter.EngineState {
         let state = coordinator.engineState()
         if state.role == "active" && !ownIdentification.isEmpty {
             checkModule(slotID: config.blade.slot, values: ownIdentification, now: now)
         }
+        // The cluster view is rewritten when the roles change, else once a second (for the
+        // members' last-heard times).
+        let changed = lastPublished?.role != state.role || lastPublished?.term != state.term
+            || lastPublished?.activeAddress != state.activeAddress
+            || lastPublished?.cluster?.members.map(\.role) != state.cluster?.members.map(\.role)
+            || lastPublished?.cluster?.quorum != state.cluster?.quorum
+        let includeCluster = changed || now - lastClusterPublishedAt >= 1
         do {
-            try store.publish(engine: state, at: now)
+            try store.publish(engine: state, at: now, includeCluster: includeCluster)
+            if includeCluster { lastClusterPublishedAt = now }
             if lastPublished?.role != state.role || lastPublished?.term != state.term
                 || lastPublished?.activeAddress != state.activeAddress {
                 logger.notice("role", metadata: ["role": "\(state.role)", "term": "\(state.term)",
@@ -308,6 +340,7 @@ final class BladeEngine {
         } catch {
             logger.error("cannot publish engine state", metadata: ["error": "\(error)"])
         }
+        return state
     }
 
     func prune(now: Double) {

@@ -54,7 +54,7 @@ final class Coordinator {
     /// the engine must publish it at once, so that its web app stops answering as active before
     /// a successor can be elected (a hand-over completes in milliseconds, less than a publish
     /// interval).
-    var leaseReduced: () -> Void = {}
+    var publishNow: () -> Void = {}
     /// Called when a member was added or removed.
     var membersChanged: () -> Void = {}
     /// Called with another blade's metrics batch.
@@ -69,6 +69,10 @@ final class Coordinator {
         var deadlineNanoseconds: UInt64
         var completion: (ControlResponse) -> Void
     }
+
+    static let clockIntervalMs = 50
+    /// Called after every wake of the clock (the engine publishes its state on some of them).
+    var clockWoke: () -> Void = {}
 
     /// How long a proposal may wait for its commit before the caller is told to retry.
     static let proposalTimeoutNanoseconds: UInt64 = 5_000_000_000
@@ -221,9 +225,14 @@ final class Coordinator {
         transport = makeTransport()
         refreshEndpoints()
         handle(node.ready())
-        tickTask = loop.scheduleRepeatedTask(initialDelay: .nanoseconds(Int64(tickNanoseconds)),
-                                             delay: .nanoseconds(Int64(tickNanoseconds))) { [weak self] _ in
+        // The core counts 10 ms ticks, but the engine wakes every `clockIntervalMs` and hands it
+        // every tick due at once (and again on every message received, so that the core always
+        // sees the time of receipt). Heartbeats and election timeouts are multiples of 50 ms, so
+        // waking more often would cost CPU and gain nothing.
+        let interval = Int64(Self.clockIntervalMs) * 1_000_000
+        tickTask = loop.scheduleRepeatedTask(initialDelay: .nanoseconds(interval), delay: .nanoseconds(interval)) { [weak self] _ in
             self?.advanceClock()
+            self?.clockWoke()
         }
     }
 
@@ -252,6 +261,9 @@ final class Coordinator {
         }
         switch kind {
         case .consensus:
+            // The core must see the time of receipt, not of the last tick: a follower that
+            // noted a leader's heartbeat a tick early would end its stickiness window early.
+            advanceClock()
             handle(node.step(encoded: Array(payload.dropFirst())))
         case .metrics:
             guard let batch = try? decoder.decode(MetricsBatch.self, from: Data(payload.dropFirst())) else {
@@ -266,6 +278,8 @@ final class Coordinator {
             metricsReceived(sender, batch)
         }
     }
+
+    var hasPeers: Bool { transport != nil && node.membership.members.count > 1 }
 
     /// Sends a metrics batch to every other member (replication: all blades by default).
     func broadcast(_ batch: MetricsBatch) {
@@ -285,6 +299,7 @@ final class Coordinator {
             completion(.failure("cannot encode the command", code: 500))
             return
         }
+        advanceClock()
         do {
             let ready = try node.propose(Array(bytes))
             if let appended = ready.appended {
@@ -360,9 +375,10 @@ final class Coordinator {
         }
         let deadline = ready.leaseDeadlineTick.map { startNanoseconds + UInt64(max(0, $0)) * tickNanoseconds } ?? 0
         let reduced = deadline < leaseDeadlineNanoseconds
+        let gained = deadline > 0 && leaseDeadlineNanoseconds == 0
         leaseDeadlineNanoseconds = deadline
         noActiveReason = ready.noActiveReason
-        if reduced { leaseReduced() }
+        if reduced { publishNow() }
         if let transport {
             for message in ready.messages {
                 guard let peer = peersByID[message.to] else { continue }
@@ -379,6 +395,9 @@ final class Coordinator {
             ])
             roleChanged(change)
         }
+        // A new active manager, or a new one to redirect to, is published at once: the failover
+        // an operator sees ends when the web apps know.
+        if gained || !ready.roleChanges.isEmpty { publishNow() }
         if let wanted = ready.snapshotWanted {
             compact(wanted)
         }

@@ -16,8 +16,10 @@ import Transport
 /// fence poll, and a graceful stop on SIGTERM or SIGINT.
 final class EngineService {
     /// How often the role and lease are published for the web app. The published deadline is the
-    /// one the core computed, so publishing late only makes the web app stop answering earlier.
-    static let publishIntervalMs: Int64 = 50
+    /// one the core computed, so publishing late only makes the web app stop answering earlier;
+    /// the interval must stay well below the lease (470 ms) so that a healthy active manager's
+    /// published lease never lapses between two publications. A shrinking lease is published at once.
+    static let publishEveryWakes = 3 // of the coordinator's 50 ms clock: every 150 ms
     static let reportCheckIntervalMs: Int64 = 500
     static let pruneIntervalSeconds: Int64 = 60
 
@@ -29,7 +31,6 @@ final class EngineService {
     private var engine: BladeEngine!
     private var coordinator: Coordinator!
     private var hooks: HookRunner!
-    private var timers: [SamplingGroup: RepeatedTask] = [:]
     private var housekeeping: [RepeatedTask] = []
     private let control: ControlServer
     private var signalSources: [DispatchSourceSignal] = []
@@ -63,28 +64,29 @@ final class EngineService {
             coordinator.restored = { [unowned engine] in
                 do { try engine.reloadConfiguration() } catch { logger.error("reload failed", metadata: ["error": "\(error)"]) }
             }
-            coordinator.leaseReduced = { [unowned engine] in engine.publish(now: StoreReader.wallClock()) }
+            coordinator.publishNow = { [unowned engine] in engine.publish(now: StoreReader.wallClock()) }
             coordinator.membersChanged = { [unowned engine] in engine.sendFullBatchesNext() }
             coordinator.roleChanged = { [unowned engine] _ in engine.sendFullBatchesNext() }
             coordinator.metricsReceived = { [unowned engine] sender, batch in
                 engine.received(batch, from: sender, now: StoreReader.wallClock())
             }
-            engine.reschedule = { [unowned self] group in self.schedule(group) }
+            engine.reschedule = { [unowned self] _ in self.scheduleSampling(after: StoreReader.wallClock()) }
             try coordinator.start()
             let now = StoreReader.wallClock()
             engine.publish(now: now)
-            for group in engine.activeGroups {
-                engine.sample(group, now: now)
-                self.schedule(group)
+            engine.sample(engine.activeGroups, now: now)
+            self.scheduleSampling(after: now)
+            var wakes = 0
+            coordinator.clockWoke = { [unowned self, unowned engine] in
+                wakes += 1
+                guard wakes % Self.publishEveryWakes == 0 else { return }
+                self.hooks.observe(engine.publish(now: StoreReader.wallClock()))
             }
             self.housekeeping.append(self.loop.scheduleRepeatedTask(
-                initialDelay: .milliseconds(Self.publishIntervalMs), delay: .milliseconds(Self.publishIntervalMs)) { _ in
-                engine.publish(now: StoreReader.wallClock())
-                self.hooks.observe(coordinator.engineState())
-            })
-            self.housekeeping.append(self.loop.scheduleRepeatedTask(
                 initialDelay: .milliseconds(Self.reportCheckIntervalMs), delay: .milliseconds(Self.reportCheckIntervalMs)) { _ in
-                engine.checkReports(now: StoreReader.wallClock())
+                let now = StoreReader.wallClock()
+                engine.flushReplicated(now: now)
+                engine.checkReports(now: now)
             })
             self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(5)) { _ in
                 engine.recordCounters(now: StoreReader.wallClock())
@@ -131,7 +133,7 @@ final class EngineService {
         }.wait()
         usleep(150_000)
         try? loop.submit {
-            for task in self.timers.values { task.cancel() }
+            self.samplingTask?.cancel()
             for task in self.housekeeping { task.cancel() }
             self.coordinator.stop()
         }.wait()
@@ -139,12 +141,33 @@ final class EngineService {
         logger.notice("engine stopped")
     }
 
-    /// (Re)starts the timer of one sampling group at its current interval. Runs on the loop.
-    private func schedule(_ group: SamplingGroup) {
-        timers[group]?.cancel()
-        let intervalMs = Int64(engine.intervalsMs[group] ?? group.defaultIntervalMs)
-        timers[group] = loop.scheduleRepeatedTask(initialDelay: .milliseconds(intervalMs), delay: .milliseconds(intervalMs)) { _ in
-            self.engine.sample(group, now: StoreReader.wallClock())
+    /// When each group is next due (wall clock), and the one timer that serves them all.
+    private var nextDue: [SamplingGroup: Double] = [:]
+    private var samplingTask: Scheduled<Void>?
+
+    /// Samples, in one pass, every group due within the next 50 ms, then sleeps until the next
+    /// one is due: groups with intervals that are multiples of each other share passes, so a blade
+    /// at the default intervals writes its store once a second. Runs on the loop.
+    private func scheduleSampling(after now: Double) {
+        samplingTask?.cancel()
+        for group in engine.activeGroups {
+            let interval = Double(engine.intervalsMs[group] ?? group.defaultIntervalMs) / 1000
+            let due = nextDue[group] ?? now
+            nextDue[group] = due <= now ? now + interval : min(due, now + interval)
+        }
+        guard let next = nextDue.values.min() else { return }
+        let delay = Int64(max(0, (next - StoreReader.wallClock()) * 1000))
+        samplingTask = loop.scheduleTask(in: .milliseconds(delay)) { [unowned self] in
+            let now = StoreReader.wallClock()
+            let due = self.nextDue.filter { $0.value <= now + 0.05 }.map(\.key)
+            for group in due {
+                let interval = Double(self.engine.intervalsMs[group] ?? group.defaultIntervalMs) / 1000
+                // Keep the cadence: the next time is counted from when it was due, not from now.
+                let planned = self.nextDue[group]! + interval
+                self.nextDue[group] = planned > now ? planned : now + interval
+            }
+            self.engine.sample(SamplingGroup.allCases.filter { due.contains($0) }, now: now)
+            self.scheduleSampling(after: now)
         }
     }
 
@@ -152,7 +175,8 @@ final class EngineService {
     /// confirmed powered off.
     private var fenceRunning = false
     private func pollFence(_ command: String) {
-        guard !fenceRunning else { return }
+        // The fence matters only to a chassis of two voters without a witness.
+        guard !fenceRunning, coordinator.node.membership.isTwoBladesWithoutWitness else { return }
         fenceRunning = true
         DispatchQueue.global().async {
             let output = HookRunner.capture(command, timeoutSeconds: 2)

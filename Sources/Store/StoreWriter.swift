@@ -189,7 +189,18 @@ public final class StoreWriter {
         }
     }
 
-    public func publish(engine state: EngineState, at now: Double) throws {
+    /// Publishes the engine's state. The cluster view (members and when each was last heard) is
+    /// encoded only when `includeCluster` is set; otherwise the stored one is kept.
+    public func publish(engine state: EngineState, at now: Double, includeCluster: Bool = true) throws {
+        if !includeCluster {
+            try metrics.statement("""
+                UPDATE engine_state SET blade = ?, address = ?, slot_id = ?, role = ?, term = ?, active_address = ?,
+                    active_url = ?, lease_deadline_ns = ?, updated_at = ?, pid = ? WHERE id = 1
+                """).run([.text(state.blade), .text(state.address), .integer(Int64(state.slotID)), .text(state.role),
+                          .integer(Int64(clamping: state.term)), .string(state.activeAddress), .string(state.activeURL),
+                          .integer(Int64(clamping: state.leaseDeadlineNanoseconds)), .real(now), .integer(Int64(getpid()))])
+            if metrics.changes > 0 { return }
+        }
         let clusterText = try state.cluster.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         try metrics.transaction {
             try metrics.statement("""
@@ -205,7 +216,8 @@ public final class StoreWriter {
                           .integer(Int64(clamping: state.term)), .string(state.activeAddress), .string(state.activeURL),
                           .integer(Int64(clamping: state.leaseDeadlineNanoseconds)), .real(now),
                           .integer(Int64(getpid())), .string(clusterText)])
-            try bumpGeneration(metrics)
+            // No new generation: the web app reads this row on every request anyway, and a
+            // heartbeat must not invalidate its cached snapshot several times a second.
         }
     }
 
@@ -266,9 +278,12 @@ public final class StoreWriter {
     }
 
     private func metricID(slotID: Int, descriptor: MetricDescriptor) throws -> Int64 {
-        let text = String(decoding: try encoder.encode(descriptor), as: UTF8.self)
         let key = MetricKey(slotID: slotID, key: descriptor.key)
+        // The common case, every sample: a known metric whose descriptor did not change.
+        if let id = metricIDs[key], descriptors[key] == descriptor { return id }
+        let text = String(decoding: try encoder.encode(descriptor), as: UTF8.self)
         if let id = metricIDs[key] {
+            descriptors[key] = descriptor
             if descriptorTexts[id] != text {
                 try metrics.statement("UPDATE metrics SET descriptor = ? WHERE id = ?").run([.text(text), .integer(id)])
                 descriptorTexts[id] = text
@@ -307,6 +322,14 @@ public final class StoreWriter {
 
     /// Writes another blade's batch under its slot. Values whose descriptor never arrived are
     /// skipped until the next full batch brings it. Returns how many values were written.
+    /// Writes several blades' batches in one transaction; returns how many values were written.
+    @discardableResult
+    public func recordReplicated(_ batches: [MetricsBatch], at now: Double) throws -> Int {
+        try metrics.transaction {
+            try batches.reduce(0) { $0 + (try recordReplicated($1, at: now)) }
+        }
+    }
+
     @discardableResult
     public func recordReplicated(_ batch: MetricsBatch, at now: Double) throws -> Int {
         var readings: [EvaluatedReading] = []

@@ -27,17 +27,14 @@ final class SnapshotCache: @unchecked Sendable {
     }
 
     /// A body encoded for this version, or encodes it now and keeps it.
+    /// The lock is held while encoding: after a new version every poller wants the same body,
+    /// and one encoding that the others wait for beats sixteen at once on two cores.
     func body(version: String, key: String, encode: () throws -> [UInt8]) throws -> [UInt8] {
         lock.lock()
-        if version == self.version, let body = bodies[key] {
-            lock.unlock()
-            return body
-        }
-        lock.unlock()
+        defer { lock.unlock() }
+        if version == self.version, let body = bodies[key] { return body }
         let body = try encode()
-        lock.lock()
         if version == self.version, bodies.count < Self.bodiesMax { bodies[key] = body }
-        lock.unlock()
         return body
     }
 }
