@@ -365,19 +365,22 @@ extension Demo {
 extension Demo {
     static let nftTable = "chassis_demo"
 
-    /// Cuts every packet between a blade's address and the other blades' (a real packet-level
-    /// partition on loopback, with nftables). Traffic from elsewhere (a browser on 127.0.0.1)
-    /// still reaches it, so that what the blade answers can be watched.
+    /// Cuts every packet of the engines' peer protocol between a blade's address and the other
+    /// blades' (a real packet-level partition on loopback, with nftables). Other traffic (a
+    /// browser on 127.0.0.1, another demo on other ports) still flows, so that what the blade
+    /// answers can be watched. Each demo's chain is named after its peer port.
     static func partition(_ blade: DemoBlade, state: DemoState) throws {
         guard let nft = Processes.which("nft") else { throw DemoError("nft is not installed; run: make deps") }
-        let chain = "cut_\(blade.index)"
+        let chain = "cut_\(state.peerPort)_\(blade.index)"
         let peers = state.blades.filter { $0.index != blade.index }.map(\.address).joined(separator: ", ")
         let script = """
         table inet \(nftTable) {
             chain \(chain) {
                 type filter hook output priority 0; policy accept;
-                ip saddr \(blade.address) ip daddr { \(peers) } drop
-                ip saddr { \(peers) } ip daddr \(blade.address) drop
+                ip saddr \(blade.address) ip daddr { \(peers) } tcp dport \(state.peerPort) drop
+                ip saddr \(blade.address) ip daddr { \(peers) } tcp sport \(state.peerPort) drop
+                ip saddr { \(peers) } ip daddr \(blade.address) tcp dport \(state.peerPort) drop
+                ip saddr { \(peers) } ip daddr \(blade.address) tcp sport \(state.peerPort) drop
             }
         }
         """
@@ -390,15 +393,14 @@ extension Demo {
 
     static func heal(_ blade: DemoBlade, state: DemoState) throws {
         guard let nft = Processes.which("nft") else { throw DemoError("nft is not installed; run: make deps") }
-        let (status, output) = try Processes.run([nft, "delete", "chain", "inet", nftTable, "cut_\(blade.index)"])
+        let (status, output) = try Processes.run([nft, "delete", "chain", "inet", nftTable, "cut_\(state.peerPort)_\(blade.index)"])
         if status != 0 && !output.contains("No such file") {
             throw DemoError("nft could not remove the partition: \(output)")
         }
     }
 
     static func healAll(state: DemoState) {
-        guard let nft = Processes.which("nft") else { return }
-        _ = try? Processes.run([nft, "delete", "table", "inet", nftTable])
+        for blade in state.blades { try? heal(blade, state: state) }
     }
 
     /// The simulated midplane: a blade powered off (or on again) as the chassis reports it.

@@ -164,8 +164,15 @@ extension Node {
             }
             sendAppend(to: message.from)
         } else {
+            let before = progress[message.from]!.next
             progress[message.from]!.probe(hint: message.logIndex)
-            sendAppend(to: message.from)
+            // Retry at once only when the probe moved back; otherwise the next heartbeat answer
+            // retries, so a follower that keeps refusing cannot start a message storm.
+            if progress[message.from]!.next < before {
+                sendAppend(to: message.from)
+            } else {
+                progress[message.from]!.probeSent = true
+            }
         }
         updateLease()
     }

@@ -50,6 +50,11 @@ struct Progress {
         state = .probe
         inflight = 0
         probeSent = false
+        if hint < match {
+            // The follower holds less than it acknowledged (its storage was lost or replaced):
+            // replicate to it again from where it really is.
+            match = hint
+        }
         next = max(match + 1, min(next, hint + 1))
     }
 
