@@ -70,7 +70,7 @@
       case "bytes_per_second": return binary(value, "/s");
       case "seconds": return duration(value);
       case "ratio": return fixed(value, 3);
-      case "state": return fixed(value, 0);
+      case "state": return value >= 0.5 ? "OK" : "FAILED";
       case "hertz": return fixed(value / 1e6, 0) + " MHz";
       case "per_second": return fixed(value, 2) + " /s";
       case "count": return fixed(value, 0);
@@ -234,6 +234,59 @@
     metrics.forEach(function (m) { unitsByKey[slotID + "\u0000" + m.descriptor.key] = m.descriptor.unit; });
   }
 
+  // The overview's alert log, rebuilt in place from the document (text only, never markup).
+  function renderAlertLog(alerts, chassisID) {
+    var heading = document.getElementById("alerts-heading");
+    var section = heading && heading.closest("section");
+    if (!section) return;
+    var old = section.querySelector(".table-wrap, .empty-note");
+    var replacement;
+    if (!alerts.length) {
+      replacement = el("p", "muted empty-note", "No alerts.");
+    } else {
+      replacement = el("div", "table-wrap");
+      var table = el("table", "table");
+      var head = el("thead");
+      var headRow = el("tr");
+      ["Severity", "Where", "Metric", "Message", "Value", "Raised", "State"].forEach(function (title) {
+        var th = el("th", title === "Value" ? "num" : null, title);
+        th.scope = "col";
+        headRow.appendChild(th);
+      });
+      head.appendChild(headRow);
+      table.appendChild(head);
+      var body = el("tbody");
+      alerts.forEach(function (alert) {
+        var row = el("tr", "severity-" + alert.severity);
+        var severity = el("td");
+        severity.appendChild(el("span", "badge badge-" + alert.severity, alert.severity === "critical" ? "Critical" : "Warning"));
+        row.appendChild(severity);
+        var where = el("td");
+        if (alert.slotID != null) {
+          var link = el("a", null, "Slot " + alert.slotID + (slotNames[alert.slotID] ? " \u00b7 " + slotNames[alert.slotID] : ""));
+          link.href = "/chassis/" + encodeURIComponent(chassisID) + "/slots/" + alert.slotID;
+          where.appendChild(link);
+        } else {
+          where.textContent = "Chassis";
+        }
+        row.appendChild(where);
+        row.appendChild(el("td", null, alert.metricLabel));
+        row.appendChild(el("td", null, alert.message));
+        row.appendChild(el("td", "num", alert.value != null ? formatValue(alert.value, null, null, unitOf(alert)) : ""));
+        var raised = el("td", "nowrap");
+        raised.appendChild(el("time", null, formatTime(alert.raisedAt)));
+        row.appendChild(raised);
+        var state = (alert.clearedAt != null ? "Cleared " + formatTime(alert.clearedAt) : "Raised")
+          + (alert.acknowledgedAt != null ? "; acknowledged by " + (alert.acknowledgedBy || "?") : "; new");
+        row.appendChild(el("td", null, state));
+        body.appendChild(row);
+      });
+      table.appendChild(body);
+      replacement.appendChild(table);
+    }
+    if (old) old.replaceWith(replacement); else section.appendChild(replacement);
+  }
+
   function applyChassis(doc) {
     var chassis = doc.chassis;
     document.querySelectorAll("[data-chassis-status]").forEach(function (dot) { setStatusClass(dot, "status-", chassis.status); });
@@ -269,6 +322,7 @@
       doc.chassisMetrics.forEach(function (m) { if (rows[m.descriptor.key]) updateRow(rows[m.descriptor.key], m); });
     }
     renderBanner(newAlerts(doc.alerts), chassis.chassisID);
+    renderAlertLog(doc.alerts, chassis.chassisID);
     updateStale(doc.stale, doc.staleSince);
     setText(document.querySelector("[data-version]"), doc.dataVersion);
     setText(document.querySelector("[data-generated]"), formatTime(doc.generatedAt));

@@ -12,11 +12,14 @@
 #      of the idle engine over CPU_WINDOW seconds at its default intervals, next to nginx (master
 #      and workers), the web app, and a reference: prometheus-node-exporter scraped once a second
 #      when it is installed (it is never installed by this script), otherwise an idle `sleep`.
+#      Meanwhile one simulated browser tab polls the API every 2 s with If-None-Match, as
+#      Public/app.js does, to show how often an idle chassis answers 304.
 #   c. chassis-web's resident memory before and after the load.
 #
-# Settings (environment): BENCH_BIN (default .build/release), BENCH_PORT (18180), BENCH_DIR
-# (/tmp/chassis-bench), BENCH_RUNS (3), BENCH_DURATION (10s), BENCH_CONNECTIONS (16),
-# BENCH_THREADS (2), BENCH_CPU_WINDOW (60), BENCH_STRICT=1 (exit 1 when a goal is missed).
+# Settings (environment): BENCH_BIN (default .build/release), BENCH_PORT (18180), BENCH_PEER_PORT
+# (7180, the engine's peer transport), BENCH_DIR (/tmp/chassis-bench), BENCH_RUNS (3),
+# BENCH_DURATION (10s), BENCH_CONNECTIONS (16), BENCH_THREADS (2), BENCH_CPU_WINDOW (60),
+# BENCH_STRICT=1 (exit 1 when a goal is missed).
 # Only 127.0.0.0/8 is used. Every process this script starts is stopped on exit, by PID.
 set -euo pipefail
 
@@ -25,6 +28,7 @@ BIN="${BENCH_BIN:-$ROOT/.build/release}"
 PORT="${BENCH_PORT:-18180}"
 STATIC_PORT="${BENCH_STATIC_PORT:-18181}"
 EXPORTER_PORT="${BENCH_EXPORTER_PORT:-18182}"
+PEER_PORT="${BENCH_PEER_PORT:-7180}" # engines' peer transport; a developer's demo uses 7400
 DIR="${BENCH_DIR:-/tmp/chassis-bench}"
 RUNS="${BENCH_RUNS:-3}"
 DURATION="${BENCH_DURATION:-10s}"
@@ -53,6 +57,7 @@ command -v wrk >/dev/null || die "wrk is not installed (make deps)"
 command -v python3 >/dev/null || die "python3 is needed"
 NGINX="$(command -v nginx)"
 CLK_TCK="$(getconf CLK_TCK)"
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- clean-up, even on failure ------------------------------------------------------------------
 WORK="$(mktemp -d /tmp/chassis-bench-work.XXXXXX)"
@@ -60,6 +65,7 @@ chmod 0755 "$WORK" # nginx workers (user nobody when started as root) read the s
 STATIC_NGINX_PID=""
 REFERENCE_PID=""
 POLLER_PID=""
+BROWSER_POLL_PID=""
 DEMO_STARTED=0
 
 stop_pid() { # PID: SIGTERM, wait up to 5 s, then SIGKILL. Only PIDs this script started.
@@ -76,6 +82,7 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   stop_pid "$POLLER_PID"
+  stop_pid "$BROWSER_POLL_PID"
   stop_pid "$REFERENCE_PID"
   stop_pid "$STATIC_NGINX_PID"
   if [ "$DEMO_STARTED" = 1 ] || [ -f "$DIR/demo.json" ]; then
@@ -147,12 +154,14 @@ if [ -f "$DIR/demo.json" ]; then
 fi
 log "starting a $BLADES-blade demo with $BIN (port $PORT, directory $DIR)"
 DEMO_STARTED=1
-if ! "$CTL" demo up --blades "$BLADES" --dir "$DIR" --port "$PORT" --root "$ROOT" >"$WORK/demo-up.log" 2>&1; then
+peer_option=()
+if "$CTL" demo up --help 2>/dev/null | grep -q -- '--peer-port'; then peer_option=(--peer-port "$PEER_PORT"); fi
+if ! "$CTL" demo up --blades "$BLADES" --dir "$DIR" --port "$PORT" "${peer_option[@]}" --root "$ROOT" >"$WORK/demo-up.log" 2>&1; then
   cat "$WORK/demo-up.log" >&2
   for file in "$DIR"/blade1/*.log "$DIR"/blade1/nginx/error.log; do
     [ -f "$file" ] && { echo "--- $file (last lines)" >&2; tail -n 15 "$file" >&2; }
   done
-  die "the demo did not come up (chassisctl demo up --blades $BLADES --dir $DIR --port $PORT)"
+  die "the demo did not come up (chassisctl demo up --blades $BLADES --dir $DIR --port $PORT ${peer_option[*]})"
 fi
 read -r ENGINE_PID WEB_PID NGINX_PID < <(python3 "$HELPER" pids "$DIR" 1) || die "cannot read PIDs from $DIR/demo.json"
 for name in ENGINE_PID WEB_PID; do
@@ -228,6 +237,10 @@ if [ -z "$REFERENCE_PID" ]; then
 fi
 WEB_RSS_IDLE_KB="$(rss_kb "$WEB_PID")"
 sleep 3 # let start-up settle
+# One browser tab on the overview, polling as Public/app.js does (every 2 s, If-None-Match): how
+# often does an idle chassis let it off with a 304? (Its cost to the web app is in web_idle_cpu.)
+python3 "$HELPER" browser "$BLADE_ADDRESS" "$PORT" "$API_PATH" "$CPU_WINDOW" 2 > "$WORK/browser-poll" &
+BROWSER_POLL_PID=$!
 log "sampling CPU and memory for $CPU_WINDOW s (engine, web, nginx, $REFERENCE_NAME)"
 t0="$(now)"
 e0="$(cpu_ticks "$ENGINE_PID")"; w0="$(cpu_ticks "$WEB_PID")"; n0="$(cpu_ticks "${NGINX_PIDS[@]}")"; r0="$(cpu_ticks "$REFERENCE_PID")"
@@ -244,6 +257,9 @@ ENGINE_RSS_KB="$(rss_kb "$ENGINE_PID")"; ENGINE_HWM_KB="$(hwm_kb "$ENGINE_PID")"
 REFERENCE_RSS_KB="$(rss_kb "$REFERENCE_PID")"
 NGINX_IDLE_RSS_KB="$(rss_kb "${NGINX_PIDS[@]}")"
 stop_pid "$POLLER_PID"; POLLER_PID=""
+wait "$BROWSER_POLL_PID" 2>/dev/null || true
+read -r browser_requests browser_304 < "$WORK/browser-poll" || { browser_requests=0; browser_304=0; }
+browser_304_share="$(awk -v n="$browser_requests" -v m="$browser_304" 'BEGIN { printf "%.3f", (n > 0 ? m / n : 0) }')"
 stop_pid "$REFERENCE_PID"; REFERENCE_PID=""
 
 # --- a. throughput and latency, interleaved -----------------------------------------------------
@@ -256,6 +272,14 @@ wrk_run() { # NAME URL [EXTRA...] -> appends "RPS P99 ERRORS" to $WORK/NAME.resu
   if [ "$name" = conditional ]; then grep -h '^status_counts:' "$out" >> "$WORK/conditional.counts" || true; fi
   log "  $name: $(echo "$parsed" | awk '{printf "%s req/s, p99 %s ms, errors %s", $1, $2, $3}')"
 }
+# The body now holds every collector's metrics (disk and network report every 5 s, so the first
+# body was smaller): the static file gets today's bytes.
+read -r status size _ < <(python3 "$HELPER" fetch "$BLADE_ADDRESS" "$PORT" "$API_PATH" "$WORK/body" 2>/dev/null || echo "000 0 -")
+[ "$status" = 200 ] || die "GET $API_PATH answers $status before the load"
+cp "$WORK/body" "$WORK/static-root/chassis.json.new" && mv "$WORK/static-root/chassis.json.new" "$WORK/static-root/chassis.json"
+read -r s_status s_size _ < <(python3 "$HELPER" fetch "$STATIC_ADDRESS" "$STATIC_PORT" /chassis.json "$WORK/static-check")
+[ "$s_status" = 200 ] && [ "$s_size" = "$size" ] || die "the reference serves $s_status, $s_size bytes; the API body is $size bytes"
+log "static file refreshed to the API's current body: $size bytes"
 API_URL="http://$BLADE_ADDRESS:$PORT$API_PATH"
 STATIC_URL="http://$STATIC_ADDRESS:$STATIC_PORT/chassis.json"
 log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $RUNS interleaved rounds (static, api, conditional)"
@@ -294,7 +318,8 @@ goal_cpu="$(goal "$ENGINE_CPU" "<" 0.5)"
 goal_rss="$(goal "$(mb "$ENGINE_RSS_KB")" "<" 20)"
 cat <<EOF
 
-==== bench-web summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -r)) ====
+==== bench-web summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores) ====
+machine: load average $LOAD_BEFORE before the bench, $(cut -d' ' -f1-3 /proc/loadavg) at the end (other work on the machine skews every figure)
 setup: $BLADES-blade demo (release binaries from $BIN), $API_PATH body $size bytes; reference nginx
        serving the same bytes as a static file (worker_processes $workers, like the blade's nginx)
 load:  wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $RUNS interleaved rounds, medians
@@ -304,7 +329,8 @@ load:  wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $RUNS interleaved ro
   api/static ratio     $ratio   (goal >= 0.5: $goal_ratio)
 idle, ${window} s at default intervals (CLK_TCK $CLK_TCK):
   chassis-engine       cpu $ENGINE_CPU % of one core (goal < 0.5: $goal_cpu), rss $(mb "$ENGINE_RSS_KB") MB (goal < 20: $goal_rss), peak $(mb "$ENGINE_HWM_KB") MB, pss $(mb "$ENGINE_PSS_KB") MB
-  chassis-web (idle)   cpu $WEB_IDLE_CPU %, rss $(mb "$WEB_RSS_IDLE_KB") MB before load
+  chassis-web (idle)   cpu $WEB_IDLE_CPU % (one tab polling every 2 s), rss $(mb "$WEB_RSS_IDLE_KB") MB before load
+  tab polling 2 s      $browser_304 of $browser_requests polls answered 304 (share $browser_304_share; the rest were full bodies)
   nginx (blade)        cpu $NGINX_IDLE_CPU %, rss $(mb "$NGINX_IDLE_RSS_KB") MB (${#NGINX_PIDS[@]} processes)
   reference            cpu $REFERENCE_CPU %, rss $(mb "$REFERENCE_RSS_KB") MB: $REFERENCE_NAME
 after the load:
@@ -313,7 +339,7 @@ after the load:
   nginx (reference)    rss $(mb "$STATIC_NGINX_RSS_KB") MB
   chassis-engine       rss $(mb "$ENGINE_RSS_AFTER_KB") MB
   $API_PATH after load: HTTP $status_after, $size_after bytes
-bench: blades=$BLADES body_bytes=$size api_rps_median=$api_rps static_rps_median=$static_rps ratio=$ratio api_p99_ms=$api_p99 static_p99_ms=$static_p99 conditional_rps_median=$conditional_rps conditional_p99_ms=$conditional_p99 conditional_304_share=$share_304 api_errors=$api_errors static_errors=$static_errors engine_cpu_percent=$ENGINE_CPU engine_rss_mb=$(mb "$ENGINE_RSS_KB") reference=$(echo "$REFERENCE_NAME" | awk '{print $1}') reference_cpu_percent=$REFERENCE_CPU reference_rss_mb=$(mb "$REFERENCE_RSS_KB") nginx_idle_cpu_percent=$NGINX_IDLE_CPU web_idle_cpu_percent=$WEB_IDLE_CPU web_rss_mb=$(mb "$WEB_RSS_KB") nginx_rss_mb=$(mb "$NGINX_RSS_KB")
+bench: blades=$BLADES body_bytes=$size api_rps_median=$api_rps static_rps_median=$static_rps ratio=$ratio api_p99_ms=$api_p99 static_p99_ms=$static_p99 conditional_rps_median=$conditional_rps conditional_p99_ms=$conditional_p99 conditional_304_share=$share_304 poll2s_304_share=$browser_304_share api_errors=$api_errors static_errors=$static_errors engine_cpu_percent=$ENGINE_CPU engine_rss_mb=$(mb "$ENGINE_RSS_KB") reference=$(echo "$REFERENCE_NAME" | awk '{print $1}') reference_cpu_percent=$REFERENCE_CPU reference_rss_mb=$(mb "$REFERENCE_RSS_KB") nginx_idle_cpu_percent=$NGINX_IDLE_CPU web_idle_cpu_percent=$WEB_IDLE_CPU web_rss_mb=$(mb "$WEB_RSS_KB") nginx_rss_mb=$(mb "$NGINX_RSS_KB")
 EOF
 
 failed=0

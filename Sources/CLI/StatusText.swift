@@ -58,29 +58,7 @@ enum StatusText {
     }
 
     static func value(_ metric: MetricValue) -> String {
-        if let fault = metric.fault { return "fault: \(fault)" }
-        if let text = metric.text { return text }
-        guard let value = metric.value else { return "-" }
-        let unit: String
-        switch metric.descriptor.unit {
-        case "celsius": unit = "°C"
-        case "percent": unit = "%"
-        case "bytes": return bytes(value)
-        case "bytes_per_second": return bytes(value) + "/s"
-        default: unit = metric.descriptor.unit
-        }
-        return String(format: "%.2f", value) + " " + unit
-    }
-
-    static func bytes(_ value: Double) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var scaled = value
-        var index = 0
-        while scaled >= 1024 && index < units.count - 1 {
-            scaled /= 1024
-            index += 1
-        }
-        return String(format: index == 0 ? "%.0f %@" : "%.1f %@", scaled, units[index])
+        Format.value(metric.value, text: metric.text, fault: metric.fault, unit: metric.descriptor.unit)
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

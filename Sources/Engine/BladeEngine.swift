@@ -279,19 +279,24 @@ final class BladeEngine {
         return status
     }
 
+    /// "CPU Package id 0 (coretemp-isa-0000) is 101.0 °C, at or above the critical limit 100.0 °C".
     static func alertMessage(reading: Reading, severity: Severity, limits: Limits) -> String {
-        let value = reading.value ?? .nan
-        let unit = reading.descriptor.unit
-        func format(_ number: Double) -> String { String(format: "%.2f", number) }
-        var side = ""
-        if let high = severity == .critical ? limits.highCritical : limits.highWarning, value >= high {
-            side = "at or above \(severity.rawValue) limit \(format(high))"
-        } else if let low = severity == .critical ? limits.lowCritical : limits.lowWarning, value <= low {
-            side = "at or below \(severity.rawValue) limit \(format(low))"
-        } else {
-            side = "beyond its \(severity.rawValue) limit"
+        let descriptor = reading.descriptor
+        func show(_ number: Double) -> String {
+            Format.value(number, text: nil, fault: nil, unit: descriptor.unit)
         }
-        return "\(reading.descriptor.label) is \(format(value)) \(unit), \(side)"
+        let value = reading.value.map(show) ?? "unreadable"
+        let name = descriptor.component.isEmpty || descriptor.label.contains(descriptor.component)
+            ? descriptor.label : "\(descriptor.label) (\(descriptor.component))"
+        if descriptor.unit == "state" { return "\(name) is \(value)" }
+        let number = reading.value ?? .nan
+        if let high = severity == .critical ? limits.highCritical : limits.highWarning, number >= high {
+            return "\(name) is \(value), at or above the \(severity.rawValue) limit \(show(high))"
+        }
+        if let low = severity == .critical ? limits.lowCritical : limits.lowWarning, number <= low {
+            return "\(name) is \(value), at or below the \(severity.rawValue) limit \(show(low))"
+        }
+        return "\(name) is \(value), beyond its \(severity.rawValue) limit"
     }
 
     /// On the active manager: a module with a new serial in a slot becomes a log command.

@@ -309,3 +309,19 @@ struct NodeTests {
         #expect(leader.membership.voterCount == 4)
     }
 }
+
+struct PauseTests {
+    @Test("after a long pause a leader's catch-up is bounded and leaves it inactive")
+    func longPause() {
+        let net = Net(blades(3))
+        net.tick(60)
+        let leader = net.leader()!
+        let ready = leader.advance(ticks: 360_000) // An hour at 10 ms.
+        #expect(leader.role != .leader)
+        #expect(!leader.isActive(atTick: leader.now))
+        #expect(ready.messages.count < 200)
+        let follower = net.nodes[m2]!
+        let catchUp = follower.advance(ticks: 360_000)
+        #expect(catchUp.messages.count <= 2) // One pre-vote round at most.
+    }
+}

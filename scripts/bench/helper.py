@@ -5,6 +5,9 @@
   helper.py fetch HOST PORT PATH OUT     -> saves the body to OUT, prints "STATUS SIZE ETAG"
   helper.py tree PID                     -> PID and all its descendants, one line
   helper.py poll HOST PORT PATH SECONDS  -> GET once a second for SECONDS (a scraper's load)
+  helper.py browser HOST PORT PATH SECONDS INTERVAL
+                                         -> polls like the page's script (If-None-Match with the
+                                            last ETag every INTERVAL s); prints "REQUESTS NOT_MODIFIED"
 """
 import http.client
 import json
@@ -79,8 +82,34 @@ def poll(host, port, path, seconds):
     return 0
 
 
+def browser(host, port, path, seconds, interval):
+    deadline = time.monotonic() + float(seconds)
+    next_time = time.monotonic()
+    etag = None
+    requests = not_modified = 0
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection(host, int(port), timeout=5)
+            connection.request("GET", path, headers={"If-None-Match": etag} if etag else {})
+            reply = connection.getresponse()
+            reply.read()
+            requests += 1
+            if reply.status == 304:
+                not_modified += 1
+            elif reply.status == 200:
+                etag = reply.getheader("ETag") or etag
+            connection.close()
+        except OSError:
+            pass
+        next_time += float(interval)
+        time.sleep(max(0.0, next_time - time.monotonic()))
+    print(requests, not_modified)
+    return 0
+
+
 def main(argv):
-    commands = {"pids": (pids, 2), "fetch": (fetch, 4), "tree": (tree, 1), "poll": (poll, 4)}
+    commands = {"pids": (pids, 2), "fetch": (fetch, 4), "tree": (tree, 1), "poll": (poll, 4),
+                "browser": (browser, 5)}
     if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
         print(__doc__, file=sys.stderr)
         return 2

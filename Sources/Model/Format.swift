@@ -1,4 +1,3 @@
-import Model
 
 /// Pure formatting of values and times for pages; `Public/app.js` mirrors these rules.
 public enum Format {
@@ -19,7 +18,7 @@ public enum Format {
         case "bytes_per_second": return binary(value, suffix: "/s")
         case "seconds": return duration(value)
         case "ratio": return fixed(value, 3)
-        case "state": return fixed(value, 0)
+        case "state": return value >= 0.5 ? "OK" : "FAILED"
         case "hertz": return fixed(value / 1_000_000, 0) + " MHz"
         case "per_second": return fixed(value, 2) + " /s"
         case "count": return fixed(value, 0)
@@ -127,21 +126,6 @@ public enum Format {
         let d = Int(doy - (153 * mp + 2) / 5 + 1)
         let m = Int(mp < 10 ? mp + 3 : mp - 9)
         return (m <= 2 ? y + 1 : y, m, d)
-    }
-
-    /// A fragment identifier from any component name: letters, digits and dashes only.
-    public static func anchor(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) {
-                if scalar.isASCII { out.unicodeScalars.append(scalar) } else { out += "-" }
-            } else if !out.hasSuffix("-") {
-                out += "-"
-            }
-        }
-        var hash = FNV1a64()
-        hash.add(text)
-        return "c-" + out.lowercased() + String(hash.hex.prefix(6))
     }
 
     public static func statusText(_ status: Status) -> String {
