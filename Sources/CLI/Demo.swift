@@ -252,10 +252,10 @@ enum Demo {
             logPath: blade.directory + "/nginx.log")
     }
 
-    static func waitFor(seconds: Double, what: String, _ condition: () -> Bool) throws {
+    static func waitFor(seconds: Double, what: String, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if condition() { return }
+            if try condition() { return }
             usleep(50_000)
         }
         throw DemoError("timed out after \(Int(seconds)) s waiting for \(what)")
@@ -264,7 +264,22 @@ enum Demo {
     static func waitUntilReady(_ blades: [DemoBlade], port: Int) throws {
         for blade in blades where !blade.witness {
             try waitFor(seconds: readyTimeoutSeconds, what: "http://\(blade.address):\(port)/api/v1/local") {
-                HTTPProbe.get(host: blade.address, port: port, path: "/api/v1/local")?.status == 200
+                try checkAlive(blade)
+                return HTTPProbe.get(host: blade.address, port: port, path: "/api/v1/local")?.status == 200
+            }
+        }
+    }
+
+    /// Fails at once, with the end of its log, when one of a blade's processes died (a port
+    /// already taken, a broken configuration) instead of waiting out the timeout.
+    static func checkAlive(_ blade: DemoBlade) throws {
+        for (name, pid, log) in [("engine", blade.engine, "engine.log"), ("web app", blade.web, "web.log"),
+                                 ("nginx", blade.nginx, "nginx/error.log")] where pid > 0 {
+            Processes.reap(pid)
+            if !Processes.isAlive(pid) {
+                let text = (try? String(contentsOfFile: blade.directory + "/" + log, encoding: .utf8)) ?? ""
+                let tail = text.split(separator: "\n").suffix(5).joined(separator: "\n")
+                throw DemoError("\(blade.name)'s \(name) (pid \(pid)) exited; the end of its log:\n\(tail)")
             }
         }
     }
