@@ -106,7 +106,8 @@ extension Node {
 
     func sendSnapshot(to peer: MemberID) {
         guard var state = progress[peer] else { return }
-        if state.state == .snapshot && now - state.snapshotSentTick < 2 * config.heartbeatIntervalTicks { return }
+        // At most one snapshot per two heartbeats to any follower, whatever it answers.
+        if let sent = state.snapshotSentTick, now - sent < 2 * config.heartbeatIntervalTicks { return }
         state.state = .snapshot
         state.snapshotSentTick = now
         state.inflight = 0
@@ -197,7 +198,7 @@ extension Node {
                     state.probe(hint: message.logIndex)
                 }
             case .snapshot:
-                if now - state.snapshotSentTick >= 2 * config.heartbeatIntervalTicks {
+                if now - (state.snapshotSentTick ?? now) >= 2 * config.heartbeatIntervalTicks {
                     state.probe(hint: state.match)
                 }
             }

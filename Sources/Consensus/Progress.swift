@@ -23,7 +23,7 @@ struct Progress {
     /// The tick at which the last append with entries was sent.
     var entriesSentTick: Tick = 0
     /// The tick at which the last snapshot was sent.
-    var snapshotSentTick: Tick = 0
+    var snapshotSentTick: Tick?
 
     init(next: LogIndex) {
         precondition(next >= 1, "next index must be positive")

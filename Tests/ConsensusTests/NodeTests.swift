@@ -23,9 +23,22 @@ final class Net {
         queue += ready.messages
     }
 
+    /// Messages delivered by the last `deliverAll`; a storm shows as a huge number.
+    var lastBurst: [Message] = []
+
     func deliverAll() {
+        var delivered = 0
         while !queue.isEmpty {
             let message = queue.removeFirst()
+            delivered += 1
+            if delivered > 20_000 {
+                lastBurst.append(message)
+                if lastBurst.count > 12 {
+                    Issue.record("message storm: \(lastBurst.map(\.description).joined(separator: " | "))")
+                    queue = []
+                    return
+                }
+            }
             guard !down.contains(message.to), !cut.contains(message.to), !cut.contains(message.from),
                   let node = nodes[message.to] else { continue }
             absorb(message.to, node.step(message))
