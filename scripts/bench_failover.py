@@ -30,7 +30,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from chaos import DemoCluster, binary_directory, describe_binaries, remove_runtime_directory, snapshot_binaries, try_request, wait_until  # noqa: E402
+from chaos import (DemoCluster, binary_directory, describe_binaries, remove_runtime_directory, signals_held,  # noqa: E402
+                   snapshot_binaries, try_request, wait_until)
 
 POLL_INTERVAL = 0.010
 
@@ -246,9 +247,10 @@ def main(argv=None):
             else:
                 (handovers_direct if direct else handovers_ctl).append(took)
     finally:
-        cluster.down()
-        remove_runtime_directory(directory)
-        shutil.rmtree(bin_dir, ignore_errors=True)
+        with signals_held():
+            cluster.down()
+            remove_runtime_directory(directory)
+            shutil.rmtree(bin_dir, ignore_errors=True)
     print(summary("failover", failovers))
     print(summary("handover", handovers_ctl) + "  (from the start of `chassisctl demo handover`)")
     print(summary("handover_control", handovers_direct) + "  (from the request on the engine's control socket)")

@@ -27,7 +27,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from chaos import DemoCluster, binary_directory, describe_binaries, remove_runtime_directory, snapshot_binaries, process_is, wait_until  # noqa: E402
+from chaos import (DemoCluster, binary_directory, describe_binaries, remove_runtime_directory, signals_held,  # noqa: E402
+                   snapshot_binaries, process_is, wait_until)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -198,8 +199,9 @@ def measure(blades, arguments, bin_dir, port, peer_port):
             print(line, flush=True)
         return lines
     finally:
-        cluster.down()
-        remove_runtime_directory(directory)
+        with signals_held():
+            cluster.down()
+            remove_runtime_directory(directory)
 
 
 def main(argv=None):

@@ -202,6 +202,12 @@ class DemoCluster:
     def engine_pid(self, index):
         return self.blade_state(index)["engine"]
 
+    def signal_engine(self, index, number):
+        """SIGSTOP / SIGCONT of the blade's engine only (`demo pause` / `demo resume`)."""
+        pid = self.engine_pid(index)
+        if pid > 0 and process_is(pid, "chassis-engine"):
+            os.kill(pid, number)
+
     def sigkill(self, index):
         """SIGKILL the blade's engine, web app and nginx (master and workers) at once, from here,
         so that the moment of the kill is known to the microsecond; `demo start` reaps and
@@ -309,6 +315,23 @@ class DemoCluster:
                     return value
                 fallback = value
         return fallback
+
+
+class signals_held:
+    """Ignores SIGINT and SIGTERM inside the block (the clean-up of a run), restoring them after."""
+
+    def __enter__(self):
+        self.saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+        if threading.current_thread() is threading.main_thread():
+            for number in self.saved:
+                signal.signal(number, signal.SIG_IGN)
+        return self
+
+    def __exit__(self, *exception):
+        if threading.current_thread() is threading.main_thread():
+            for number, handler in self.saved.items():
+                signal.signal(number, handler)
+        return False
 
 
 def remove_runtime_directory(directory):
@@ -585,7 +608,9 @@ class Chaos:
         if fault.kind == "kill":
             cluster.sigkill(fault.blade)
         elif fault.kind == "pause":
-            cluster.demo("pause", str(fault.blade))
+            # As `chassisctl demo pause` does, but without starting a process: on a machine short
+            # of memory, starting chassisctl alone has taken minutes.
+            cluster.signal_engine(fault.blade, signal.SIGSTOP)
         elif fault.kind == "partition" and self.demo_partition:
             cluster.demo("partition", str(fault.blade))
         elif fault.kind == "partition":
@@ -602,7 +627,7 @@ class Chaos:
         if fault.kind == "kill":
             cluster.demo("start", str(fault.blade))
         elif fault.kind == "pause":
-            cluster.demo("resume", str(fault.blade))
+            cluster.signal_engine(fault.blade, signal.SIGCONT)
         elif fault.kind == "partition" and self.demo_partition:
             cluster.demo("heal", str(fault.blade))
         elif fault.kind == "partition":
@@ -618,8 +643,8 @@ class Chaos:
             try:
                 if fault.kind != "kill":
                     self.heal(fault)
-            except Exception as error:
-                self.log(f"warning: could not heal {fault}: {error}")
+            except BaseException as error:  # noqa: B036
+                self.log(f"warning: could not heal {fault}: {error!r}")
 
     # -- checks ---------------------------------------------------------------------------------
 
@@ -763,14 +788,20 @@ def run(blades, rounds, seed, build="auto", port=18700, peer_port=7700, director
             done = number
         chaos.final_check()
     finally:
-        if poller:
-            poller.stop()
-            log(f"poller: rounds={poller.rounds} double_active={len(poller.double_active)}")
-        chaos.heal_everything()
-        remove_own_nft_chains(peer_port)
-        cluster.down(remove=not (keep or chaos.violations))
-        remove_runtime_directory(directory)
-        shutil.rmtree(bin_dir, ignore_errors=True)
+        # Every step on its own, so that one failing (or a second Ctrl-C) never leaves the chassis
+        # running; a signal during the clean-up is held until it is done.
+        with signals_held():
+            steps = [chaos.heal_everything, lambda: remove_own_nft_chains(peer_port),
+                     lambda: cluster.down(remove=not (keep or chaos.violations)),
+                     lambda: remove_runtime_directory(directory), lambda: shutil.rmtree(bin_dir, ignore_errors=True)]
+            if poller:
+                poller.stop()
+                log(f"poller: rounds={poller.rounds} double_active={len(poller.double_active)}")
+            for step in steps:
+                try:
+                    step()
+                except BaseException as error:  # noqa: B036 - the next step must run regardless
+                    log(f"warning: clean-up step failed: {error!r}")
         if chaos.violations:
             log(f"logs kept in {directory}")
     return done, chaos.faults, chaos.violations
@@ -805,9 +836,12 @@ def main(argv=None):
                                          peer_port=peer_port, directory=arguments.dir, hold_min=arguments.hold_min,
                                          hold_max=arguments.hold_max, keep=arguments.keep,
                                          demo_partition=arguments.demo_partition)
-    except (RuntimeError, subprocess.TimeoutExpired) as error:
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
         print(f"chaos: could not run: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as error:
+        print(f"chaos: interrupted ({error}); the chassis was taken down", file=sys.stderr)
+        return 130
     for round_number, what in violations:
         print(f"violation (round {round_number}): {what}")
     print(f"chaos: rounds={rounds} faults={faults} violations={len(violations)}")

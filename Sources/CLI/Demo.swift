@@ -328,6 +328,10 @@ enum Demo {
         let state = try DemoState.load(directory: directory)
         healAll(state: state)
         for blade in state.blades { stopBlade(blade) }
+        // The blades' runtime directories (metrics databases, sockets) live on the tmpfs.
+        if let runtime = state.blades.first?.runtimeDirectory {
+            try? FileManager.default.removeItem(atPath: (runtime as NSString).deletingLastPathComponent)
+        }
         try? FileManager.default.removeItem(atPath: DemoState.path(in: directory))
     }
 

@@ -72,13 +72,14 @@ public final class PeerTransport {
         server = try bootstrap.bind(host: localHost, port: port).wait()
     }
 
+    /// Stops listening and closes every connection. Safe to call on the event loop (it does not wait).
     public func stop() {
         loop.execute {
             self.stopped = true
             for connection in self.outgoing.values { connection.close() }
             self.outgoing.removeAll()
+            self.server?.close(promise: nil)
         }
-        try? server?.close().wait()
     }
 
     /// Members may change at run time (a blade added to an empty slot, a dead one removed).
