@@ -66,7 +66,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus"]),
+        // The golden scenario files are read from the source tree (#filePath), not bundled.
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus"], exclude: ["testdata"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
