@@ -9,5 +9,7 @@ import Web
 func makeStateSource(_ config: BladeConfig) throws -> StateSource {
     StoreReader(configDatabase: config.paths.configDatabase,
                 metricsDatabase: config.paths.metricsDatabase,
-                staleAfterSeconds: config.web.staleAfterSeconds)
+                staleAfterSeconds: config.web.staleAfterSeconds,
+                // Under load a worker asks SQLite for a new data version at most every 25 ms.
+                versionCheckIntervalMs: 25)
 }

@@ -24,14 +24,14 @@ extension WebApp {
     }
 
     func apiChassis(_ exchange: Exchange) throws -> Response {
-        let current = try current(exchange.source)
+        let current = try current(exchange)
         return try polledJSON(exchange, current: current) {
             try JSON.encode(ChassisDocument(snapshot: current.snapshot, stale: current.stale))
         }
     }
 
     func apiSlot(_ exchange: Exchange, chassisID: String, slot slotText: String) throws -> Response {
-        let current = try current(exchange.source)
+        let current = try current(exchange)
         let slot = try slot(current, chassisID: chassisID, slot: slotText)
         return try polledJSON(exchange, current: current) {
             try JSON.encode(SlotDocument(chassisID: chassisID, dataVersion: current.snapshot.dataVersion, stale: current.stale,
@@ -41,7 +41,7 @@ extension WebApp {
     }
 
     func apiHistory(_ exchange: Exchange, chassisID: String, slot slotText: String) throws -> Response {
-        let current = try current(exchange.source)
+        let current = try current(exchange)
         let slotID: Int
         let metrics: [MetricValue]
         // Slot 0 is the chassis's own devices (power supplies, chassis fans).
@@ -90,7 +90,7 @@ extension WebApp {
     }
 
     func apiAlerts(_ exchange: Exchange) throws -> Response {
-        let current = try current(exchange.source)
+        let current = try current(exchange)
         let alerts = current.snapshot.alerts
         return try polledJSON(exchange, current: current) {
             try JSON.encode(AlertsDocument(
@@ -112,7 +112,7 @@ extension WebApp {
     }
 
     func metrics(_ exchange: Exchange) throws -> Response {
-        let current = try current(exchange.source)
+        let current = try current(exchange)
         let local = try? exchange.source.local()
         let text = PrometheusExposition.render(snapshot: current.snapshot, stale: current.stale, local: local)
         return Response(status: 200, headers: [("Content-Type", MediaType.prometheus), ("Cache-Control", "no-store")],
@@ -163,7 +163,7 @@ extension WebApp {
 
     func apiSetSlot(_ exchange: Exchange, chassisID: String, slot slotText: String) throws -> Response {
         try checkWriteOrigin(exchange)
-        let current = try current(exchange.source)
+        let current = try current(exchange)
         guard chassisID == current.snapshot.chassis.chassisID else { throw HTTPError(404, "no chassis \"\(chassisID)\" here") }
         let slotID = try slotNumber(slotText)
         let known = current.snapshot.slots.contains(where: { $0.slotID == slotID })

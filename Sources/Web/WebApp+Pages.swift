@@ -16,7 +16,7 @@ extension WebApp {
     }
 
     func overviewPage(_ exchange: Exchange, local: LocalView?) throws -> Response {
-        let current = try current(exchange.source)
+        let current = try current(exchange)
         let snapshot = current.snapshot
         var view = basePage(title: "\(ViewBuilder.chassisHeader(snapshot.chassis).name) — Chassis Manager", page: "overview",
                             snapshot: snapshot, stale: current.stale, local: local, request: exchange.request)
@@ -27,7 +27,7 @@ extension WebApp {
     }
 
     func modulePage(_ exchange: Exchange, chassisID: String, slot slotText: String, local: LocalView?) throws -> Response {
-        let current = try current(exchange.source)
+        let current = try current(exchange)
         let slot = try slot(current, chassisID: chassisID, slot: slotText)
         let snapshot = current.snapshot
         let name = slot.name.isEmpty ? "Slot \(slot.slotID)" : "Slot \(slot.slotID) · \(slot.name)"

@@ -47,6 +47,8 @@ public final class WebApp: Sendable {
         var route: Route
         var query: [(name: String, value: String)]
         var source: StateSource
+        /// This blade's view, when the redirect rule already read it for this request.
+        var local: LocalView? = nil
 
         func values(_ name: String) -> [String] { query.filter { $0.name == name }.map(\.value) }
     }
@@ -86,7 +88,7 @@ public final class WebApp: Sendable {
         if let allowed = route.allowedQueryNames, let unknown = query.first(where: { !allowed.contains($0.name) }) {
             return failure(400, "unknown query parameter \"\(unknown.name)\"", json: route.answersJSON, request: request)
         }
-        let exchange = Exchange(request: request, route: route, query: query, source: source)
+        var exchange = Exchange(request: request, route: route, query: query, source: source)
 
         if !route.isNeverRedirected {
             let local: LocalView
@@ -106,6 +108,7 @@ public final class WebApp: Sendable {
                     return unavailable(request, reason: reason, json: route.answersJSON, local: local)
                 }
             }
+            exchange.local = local
             return serve(exchange, local: local)
         }
         return serve(exchange, local: nil)
@@ -151,12 +154,13 @@ public final class WebApp: Sendable {
 
     /// The cached snapshot, with staleness judged now: the data version does not change when the
     /// engine stops writing, so a cached snapshot must turn stale by the clock alone.
-    func current(_ source: StateSource) throws -> Current {
+    func current(_ exchange: Exchange) throws -> Current {
+        let source = exchange.source
         var (version, snapshot) = try cache.current(source: source)
         // The engine's heartbeat does not change the data version (it would defeat the cache):
         // its freshness is read anew, so a cached snapshot neither turns stale while the engine
         // runs nor stays fresh once it stops.
-        if let fresh = try? source.local().engine, fresh.updatedAt != nil { snapshot.engine = fresh }
+        if let fresh = exchange.local?.engine ?? (try? source.local().engine), fresh.updatedAt != nil { snapshot.engine = fresh }
         return Current(version: version, snapshot: snapshot, stale: isStale(snapshot.engine))
     }
 
@@ -233,8 +237,10 @@ public final class WebApp: Sendable {
     }
 
     func errorPage(_ status: Int, _ message: String, request: Request, source: StateSource?) -> Response {
-        let snapshot = source.flatMap { try? current($0) }
         let local = source.flatMap { try? $0.local() }
+        let snapshot = source.flatMap { source in
+            try? current(Exchange(request: request, route: .overview, query: [], source: source, local: local))
+        }
         var view = basePage(title: "\(status) \(Response.reasonPhrase(status))", page: "error",
                             snapshot: snapshot?.snapshot, stale: snapshot?.stale ?? false, local: local, request: request)
         view.error = ErrorView(status: String(status), heading: Response.reasonPhrase(status), message: message)
