@@ -45,13 +45,7 @@ while let argument = arguments.popFirst() {
 }
 guard let configPath else { usage() }
 
-let config: BladeConfig
-do {
-    config = try BladeConfig.load(path: configPath)
-} catch {
-    FileHandle.standardError.write(Data("chassis-web: \(error)\n".utf8))
-    exit(1)
-}
+let config = BladeConfig.loadOrExit(path: configPath, program: "chassis-web")
 
 let templates: TemplateSet
 do {

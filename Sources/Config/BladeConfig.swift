@@ -392,3 +392,16 @@ struct TableReader {
         return flag
     }
 }
+
+extension BladeConfig {
+    /// Loads the file, or stops the program with `PROGRAM: FILE:LINE: problem` on standard error
+    /// and exit status 2: what every Chassis Manager program does with a broken configuration.
+    public static func loadOrExit(path: String, program: String) -> BladeConfig {
+        do {
+            return try load(path: path)
+        } catch {
+            FileHandle.standardError.write(Data("\(program): \(error)\n".utf8))
+            exit(2)
+        }
+    }
+}

@@ -37,14 +37,8 @@ while let argument = arguments.next() {
 }
 guard let configPath else { usage() }
 
-let config: BladeConfig
-do {
-    config = try BladeConfig.load(path: configPath)
-} catch {
-    // A bad file stops the engine with the file, the line and the problem.
-    FileHandle.standardError.write(Data("chassis-engine: \(error)\n".utf8))
-    exit(2)
-}
+// A bad file stops the engine with the file, the line and the problem.
+let config = BladeConfig.loadOrExit(path: configPath, program: "chassis-engine")
 
 LoggingSystem.bootstrap { label in
     var handler = StreamLogHandler.standardError(label: label)
