@@ -369,3 +369,33 @@ def test_two_blades_without_a_witness_need_the_fence():
     finally:
         ctl("demo", "down", "--dir", directory, check=False)
         os.system(f"rm -rf {directory}")
+
+
+def test_a_blade_with_the_wrong_key_never_wins(cluster):
+    # Blade 1 has the lowest address: with the wrong cluster key it must still never be elected,
+    # and the others must keep their active manager.
+    cluster.demo("kill", "1")
+    active = cluster.active_index(exclude=(1,))
+    config_path = os.path.join(cluster.directory, "blade1", "blade.toml")
+    with open(config_path) as handle:
+        original = handle.read()
+    wrong_key = os.path.join(cluster.directory, "wrong.key")
+    with open(wrong_key, "w") as handle:
+        handle.write("00" * 32 + "\n")
+    right_key = os.path.join(cluster.directory, "cluster.key")
+    try:
+        with open(config_path, "w") as handle:
+            handle.write(original.replace(right_key, wrong_key))
+        before = forged_count(cluster, active)
+        cluster.demo("start", "1")
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            assert cluster.get(1, "/health/active").status == 503
+            assert cluster.active_index(timeout=2, exclude=(1,)) == active
+            time.sleep(0.1)
+        assert cluster.get(1, "/api/v1/local").json()["role"] != "active"
+        wait_until(lambda: forged_count(cluster, active) > before, timeout=10, what="blade 1's frames counted as forged")
+    finally:
+        with open(config_path, "w") as handle:
+            handle.write(original)
+        cluster.demo("start", "1")
