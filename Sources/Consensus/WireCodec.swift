@@ -102,25 +102,37 @@ struct ByteReader {
     }
 }
 
+// MARK: - Versioned blobs
+
+/// A value stored or sent on its own: the wire format version, then the value.
+func encodeVersioned(capacity: Int = 64, _ write: (inout ByteWriter) -> Void) -> [UInt8] {
+    var writer = ByteWriter(capacity: capacity)
+    writer.byte(wireFormatVersion)
+    write(&writer)
+    return writer.bytes
+}
+
+/// Reads a value written by `encodeVersioned`, refusing another version or trailing bytes.
+func decodeVersioned<T>(_ bytes: [UInt8], _ read: (inout ByteReader) throws(DecodeError) -> T) throws(DecodeError) -> T {
+    var reader = ByteReader(bytes)
+    let version = try reader.byte()
+    guard version == wireFormatVersion else { throw .unsupportedVersion(version) }
+    let value = try read(&reader)
+    try reader.finish()
+    return value
+}
+
 // MARK: - Membership
 
 extension Membership {
     /// Encodes the membership (as carried in `.membership` entries and snapshots).
     public func encode() -> [UInt8] {
-        var writer = ByteWriter()
-        writer.byte(wireFormatVersion)
-        write(to: &writer)
-        return writer.bytes
+        encodeVersioned { write(to: &$0) }
     }
 
     /// Decodes a membership written by `encode()`.
     public static func decode(_ bytes: [UInt8], limits: Limits = Limits()) throws(DecodeError) -> Membership {
-        var reader = ByteReader(bytes)
-        let version = try reader.byte()
-        guard version == wireFormatVersion else { throw .unsupportedVersion(version) }
-        let value = try read(from: &reader, limits: limits)
-        try reader.finish()
-        return value
+        try decodeVersioned(bytes) { (reader: inout ByteReader) throws(DecodeError) in try read(from: &reader, limits: limits) }
     }
 
     func write(to writer: inout ByteWriter) {
@@ -169,20 +181,12 @@ extension Membership {
 extension Entry {
     /// Encodes the entry as a blob for storage.
     public func encode() -> [UInt8] {
-        var writer = ByteWriter(capacity: data.count + 16)
-        writer.byte(wireFormatVersion)
-        write(to: &writer)
-        return writer.bytes
+        encodeVersioned(capacity: data.count + 16) { write(to: &$0) }
     }
 
     /// Decodes an entry written by `encode()`.
     public static func decode(_ bytes: [UInt8], limits: Limits = Limits()) throws(DecodeError) -> Entry {
-        var reader = ByteReader(bytes)
-        let version = try reader.byte()
-        guard version == wireFormatVersion else { throw .unsupportedVersion(version) }
-        let value = try read(from: &reader, limits: limits)
-        try reader.finish()
-        return value
+        try decodeVersioned(bytes) { (reader: inout ByteReader) throws(DecodeError) in try read(from: &reader, limits: limits) }
     }
 
     func write(to writer: inout ByteWriter) {
@@ -207,20 +211,12 @@ extension Entry {
 extension Snapshot {
     /// Encodes the snapshot as a blob for storage.
     public func encode() -> [UInt8] {
-        var writer = ByteWriter(capacity: data.count + 64)
-        writer.byte(wireFormatVersion)
-        write(to: &writer)
-        return writer.bytes
+        encodeVersioned(capacity: data.count + 64) { write(to: &$0) }
     }
 
     /// Decodes a snapshot written by `encode()`.
     public static func decode(_ bytes: [UInt8], limits: Limits = Limits()) throws(DecodeError) -> Snapshot {
-        var reader = ByteReader(bytes)
-        let version = try reader.byte()
-        guard version == wireFormatVersion else { throw .unsupportedVersion(version) }
-        let value = try read(from: &reader, limits: limits)
-        try reader.finish()
-        return value
+        try decodeVersioned(bytes) { (reader: inout ByteReader) throws(DecodeError) in try read(from: &reader, limits: limits) }
     }
 
     func write(to writer: inout ByteWriter) {

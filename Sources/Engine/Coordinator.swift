@@ -115,7 +115,7 @@ final class Coordinator {
         var consensus = Consensus.Config()
         // Blades of a chassis boot a few hundred milliseconds apart (measured: with the core's
         // 40 ms stagger, 3 of 8 new 4-blade demos elected blade 2 first; with 100 ms, none of
-        // 14). Failover to the next blade costs 60 ms more; the failover benchmark measures it.
+        // 12). Failover to the next blade costs 60 ms more; the failover benchmark measures it.
         consensus.preferenceStaggerTicks = 10
         consensusConfig = consensus
         tickNanoseconds = UInt64(consensusConfig.tickIntervalMs) * 1_000_000
@@ -492,21 +492,17 @@ final class Coordinator {
         for memberStatus in status.members {
             guard let peer = peersByID[memberStatus.member.id] else { continue }
             let heard = memberStatus.lastHeardTick.map { nowWall - Double(status.tick - $0) * tickSeconds }
-            var role: String
+            let heardRecently = memberStatus.lastHeardTick.map { status.tick - $0 <= heardWindow } ?? false
+            let role: String
             if memberStatus.member.id == me {
                 role = roleName
             } else if peer.member.witness {
-                role = "witness"
+                // Only a leader hears from a witness regularly enough to call it down.
+                role = status.role == .leader && !heardRecently ? "down" : "witness"
             } else if status.leader == memberStatus.member.id {
                 role = "active"
-            } else if let tick = memberStatus.lastHeardTick, status.tick - tick <= heardWindow {
-                role = "standby"
             } else {
-                role = memberStatus.member.id == me ? roleName : "down"
-            }
-            if peer.member.witness && memberStatus.member.id != me,
-               memberStatus.lastHeardTick.map({ status.tick - $0 > heardWindow }) ?? true, status.role == .leader {
-                role = "down"
+                role = heardRecently ? "standby" : "down"
             }
             members.append(ClusterMember(name: peer.member.name, address: peer.member.address, url: url(of: peer.member),
                                          slotID: peer.member.slot, role: role,

@@ -81,7 +81,6 @@ public final class StoreWriter {
                 FROM modules WHERE slot_id = ? AND removed_at IS NULL
                 """)
             try current.bind([.integer(Int64(slotID))])
-            var changed = true
             if try current.step() {
                 let id = current.int64(0)
                 let sameModule = current.string(1) == module.serial
@@ -92,15 +91,15 @@ public final class StoreWriter {
                 current.reset()
                 if sameDetails { return false }
                 if sameModule {
+                    // The same module with new details (a new MAC or address): no new record.
                     try config.statement("""
                         UPDATE modules SET model = ?, revision = ?, manufacturer = ?, mac_addresses = ?, ip_addresses = ?
                         WHERE id = ?
                         """).run([.text(module.model), .text(module.revision), .text(module.manufacturer),
                                   .text(module.macAddresses.joined(separator: ",")),
                                   .text(module.ipAddresses.joined(separator: ",")), .integer(id)])
-                    changed = false
                     try bumpGeneration(config)
-                    return changed
+                    return false
                 }
                 try config.statement("UPDATE modules SET removed_at = max(?, installed_at) WHERE id = ?")
                     .run([.real(now), .integer(id)])
@@ -112,7 +111,7 @@ public final class StoreWriter {
                           .text(module.manufacturer), .text(module.macAddresses.joined(separator: ",")),
                           .text(module.ipAddresses.joined(separator: ",")), .real(now)])
             try bumpGeneration(config)
-            return changed
+            return true
         }
     }
 
