@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
     ],
     targets: [
         // System libraries (Debian packages, installed by the Makefile).
@@ -38,7 +39,7 @@ let package = Package(
         // Collectors, one per file, with pure parsers and injectable roots.
         .target(name: "Metrics", dependencies: ["Model", "CSensors"]),
         // SQLite schema, migrations, the single writer and read-only readers.
-        .target(name: "Store", dependencies: ["Model", "CSQLite"]),
+        .target(name: "Store", dependencies: ["Model", "CSQLite", .product(name: "Atomics", package: "swift-atomics")]),
         // Authenticated, framed messages between blades (HMAC-SHA256 with the cluster key).
         .target(name: "Transport", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),

@@ -180,22 +180,78 @@ final class FastCGIServer: @unchecked Sendable {
             // A source that failed is reopened on the next request (the store may have been replaced).
             if answer.status == 503 && !answer.headers.contains(where: { $0.0 == "Location" }) { source = nil }
         }
-        write(answer.cgiHead(), answer.body, to: request.pointee.out)
+        write(answer.cgiHead(), answer.body, to: request)
     }
 
-    private func write(_ head: String, _ body: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) {
-        var headBytes = Array(head.utf8)
-        headBytes.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                _ = FCGX_PutStr($0, Int32(buffer.count), stream)
+    /// The whole response in one `writev` of FastCGI records (see `FastCGIRecords`), ending the
+    /// request itself; libfcgi's output stream is then marked closed so that `FCGX_Finish_r`
+    /// writes nothing more (it closes the error stream, unused, without writing). A failed write
+    /// is left in the stream's error, so `FCGX_Finish_r` closes the connection.
+    private func write(_ head: String, _ body: [UInt8], to request: UnsafeMutablePointer<FCGX_Request>) {
+        guard let stream = request.pointee.out else { return }
+        let headBytes = Array(head.utf8)
+        let segments = FastCGIRecords.segments(requestID: Int(request.pointee.requestId), headCount: headBytes.count,
+                                               bodyCount: body.count)
+        let failure = headBytes.withUnsafeBytes { headBuffer in
+            body.withUnsafeBytes { bodyBuffer in
+                Self.writeAll(segments, head: headBuffer, body: bodyBuffer, to: request.pointee.ipcFd)
             }
         }
-        guard !body.isEmpty else { return }
-        var bodyBytes = body
-        bodyBytes.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                _ = FCGX_PutStr($0, Int32(buffer.count), stream)
+        stream.pointee.wasFCloseCalled = 1
+        stream.pointee.isClosed = 1
+        if failure != 0 { stream.pointee.FCGI_errno = failure }
+    }
+
+    /// Linux's limit on the vectors of one `writev`.
+    static let vectorsPerWriteMax = 1_024
+
+    /// `writev` until every byte is written; 0, or the errno of the failure.
+    private static func writeAll(_ segments: [FastCGIRecords.Segment], head: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer,
+                                 to descriptor: Int32) -> Int32 {
+        // All framing bytes in one buffer, so that the vectors point into memory alive throughout.
+        var framing: [UInt8] = []
+        var framingRanges: [Range<Int>] = []
+        for case .framing(let bytes) in segments {
+            framingRanges.append(framing.count..<(framing.count + bytes.count))
+            framing += bytes
+        }
+        return framing.withUnsafeBytes { framingBuffer in
+            var vectors: [iovec] = []
+            vectors.reserveCapacity(segments.count)
+            var framingIndex = 0
+            func vector(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>) -> iovec {
+                iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress! + range.lowerBound), iov_len: range.count)
             }
+            for segment in segments {
+                switch segment {
+                case .framing:
+                    vectors.append(vector(framingBuffer, framingRanges[framingIndex]))
+                    framingIndex += 1
+                case .head(let range): vectors.append(vector(head, range))
+                case .body(let range): vectors.append(vector(body, range))
+                }
+            }
+            var first = 0
+            while first < vectors.count {
+                let count = vectors.withUnsafeBufferPointer { buffer in
+                    writev(descriptor, buffer.baseAddress! + first, Int32(min(buffer.count - first, vectorsPerWriteMax)))
+                }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                // Skip what was written; a vector written in part keeps its rest.
+                var written = count
+                while first < vectors.count && written >= vectors[first].iov_len {
+                    written -= vectors[first].iov_len
+                    first += 1
+                }
+                if written > 0 {
+                    vectors[first].iov_base += written
+                    vectors[first].iov_len -= written
+                }
+            }
+            return 0
         }
     }
 

@@ -52,8 +52,8 @@ public struct BladeConfig: Sendable, Equatable {
 
     public struct Web: Sendable, Equatable {
         public var port = 8080
-        /// Worker threads; at least nginx's kept FastCGI connections times its workers.
-        public var threads = 16
+        /// Worker threads; more than nginx's kept FastCGI connections times its workers (8 x 2).
+        public var threads = 24
         public var templatesDir = "Templates"
         public var publicDir = "Public"
         /// Values older than this are shown as stale, with the time the engine stopped.

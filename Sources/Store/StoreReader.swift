@@ -338,15 +338,22 @@ public final class StoreReader {
         public var pid: Int
     }
 
-    public func engineRow() throws -> EngineRow? {
+    /// The engine's published row. The cluster view (a JSON document) is decoded only when asked
+    /// for: `local()` runs on every web request (the redirect rule) and needs only the lease.
+    public func engineRow(includeCluster: Bool = true) throws -> EngineRow? {
         try withConnection { database in
-            let statement = try database.statement("""
+            let statement = try database.statement(includeCluster ? """
                 SELECT blade, address, slot_id, role, term, active_address, active_url, lease_deadline_ns, updated_at, pid, cluster
+                FROM m.engine_state WHERE id = 1
+                """ : """
+                SELECT blade, address, slot_id, role, term, active_address, active_url, lease_deadline_ns, updated_at, pid
                 FROM m.engine_state WHERE id = 1
                 """)
             defer { statement.reset() }
             guard try statement.step() else { return nil }
-            let cluster = statement.optionalString(10).flatMap { try? decoder.decode(ClusterView.self, from: Data($0.utf8)) }
+            let cluster = includeCluster
+                ? statement.optionalString(10).flatMap { try? decoder.decode(ClusterView.self, from: Data($0.utf8)) }
+                : nil
             return EngineRow(state: StoreWriter.EngineState(
                 blade: statement.string(0), address: statement.string(1), slotID: statement.int(2), role: statement.string(3),
                 term: UInt64(max(0, statement.int64(4))), activeAddress: statement.optionalString(5),
@@ -355,15 +362,48 @@ public final class StoreReader {
         }
     }
 
+    /// The engine's lease board, once an engine has made one; the engine row read when the board's
+    /// row version moves, and at least every `rowRefreshNanoseconds`.
+    private var leaseBoard: LeaseBoard?
+    private var cachedRow: (version: UInt64, row: EngineRow?)?
+    private var rowReadNanoseconds: UInt64 = 0
+    /// How stale the engine row's other fields (role name, active address, freshness) may be
+    /// when the board did not announce a change; also how often a replaced board file is noticed.
+    public static let rowRefreshNanoseconds: UInt64 = 250_000_000
+
+    /// The engine row for `local()`, and the lease deadline to check: from the lease board when
+    /// there is one (one atomic load per request), else from the row itself.
+    private func engineRowAndLease() throws -> (row: EngineRow?, leaseDeadline: UInt64) {
+        let monotonic = StoreReader.monotonicNanoseconds()
+        let due = monotonic &- rowReadNanoseconds >= Self.rowRefreshNanoseconds
+        if due, leaseBoard.map({ !$0.isCurrentFile() }) ?? true {
+            leaseBoard = LeaseBoard.openForReading(path: LeaseBoard.path(metricsDatabase: metricsDatabase))
+            cachedRow = nil
+        }
+        guard let board = leaseBoard else {
+            rowReadNanoseconds = monotonic
+            let row = try engineRow(includeCluster: false)
+            return (row, row?.state.leaseDeadlineNanoseconds ?? 0)
+        }
+        // The version before the row: a row committed meanwhile is read again next time.
+        let version = board.rowVersion
+        if due || cachedRow?.version != version {
+            cachedRow = (version, try engineRow(includeCluster: false))
+            rowReadNanoseconds = monotonic
+        }
+        return (cachedRow?.row, board.leaseDeadlineNanoseconds)
+    }
+
     /// This blade's view. The lease is checked against this process's own reading of the host's
     /// monotonic clock: a paused, hung or killed engine cannot leave the blade answering as active.
     public func local() throws -> LocalView {
         let now = StoreReader.wallClock()
-        guard let row = try engineRow() else {
+        let (engine, leaseDeadline) = try engineRowAndLease()
+        guard let row = engine else {
             return LocalView(blade: "", address: "", slotID: 0, role: "unknown", term: 0, activeAddress: nil,
                              activeURL: nil, leaseValid: false, engine: EngineFreshness(updatedAt: nil, stale: true))
         }
-        let leaseValid = row.state.role == "active" && StoreReader.monotonicNanoseconds() < row.state.leaseDeadlineNanoseconds
+        let leaseValid = row.state.role == "active" && StoreReader.monotonicNanoseconds() < leaseDeadline
         return LocalView(blade: row.state.blade, address: row.state.address, slotID: row.state.slotID,
                          role: row.state.role, term: row.state.term, activeAddress: row.state.activeAddress,
                          activeURL: row.state.activeURL, leaseValid: leaseValid,

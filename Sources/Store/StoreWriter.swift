@@ -6,6 +6,8 @@ import Model
 public final class StoreWriter {
     let config: Database
     let metrics: Database
+    /// The lease for the web app's per-request check, in shared memory beside the metrics database.
+    public let leaseBoard: LeaseBoard
     /// Metric ids by slot and key, so that a sample costs no lookup.
     private var metricIDs: [MetricKey: Int64] = [:]
     /// The descriptor text last written for each metric, to skip rewriting it.
@@ -44,6 +46,7 @@ public final class StoreWriter {
         // The metrics live on a tmpfs and are rebuilt from the blades' reports: no fsync.
         try metrics.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON")
         try Migrations.migrate(metrics, Migrations.metrics)
+        leaseBoard = try LeaseBoard.openForWriting(path: LeaseBoard.path(metricsDatabase: metricsDatabase))
     }
 
     private func bumpGeneration(_ database: Database) throws {
@@ -190,7 +193,18 @@ public final class StoreWriter {
 
     /// Publishes the engine's state. The cluster view (members and when each was last heard) is
     /// encoded only when `includeCluster` is set; otherwise the stored one is kept.
+    ///
+    /// The lease goes to the `LeaseBoard` too: before the row when it shrinks or ends (readers
+    /// must never see a lease longer than the engine still holds), after the row when it grows.
     public func publish(engine state: EngineState, at now: Double, includeCluster: Bool = true) throws {
+        let lease = state.role == "active" ? state.leaseDeadlineNanoseconds : 0
+        if lease < leaseBoard.leaseDeadlineNanoseconds { leaseBoard.storeLease(deadlineNanoseconds: lease) }
+        try writeEngineRow(state, at: now, includeCluster: includeCluster)
+        if lease > leaseBoard.leaseDeadlineNanoseconds { leaseBoard.storeLease(deadlineNanoseconds: lease) }
+        leaseBoard.advanceRowVersion()
+    }
+
+    private func writeEngineRow(_ state: EngineState, at now: Double, includeCluster: Bool) throws {
         if !includeCluster {
             try metrics.statement("""
                 UPDATE engine_state SET blade = ?, address = ?, slot_id = ?, role = ?, term = ?, active_address = ?,

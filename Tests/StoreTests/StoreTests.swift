@@ -184,6 +184,54 @@ final class TemporaryStore {
         #expect(try store.reader.snapshot().engine.stale)
     }
 
+    @Test func theLeaseBoardIsReadOnEveryRequestAndTheRowOnlyWhenItChanges() throws {
+        let store = try TemporaryStore()
+        let now = StoreReader.monotonicNanoseconds()
+        try store.writer.publish(engine: .init(blade: "blade1", address: "127.0.1.1", slotID: 1, role: "active", term: 3,
+                                               activeAddress: "127.0.1.1", activeURL: nil,
+                                               leaseDeadlineNanoseconds: now + 5_000_000_000, cluster: nil),
+                                 at: Date().timeIntervalSince1970)
+        #expect(try store.reader.local().leaseValid)
+        // The engine gives the lease up on the board before anything else (a hand-over): the
+        // reader's cached row still says active, and the answer must change at once.
+        store.writer.leaseBoard.storeLease(deadlineNanoseconds: 0)
+        #expect(try !store.reader.local().leaseValid, "the board, not the cached row, decides the lease")
+        store.writer.leaseBoard.storeLease(deadlineNanoseconds: now + 5_000_000_000)
+        #expect(try store.reader.local().leaseValid)
+        // A new row is read when the board's row version moves.
+        try store.writer.publish(engine: .init(blade: "blade1", address: "127.0.1.1", slotID: 1, role: "standby", term: 4,
+                                               activeAddress: "127.0.1.2", activeURL: nil, leaseDeadlineNanoseconds: 0,
+                                               cluster: nil), at: Date().timeIntervalSince1970)
+        let local = try store.reader.local()
+        #expect(local.term == 4 && local.role == "standby" && local.activeAddress == "127.0.1.2" && !local.leaseValid)
+    }
+
+    @Test func withoutABoardTheRowDecidesAndAReplacedBoardIsFound() throws {
+        let store = try TemporaryStore()
+        let boardPath = LeaseBoard.path(metricsDatabase: store.directory + "/run/metrics.db")
+        let now = StoreReader.monotonicNanoseconds()
+        let active = StoreWriter.EngineState(blade: "blade1", address: "127.0.1.1", slotID: 1, role: "active", term: 3,
+                                             activeAddress: "127.0.1.1", activeURL: nil,
+                                             leaseDeadlineNanoseconds: now + 5_000_000_000, cluster: nil)
+        try store.writer.publish(engine: active, at: Date().timeIntervalSince1970)
+        // No board (an engine of an earlier version): the row's own deadline is checked.
+        try FileManager.default.removeItem(atPath: boardPath)
+        let reader = StoreReader(configDatabase: store.directory + "/state/config.db",
+                                 metricsDatabase: store.directory + "/run/metrics.db", staleAfterSeconds: 5)
+        #expect(try reader.local().leaseValid)
+        // A restarted engine makes a new board, its lease not yet gained: found within the refresh interval.
+        let restarted = try LeaseBoard.openForWriting(path: boardPath)
+        #expect(restarted.leaseDeadlineNanoseconds == 0)
+        Thread.sleep(forTimeInterval: Double(StoreReader.rowRefreshNanoseconds) / 1e9 + 0.05)
+        #expect(try !reader.local().leaseValid, "the new board says no lease")
+        restarted.storeLease(deadlineNanoseconds: now + 5_000_000_000)
+        #expect(try reader.local().leaseValid)
+        // Garbage in the board's place is no board.
+        try FileManager.default.removeItem(atPath: boardPath)
+        try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: boardPath))
+        #expect(LeaseBoard.openForReading(path: boardPath) == nil)
+    }
+
     @Test func badBatchesChangeNothing() throws {
         let store = try TemporaryStore()
         let before = try store.reader.dataVersion()

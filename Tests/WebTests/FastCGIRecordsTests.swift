@@ -1,0 +1,51 @@
+import Testing
+@testable import Web
+
+/// The response framing the FastCGI edge writes in one `writev`, decoded as nginx reads it.
+@Suite struct FastCGIRecordsTests {
+    struct Record {
+        var type: UInt8
+        var requestID: Int
+        var content: [UInt8]
+    }
+
+    /// Splits bytes into records, checking each header as a FastCGI 1.0 peer would.
+    static func decode(_ bytes: [UInt8]) throws -> [Record] {
+        var records: [Record] = []
+        var at = 0
+        while at < bytes.count {
+            try #require(bytes.count - at >= 8, "a truncated header")
+            #expect(bytes[at] == 1, "version 1")
+            let length = Int(bytes[at + 4]) << 8 | Int(bytes[at + 5])
+            let padding = Int(bytes[at + 6])
+            try #require(bytes.count - at - 8 >= length + padding, "a truncated record")
+            #expect((length + padding) % 8 == 0, "records are padded to 8 bytes")
+            records.append(Record(type: bytes[at + 1], requestID: Int(bytes[at + 2]) << 8 | Int(bytes[at + 3]),
+                                  content: Array(bytes[(at + 8)..<(at + 8 + length)])))
+            at += 8 + length + padding
+        }
+        return records
+    }
+
+    @Test(arguments: [0, 1, 7, 8, 41_577, 65_528, 65_529, 200_003])
+    func theHeadAndBodyArriveWholeAndTheRequestEnds(bodyCount: Int) throws {
+        let head = Array("Status: 200 OK\r\nContent-Type: application/json\r\n\r\n".utf8)
+        let body = (0..<bodyCount).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let records = try Self.decode(FastCGIRecords.response(requestID: 513, head: head, body: body))
+        #expect(records.allSatisfy { $0.requestID == 513 })
+        let stdout = records.filter { $0.type == 6 }
+        #expect(stdout.flatMap(\.content) == head + body)
+        #expect(stdout.allSatisfy { $0.content.count <= 65_535 })
+        // The stream ends with an empty STDOUT record, then END_REQUEST (status 0, complete).
+        #expect(records.count >= 3)
+        #expect(records[records.count - 2].type == 6 && records[records.count - 2].content.isEmpty)
+        #expect(records.last?.type == 3 && records.last?.content == [0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(records.dropLast(2).allSatisfy { !$0.content.isEmpty }, "no empty record before the end of the stream")
+    }
+
+    @Test func theSegmentsNeverCopyTheBody() {
+        let segments = FastCGIRecords.segments(requestID: 1, headCount: 40, bodyCount: 150_000)
+        let bodyRanges = segments.compactMap { if case .body(let range) = $0 { range } else { nil } }
+        #expect(bodyRanges == [0..<65_528, 65_528..<131_056, 131_056..<150_000])
+    }
+}
