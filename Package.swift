@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", path: "Sources/CFastCGI"),
         .systemLibrary(name: "CSensors", path: "Sources/CSensors"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // glibc's malloc.h (mallopt), which Swift's Glibc module leaves out.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // The pure election and replication core: no I/O, no clocks, no global randomness.
         .target(name: "Consensus"),
@@ -56,7 +58,7 @@ let package = Package(
 
         .executableTarget(name: "App", dependencies: ["Web", "Config", "CFastCGI"]),
         .executableTarget(name: "Engine", dependencies: [
-            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport",
+            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Model
 
 /// A configuration file problem, always naming the file and, where there is one, the line.
@@ -400,7 +407,7 @@ extension BladeConfig {
         do {
             return try load(path: path)
         } catch {
-            FileHandle.standardError.write(Data("\(program): \(error)\n".utf8))
+            fputs("\(program): \(error)\n", stderr)
             exit(2)
         }
     }

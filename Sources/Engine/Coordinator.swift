@@ -1,7 +1,14 @@
 import Config
 import Consensus
 import Control
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Model
 import NIOCore

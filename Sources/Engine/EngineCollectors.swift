@@ -1,5 +1,12 @@
 import Config
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Metrics
 
 /// Builds this blade's collectors from its configuration.
@@ -24,7 +31,7 @@ enum EngineCollectors {
     /// replace` writes it, as a new module brings its own serial in DMI).
     static func replacedModuleSerial(in directory: String) -> String? {
         guard let text = try? String(contentsOfFile: directory + "/module-serial", encoding: .utf8) else { return nil }
-        let serial = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let serial = text.trimmedWhitespace
         return serial.isEmpty ? nil : serial
     }
 }

@@ -2,7 +2,14 @@ import Config
 import Consensus
 import Control
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Metrics
 import Model
@@ -183,7 +190,7 @@ final class EngineService {
             self.loop.execute {
                 self.fenceRunning = false
                 guard let output else { return }
-                let off = Set(output.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
+                let off = Set(output.split(whereSeparator: \.isNewline).map { $0.trimmedWhitespace })
                 for member in Coordinator.members(of: self.config) where member.name != self.config.blade.name {
                     self.coordinator.confirmDown(member.name, down: off.contains(member.name))
                 }

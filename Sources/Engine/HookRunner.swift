@@ -1,7 +1,15 @@
 import Config
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
+import Metrics
 import Store
 
 /// Runs the operator's commands on changes of role, as keepalived's notify scripts, with the
@@ -60,11 +68,11 @@ final class HookRunner {
         let timeout = config.hooks.timeoutSeconds
         let logger = self.logger
         queue.async {
-            let started = Date()
+            let started = StoreReader.monotonicNanoseconds()
             let (status, output) = Self.execute(command, environment: environment, timeoutSeconds: timeout)
             logger.notice("hook ran", metadata: [
                 "event": "\(event)", "term": "\(state.term)", "status": "\(status.map(String.init) ?? "killed after \(timeout) s")",
-                "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
+                "seconds": "\(Double((StoreReader.monotonicNanoseconds() - started) / 10_000_000) / 100)",
                 "output": "\(output.prefix(2_000))",
             ])
         }
@@ -72,39 +80,9 @@ final class HookRunner {
 
     /// Runs `/bin/sh -c command`; returns its exit status (nil when killed at the timeout) and output.
     static func execute(_ command: String, environment: [String: String], timeoutSeconds: Double) -> (Int32?, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        var merged = ProcessInfo.processInfo.environment
-        for (key, value) in environment { merged[key] = value }
-        process.environment = merged
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            return (127, "cannot start: \(error)")
-        }
-        final class Output: @unchecked Sendable { var data = Data() }
-        let finished = DispatchSemaphore(value: 0)
-        let output = Output()
-        DispatchQueue.global().async {
-            output.data = pipe.fileHandleForReading.readDataToEndOfFile()
-            finished.signal()
-        }
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(-process.processIdentifier, SIGKILL)
-            process.terminate()
-            kill(process.processIdentifier, SIGKILL)
-            _ = finished.wait(timeout: .now() + 1)
-            return (nil, String(decoding: output.data, as: UTF8.self))
-        }
-        _ = finished.wait(timeout: .now() + 1)
-        return (process.terminationStatus, String(decoding: output.data, as: UTF8.self))
+        let result = ShellCommand.run(command, environment: environment, timeoutSeconds: timeoutSeconds)
+        if let failure = result.failure { return (127, failure) }
+        return (result.status, result.text)
     }
 
     /// The output of a short command, or nil when it failed or ran out of time.

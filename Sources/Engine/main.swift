@@ -1,6 +1,14 @@
+import CMalloc
 import Config
 import Control
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Metrics
 import Model
@@ -16,9 +24,14 @@ import Store
 /// gives a two-blade chassis its quorum.
 setvbuf(stdout, nil, _IOLBF, 0)
 setvbuf(stderr, nil, _IOLBF, 0)
+// glibc's malloc gave freed memory back to the kernel after each sampling pass and faulted it in
+// again at the next (a seventh of the idle engine's CPU time, measured with perf): keep up to
+// 8 MB of free memory. Two arenas instead of one per thread keep the resident size down.
+mallopt(M_TRIM_THRESHOLD, 8 << 20)
+mallopt(M_ARENA_MAX, 2)
 
 func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: chassis-engine --config FILE [--witness]\n".utf8))
+    fputs("usage: chassis-engine --config FILE [--witness]\n", stderr)
     exit(2)
 }
 
@@ -31,7 +44,7 @@ while let argument = arguments.next() {
     case "--witness": witness = true
     case "--help", "-h": usage()
     default:
-        FileHandle.standardError.write(Data("chassis-engine: unknown argument \(argument)\n".utf8))
+        fputs("chassis-engine: unknown argument \(argument)\n", stderr)
         usage()
     }
 }

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Model
 
 /// Chassis-level devices: power supplies, chassis fans, the midplane temperature. Sampled by the
@@ -140,17 +147,12 @@ public final class ChassisDevicesCollector: Collector {
         }
     }
 
+    /// How long the devices command may take before it is killed and the sample counts as failed.
+    public static let commandTimeoutSeconds = 5.0
+
     public static func runCommand(_ command: String) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? String(decoding: data.prefix(64 << 10), as: UTF8.self) : nil
+        let result = ShellCommand.run(command, timeoutSeconds: commandTimeoutSeconds, includeErrors: false)
+        return result.status == 0 ? result.text : nil
     }
 }
 

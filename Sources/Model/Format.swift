@@ -147,3 +147,10 @@ extension String {
         return copy
     }
 }
+
+extension StringProtocol {
+    /// Without leading and trailing white space (newlines included).
+    public var trimmedWhitespace: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

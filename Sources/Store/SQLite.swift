@@ -1,5 +1,12 @@
 import CSQLite
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An SQLite error with the statement or step that caused it.
 public struct StoreError: Error, CustomStringConvertible, Sendable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Model
 #if canImport(Glibc)
 import Glibc
@@ -372,7 +376,9 @@ public final class StoreReader {
     public static let rowRefreshNanoseconds: UInt64 = 250_000_000
 
     /// The engine row for `local()`, and the lease deadline to check: from the lease board when
-    /// there is one (one atomic load per request), else from the row itself.
+    /// there is one (one atomic load per request), else from the row itself. The engine rewrites
+    /// an unchanged row only once a second, so without a board the lease looks expired between
+    /// rewrites: the fallback fails closed (no board happens only when its file was removed).
     private func engineRowAndLease() throws -> (row: EngineRow?, leaseDeadline: UInt64) {
         let monotonic = StoreReader.monotonicNanoseconds()
         let due = monotonic &- rowReadNanoseconds >= Self.rowRefreshNanoseconds

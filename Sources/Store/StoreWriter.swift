@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Model
 
 /// The one owner of the state directory in a process (the engine): it holds the writers, runs the
@@ -35,7 +42,7 @@ public final class StoreWriter {
 
     public init(configDatabase: String, metricsDatabase: String) throws {
         for path in [configDatabase, metricsDatabase] {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+            try FileManager.default.createDirectory(atPath: String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]),
                                                     withIntermediateDirectories: true)
         }
         config = try Database(path: configDatabase, mode: .readWrite)
@@ -194,15 +201,32 @@ public final class StoreWriter {
     /// Publishes the engine's state. The cluster view (members and when each was last heard) is
     /// encoded only when `includeCluster` is set; otherwise the stored one is kept.
     ///
-    /// The lease goes to the `LeaseBoard` too: before the row when it shrinks or ends (readers
-    /// must never see a lease longer than the engine still holds), after the row when it grows.
+    /// The lease goes to the `LeaseBoard`: before the row when it shrinks or ends (readers must
+    /// never see a lease longer than the engine still holds), after the row when it grows. The
+    /// row itself is rewritten when anything but the lease changed, with the cluster view, and
+    /// otherwise once per `engineRowRefreshSeconds` (its time tells readers the engine is alive):
+    /// a lease renewal every 150 ms costs an atomic store, not a SQLite transaction.
     public func publish(engine state: EngineState, at now: Double, includeCluster: Bool = true) throws {
         let lease = state.role == "active" ? state.leaseDeadlineNanoseconds : 0
         if lease < leaseBoard.leaseDeadlineNanoseconds { leaseBoard.storeLease(deadlineNanoseconds: lease) }
-        try writeEngineRow(state, at: now, includeCluster: includeCluster)
+        var sameRow = false
+        if !includeCluster, let last = lastEngineRow, now >= last.at, now - last.at < Self.engineRowRefreshSeconds {
+            var leaseAside = state
+            leaseAside.leaseDeadlineNanoseconds = last.state.leaseDeadlineNanoseconds
+            leaseAside.cluster = last.state.cluster
+            sameRow = leaseAside == last.state
+        }
+        if !sameRow {
+            try writeEngineRow(state, at: now, includeCluster: includeCluster)
+            lastEngineRow = (state, now)
+        }
         if lease > leaseBoard.leaseDeadlineNanoseconds { leaseBoard.storeLease(deadlineNanoseconds: lease) }
-        leaseBoard.advanceRowVersion()
+        if !sameRow { leaseBoard.advanceRowVersion() }
     }
+
+    /// How often an unchanged engine row is rewritten (readers' "engine stale" check is 5 s).
+    public static let engineRowRefreshSeconds = 1.0
+    private var lastEngineRow: (state: EngineState, at: Double)?
 
     private func writeEngineRow(_ state: EngineState, at now: Double, includeCluster: Bool) throws {
         if !includeCluster {

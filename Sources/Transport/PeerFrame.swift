@@ -1,5 +1,12 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The framing of every message between blades: versioned, length-checked and authenticated
 /// with the shared cluster key (HMAC-SHA256).
@@ -77,7 +84,8 @@ public struct PeerCodec: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw KeyError("cannot read the cluster key file \(path)")
         }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(String(decoding: data, as: UTF8.self).drop(while: \.isWhitespace).reversed()
+            .drop(while: \.isWhitespace).reversed())
         if text.count >= 32, text.count % 2 == 0, text.allSatisfy(\.isHexDigit) {
             var bytes: [UInt8] = []
             var index = text.startIndex

@@ -1,0 +1,147 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs an operator's command (`/bin/sh -c`): role hooks, the fence command, the chassis devices
+/// command. posix_spawn with pipes, so that the engine needs no Foundation `Process` (and none of
+/// the shared libraries it loads).
+///
+/// The command runs in its own process group with standard input from /dev/null and the default
+/// dispositions of the signals the engine ignores. Its output is kept up to `outputBytesMax`. At
+/// the timeout the whole group is killed. The status is the shell's; a background child that keeps
+/// the output open does not hold the caller beyond `drainAfterExitMs`.
+public enum ShellCommand {
+    public struct Result: Sendable, Equatable {
+        /// The exit status, or nil when the command was killed (timeout or signal) or never started.
+        public var status: Int32?
+        public var output: [UInt8]
+        public var timedOut: Bool
+        /// Why it could not start, when it could not.
+        public var failure: String?
+
+        public var text: String { String(decoding: output, as: UTF8.self) }
+    }
+
+    public static let outputBytesMaxDefault = 64 << 10
+    static let drainAfterExitMs: Int32 = 1_000
+    static let pollIntervalMs: Int32 = 20
+
+    public static func run(_ command: String, environment: [String: String] = [:], timeoutSeconds: Double,
+                           includeErrors: Bool = true, outputBytesMax: Int = outputBytesMaxDefault) -> Result {
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe(&pipeEnds) == 0 else {
+            return Result(status: nil, output: [], timedOut: false, failure: "pipe: \(String(cString: strerror(errno)))")
+        }
+        // Neither end may leak into other commands started meanwhile (the child gets its own copies).
+        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+        if includeErrors {
+            posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        var merged: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let pair = String(cString: entry)
+            if let equals = pair.firstIndex(of: "=") {
+                merged[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        for (name, value) in environment { merged[name] = value }
+        let arguments = ["/bin/sh", "-c", command].map { (text: String) -> UnsafeMutablePointer<CChar>? in strdup(text) }
+        let environmentEntries = merged.map { (name, value) -> UnsafeMutablePointer<CChar>? in strdup("\(name)=\(value)") }
+        defer {
+            arguments.forEach { free($0) }
+            environmentEntries.forEach { free($0) }
+        }
+        var pid = pid_t()
+        let spawned = (arguments + [nil]).withUnsafeBufferPointer { argv in
+            (environmentEntries + [nil]).withUnsafeBufferPointer { envp in
+                posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv.baseAddress!, envp.baseAddress!)
+            }
+        }
+        close(writeEnd)
+        guard spawned == 0 else {
+            close(readEnd)
+            return Result(status: nil, output: [], timedOut: false, failure: "cannot start /bin/sh: \(String(cString: strerror(spawned)))")
+        }
+        defer { close(readEnd) }
+        _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
+
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4_096)
+        var open = true
+        /// Reads what is there; false at end of file.
+        func drain() -> Bool {
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    if output.count < outputBytesMax { output += chunk.prefix(min(count, outputBytesMax - output.count)) }
+                    continue
+                }
+                if count == 0 { return false }
+                if errno == EINTR { continue }
+                return errno == EAGAIN || errno == EWOULDBLOCK
+            }
+        }
+        let deadline = monotonicMs() + Int64(timeoutSeconds * 1_000)
+        var status: Int32 = 0
+        var exited = false
+        while !exited {
+            if waitpid(pid, &status, WNOHANG) == pid { exited = true; break }
+            let remaining = deadline - monotonicMs()
+            if remaining <= 0 { break }
+            if open {
+                var descriptor = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&descriptor, 1, min(pollIntervalMs, Int32(remaining)))
+                open = drain()
+            } else {
+                usleep(UInt32(pollIntervalMs) * 1_000)
+            }
+        }
+        if !exited {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            if open { _ = drain() }
+            return Result(status: nil, output: output, timedOut: true, failure: nil)
+        }
+        // The shell is gone; what it wrote is in the pipe, unless a child of it keeps the pipe.
+        let drainDeadline = monotonicMs() + Int64(drainAfterExitMs)
+        while open, monotonicMs() < drainDeadline {
+            var descriptor = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&descriptor, 1, pollIntervalMs)
+            open = drain()
+        }
+        let exitStatus: Int32? = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : nil
+        return Result(status: exitStatus, output: output, timedOut: false, failure: nil)
+    }
+
+    private static func monotonicMs() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1_000 + Int64(time.tv_nsec) / 1_000_000
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Metrics
+import Testing
+
+/// Operators' commands (hooks, fence, chassis devices) run through posix_spawn, as the engine runs them.
+@Suite struct ShellCommandTests {
+    static func milliseconds(since start: Date) -> Double { Date().timeIntervalSince(start) * 1_000 }
+
+    @Test func statusOutputEnvironmentAndStandardInput() {
+        let result = ShellCommand.run("echo out; echo err >&2; echo \"$CHASSIS_ROLE/$HOME\"; cat; exit 3",
+                                      environment: ["CHASSIS_ROLE": "active"], timeoutSeconds: 5)
+        #expect(result.status == 3)
+        #expect(!result.timedOut)
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? ""
+        #expect(result.text == "out\nerr\nactive/\(home)\n", "stderr merged, the environment inherited and extended, stdin empty")
+        let quiet = ShellCommand.run("echo out; echo err >&2", timeoutSeconds: 5, includeErrors: false)
+        #expect(quiet.status == 0 && quiet.text == "out\n")
+    }
+
+    @Test func aCommandThatHangsIsKilledWithItsChildrenAtTheTimeout() throws {
+        let marker = NSTemporaryDirectory() + "shell-command-\(UUID().uuidString)"
+        let start = Date()
+        let result = ShellCommand.run("echo started; (sleep 3; touch \(marker)) & sleep 30", timeoutSeconds: 0.3)
+        #expect(result.timedOut && result.status == nil)
+        #expect(result.text == "started\n")
+        #expect(Self.milliseconds(since: start) < 2_000)
+        Thread.sleep(forTimeInterval: 3.3)
+        #expect(!FileManager.default.fileExists(atPath: marker), "the whole process group was killed")
+    }
+
+    @Test func aBackgroundChildKeepingTheOutputOpenDoesNotHoldTheCaller() {
+        let start = Date()
+        // The shell exits at once; its child keeps standard output open for 10 s.
+        let result = ShellCommand.run("echo announced; sleep 10 &", timeoutSeconds: 20)
+        #expect(result.status == 0)
+        #expect(result.text == "announced\n")
+        #expect(Self.milliseconds(since: start) < 3_000)
+    }
+
+    @Test func outputIsBoundedAndSignalsAreReported() {
+        let big = ShellCommand.run("head -c 1000000 /dev/zero", timeoutSeconds: 5, outputBytesMax: 1_000)
+        #expect(big.status == 0 && big.output.count == 1_000)
+        let killed = ShellCommand.run("kill -TERM $$", timeoutSeconds: 5)
+        #expect(killed.status == nil && !killed.timedOut, "a shell ended by a signal has no exit status (SIGTERM is not ignored in it)")
+        let missing = ShellCommand.run("/nonexistent/program", timeoutSeconds: 5)
+        #expect(missing.status == 127)
+    }
+}
