@@ -38,10 +38,12 @@ test-unit:
 	$(SWIFT) test
 
 # The consensus core under thousands of random fault schedules, in a release build of the
-# simulator only (it depends on nothing but the core).
+# simulator only (it depends on nothing but the core): with the core's default timing and with
+# the timing chassis-engine runs (Config.engine: 100 ms heartbeats and stagger).
 test-sim:
 	$(SWIFT) build -c release --product chassis-sim
 	$(BIN_RELEASE)/chassis-sim --schedules $(SIM_SCHEDULES) --seed $(SIM_SEED)
+	$(BIN_RELEASE)/chassis-sim --schedules $(SIM_SCHEDULES) --seed $(SIM_SEED) --engine-timing
 
 test-integration: build
 	python3 -m pytest -q Tests/integration
@@ -49,6 +51,7 @@ test-integration: build
 sim:
 	$(SWIFT) build -c release --product chassis-sim
 	$(BIN_RELEASE)/chassis-sim --schedules 100000 --seed $(SIM_SEED)
+	$(BIN_RELEASE)/chassis-sim --schedules 100000 --seed $(SIM_SEED) --engine-timing
 
 bench: deps build-release bench-consensus bench-web bench-failover bench-replication
 

@@ -119,12 +119,8 @@ final class Coordinator {
         me = myID
         peersByID = peers
         idsByName = ids
-        var consensus = Consensus.Config()
-        // Blades of a chassis boot a few hundred milliseconds apart (measured: with the core's
-        // 40 ms stagger, 3 of 8 new 4-blade demos elected blade 2 first; with 100 ms, none of
-        // 12). Failover to the next blade costs 60 ms more; the failover benchmark measures it.
-        consensus.preferenceStaggerTicks = 10
-        consensusConfig = consensus
+        // Heartbeats every 100 ms and a 100 ms preference stagger (see `Config.engine`).
+        consensusConfig = Consensus.Config.engine
         tickNanoseconds = UInt64(consensusConfig.tickIntervalMs) * 1_000_000
         startNanoseconds = StoreReader.monotonicNanoseconds()
 

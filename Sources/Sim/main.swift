@@ -10,9 +10,10 @@ import Simulation
 //   chassis-sim --seed S [--verbose]      replays one schedule
 //   chassis-sim --schedules K [--seed S]  runs K schedules from seed S (default 1)
 //   chassis-sim --bench                   measures messages stepped per second by one core
+//   --engine-timing                       runs the cores with chassis-engine's timing (Config.engine)
 
 func usage() -> Never {
-    print("usage: chassis-sim [--seed S] [--schedules K] [--verbose] [--trace-messages] [--jobs N] [--eager-ticks] | --bench")
+    print("usage: chassis-sim [--seed S] [--schedules K] [--verbose] [--trace-messages] [--jobs N] [--eager-ticks] [--engine-timing] | --bench")
     exit(2)
 }
 
@@ -22,6 +23,7 @@ var verbose = false
 var bench = false
 var jobs = 2
 var eagerTicks = false
+var engineTiming = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -36,6 +38,8 @@ while let argument = arguments.popFirst() {
         jobs = parsed
     case "--eager-ticks":
         eagerTicks = true
+    case "--engine-timing":
+        engineTiming = true
     case "--verbose":
         verbose = true
     case "--trace-messages":
@@ -55,7 +59,7 @@ if bench {
 
 var summary = ScheduleSummary()
 if schedules == 1 {
-    let result = RandomSchedule.run(seed: seed, eagerTicks: eagerTicks, trace: verbose ? { print($0) } : nil)
+    let result = RandomSchedule.run(seed: seed, eagerTicks: eagerTicks, engineTiming: engineTiming, trace: verbose ? { print($0) } : nil)
     summary.add(result)
 } else {
     // Each schedule runs in one thread on its own simulated time; schedules are independent, so
@@ -68,7 +72,7 @@ if schedules == 1 {
         var mine: [ScheduleResult] = []
         var index = worker
         while index < schedules {
-            mine.append(RandomSchedule.run(seed: seed &+ UInt64(index), eagerTicks: eagerTicks))
+            mine.append(RandomSchedule.run(seed: seed &+ UInt64(index), eagerTicks: eagerTicks, engineTiming: engineTiming))
             index += workers
         }
         box.results[worker] = mine

@@ -38,7 +38,10 @@ public enum RandomSchedule {
     nonisolated(unsafe) public static var traceMessagesEnabled = false
     /// Runs the schedule of `seed`. `trace` receives every event when set.
     /// `eagerTicks` delivers every tick instead of only each core's deadlines (slower, same checks).
-    public static func run(seed: UInt64, eagerTicks: Bool = false, trace: ((String) -> Void)? = nil) -> ScheduleResult {
+    /// `engineTiming` runs the cores with `Config.engine` (the timing chassis-engine uses) instead
+    /// of the core's defaults.
+    public static func run(seed: UInt64, eagerTicks: Bool = false, engineTiming: Bool = false,
+                           trace: ((String) -> Void)? = nil) -> ScheduleResult {
         var random = SplitMix64(seed: seed)
         func uniform(_ range: ClosedRange<Int>) -> Int {
             range.lowerBound + Int(random.next() % UInt64(range.upperBound - range.lowerBound + 1))
@@ -48,6 +51,7 @@ public enum RandomSchedule {
         let blades = uniform(2...16)
         let witness = blades < 16 && (blades % 2 == 0 ? chance(50) : chance(15))
         var options = Cluster.Options()
+        if engineTiming { options.config = .engine }
         options.config.limits.snapshotThresholdEntries = uniform(8...64)
         options.config.limits.pendingProposalsMax = 32
         options.config.limits.logEntriesInMemoryMax = 256
@@ -199,9 +203,14 @@ public enum RandomSchedule {
         for slot in 0..<cluster.slotCount where !cluster.isUp(slot) && !cluster.isRemoved(slot) {
             cluster.restart(slot)
         }
+        // A pause that began before the faults stopped runs out first: a paused leader is no
+        // working member, and liveness is measured from the moment every member runs again.
+        cluster.run(untilUs: chaosEndUs + 2_000_000) {
+            (0..<cluster.slotCount).allSatisfy { !cluster.isPaused($0) }
+        }
         // Liveness: an active manager, then a committed proposal.
         let livenessBoundUs = 4_000_000
-        if cluster.run(untilUs: chaosEndUs + livenessBoundUs, stopWhen: { hasActive(cluster) }) == nil {
+        if cluster.run(untilUs: cluster.nowUs + livenessBoundUs, stopWhen: { hasActive(cluster) }) == nil {
             fail("liveness: no active manager within \(livenessBoundUs / 1000)ms after faults stopped")
         } else if !commitsProposal(cluster, marker: 0xAAAA, boundUs: 2_000_000) {
             fail("liveness: a proposal did not commit within 2000ms with a connected majority")
