@@ -270,7 +270,7 @@ final class Coordinator {
             advanceClock()
             handle(node.step(encoded: Array(payload.dropFirst())))
         case .metrics:
-            guard let batch = try? decoder.decode(MetricsBatch.self, from: Data(payload.dropFirst())) else {
+            guard let batch = try? MetricsBatch.decode(wire: Array(payload.dropFirst())) else {
                 malformedPayloads += 1
                 return
             }
@@ -287,8 +287,8 @@ final class Coordinator {
 
     /// Sends a metrics batch to every other member (replication: all blades by default).
     func broadcast(_ batch: MetricsBatch) {
-        guard let transport, let body = try? encoder.encode(batch) else { return }
-        let payload = [PayloadKind.metrics.rawValue] + Array(body)
+        guard let transport else { return }
+        let payload = [PayloadKind.metrics.rawValue] + batch.wireEncoded()
         for member in node.membership.members where member.id != me && !member.isWitness {
             guard let peer = peersByID[member.id] else { continue }
             transport.send(payload, to: peer.member.name)

@@ -72,11 +72,20 @@ public enum PeerFrameError: Error, Equatable, Sendable {
 
 /// Encodes and decodes frames with one cluster key.
 public struct PeerCodec: Sendable {
-    let key: SymmetricKey
+    /// HMAC-SHA256 with the key's inner and outer pads already hashed: each frame copies it
+    /// (a value) instead of deriving them again (measured: a tenth of a 16-blade active
+    /// manager's per-message cost).
+    let keyed: HMAC<SHA256>
 
     public init(key: [UInt8]) {
         precondition(key.count >= 16, "a cluster key has at least 16 bytes")
-        self.key = SymmetricKey(data: key)
+        keyed = HMAC<SHA256>(key: SymmetricKey(data: key))
+    }
+
+    func authenticationCode<Bytes: DataProtocol>(_ bytes: Bytes) -> HMAC<SHA256>.MAC {
+        var mac = keyed
+        mac.update(data: bytes)
+        return mac.finalize()
     }
 
     /// Reads a key file: hex or raw bytes, at least 16 bytes of key.
@@ -119,7 +128,7 @@ public struct PeerCodec: Sendable {
         withUnsafeBytes(of: frame.sequence.bigEndian) { bytes += $0 }
         withUnsafeBytes(of: UInt32(frame.payload.count).bigEndian) { bytes += $0 }
         bytes += frame.payload
-        bytes += Array(HMAC<SHA256>.authenticationCode(for: bytes, using: key))
+        bytes += Array(authenticationCode(bytes))
         return bytes
     }
 
@@ -150,7 +159,8 @@ public struct PeerCodec: Sendable {
         let start = bytes.startIndex
         let body = bytes[start..<(start + length - PeerLimits.macBytes)]
         let mac = bytes[(start + length - PeerLimits.macBytes)..<(start + length)]
-        guard HMAC<SHA256>.isValidAuthenticationCode(Array(mac), authenticating: Array(body), using: key) else {
+        // HashedAuthenticationCode's comparison with bytes takes constant time.
+        guard authenticationCode(body) == mac else {
             throw PeerFrameError.forged
         }
         let senderCount = Int(bytes[start + 4])
