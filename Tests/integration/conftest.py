@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import subprocess
+import sys
 import time
 import uuid
 
@@ -97,3 +98,44 @@ def chassis():
     finally:
         ctl("demo", "down", "--dir", directory, check=False)
         subprocess.run(["rm", "-rf", directory], check=False)
+
+
+# --- headless Chromium (test_browser.py, test_browser_failover.py) -------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def selenium_modules():
+    """Imports selenium, installing it with pip when it is missing (as `make deps` does)."""
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "selenium"], check=True)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    return webdriver, Service
+
+
+def require_browser():
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.path.exists(path):
+            pytest.skip(f"{path} is not installed (Debian packages chromium and chromium-driver; make deps)")
+
+
+@pytest.fixture()
+def driver():
+    """A headless Chromium that keeps the browser console's entries."""
+    require_browser()
+    os.environ["SE_AVOID_STATS"] = "true"
+    webdriver, Service = selenium_modules()
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        yield browser
+    finally:
+        browser.quit()

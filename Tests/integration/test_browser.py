@@ -7,23 +7,18 @@ Uses its own 1-blade demo on port 18280 and its own directory, so it never touch
 demo or the other integration tests. Skipped only when chromium or chromedriver is not installed.
 """
 import base64
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
-from conftest import ROOT, ctl, request, wait_until
+from conftest import ROOT, ctl, request, require_browser, wait_until
 
 PORT = 18280
 PEER_PORT = 7280  # the engine's peer transport: not a developer's demo's 7400, nor the other tests'
 ADDRESS = "127.0.1.1"
 URL = f"http://{ADDRESS}:{PORT}/"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOT = "/tmp/chassis-overview.png"
 FULL_SCREENSHOT = "/tmp/chassis-overview-full.png"
 SENSOR = "hwmon.coretemp-isa-0000.temp1"
@@ -51,26 +46,9 @@ return {version: text('[data-version]'), generated: text('[data-generated]'), ro
 """
 
 
-def _selenium():
-    """Imports selenium, installing it with pip when it is missing (as `make deps` does)."""
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "selenium"], check=True)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    return webdriver, Service
-
-
-def _require_browser():
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.path.exists(path):
-            pytest.skip(f"{path} is not installed (Debian packages chromium and chromium-driver; make deps)")
-
-
 @pytest.fixture(scope="module")
 def browser_chassis():
-    _require_browser()  # before starting a demo for nothing
+    require_browser()  # before starting a demo for nothing
     directory = tempfile.mkdtemp(prefix="chassis-browser-", dir="/tmp")
     try:
         ctl("demo", "up", "--blades", "1", "--slots", "4", "--dir", directory, "--port", str(PORT),
@@ -93,23 +71,6 @@ def browser_chassis():
     finally:
         ctl("demo", "down", "--dir", directory, check=False)
         shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture()
-def driver():
-    _require_browser()
-    os.environ["SE_AVOID_STATS"] = "true"
-    webdriver, Service = _selenium()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        yield browser
-    finally:
-        browser.quit()
 
 
 def _save_full_page(browser, path):

@@ -12,17 +12,14 @@ Uses its own demo (port 18380, peer port 7380, its own directory under /tmp), so
 a developer's demo or the other integration tests. Skipped only when chromium or chromedriver is
 not installed.
 """
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 
 import pytest
 
-from conftest import ROOT, ctl, request, wait_until
+from conftest import ROOT, ctl, request, require_browser, wait_until
 
 PORT = 18380
 PEER_PORT = 7380  # the engines' peer transport: not a developer's demo's 7400, nor the other tests'
@@ -30,8 +27,6 @@ BLADES = 3
 DEAD = 1  # blade 1 (127.0.1.1), active after the first election, is the one killed
 DEAD_HOST = f"127.0.1.{DEAD}:{PORT}"
 URL = f"http://{DEAD_HOST}/"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOT = "/tmp/chassis-failover.png"
 
 NOTICE_SECONDS = 10  # from the kill to the moved notice on the new active manager's page
@@ -85,23 +80,6 @@ EXPECTED_FAILURE = re.compile(
     r"|the server responded with a status of 502 \(Bad Gateway\))$")
 
 
-def _selenium():
-    """Imports selenium, installing it with pip when it is missing (as `make deps` does)."""
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "selenium"], check=True)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    return webdriver, Service
-
-
-def _require_browser():
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.path.exists(path):
-            pytest.skip(f"{path} is not installed (Debian packages chromium and chromium-driver; make deps)")
-
-
 def _active(index):
     try:
         return request(f"127.0.1.{index}", "/health/active", port=PORT, timeout=0.5).status == 200
@@ -111,7 +89,7 @@ def _active(index):
 
 @pytest.fixture()
 def failover_chassis():
-    _require_browser()  # before starting a demo for nothing
+    require_browser()  # before starting a demo for nothing
     directory = tempfile.mkdtemp(prefix="chassis-browser-failover-", dir="/tmp")
     try:
         ctl("demo", "up", "--blades", str(BLADES), "--slots", "4", "--dir", directory, "--port", str(PORT),
@@ -129,23 +107,6 @@ def failover_chassis():
     finally:
         ctl("demo", "down", "--dir", directory, check=False)
         shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture()
-def driver():
-    _require_browser()
-    os.environ["SE_AVOID_STATS"] = "true"
-    webdriver, Service = _selenium()
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        yield browser
-    finally:
-        browser.quit()
 
 
 def _page(browser):
