@@ -45,7 +45,10 @@ final class Coordinator {
     let consensusConfig: Consensus.Config
     private let tickNanoseconds: UInt64
     private let startNanoseconds: UInt64
-    private var tickTask: RepeatedTask?
+    /// The next wake of the clock, and when it is due (monotonic nanoseconds).
+    private var wakeTask: Scheduled<Void>?
+    private var wakeAtNanoseconds: UInt64 = .max
+    private var running = false
     /// The lease as a deadline on the host's monotonic clock; 0 when not active.
     private(set) var leaseDeadlineNanoseconds: UInt64 = 0
     private(set) var noActiveReason: NoActiveReason?
@@ -77,7 +80,11 @@ final class Coordinator {
         var completion: (ControlResponse) -> Void
     }
 
-    static let clockIntervalMs = 50
+    /// The clock wakes at the core's next deadline (a heartbeat due, the end of an election
+    /// timeout or of a hand-over) and at least this often (the engine publishes its state and
+    /// times proposals out on wakes). It also advances before every message received. A fixed
+    /// 50 ms wake was a tenth of an idle engine's CPU time, and most of its wakes found nothing due.
+    static let wakeIntervalMaxMs = 100
     /// Called after every wake of the clock (the engine publishes its state on some of them).
     var clockWoke: () -> Void = {}
 
@@ -228,20 +235,39 @@ final class Coordinator {
         // The transport's listener is started by the caller, off the loop (binding waits).
         transport = makeTransport()
         refreshEndpoints()
+        running = true
+        // The core counts 10 ms ticks; the engine hands it every tick due at once when it wakes.
         handle(node.ready())
-        // The core counts 10 ms ticks, but the engine wakes every `clockIntervalMs` and hands it
-        // every tick due at once (and again on every message received, so that the core always
-        // sees the time of receipt). Heartbeats and election timeouts are multiples of 50 ms, so
-        // waking more often would cost CPU and gain nothing.
-        let interval = Int64(Self.clockIntervalMs) * 1_000_000
-        tickTask = loop.scheduleRepeatedTask(initialDelay: .nanoseconds(interval), delay: .nanoseconds(interval)) { [weak self] _ in
-            self?.advanceClock()
-            self?.clockWoke()
+        scheduleWake()
+    }
+
+    /// Makes sure the clock wakes by the core's next deadline, and within `wakeIntervalMaxMs`.
+    /// Cheap when a wake at least as early is already scheduled (the common case after a message).
+    private func scheduleWake() {
+        guard running else { return }
+        let now = StoreReader.monotonicNanoseconds()
+        let deadline = startNanoseconds + UInt64(max(0, node.nextDeadlineTick)) * tickNanoseconds
+        let wanted = min(deadline, now + UInt64(Self.wakeIntervalMaxMs) * 1_000_000)
+        if wakeTask != nil, wakeAtNanoseconds <= wanted { return }
+        wakeTask?.cancel()
+        wakeAtNanoseconds = wanted
+        wakeTask = loop.scheduleTask(in: .nanoseconds(Int64(wanted > now ? wanted - now : 0))) { [weak self] in
+            self?.woke()
         }
     }
 
+    private func woke() {
+        wakeTask = nil
+        wakeAtNanoseconds = .max
+        advanceClock()
+        clockWoke()
+        scheduleWake()
+    }
+
     func stop() {
-        tickTask?.cancel()
+        running = false
+        wakeTask?.cancel()
+        wakeTask = nil
         transport?.stop()
         for (_, proposal) in pending { proposal.completion(.failure("the engine is stopping", code: 503)) }
         pending.removeAll()
@@ -405,6 +431,8 @@ final class Coordinator {
         if let wanted = ready.snapshotWanted {
             compact(wanted)
         }
+        // Whatever the core did may have brought its next deadline forward.
+        scheduleWake()
     }
 
     private func restore(from snapshot: Snapshot) {

@@ -26,7 +26,7 @@ final class EngineService {
     /// one the core computed, so publishing late only makes the web app stop answering earlier;
     /// the interval must stay well below the lease (470 ms) so that a healthy active manager's
     /// published lease never lapses between two publications. A shrinking lease is published at once.
-    static let publishEveryWakes = 3 // of the coordinator's 50 ms clock: every 150 ms
+    static let publishIntervalMs: UInt64 = 90 // on the coordinator's wakes: about every 100 ms
     static let reportCheckIntervalMs: Int64 = 500
     static let pruneIntervalSeconds: Int64 = 60
 
@@ -83,10 +83,11 @@ final class EngineService {
             engine.publish(now: now)
             engine.sample(engine.activeGroups, now: now)
             self.scheduleSampling(after: now)
-            var wakes = 0
+            var publishedAt: UInt64 = 0
             coordinator.clockWoke = { [unowned self, unowned engine] in
-                wakes += 1
-                guard wakes % Self.publishEveryWakes == 0 else { return }
+                let now = StoreReader.monotonicNanoseconds()
+                guard now - publishedAt >= Self.publishIntervalMs * 1_000_000 else { return }
+                publishedAt = now
                 self.hooks.observe(engine.publish(now: StoreReader.wallClock()))
             }
             self.housekeeping.append(self.loop.scheduleRepeatedTask(
