@@ -383,27 +383,40 @@ public final class StoreWriter {
     /// Deletes raw samples older than `rawSeconds` and aggregates older than `aggregateSeconds`,
     /// a bounded number of rows per statement so that no write transaction is long. Readers in WAL
     /// mode are never blocked. Returns the number of rows deleted.
+    ///
+    /// Neither table is scanned: samples are appended in time order, so the old ones are the
+    /// lowest rowids (found by reading from the oldest up to the first one kept), and aggregates
+    /// are keyed by metric, then minute, so each metric's old minutes are one range of the key.
+    /// (The first version searched by time; at the end of every pass it read the whole table,
+    /// 3.5 million samples with 16 blades: about 0.1 s of CPU a minute.) A sample stamped out of
+    /// order (the wall clock stepped back) stays until the samples before it are old enough.
     @discardableResult
     public func prune(now: Double, rawSeconds: Int, aggregateSeconds: Int) throws -> Int {
         var deleted = 0
         let rawCutoff = now - Double(rawSeconds)
-        let minuteCutoff = Int64(((now - Double(aggregateSeconds)) / 60).rounded(.down))
-        while true {
-            try metrics.statement("""
-                DELETE FROM samples WHERE rowid IN (SELECT rowid FROM samples WHERE time < ? LIMIT \(Limits.pruneRowsPerStatementMax))
-                """).run([.real(rawCutoff)])
-            let count = metrics.changes
-            deleted += count
-            if count < Limits.pruneRowsPerStatementMax { break }
+        if let oldest = try metrics.scalarInt("SELECT min(rowid) FROM samples") {
+            let kept = try metrics.scalarInt("SELECT rowid FROM samples WHERE time >= ? ORDER BY rowid LIMIT 1", [.real(rawCutoff)])
+            let end = try kept ?? ((metrics.scalarInt("SELECT max(rowid) FROM samples") ?? oldest) + 1)
+            var from = oldest
+            while from < end {
+                let to = min(end, from + Int64(Limits.pruneRowsPerStatementMax))
+                try metrics.statement("DELETE FROM samples WHERE rowid >= ? AND rowid < ?").run([.integer(from), .integer(to)])
+                deleted += metrics.changes
+                from = to
+            }
         }
-        while true {
-            try metrics.statement("""
-                DELETE FROM minute_aggregates WHERE (metric_id, minute) IN
-                    (SELECT metric_id, minute FROM minute_aggregates WHERE minute < ? LIMIT \(Limits.pruneRowsPerStatementMax))
-                """).run([.integer(minuteCutoff)])
-            let count = metrics.changes
-            deleted += count
-            if count < Limits.pruneRowsPerStatementMax { break }
+        let minuteCutoff = Int64(((now - Double(aggregateSeconds)) / 60).rounded(.down))
+        var metricIDs: [Int64] = []
+        let list = try metrics.statement("SELECT id FROM metrics ORDER BY id")
+        while try list.step() { metricIDs.append(list.int64(0)) }
+        list.reset()
+        // One range of the key per metric (about one row a minute each), in one transaction.
+        let dropOld = try metrics.statement("DELETE FROM minute_aggregates WHERE metric_id = ? AND minute < ?")
+        try metrics.transaction {
+            for id in metricIDs {
+                try dropOld.run([.integer(id), .integer(minuteCutoff)])
+                deleted += metrics.changes
+            }
         }
         return deleted
     }

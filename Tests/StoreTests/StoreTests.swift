@@ -162,6 +162,11 @@ final class TemporaryStore {
         #expect(try store.reader.history(slotID: 1, key: "t1", seconds: 3_600).count == 120)
         #expect(try store.reader.history(slotID: 1, key: "t1", seconds: 7_300).count <= 62)
         #expect(try store.reader.history(slotID: 1, key: "missing", seconds: 600).isEmpty)
+        // Later, when every sample and aggregate is old: all go, and the current value stays.
+        #expect(try store.writer.prune(now: now + 10_000, rawSeconds: 3_600, aggregateSeconds: 3_600) > 0)
+        #expect(try store.reader.history(slotID: 1, key: "t1", seconds: 7 * 86_400).isEmpty)
+        #expect(try store.writer.prune(now: now + 10_000, rawSeconds: 3_600, aggregateSeconds: 3_600) == 0)
+        #expect(try store.reader.snapshot().slots.first { $0.slotID == 1 }?.metrics.first { $0.descriptor.key == "t1" }?.value == 0)
     }
 
     @Test func theLeaseIsCheckedAgainstTheReadersOwnClock() throws {
