@@ -367,6 +367,11 @@ public final class StoreWriter {
         }
     }
 
+    /// How far in the past a replicated batch's own sampling time is believed: the values are
+    /// stamped with the time the blade took them (the "last values at T" of a blade that failed),
+    /// unless that time is in the future or older than this (a skewed clock), when it is `now`.
+    public static let replicatedTimeToleranceSeconds = 5.0
+
     @discardableResult
     public func recordReplicated(_ batch: MetricsBatch, at now: Double) throws -> Int {
         var readings: [EvaluatedReading] = []
@@ -376,7 +381,9 @@ public final class StoreWriter {
             readings.append(EvaluatedReading(reading: Reading(descriptor: descriptor, value: value.value, text: value.text,
                                                               fault: value.fault), status: value.status))
         }
-        try record(slotID: batch.slotID, readings: readings, at: now)
+        let taken = batch.sampledAt.isFinite && batch.sampledAt <= now
+            && now - batch.sampledAt <= Self.replicatedTimeToleranceSeconds ? batch.sampledAt : now
+        try record(slotID: batch.slotID, readings: readings, at: taken)
         return readings.count
     }
 

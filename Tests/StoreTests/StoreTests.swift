@@ -237,6 +237,24 @@ final class TemporaryStore {
         #expect(LeaseBoard.openForReading(path: boardPath) == nil)
     }
 
+    @Test func replicatedValuesKeepTheTimeTheBladeTookThem() throws {
+        let store = try TemporaryStore()
+        try store.writer.registerBlade(slotID: 2, name: "blade2", address: "127.0.1.2")
+        let now = Date().timeIntervalSince1970
+        func replicate(_ value: Double, takenAt: Double) throws -> Double? {
+            let batch = MetricsBatch(blade: "blade2", slotID: 2, sequence: 1, run: 1, sampledAt: takenAt, full: true, values: [
+                ReplicatedValue(key: "t1", descriptor: TemporaryStore.descriptor("t1"), value: value, text: nil, fault: nil,
+                                status: .ok),
+            ])
+            try store.writer.recordReplicated([batch], at: now)
+            return try store.reader.snapshot().slots.first { $0.slotID == 2 }?.metrics.first { $0.descriptor.key == "t1" }?.sampledAt
+        }
+        #expect(try replicate(1, takenAt: now - 1.25) == now - 1.25, "the blade's own time")
+        #expect(try replicate(2, takenAt: now + 600) == now, "a clock ahead: the receiver's time")
+        #expect(try replicate(3, takenAt: now - 3_600) == now, "a clock far behind: the receiver's time")
+        #expect(try replicate(4, takenAt: .nan) == now)
+    }
+
     @Test func badBatchesChangeNothing() throws {
         let store = try TemporaryStore()
         let before = try store.reader.dataVersion()
