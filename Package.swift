@@ -56,7 +56,7 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
-        .executableTarget(name: "App", dependencies: ["Web", "Config", "CFastCGI"]),
+        .executableTarget(name: "App", dependencies: ["Web", "Config", "CFastCGI", "CMalloc"]),
         .executableTarget(name: "Engine", dependencies: [
             "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc",
             .product(name: "Logging", package: "swift-log"),
