@@ -246,9 +246,11 @@ struct DemoCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Hot-add a blade into the next empty slot: it starts waiting, the active manager adds it.")
         @OptionGroup var common: Common
+        @Option(help: "Give the new blade only this blade's address (join_via), not the member list.")
+        var via: Int?
         func run() throws {
             var state = try DemoState.load(directory: common.dir)
-            let blade = try Demo.add(state: &state)
+            let blade = try Demo.add(state: &state, via: via)
             print("\(blade.name) added: http://\(blade.address):\(state.port)/")
         }
     }

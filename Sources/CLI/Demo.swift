@@ -21,6 +21,8 @@ struct DemoBlade: Codable {
     var witness: Bool = false
     /// Added to a running chassis: it waits for the active manager to add it.
     var joining: Bool = false
+    /// Added by naming one member only (`join_via`): that blade's index.
+    var joinVia: Int?
 
     var configPath: String { directory + "/blade.toml" }
     /// On the tmpfs: the simulation rewrites its files every sample.
@@ -167,6 +169,7 @@ enum Demo {
 
         [cluster]
         join = \(blade.joining)
+        \(blade.joinVia.map { "join_via = \"\(address(of: $0)):\(state.port)\"" } ?? "")
         key_file = "\(state.directory)/cluster.key"
         fence_command = "cat \(state.directory)/midplane-off"
         down_after_ms = 3000
@@ -176,7 +179,7 @@ enum Demo {
         on_standby = "echo \\"$(date +%T.%N) $CHASSIS_BLADE standby, active $CHASSIS_NEW_ACTIVE, term $CHASSIS_TERM\\" >> \(state.directory)/hooks.log"
         on_no_quorum = "echo \\"$(date +%T.%N) $CHASSIS_BLADE no quorum: $CHASSIS_REASON\\" >> \(state.directory)/hooks.log"
 
-        """ + state.blades.map { member in
+        """ + state.blades.filter { blade.joinVia == nil || $0.index == blade.index && !$0.witness }.map { member in
             """
             [[member]]
             name = "\(member.name)"
@@ -463,7 +466,7 @@ extension Demo {
 extension Demo {
     /// Hot-adds a blade into the next empty slot: starts it waiting to join, then asks the active
     /// manager to add it. Every blade's member list is rewritten to include it, for restarts.
-    static func add(state: inout DemoState) throws -> DemoBlade {
+    static func add(state: inout DemoState, via: Int? = nil) throws -> DemoBlade {
         let used = Set(state.blades.filter { !$0.witness }.map(\.index))
         guard let index = (1...state.slots).first(where: { !used.contains($0) }) else {
             throw DemoError("every slot of the chassis is taken")
@@ -471,6 +474,10 @@ extension Demo {
         let runtimeRoot = (state.blades.first!.runtimeDirectory as NSString).deletingLastPathComponent
         var blade = DemoBlade(index: index, address: address(of: index), directory: "\(state.directory)/blade\(index)",
                               runtimeDirectory: "\(runtimeRoot)/blade\(index)", joining: true)
+        if let via {
+            guard state.blades.contains(where: { $0.index == via && !$0.witness }) else { throw DemoError("no blade \(via) to join via") }
+            blade.joinVia = via
+        }
         state.blades.append(blade)
         state.blades.sort { ($0.witness ? 1_000 : $0.index) < ($1.witness ? 1_000 : $1.index) }
         for member in state.blades { try prepare(member, state: state) }

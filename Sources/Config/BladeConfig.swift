@@ -95,14 +95,18 @@ public struct BladeConfig: Sendable, Equatable {
         public var priority: Int?
         public var witness: Bool
         public var port: Int
+        /// The member's identity in the election, when it is not the one its place gives it (its
+        /// slot, or 100 + its position): set for members learnt from a running chassis (`join_via`).
+        public var id: Int?
 
-        public init(name: String, address: String, slot: Int?, priority: Int?, witness: Bool, port: Int) {
+        public init(name: String, address: String, slot: Int?, priority: Int?, witness: Bool, port: Int, id: Int? = nil) {
             self.name = name
             self.address = address
             self.slot = slot
             self.priority = priority
             self.witness = witness
             self.port = port
+            self.id = id
         }
     }
 
@@ -120,6 +124,16 @@ public struct BladeConfig: Sendable, Equatable {
         /// A blade added to a running chassis starts with no membership and waits for the active
         /// manager to add it (`chassisctl member add`); its `[[member]]` list says how to reach the others.
         public var join = false
+        /// Join a running chassis by naming one of its members: its address and web port
+        /// (`127.0.1.2:8080`; the port defaults to this blade's). The engine learns the members
+        /// from that blade's `/api/v1/cluster` at start, then waits to be added, as with `join`.
+        public var joinVia: (address: String, port: Int)?
+
+        public static func == (lhs: Cluster, rhs: Cluster) -> Bool {
+            lhs.keyFile == rhs.keyFile && lhs.fenceCommand == rhs.fenceCommand && lhs.fencePollMs == rhs.fencePollMs
+                && lhs.downAfterMs == rhs.downAfterMs && lhs.join == rhs.join
+                && lhs.joinVia?.address == rhs.joinVia?.address && lhs.joinVia?.port == rhs.joinVia?.port
+        }
     }
 
     /// Commands run on every change of role, with the details in their environment.
@@ -227,8 +241,19 @@ public struct BladeConfig: Sendable, Equatable {
                                                       range: 100...3_600_000)
             }
         }
-        try reader.table("cluster", known: ["key_file", "fence_command", "fence_poll_ms", "down_after_ms", "join"]) { t in
+        try reader.table("cluster", known: ["key_file", "fence_command", "fence_poll_ms", "down_after_ms", "join",
+                                            "join_via"]) { t in
             config.cluster.join = try t.bool("join", default: false)
+            let via = try t.string("join_via", default: "")
+            if !via.isEmpty {
+                let parts = via.split(separator: ":", omittingEmptySubsequences: false)
+                let port = parts.count == 2 ? Int(parts[1]) : (parts.count == 1 ? config.web.port : nil)
+                guard parts.count <= 2, IPv4.parse(String(parts[0])) != nil, let port, (1...65535).contains(port) else {
+                    throw t.fail("join_via", "must be a member's address and web port, like 127.0.1.2:8080 (got \(via))")
+                }
+                config.cluster.joinVia = (String(parts[0]), port)
+                config.cluster.join = true
+            }
             let key = try t.string("key_file", default: "", pattern: .pathOrEmpty)
             config.cluster.keyFile = key.isEmpty ? nil : key
             let fence = try t.string("fence_command", default: "")
@@ -248,14 +273,15 @@ public struct BladeConfig: Sendable, Equatable {
         }
         for item in reader.array("member") {
             let t = TableReader(file: file, table: item, name: "[[member]]")
-            try t.checkKnown(["name", "address", "slot", "priority", "witness", "port"])
+            try t.checkKnown(["name", "address", "slot", "priority", "witness", "port", "id"])
             let member = Member(
                 name: try t.string("name", default: nil, pattern: .name),
                 address: try t.string("address", default: nil, pattern: .ipv4),
                 slot: try t.optionalInt("slot", range: 0...64),
                 priority: try t.optionalInt("priority", range: -1000...1000),
                 witness: try t.bool("witness", default: false),
-                port: try t.int("port", default: 7400, range: 1...65535))
+                port: try t.int("port", default: 7400, range: 1...65535),
+                id: try t.optionalInt("id", range: 1...100_000))
             if config.members.contains(where: { $0.name == member.name || $0.address == member.address }) {
                 throw ConfigError(file: file, line: item.line, message: "member '\(member.name)' at \(member.address) is listed twice")
             }
@@ -264,6 +290,10 @@ public struct BladeConfig: Sendable, Equatable {
         if !config.members.isEmpty && !config.members.contains(where: { $0.name == config.blade.name }) {
             throw ConfigError(file: file, line: document.arrays["member"]?.first?.line ?? 0,
                               message: "this blade ('\(config.blade.name)') is not in the [[member]] list")
+        }
+        if config.cluster.joinVia != nil && config.cluster.keyFile == nil {
+            throw ConfigError(file: file, line: document.tables["cluster"]?.lines["join_via"] ?? 0,
+                              message: "joining a chassis (join_via) needs [cluster] key_file, the chassis' key")
         }
         if config.members.count > 1 && config.cluster.keyFile == nil {
             throw ConfigError(file: file, line: document.tables["cluster"]?.line ?? document.arrays["member"]?.first?.line ?? 0,
@@ -410,5 +440,28 @@ extension BladeConfig {
             fputs("\(program): \(error)\n", stderr)
             exit(2)
         }
+    }
+}
+
+extension BladeConfig {
+    /// This blade's configuration once it has learnt the chassis' members from one of them
+    /// (`join_via`): every member the view lists, with its identity and peer port, and this blade
+    /// itself as its own file describes it (or with the defaults). Members the view does not
+    /// describe well enough to reach (no peer port, not an IPv4 address) are left out.
+    public func joining(_ view: ClusterView) -> BladeConfig {
+        var joined = self
+        let me = members.first { $0.name == blade.name }
+            ?? Member(name: blade.name, address: blade.address, slot: blade.slot, priority: nil, witness: false, port: 7400)
+        var learnt: [Member] = [me]
+        for member in view.members where member.name != blade.name && member.address != blade.address {
+            guard let port = member.peerPort, (1...65535).contains(port), IPv4.parse(member.address) != nil,
+                  StringPattern.name.check(member.name) == nil,
+                  !learnt.contains(where: { $0.name == member.name || $0.address == member.address }) else { continue }
+            learnt.append(Member(name: member.name, address: member.address, slot: member.slotID, priority: nil,
+                                 witness: member.role == "witness", port: port, id: member.memberID))
+        }
+        joined.members = learnt
+        joined.cluster.join = true
+        return joined
     }
 }

@@ -94,7 +94,7 @@ final class Coordinator {
     /// The member identity of a configured member: its slot, or 100 plus its position for a
     /// member without a slot (a witness).
     static func memberID(_ member: BladeConfig.Member, position: Int) -> MemberID {
-        MemberID(UInt32(member.slot ?? (100 + position)))
+        MemberID(UInt32(member.id ?? member.slot ?? (100 + position)))
     }
 
     /// The members of the election: the configured list, or this blade alone.
@@ -537,7 +537,8 @@ final class Coordinator {
             }
             members.append(ClusterMember(name: peer.member.name, address: peer.member.address, url: url(of: peer.member),
                                          slotID: peer.member.slot, role: role,
-                                         lastHeardAt: memberStatus.member.id == me ? nowWall : heard))
+                                         lastHeardAt: memberStatus.member.id == me ? nowWall : heard,
+                                         memberID: Int(memberStatus.member.id.rawValue), peerPort: peer.member.port))
         }
         members.sort { ($0.slotID ?? 999, $0.name) < ($1.slotID ?? 999, $1.name) }
         let leader = activeMember

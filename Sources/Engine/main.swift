@@ -61,8 +61,29 @@ LoggingSystem.bootstrap { label in
 var logger = Logger(label: "chassis-engine")
 logger[metadataKey: "blade"] = "\(config.blade.name)"
 
+/// A blade joining by naming one member learns the others from it first (retrying while that
+/// member is unreachable: a joining blade has nothing else to do; SIGTERM still stops it).
+func learnMembers(_ config: BladeConfig, via: (address: String, port: Int)) -> BladeConfig {
+    var delay: UInt32 = 500_000
+    while true {
+        do {
+            let view = try ClusterDiscovery.fetch(address: via.address, port: via.port)
+            let joined = config.joining(view)
+            logger.notice("members learnt", metadata: ["via": "\(via.address):\(via.port)",
+                                                       "members": "\(joined.members.map(\.name).joined(separator: ","))"])
+            if joined.members.count > 1 { return joined }
+            logger.warning("the member named by join_via listed no other member; asking again")
+        } catch {
+            logger.warning("cannot learn the members", metadata: ["via": "\(via.address):\(via.port)", "error": "\(error)"])
+        }
+        usleep(delay)
+        delay = min(delay * 2, 5_000_000)
+    }
+}
+
 do {
-    let service = try EngineService(config: config, witness: witness, logger: logger)
+    let effective = config.cluster.joinVia.map { learnMembers(config, via: $0) } ?? config
+    let service = try EngineService(config: effective, witness: witness, logger: logger)
     try service.run()
 } catch {
     logger.critical("engine stopped", metadata: ["error": "\(error)"])

@@ -26,13 +26,20 @@ public struct ClusterMember: Sendable, Codable, Equatable {
     public var role: String
     /// Wall-clock time the member was last heard from; nil if never.
     public var lastHeardAt: Double?
+    /// Its identity in the election and the port of its engine's peer transport: what a blade
+    /// joining by naming one member (`join_via`) needs to reach the others.
+    public var memberID: Int?
+    public var peerPort: Int?
 
-    public init(name: String, address: String, url: String, slotID: Int?, role: String, lastHeardAt: Double?) {
+    public init(name: String, address: String, url: String, slotID: Int?, role: String, lastHeardAt: Double?,
+                memberID: Int? = nil, peerPort: Int? = nil) {
         self.name = name
         self.address = address
         self.url = url
         self.slotID = slotID
         self.role = role
         self.lastHeardAt = lastHeardAt
+        self.memberID = memberID
+        self.peerPort = peerPort
     }
 }

@@ -95,6 +95,9 @@ import Testing
         ("[blade\n", 1, "expected ']'"),
         ("[blade]\n[blade]\n", 2, "defined twice"),
         ("[web]\nports = [1, 2\n", 2, "unterminated array"),
+        ("[cluster]\njoin_via = \"blade2\"\nkey_file = \"/k\"\n", 2, "must be a member's address and web port"),
+        ("[cluster]\njoin_via = \"127.0.1.2:0\"\nkey_file = \"/k\"\n", 2, "must be a member's address and web port"),
+        ("[cluster]\n\njoin_via = \"127.0.1.2:8080\"\n", 3, "needs [cluster] key_file"),
     ])
     func brokenFilesNameTheLine(text: String, line: Int, fragment: String) {
         do {
@@ -132,5 +135,46 @@ import Testing
     @Test(arguments: ["", "1.2.3", "1.2.3.4.5", "256.1.1.1", "a.b.c.d", "1..2.3", "01234.1.1.1"])
     func badAddressesAreRejected(text: String) {
         #expect(IPv4.parse(text) == nil)
+    }
+
+    @Test func aJoiningBladeLearnsTheMembersFromOneOfThem() throws {
+        let text = """
+        [blade]
+        name = "blade4"
+        address = "127.0.1.4"
+        slot = 4
+        [web]
+        port = 18080
+        [cluster]
+        join_via = "127.0.1.2"
+        key_file = "/etc/chassis/cluster.key"
+        [[member]]
+        name = "blade4"
+        address = "127.0.1.4"
+        slot = 4
+        port = 7500
+        """
+        let config = try BladeConfig.parse(text, file: "blade.toml")
+        #expect(config.cluster.join, "join_via implies join")
+        #expect(config.cluster.joinVia?.address == "127.0.1.2" && config.cluster.joinVia?.port == 18080, "the port defaults to the web port")
+        let view = ClusterView(term: 3, active: nil, quorum: true, reason: nil, members: [
+            ClusterMember(name: "blade1", address: "127.0.1.1", url: "http://127.0.1.1:18080", slotID: 1, role: "active",
+                          lastHeardAt: nil, memberID: 1, peerPort: 7500),
+            ClusterMember(name: "witness", address: "127.0.9.9", url: "", slotID: nil, role: "witness", lastHeardAt: nil,
+                          memberID: 102, peerPort: 7501),
+            ClusterMember(name: "old", address: "127.0.1.3", url: "", slotID: 3, role: "down", lastHeardAt: nil,
+                          memberID: 3, peerPort: nil),
+            ClusterMember(name: "bad name!", address: "127.0.1.5", url: "", slotID: 5, role: "standby", lastHeardAt: nil,
+                          memberID: 5, peerPort: 7500),
+            ClusterMember(name: "blade4", address: "127.0.1.4", url: "", slotID: 4, role: "standby", lastHeardAt: nil,
+                          memberID: 4, peerPort: 9999),
+        ])
+        let joined = config.joining(view)
+        #expect(joined.members.map(\.name) == ["blade4", "blade1", "witness"],
+                "itself as its file says, then every member it can reach; a member without a peer port or a bad name is left out")
+        #expect(joined.members.first?.port == 7500)
+        let witness = try #require(joined.members.first { $0.name == "witness" })
+        #expect(witness.witness && witness.id == 102 && witness.port == 7501 && witness.slot == nil)
+        #expect(joined.members.first { $0.name == "blade1" }?.id == 1)
     }
 }

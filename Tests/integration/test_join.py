@@ -1,0 +1,72 @@
+"""A blade joins a running chassis by naming one member (`[cluster] join_via`): it learns the
+others from that blade's /api/v1/cluster (a standby, which redirects to the active manager), is
+added by the active manager, and replicates like any other blade."""
+import os
+import shutil
+import sqlite3
+import tempfile
+
+import pytest
+
+from conftest import ROOT, ctl, request, wait_until
+
+PORT = 18680
+PEER_PORT = 7680  # not a developer's demo's 7400, nor the other tests'
+
+
+def local(index):
+    return request(f"127.0.1.{index}", "/api/v1/local", port=PORT).json()
+
+
+@pytest.fixture()
+def three_blades():
+    directory = tempfile.mkdtemp(prefix="chassis-join-", dir="/tmp")
+    try:
+        ctl("demo", "up", "--blades", "3", "--slots", "4", "--dir", directory, "--port", str(PORT),
+            "--peer-port", str(PEER_PORT), "--root", ROOT)
+        wait_until(lambda: local(1)["leaseValid"], timeout=15, what="blade 1 active")
+        yield directory
+    finally:
+        ctl("demo", "down", "--dir", directory, check=False)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_blade_joins_by_naming_one_standby(three_blades):
+    ctl("demo", "add", "--via", "2", "--dir", three_blades)
+    with open(os.path.join(three_blades, "blade4", "blade.toml")) as handle:
+        config = handle.read()
+    # Its file names one member's web address and lists nobody but itself.
+    assert f'join_via = "127.0.1.2:{PORT}"' in config
+    assert config.count("[[member]]") == 1 and 'name = "blade4"' in config.split("[[member]]")[1]
+
+    wait_until(lambda: local(4)["role"] == "standby" and local(4)["activeAddress"] == "127.0.1.1", timeout=20,
+               what="blade 4 a standby that knows the active manager")
+    with open(os.path.join(three_blades, "blade4", "engine.log")) as handle:
+        log = handle.read()
+    assert "members learnt" in log and "blade1,blade2,blade3" in log.replace("blade4,", ""), log[-2000:]
+
+    def cluster_lists_blade4():
+        members = {m["name"]: m for m in request("127.0.1.1", "/api/v1/cluster", port=PORT).json()["members"]}
+        return members.get("blade4", {}).get("role") == "standby" and members["blade4"]["peerPort"] == PEER_PORT
+
+    wait_until(cluster_lists_blade4, timeout=15, what="the active manager's member list with blade 4 as a standby")
+
+    # Replication both ways: the active manager holds blade 4's values, and blade 4 follows the
+    # configuration log (a threshold set on the active manager is applied on blade 4 too).
+    def active_has_slot4_values():
+        slots = {s["slotID"]: s for s in request("127.0.1.1", "/api/v1/chassis", port=PORT).json()["slots"]}
+        return any(m.get("value") is not None for m in slots[4]["metrics"])
+
+    wait_until(active_has_slot4_values, timeout=15, what="blade 4's values on the active manager")
+    term_before = local(1)["term"]
+    ctl("threshold", "cpu.total.utilisation", "--high-warning", "97", "--blade", "1", "--demo-dir", three_blades)
+
+    def blade4_has_the_threshold():
+        path = os.path.join(three_blades, "blade4", "state", "config.db")
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as database:
+            rows = database.execute("SELECT high_warning FROM thresholds WHERE metric_key = 'cpu.total.utilisation'").fetchall()
+        return rows == [(97.0,)]
+
+    wait_until(blade4_has_the_threshold, timeout=10, what="the threshold replicated to blade 4's config.db")
+    assert local(1)["term"] == term_before and local(1)["leaseValid"], "the join disturbed no election"
+    assert local(4)["term"] == term_before
