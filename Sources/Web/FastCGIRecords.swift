@@ -14,44 +14,63 @@ public enum FastCGIRecords {
     public static let contentMax = 65_528
     static let zeros = [UInt8](repeating: 0, count: 8)
 
-    /// One piece of the bytes to write: framing bytes, or a range of the head or of the body.
+    /// One piece of the bytes to write: a range of the framing bytes, of the head or of the body.
     public enum Segment: Equatable {
-        case framing([UInt8])
+        case framing(Range<Int>)
         case head(Range<Int>)
         case body(Range<Int>)
     }
 
+    /// A response's layout: every framing byte (record headers, padding, the closing records) in
+    /// one buffer, and the order in which its ranges and the head's and body's are written.
+    public struct Layout {
+        public var framing: [UInt8] = []
+        public var segments: [Segment] = []
+    }
+
     /// The records of one response, in order: the head in its own record, then the body in
     /// records of at most `contentMax` bytes, then the end of the stream and of the request.
-    public static func segments(requestID: Int, headCount: Int, bodyCount: Int, appStatus: Int32 = 0) -> [Segment] {
-        var segments: [Segment] = []
-        segments.reserveCapacity(6 + 2 * (bodyCount / contentMax + 1))
-        func content(_ count: Int, _ piece: (Range<Int>) -> Segment, chunk: Int) {
+    public static func layout(requestID: Int, headCount: Int, bodyCount: Int, appStatus: Int32 = 0) -> Layout {
+        var layout = Layout()
+        let records = 1 + (bodyCount + contentMax - 1) / contentMax
+        layout.framing.reserveCapacity(records * 16 + 24)
+        layout.segments.reserveCapacity(records * 3 + 1)
+        func appendFraming(_ bytes: [UInt8]) {
+            let start = layout.framing.count
+            layout.framing += bytes
+            if case .framing(let previous)? = layout.segments.last, previous.upperBound == start {
+                layout.segments[layout.segments.count - 1] = .framing(previous.lowerBound..<layout.framing.count)
+            } else {
+                layout.segments.append(.framing(start..<layout.framing.count))
+            }
+        }
+        func content(_ count: Int, _ piece: (Range<Int>) -> Segment) {
             var start = 0
             while start < count {
-                let length = min(chunk, count - start)
+                let length = min(contentMax, count - start)
                 let padding = (8 - length % 8) % 8
-                segments.append(.framing(header(type: typeStdout, requestID: requestID, contentLength: length, paddingLength: padding)))
-                segments.append(piece(start..<(start + length)))
-                if padding > 0 { segments.append(.framing(Array(zeros.prefix(padding)))) }
+                appendFraming(header(type: typeStdout, requestID: requestID, contentLength: length, paddingLength: padding))
+                layout.segments.append(piece(start..<(start + length)))
+                if padding > 0 { appendFraming(Array(zeros.prefix(padding))) }
                 start += length
             }
         }
-        content(headCount, { .head($0) }, chunk: contentMax)
-        content(bodyCount, { .body($0) }, chunk: contentMax)
+        content(headCount) { .head($0) }
+        content(bodyCount) { .body($0) }
         let status = UInt32(bitPattern: appStatus)
-        segments.append(.framing(header(type: typeStdout, requestID: requestID, contentLength: 0, paddingLength: 0)
+        appendFraming(header(type: typeStdout, requestID: requestID, contentLength: 0, paddingLength: 0)
             + header(type: typeEndRequest, requestID: requestID, contentLength: 8, paddingLength: 0)
-            + [UInt8(status >> 24), UInt8(status >> 16 & 0xFF), UInt8(status >> 8 & 0xFF), UInt8(status & 0xFF), 0, 0, 0, 0]))
-        return segments
+            + [UInt8(status >> 24), UInt8(status >> 16 & 0xFF), UInt8(status >> 8 & 0xFF), UInt8(status & 0xFF), 0, 0, 0, 0])
+        return layout
     }
 
     /// The same records as one array of bytes (for tests and for writers without `writev`).
     public static func response(requestID: Int, head: [UInt8], body: [UInt8], appStatus: Int32 = 0) -> [UInt8] {
+        let layout = layout(requestID: requestID, headCount: head.count, bodyCount: body.count, appStatus: appStatus)
         var out: [UInt8] = []
-        for segment in segments(requestID: requestID, headCount: head.count, bodyCount: body.count, appStatus: appStatus) {
+        for segment in layout.segments {
             switch segment {
-            case .framing(let bytes): out += bytes
+            case .framing(let range): out += layout.framing[range]
             case .head(let range): out += head[range]
             case .body(let range): out += body[range]
             }

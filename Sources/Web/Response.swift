@@ -32,11 +32,21 @@ public struct Response: Sendable, Equatable {
     /// The CGI response head for FastCGI: `Status: 302 Found` first (nginx passes the reason
     /// through intact; a bare `Location:` would become `302 Moved Temporarily`), then the fields.
     public func cgiHead() -> String {
-        var head = "Status: \(status) \(Response.reasonPhrase(status))\r\n"
+        String(decoding: cgiHeadBytes(), as: UTF8.self)
+    }
+
+    /// The same head as bytes, built in one buffer (the FastCGI edge writes bytes).
+    public func cgiHeadBytes() -> [UInt8] {
+        var head: [UInt8] = []
+        head.reserveCapacity(64 + headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })
+        head += "Status: \(status) \(Response.reasonPhrase(status))\r\n".utf8
         for (name, value) in headers {
-            head += name + ": " + value + "\r\n"
+            head += name.utf8
+            head += [UInt8(ascii: ":"), UInt8(ascii: " ")]
+            head += value.utf8
+            head += [13, 10]
         }
-        head += "\r\n"
+        head += [13, 10]
         return head
     }
 

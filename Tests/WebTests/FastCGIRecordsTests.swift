@@ -44,8 +44,10 @@ import Testing
     }
 
     @Test func theSegmentsNeverCopyTheBody() {
-        let segments = FastCGIRecords.segments(requestID: 1, headCount: 40, bodyCount: 150_000)
-        let bodyRanges = segments.compactMap { if case .body(let range) = $0 { range } else { nil } }
+        let layout = FastCGIRecords.layout(requestID: 1, headCount: 40, bodyCount: 150_000)
+        let bodyRanges = layout.segments.compactMap { if case .body(let range) = $0 { range } else { nil } }
         #expect(bodyRanges == [0..<65_528, 65_528..<131_056, 131_056..<150_000])
+        // Framing bytes that follow one another are one vector: head record, then each body record.
+        #expect(layout.segments.count == 9) // header, head; header, body (x3); the closing records
     }
 }
