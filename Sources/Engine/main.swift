@@ -61,9 +61,13 @@ LoggingSystem.bootstrap { label in
 var logger = Logger(label: "chassis-engine")
 logger[metadataKey: "blade"] = "\(config.blade.name)"
 
-/// A blade joining by naming one member learns the others from it first (retrying while that
-/// member is unreachable: a joining blade has nothing else to do; SIGTERM still stops it).
+/// A blade joining by naming one member learns the others from it first, and keeps what it
+/// learnt in its state directory: when that member is unreachable at a later start, the blade
+/// starts from the members it knew (they are still authenticated by the key); on its first start
+/// it retries until the member answers (a joining blade has nothing else to do; SIGTERM still
+/// stops it).
 func learnMembers(_ config: BladeConfig, via: (address: String, port: Int)) -> BladeConfig {
+    let saved = URL(fileURLWithPath: config.paths.stateDir + "/members-learnt.json")
     var delay: UInt32 = 500_000
     while true {
         do {
@@ -71,10 +75,22 @@ func learnMembers(_ config: BladeConfig, via: (address: String, port: Int)) -> B
             let joined = config.joining(view)
             logger.notice("members learnt", metadata: ["via": "\(via.address):\(via.port)",
                                                        "members": "\(joined.members.map(\.name).joined(separator: ","))"])
-            if joined.members.count > 1 { return joined }
+            if joined.members.count > 1 {
+                try? FileManager.default.createDirectory(atPath: config.paths.stateDir, withIntermediateDirectories: true)
+                if let data = try? JSONEncoder().encode(view) { try? data.write(to: saved, options: .atomic) }
+                return joined
+            }
             logger.warning("the member named by join_via listed no other member; asking again")
         } catch {
             logger.warning("cannot learn the members", metadata: ["via": "\(via.address):\(via.port)", "error": "\(error)"])
+            if let data = try? Data(contentsOf: saved), let view = try? JSONDecoder().decode(ClusterView.self, from: data) {
+                let joined = config.joining(view)
+                if joined.members.count > 1 {
+                    logger.notice("starting with the members learnt before",
+                                  metadata: ["members": "\(joined.members.map(\.name).joined(separator: ","))"])
+                    return joined
+                }
+            }
         }
         usleep(delay)
         delay = min(delay * 2, 5_000_000)

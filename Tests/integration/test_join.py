@@ -70,3 +70,14 @@ def test_a_blade_joins_by_naming_one_standby(three_blades):
     wait_until(blade4_has_the_threshold, timeout=10, what="the threshold replicated to blade 4's config.db")
     assert local(1)["term"] == term_before and local(1)["leaseValid"], "the join disturbed no election"
     assert local(4)["term"] == term_before
+
+    # The member it named is gone when blade 4 restarts: it starts from the members it learnt,
+    # and with it the chassis has its majority again (blades 1, 3 and 4 of four).
+    ctl("demo", "kill", "2", "--dir", three_blades)
+    ctl("demo", "kill", "4", "--dir", three_blades)
+    ctl("demo", "start", "4", "--dir", three_blades)
+    wait_until(lambda: local(4)["role"] == "standby" and local(4)["activeAddress"] is not None, timeout=30,
+               what="blade 4 a standby again without the member it named")
+    with open(os.path.join(three_blades, "blade4", "engine.log")) as handle:
+        assert "starting with the members learnt before" in handle.read()
+    wait_until(lambda: any(local(i)["leaseValid"] for i in (1, 3, 4)), timeout=15, what="an active manager among 1, 3, 4")
