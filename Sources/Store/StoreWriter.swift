@@ -205,7 +205,7 @@ public final class StoreWriter {
     /// never see a lease longer than the engine still holds), after the row when it grows. The
     /// row itself is rewritten when anything but the lease changed, with the cluster view, and
     /// otherwise once per `engineRowRefreshSeconds` (its time tells readers the engine is alive):
-    /// a lease renewal every 150 ms costs an atomic store, not a SQLite transaction.
+    /// a lease renewal, about every 100 ms, costs an atomic store, not a SQLite transaction.
     public func publish(engine state: EngineState, at now: Double, includeCluster: Bool = true) throws {
         let lease = state.role == "active" ? state.leaseDeadlineNanoseconds : 0
         if lease < leaseBoard.leaseDeadlineNanoseconds { leaseBoard.storeLease(deadlineNanoseconds: lease) }
@@ -253,8 +253,8 @@ public final class StoreWriter {
                           .integer(Int64(clamping: state.term)), .string(state.activeAddress), .string(state.activeURL),
                           .integer(Int64(clamping: state.leaseDeadlineNanoseconds)), .real(now),
                           .integer(Int64(getpid())), .string(clusterText)])
-            // No new generation: the web app reads this row on every request anyway, and a
-            // heartbeat must not invalidate its cached snapshot several times a second.
+            // No new generation: the web app reads this row when the lease board's row version
+            // moves, and a publication must not invalidate its cached snapshot.
         }
     }
 
