@@ -395,7 +395,7 @@ public final class StoreWriter {
     /// lowest rowids (found by reading from the oldest up to the first one kept), and aggregates
     /// are keyed by metric, then minute, so each metric's old minutes are one range of the key.
     /// (The first version searched by time; at the end of every pass it read the whole table,
-    /// 3.5 million samples with 16 blades: about 0.1 s of CPU a minute.) A sample stamped out of
+    /// 3.5 million samples with 16 blades; the scan took 95 ms in the sqlite3 shell.) A sample stamped out of
     /// order (the wall clock stepped back) stays until the samples before it are old enough.
     @discardableResult
     public func prune(now: Double, rawSeconds: Int, aggregateSeconds: Int) throws -> Int {
