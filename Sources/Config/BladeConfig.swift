@@ -246,12 +246,10 @@ public struct BladeConfig: Sendable, Equatable {
             config.cluster.join = try t.bool("join", default: false)
             let via = try t.string("join_via", default: "")
             if !via.isEmpty {
-                let parts = via.split(separator: ":", omittingEmptySubsequences: false)
-                let port = parts.count == 2 ? Int(parts[1]) : (parts.count == 1 ? config.web.port : nil)
-                guard parts.count <= 2, IPv4.parse(String(parts[0])) != nil, let port, (1...65535).contains(port) else {
+                guard let endpoint = IPv4.parseEndpoint(via[...], defaultPort: config.web.port) else {
                     throw t.fail("join_via", "must be a member's address and web port, like 127.0.1.2:8080 (got \(via))")
                 }
-                config.cluster.joinVia = (String(parts[0]), port)
+                config.cluster.joinVia = endpoint
                 config.cluster.join = true
             }
             let key = try t.string("key_file", default: "", pattern: .pathOrEmpty)
@@ -332,6 +330,14 @@ enum StringPattern {
 
 /// IPv4 addresses as numbers, so that "127.0.1.2" < "127.0.1.10".
 public enum IPv4 {
+    /// `ADDRESS` or `ADDRESS:PORT` (port 1 to 65535, else `defaultPort`); nil for anything else.
+    public static func parseEndpoint(_ text: Substring, defaultPort: Int) -> (address: String, port: Int)? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, parse(String(parts[0])) != nil else { return nil }
+        guard let port = parts.count == 2 ? Int(parts[1]) : defaultPort, (1...65535).contains(port) else { return nil }
+        return (String(parts[0]), port)
+    }
+
     public static func parse(_ text: String) -> UInt32? {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }

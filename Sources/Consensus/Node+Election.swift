@@ -74,17 +74,23 @@ extension Node {
     }
 
     func handlePreVoteResponse(_ message: Message) {
-        guard role == .preCandidate, message.logTerm == term + 1 else { return }
+        guard role == .preCandidate, message.logTerm == term + 1, countVoteAnswer(message) else { return }
+        tallyPreVotes()
+    }
+
+    /// Notes a voter's answer to this member's (pre-)vote request; an answer from a non-voter is
+    /// counted as rejected traffic and ignored (false).
+    func countVoteAnswer(_ message: Message) -> Bool {
         guard isVoter(message.from) else {
             stats.rejectedNonMember += 1
-            return
+            return false
         }
         if message.granted {
             votesGranted.insert(message.from)
         } else {
             votesRejected.insert(message.from)
         }
-        tallyPreVotes()
+        return true
     }
 
     /// Candidates must be voters of the membership this member knows, except while this member
@@ -120,16 +126,7 @@ extension Node {
     }
 
     func handleVoteResponse(_ message: Message) {
-        guard role == .candidate else { return }
-        guard isVoter(message.from) else {
-            stats.rejectedNonMember += 1
-            return
-        }
-        if message.granted {
-            votesGranted.insert(message.from)
-        } else {
-            votesRejected.insert(message.from)
-        }
+        guard role == .candidate, countVoteAnswer(message) else { return }
         tallyVotes()
     }
 

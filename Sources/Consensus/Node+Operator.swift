@@ -50,14 +50,7 @@ extension Node {
     /// down and tells the target to campaign at once; with messages on time this completes within
     /// two heartbeats. Abandoned after `handOverTimeoutTicks` if the target does not catch up.
     public func handOver(to target: MemberID? = nil) throws(RequestError) -> Ready {
-        guard role == .leader else {
-            stats.requestsRefused += 1
-            throw .notLeader(leader: leader)
-        }
-        guard handOverTarget == nil else {
-            stats.requestsRefused += 1
-            throw .handOverInProgress
-        }
+        try checkLeading()
         let chosen: MemberID
         if let target {
             guard target != id, let member = membership.member(target), !member.isWitness,
@@ -140,7 +133,8 @@ extension Node {
 
     // MARK: Internals
 
-    func checkCanAppend(bytes: Int) throws(RequestError) {
+    /// This member leads and is not handing over: what every operator request needs.
+    func checkLeading() throws(RequestError) {
         guard role == .leader else {
             stats.requestsRefused += 1
             throw .notLeader(leader: leader)
@@ -149,6 +143,10 @@ extension Node {
             stats.requestsRefused += 1
             throw .handOverInProgress
         }
+    }
+
+    func checkCanAppend(bytes: Int) throws(RequestError) {
+        try checkLeading()
         guard bytes <= config.limits.commandBytesMax else {
             stats.requestsRefused += 1
             throw .commandTooLarge(bytes: bytes)

@@ -42,14 +42,9 @@ enum ClusterDiscovery {
     }
 
     /// `http://IPv4[:port]/…` → address and port; anything else is refused.
-    static func parseHTTPURL(_ text: String) -> (String, Int)? {
+    static func parseHTTPURL(_ text: String) -> (address: String, port: Int)? {
         guard text.hasPrefix("http://") else { return nil }
-        let authority = text.dropFirst(7).prefix { $0 != "/" }
-        let parts = authority.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count <= 2, IPv4.parse(String(parts[0])) != nil else { return nil }
-        let port = parts.count == 2 ? Int(parts[1]) : 80
-        guard let port, (1...65535).contains(port) else { return nil }
-        return (String(parts[0]), port)
+        return IPv4.parseEndpoint(text.dropFirst(7).prefix { $0 != "/" }, defaultPort: 80)
     }
 
     /// One HTTP/1.0 GET with a connect and read deadline: status, lower-cased headers, body.

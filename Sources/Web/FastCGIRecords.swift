@@ -64,20 +64,6 @@ public enum FastCGIRecords {
         return layout
     }
 
-    /// The same records as one array of bytes (for tests and for writers without `writev`).
-    public static func response(requestID: Int, head: [UInt8], body: [UInt8], appStatus: Int32 = 0) -> [UInt8] {
-        let layout = layout(requestID: requestID, headCount: head.count, bodyCount: body.count, appStatus: appStatus)
-        var out: [UInt8] = []
-        for segment in layout.segments {
-            switch segment {
-            case .framing(let range): out += layout.framing[range]
-            case .head(let range): out += head[range]
-            case .body(let range): out += body[range]
-            }
-        }
-        return out
-    }
-
     static func header(type: UInt8, requestID: Int, contentLength: Int, paddingLength: Int) -> [UInt8] {
         [version, type, UInt8(requestID >> 8 & 0xFF), UInt8(requestID & 0xFF),
          UInt8(contentLength >> 8), UInt8(contentLength & 0xFF), UInt8(paddingLength), 0]

@@ -136,25 +136,17 @@ public enum PrometheusExposition {
     }
 
     /// Label values escape backslash, double quote and line feed.
-    public static func escapeLabelValue(_ value: String) -> String {
-        var out = ""
-        for character in value.unicodeScalars {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(character)
-            }
-        }
-        return out
-    }
+    public static func escapeLabelValue(_ value: String) -> String { escape(value, quotes: true) }
 
     /// HELP text escapes backslash and line feed.
-    public static func escapeHelp(_ value: String) -> String {
+    public static func escapeHelp(_ value: String) -> String { escape(value, quotes: false) }
+
+    private static func escape(_ value: String, quotes: Bool) -> String {
         var out = ""
         for character in value.unicodeScalars {
             switch character {
             case "\\": out += "\\\\"
+            case "\"" where quotes: out += "\\\""
             case "\n": out += "\\n"
             default: out.unicodeScalars.append(character)
             }

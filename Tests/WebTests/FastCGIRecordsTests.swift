@@ -9,6 +9,20 @@ import Testing
         var content: [UInt8]
     }
 
+    /// The bytes the FastCGI edge writes for a response: the layout's segments in order.
+    static func response(requestID: Int, head: [UInt8], body: [UInt8]) -> [UInt8] {
+        let layout = FastCGIRecords.layout(requestID: requestID, headCount: head.count, bodyCount: body.count)
+        var out: [UInt8] = []
+        for segment in layout.segments {
+            switch segment {
+            case .framing(let range): out += layout.framing[range]
+            case .head(let range): out += head[range]
+            case .body(let range): out += body[range]
+            }
+        }
+        return out
+    }
+
     /// Splits bytes into records, checking each header as a FastCGI 1.0 peer would.
     static func decode(_ bytes: [UInt8]) throws -> [Record] {
         var records: [Record] = []
@@ -31,7 +45,7 @@ import Testing
     func theHeadAndBodyArriveWholeAndTheRequestEnds(bodyCount: Int) throws {
         let head = Array("Status: 200 OK\r\nContent-Type: application/json\r\n\r\n".utf8)
         let body = (0..<bodyCount).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        let records = try Self.decode(FastCGIRecords.response(requestID: 513, head: head, body: body))
+        let records = try Self.decode(Self.response(requestID: 513, head: head, body: body))
         #expect(records.allSatisfy { $0.requestID == 513 })
         let stdout = records.filter { $0.type == 6 }
         #expect(stdout.flatMap(\.content) == head + body)

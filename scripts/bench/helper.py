@@ -15,6 +15,9 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from chaos import children_of  # noqa: E402  (scripts/chaos.py: the process tree under /proc)
+
 
 def pids(directory, blade):
     with open(os.path.join(directory, "demo.json")) as handle:
@@ -43,26 +46,7 @@ def fetch(host, port, path, out):
 
 
 def tree(pid):
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        parents[int(entry)] = int(fields[1])
-    result = [int(pid)]
-    frontier = [int(pid)]
-    while frontier:
-        current = frontier.pop()
-        for child, parent in parents.items():
-            if parent == current and child not in result:
-                result.append(child)
-                frontier.append(child)
-    print(" ".join(str(p) for p in result))
+    print(" ".join(str(p) for p in [int(pid)] + children_of(int(pid))))
     return 0
 
 
