@@ -17,8 +17,8 @@ import Web
 // Logs reach the supervisor's file line by line, not at exit.
 setvbuf(stdout, nil, _IOLBF, 0)
 setvbuf(stderr, nil, _IONBF, 0)
-// glibc gives each thread its own malloc arena, and 24 workers each kept what their last large
-// answer freed (a 16-blade chassis document is 417 KB): two arenas for all.
+// glibc gives each thread its own malloc arena, and each kept what its last large answer freed
+// (a 16-blade chassis document is 417 KB): two arenas for all.
 mallopt(M_ARENA_MAX, 2)
 
 let log: @Sendable (String) -> Void = { message in

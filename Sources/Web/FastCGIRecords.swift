@@ -69,3 +69,34 @@ public enum FastCGIRecords {
          UInt8(contentLength >> 8), UInt8(contentLength & 0xFF), UInt8(paddingLength), 0]
     }
 }
+
+extension FastCGIRecords {
+    static let typeParams: UInt8 = 4
+
+    /// How much of a request's head (BEGIN_REQUEST and the PARAMS stream, up to its empty record)
+    /// the bytes waiting on a connection hold.
+    public enum RequestHead: Equatable {
+        /// Every record up to the empty PARAMS record is there: reading the head will not block.
+        case complete
+        /// The head has begun to arrive and is not whole yet.
+        case incomplete
+        /// Not FastCGI 1.0 records: libfcgi will refuse it and close the connection.
+        case malformed
+    }
+
+    /// Walks the records at the start of `bytes` (peeked, not consumed) without decoding them.
+    public static func requestHead<Bytes: Collection>(in bytes: Bytes) -> RequestHead where Bytes.Element == UInt8 {
+        var cursor = bytes.startIndex
+        while true {
+            let available = bytes.distance(from: cursor, to: bytes.endIndex)
+            guard available >= 8 else { return .incomplete }
+            func byte(_ offset: Int) -> Int { Int(bytes[bytes.index(cursor, offsetBy: offset)]) }
+            guard byte(0) == Int(version) else { return .malformed }
+            let contentLength = byte(4) << 8 | byte(5)
+            let recordLength = 8 + contentLength + byte(6)
+            guard available >= recordLength else { return .incomplete }
+            if byte(1) == Int(typeParams) && contentLength == 0 { return .complete }
+            cursor = bytes.index(cursor, offsetBy: recordLength)
+        }
+    }
+}

@@ -64,4 +64,29 @@ import Testing
         // Framing bytes that follow one another are one vector: head record, then each body record.
         #expect(layout.segments.count == 9) // header, head; header, body (x3); the closing records
     }
+
+    /// A request as nginx writes it: BEGIN_REQUEST, PARAMS records, the empty PARAMS record, then STDIN.
+    static func request(parameters: [UInt8], stdin: [UInt8]) -> [UInt8] {
+        func record(_ type: UInt8, _ content: [UInt8], padding: Int = 0) -> [UInt8] {
+            [1, type, 0, 1, UInt8(content.count >> 8), UInt8(content.count & 0xFF), UInt8(padding), 0]
+                + content + [UInt8](repeating: 0, count: padding)
+        }
+        return record(1, [0, 1, 1, 0, 0, 0, 0, 0]) + record(4, parameters, padding: 3) + record(4, [])
+            + record(5, stdin) + record(5, [])
+    }
+
+    @Test func aRequestHeadIsCompleteOnlyOnceItsEmptyParamsRecordHasArrived() {
+        let parameters = Array("\u{0E}\u{03}REQUEST_METHODGET".utf8)
+        let whole = Self.request(parameters: parameters, stdin: Array("{}".utf8))
+        let headEnd = 16 + (8 + parameters.count + 3) + 8
+        #expect(FastCGIRecords.requestHead(in: whole) == .complete)
+        #expect(FastCGIRecords.requestHead(in: whole[..<headEnd]) == .complete, "the body may still be on its way")
+        for cut in [0, 1, 7, 8, 15, 16, 23, 24 + parameters.count, headEnd - 8, headEnd - 1] {
+            #expect(FastCGIRecords.requestHead(in: whole[..<cut]) == .incomplete, "cut at \(cut)")
+        }
+        #expect(FastCGIRecords.requestHead(in: [0xFF] + whole.dropFirst()) == .malformed)
+        #expect(FastCGIRecords.requestHead(in: Array("GET / HTTP/1.1\r\n\r\n".utf8)) == .malformed)
+        // A record's padding belongs to it: the head is not complete while padding is missing.
+        #expect(FastCGIRecords.requestHead(in: whole[..<(16 + 8 + parameters.count + 2)]) == .incomplete)
+    }
 }

@@ -4,6 +4,7 @@ import gzip
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -152,6 +153,40 @@ def test_bad_input_gets_clear_errors(chassis):
                        headers={"Content-Type": "application/json"}).status == 400
     # Nothing crashed: the blade still answers.
     assert chassis.get(1, "/api/v1/local").status == 200
+
+
+def test_idle_half_sent_and_garbage_fastcgi_connections_hold_no_worker(chassis):
+    """chassis-web multiplexes its FastCGI connections: idle ones, ones that sent half a request
+    head and ones that sent no FastCGI at all never keep nginx's requests waiting. (With a thread
+    per connection, 40 idle connections took every one of the 24 threads.)"""
+    web_socket = os.path.join(chassis.state()["blades"][0]["runtimeDirectory"], "web.sock")
+
+    def connect():
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(web_socket)
+        connection.settimeout(10)
+        return connection
+
+    idle = [connect() for _ in range(40)]
+    stalled = [connect() for _ in range(6)]
+    for connection in stalled:  # a BEGIN_REQUEST header and 2 of its 8 content bytes
+        connection.sendall(bytes([1, 1, 0, 1, 0, 8, 0, 0, 0, 1]))
+    garbage = connect()
+    garbage.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        slowest = 0.0
+        for _ in range(30):
+            started = time.monotonic()
+            assert chassis.get(1, "/api/v1/local", timeout=10).status == 200
+            slowest = max(slowest, time.monotonic() - started)
+        assert slowest < 1.0, f"a request waited {slowest:.2f} s behind idle or stalled connections"
+        assert garbage.recv(64) == b"", "a connection sending no FastCGI is closed"
+        # A stalled head is dropped after the read timeout (5 s), not held for ever.
+        assert stalled[0].recv(64) == b""
+    finally:
+        for connection in idle + stalled + [garbage]:
+            connection.close()
+    assert chassis.get(1, "/api/v1/chassis").status == 200
 
 
 def test_hostile_names_render_as_text(chassis):
