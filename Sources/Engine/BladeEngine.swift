@@ -355,6 +355,15 @@ final class BladeEngine {
         return state
     }
 
+    /// Counts the samples written since the last pass into their minute aggregates.
+    func aggregateMinutes() {
+        do {
+            try store.aggregateMinutes()
+        } catch {
+            logger.error("cannot aggregate minutes", metadata: ["error": "\(error)"])
+        }
+    }
+
     func prune(now: Double) {
         do {
             let deleted = try store.prune(now: now, rawSeconds: config.history.rawSeconds,

@@ -29,6 +29,8 @@ final class EngineService {
     static let publishIntervalMs: UInt64 = 90 // on the coordinator's wakes: about every 100 ms
     static let reportCheckIntervalMs: Int64 = 500
     static let pruneIntervalSeconds: Int64 = 60
+    /// Minute aggregates trail the samples by at most this (they only show in windows over an hour).
+    static let aggregateIntervalSeconds: Int64 = 10
 
     let config: BladeConfig
     let logger: Logger
@@ -95,6 +97,10 @@ final class EngineService {
                 let now = StoreReader.wallClock()
                 engine.flushReplicated(now: now)
                 engine.checkReports(now: now)
+            })
+            self.housekeeping.append(self.loop.scheduleRepeatedTask(
+                initialDelay: .seconds(Self.aggregateIntervalSeconds), delay: .seconds(Self.aggregateIntervalSeconds)) { _ in
+                engine.aggregateMinutes()
             })
             self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(5)) { _ in
                 engine.recordCounters(now: StoreReader.wallClock())

@@ -173,6 +173,16 @@ enum Migrations {
             cluster TEXT
         );
         """),
+        // Minute aggregates are built from the samples in passes (StoreWriter.aggregateMinutes)
+        // instead of an upsert per sample; the cursor is the last sample already counted. A store
+        // of the previous version counted every sample it holds as it wrote it.
+        Migration(name: "2026-11-25-metrics-aggregation-cursor", sql: """
+        CREATE TABLE aggregation_cursor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_rowid INTEGER NOT NULL
+        );
+        INSERT INTO aggregation_cursor (id, last_rowid) SELECT 1, coalesce(max(rowid), 0) FROM samples;
+        """),
     ]
 
     /// Applies, in order, every migration not yet recorded, each in its own transaction.

@@ -285,12 +285,6 @@ public final class StoreWriter {
                     fault = excluded.fault, sampled_at = excluded.sampled_at, status = excluded.status
                 """)
             let insertSample = try metrics.statement("INSERT INTO samples (metric_id, time, value) VALUES (?, ?, ?)")
-            let upsertMinute = try metrics.statement("""
-                INSERT INTO minute_aggregates (metric_id, minute, minimum, total, maximum, count) VALUES (?, ?, ?, ?, ?, 1)
-                ON CONFLICT (metric_id, minute) DO UPDATE SET minimum = min(minimum, excluded.minimum),
-                    total = total + excluded.total, maximum = max(maximum, excluded.maximum), count = count + 1
-                """)
-            let minute = Int64((now / 60).rounded(.down))
             for evaluated in readings {
                 let reading = evaluated.reading
                 guard reading.descriptor.key.utf8.count <= Limits.keyBytesMax, !reading.descriptor.key.isEmpty else { continue }
@@ -301,7 +295,6 @@ public final class StoreWriter {
                                      .text(evaluated.status.rawValue)])
                 if let value {
                     try insertSample.run([.integer(id), .real(now), .real(value)])
-                    try upsertMinute.run([.integer(id), .integer(minute), .real(value), .real(value), .real(value)])
                 }
             }
             if slotID > 0 {
@@ -387,6 +380,40 @@ public final class StoreWriter {
         return readings.count
     }
 
+    /// Counts the samples written since the last pass into their one-minute aggregates (min,
+    /// total, max, count per metric and minute), merging with what earlier passes counted, and
+    /// returns how many samples it counted. Each sample is counted once: the pass takes the rowids
+    /// after the cursor, and moves the cursor in the same transaction. Samples may arrive out of
+    /// order (a replicated batch keeps its blade's time); their minute is their own time's.
+    ///
+    /// The engine runs a pass every few seconds: one grouped INSERT over the new samples instead
+    /// of an upsert for every sample (with 16 blades, about 900 a second on the active manager).
+    @discardableResult
+    public func aggregateMinutes() throws -> Int {
+        let cursor = try metrics.scalarInt("SELECT last_rowid FROM aggregation_cursor WHERE id = 1") ?? 0
+        guard let newest = try metrics.scalarInt("SELECT max(rowid) FROM samples"), newest > cursor else { return 0 }
+        var counted = 0
+        try metrics.transaction {
+            // "WHERE" before "ON CONFLICT" keeps SQLite's parser from reading ON as a join's.
+            try metrics.statement("""
+                INSERT INTO minute_aggregates (metric_id, minute, minimum, total, maximum, count)
+                SELECT metric_id, CAST(time / 60 AS INTEGER), min(value), sum(value), max(value), count(*)
+                FROM samples WHERE rowid > ? AND rowid <= ? GROUP BY metric_id, CAST(time / 60 AS INTEGER)
+                ON CONFLICT (metric_id, minute) DO UPDATE SET minimum = min(minimum, excluded.minimum),
+                    total = total + excluded.total, maximum = max(maximum, excluded.maximum),
+                    count = count + excluded.count
+                """).run([.integer(cursor), .integer(newest)])
+            counted = Int(newest - cursor)
+            try metrics.statement("""
+                INSERT INTO aggregation_cursor (id, last_rowid) VALUES (1, ?)
+                ON CONFLICT (id) DO UPDATE SET last_rowid = excluded.last_rowid
+                """).run([.integer(newest)])
+        }
+        // No new generation: the chassis documents do not hold aggregates, and history is read
+        // afresh on every request.
+        return counted
+    }
+
     /// Deletes raw samples older than `rawSeconds` and aggregates older than `aggregateSeconds`,
     /// a bounded number of rows per statement so that no write transaction is long. Readers in WAL
     /// mode are never blocked. Returns the number of rows deleted.
@@ -399,6 +426,8 @@ public final class StoreWriter {
     /// order (the wall clock stepped back) stays until the samples before it are old enough.
     @discardableResult
     public func prune(now: Double, rawSeconds: Int, aggregateSeconds: Int) throws -> Int {
+        // Every sample is counted in its minute before it can go.
+        try aggregateMinutes()
         var deleted = 0
         let rawCutoff = now - Double(rawSeconds)
         if let oldest = try metrics.scalarInt("SELECT min(rowid) FROM samples") {
@@ -410,6 +439,10 @@ public final class StoreWriter {
                 try metrics.statement("DELETE FROM samples WHERE rowid >= ? AND rowid < ?").run([.integer(from), .integer(to)])
                 deleted += metrics.changes
                 from = to
+            }
+            // An emptied table numbers its next sample 1 again: the cursor starts over with it.
+            if try metrics.scalarInt("SELECT max(rowid) FROM samples") == nil {
+                try metrics.execute("UPDATE aggregation_cursor SET last_rowid = 0 WHERE id = 1")
             }
         }
         let minuteCutoff = Int64(((now - Double(aggregateSeconds)) / 60).rounded(.down))

@@ -144,6 +144,31 @@ final class TemporaryStore {
         #expect(try other.dataVersion() == afterConfig)
     }
 
+    @Test func minuteAggregatesCountEverySampleOnceWhateverThePassesAndTheOrder() throws {
+        let store = try TemporaryStore()
+        let minute = (Date().timeIntervalSince1970 / 60).rounded(.down) * 60 - 7_200
+        // Minute 0 gets 1, 5 and 3 (the 3 arriving after minute 1 began, as a late replicated
+        // batch does); minute 1 gets 10 and 20. Passes run between the writes.
+        try store.record(["t1": 1], at: minute + 1)
+        try store.record(["t1": 5], at: minute + 30)
+        #expect(try store.writer.aggregateMinutes() == 2)
+        try store.record(["t1": 10], at: minute + 61)
+        try store.record(["t1": 3], at: minute + 59)
+        #expect(try store.writer.aggregateMinutes() == 2)
+        #expect(try store.writer.aggregateMinutes() == 0, "nothing new: nothing counted twice")
+        try store.record(["t1": 20], at: minute + 90)
+        #expect(try store.writer.aggregateMinutes() == 1)
+        let points = try store.reader.history(slotID: 1, key: "t1", seconds: 7_300)
+        #expect(points.count == 2)
+        #expect(points.first.map { [$0.min, $0.mean, $0.max] } == [1, 3, 5])
+        #expect(points.last.map { [$0.min, $0.mean, $0.max] } == [10, 15, 20])
+        // Once the samples are pruned away, new ones (numbered from 1 again) are still counted.
+        #expect(try store.writer.prune(now: minute + 90 + 3_601, rawSeconds: 3_600, aggregateSeconds: 86_400) == 5)
+        try store.record(["t1": 7], at: minute + 3_700)
+        #expect(try store.writer.aggregateMinutes() == 1)
+        #expect(try store.reader.history(slotID: 1, key: "t1", seconds: 7_300).count == 3)
+    }
+
     @Test func historyIsRawForAnHourAndAggregatedBeyondAndPruned() throws {
         let store = try TemporaryStore()
         let now = Date().timeIntervalSince1970
@@ -154,6 +179,8 @@ final class TemporaryStore {
         let raw = try store.reader.history(slotID: 1, key: "t1", seconds: 600)
         #expect(raw.count == 20)
         #expect(raw.allSatisfy { $0.min == $0.max })
+        #expect(try store.reader.history(slotID: 1, key: "t1", seconds: 7_300).isEmpty, "no pass has counted them yet")
+        #expect(try store.writer.aggregateMinutes() == 241)
         let aggregated = try store.reader.history(slotID: 1, key: "t1", seconds: 7_300)
         #expect(aggregated.count >= 120 && aggregated.count <= 122)
         #expect(aggregated.contains { $0.min < $0.max }, "two samples a minute give a range")
