@@ -19,7 +19,10 @@ extension Node {
         votesGranted = [id]
         votesRejected = []
         resetElectionDeadline()
-        for voter in votingMemberIDs where voter != id && !fenced.contains(voter) {
+        // Fenced voters are asked too: one that answers is powered on again (its answer lifts
+        // the fence, in `step`), and may be unable to speak first (restarted before it learnt the
+        // membership, it never campaigns): asking only the others left such a chassis leaderless.
+        for voter in votingMemberIDs where voter != id {
             send(Message(kind: .preVote, from: id, to: voter, term: term + 1,
                          logIndex: log.lastIndex, logTerm: log.lastTerm))
         }
@@ -36,7 +39,7 @@ extension Node {
         votesGranted = [id]
         votesRejected = []
         resetElectionDeadline()
-        for voter in votingMemberIDs where voter != id && !fenced.contains(voter) {
+        for voter in votingMemberIDs where voter != id {
             send(Message(kind: .vote, from: id, to: voter, term: term, logIndex: log.lastIndex,
                          logTerm: log.lastTerm, flags: transfer ? .transfer : []))
         }

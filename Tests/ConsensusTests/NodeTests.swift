@@ -283,6 +283,21 @@ struct NodeTests {
         #expect(node.status.noActiveReason == .fencedButNotCaughtUp)
     }
 
+    @Test("a fenced peer is still asked for its vote, so that one powered on again can answer")
+    func fencedPeerIsAsked() {
+        let net = Net(blades(2))
+        net.down = [m1]
+        let candidate = net.nodes[m2]!
+        net.absorb(m2, candidate.confirmDown(m1))
+        net.tick(120)
+        // Not caught up with m1 since it started, m2 may not count the fence; it asks m1 instead.
+        #expect(candidate.role != .leader)
+        #expect(net.readies[m2]!.flatMap(\.messages).contains { $0.kind == .preVote && $0.to == m1 })
+        net.down = []
+        net.tick(120)
+        #expect(net.leader() != nil)
+    }
+
     @Test("two blades with a witness: the survivor takes over without any fence")
     func witness() {
         let net = Net(blades(2, witness: true))
