@@ -39,7 +39,7 @@ test-unit:
 
 # The consensus core under thousands of random fault schedules, in a release build of the
 # simulator only (it depends on nothing but the core): with the core's default timing and with
-# the timing chassis-engine runs (Config.engine: 100 ms heartbeats and stagger).
+# the timing chassis-engine runs (Config.engine: 150 ms heartbeats, 100 ms stagger).
 test-sim:
 	$(SWIFT) build -c release --product chassis-sim
 	$(BIN_RELEASE)/chassis-sim --schedules $(SIM_SCHEDULES) --seed $(SIM_SEED)
