@@ -321,7 +321,7 @@ final class Coordinator {
         let payload = [PayloadKind.metrics.rawValue] + batch.wireEncoded()
         for member in node.membership.members where member.id != me && !member.isWitness {
             guard let peer = peersByID[member.id] else { continue }
-            transport.send(payload, to: peer.member.name)
+            transport.send(payload, to: peer.member.name, deferrable: true)
         }
     }
 

@@ -184,6 +184,8 @@ public struct PeerCodec: Sendable {
 public struct PeerCounters: Sendable, Equatable, Codable {
     public var framesReceived = 0
     public var framesSent = 0
+    /// Flushes that wrote to a peer's connection (one `writev` each, however many frames).
+    public var writes = 0
     public var bytesReceived = 0
     public var bytesSent = 0
     public var forged = 0

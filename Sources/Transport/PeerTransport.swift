@@ -100,8 +100,17 @@ public final class PeerTransport {
 
     public var peerNames: [String] { peers.keys.sorted() }
 
+    /// How long a deferrable payload may wait for an urgent one to the same peer.
+    public static let deferredSendMaxMs: Int64 = 200
+
     /// Queues a payload for one peer. Call on the event loop.
-    public func send(_ payload: [UInt8], to peer: String) {
+    ///
+    /// An urgent payload is written at once, with whatever waits for that peer. A `deferrable`
+    /// one (a metrics batch) waits up to `deferredSendMaxMs` for the next urgent payload to the
+    /// same peer (a heartbeat from the leader, its answer from a standby, every 150 ms) and leaves
+    /// in the same `writev`: one write and one wake-up of the peer instead of two. Frames still
+    /// arrive in the order they were queued.
+    public func send(_ payload: [UInt8], to peer: String, deferrable: Bool = false) {
         loop.preconditionInEventLoop()
         guard !stopped, let endpoint = peers[peer] else { return }
         guard payload.count <= PeerLimits.payloadBytesMax else {
@@ -115,7 +124,7 @@ public final class PeerTransport {
             connection = OutgoingConnection(transport: self, endpoint: endpoint)
             outgoing[peer] = connection
         }
-        connection.enqueue(payload)
+        connection.enqueue(payload, deferrable: deferrable)
     }
 
     // MARK: Called by the handlers, on the loop
@@ -168,6 +177,8 @@ public final class PeerTransport {
         counters.framesSent += 1
         counters.bytesSent += bytes
     }
+
+    func noteWrite() { counters.writes += 1 }
 
     func noteQueueDrop() { counters.queueDrops += 1 }
     func noteForged() { counters.forged += 1 }
@@ -236,22 +247,40 @@ final class OutgoingConnection {
     private var connecting = false
     private var reconnectDelayMs = PeerTransport.reconnectDelayMinMs
     private var closed = false
+    /// The flush that sends deferrable payloads nobody urgent took along.
+    private var deferredFlush: Scheduled<Void>?
 
     init(transport: PeerTransport, endpoint: PeerEndpoint) {
         self.transport = transport
         self.endpoint = endpoint
     }
 
-    func enqueue(_ payload: [UInt8]) {
+    func enqueue(_ payload: [UInt8], deferrable: Bool) {
         if queue.count >= PeerLimits.queuedFramesMax {
             queue.removeFirst()
             transport.noteQueueDrop()
         }
         queue.append(payload)
+        if deferrable {
+            if deferredFlush == nil {
+                deferredFlush = transport.loop.scheduleTask(in: .milliseconds(PeerTransport.deferredSendMaxMs)) { [weak self] in
+                    guard let self else { return }
+                    self.deferredFlush = nil
+                    self.sendQueued()
+                }
+            }
+            return
+        }
+        sendQueued()
+    }
+
+    private func sendQueued() {
         if nonce != nil { flush() } else { connectIfNeeded() }
     }
 
     func close() {
+        deferredFlush?.cancel()
+        deferredFlush = nil
         closed = true
         channel?.close(promise: nil)
         channel = nil
@@ -322,6 +351,8 @@ final class OutgoingConnection {
 
     private func flush() {
         guard let channel, let nonce, !queue.isEmpty else { return }
+        deferredFlush?.cancel()
+        deferredFlush = nil
         // A peer that does not read (cut off, stalled) must not make us buffer without bound:
         // the protocols above retransmit what matters.
         guard channel.isWritable else {
@@ -340,6 +371,7 @@ final class OutgoingConnection {
         }
         queue.removeAll(keepingCapacity: true)
         channel.flush()
+        transport.noteWrite()
     }
 }
 

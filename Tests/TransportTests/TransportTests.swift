@@ -119,6 +119,40 @@ let key = Array("0123456789abcdef0123456789abcdef".utf8)
         #expect(!inboxB.all.contains { $0.1 == "forged" })
     }
 
+    @Test func aDeferrablePayloadWaitsForTheNextUrgentOneOrItsDeadline() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let loop = group.next()
+        let port = Int.random(in: 20_000...29_000)
+        let endpoints = [PeerEndpoint(name: "a", host: "127.0.0.1", port: port),
+                         PeerEndpoint(name: "b", host: "127.0.0.1", port: port + 1)]
+        let inboxB = Inbox()
+        let a = PeerTransport(localName: "a", localHost: "127.0.0.1", port: port, key: key, peers: endpoints, loop: loop) { _, _ in }
+        let b = PeerTransport(localName: "b", localHost: "127.0.0.1", port: port + 1, key: key, peers: endpoints, loop: loop) {
+            inboxB.add($0, $1)
+        }
+        try a.start(); try b.start()
+        defer { a.stop(); b.stop() }
+        try loop.submit { a.send(Array("hello".utf8), to: "b") }.wait()
+        #expect(Self.waitUntil { inboxB.all.count == 1 })
+        let writesBefore = try loop.submit { a.counters.writes }.wait()
+        // A batch, then 50 ms later a heartbeat: both leave in one write, the batch first.
+        try loop.submit { a.send(Array("batch".utf8), to: "b", deferrable: true) }.wait()
+        usleep(50_000)
+        #expect(inboxB.all.count == 1, "the deferrable payload waits")
+        try loop.submit { a.send(Array("heartbeat".utf8), to: "b") }.wait()
+        #expect(Self.waitUntil { inboxB.all.count == 3 })
+        #expect(inboxB.all.map(\.1) == ["hello", "batch", "heartbeat"])
+        #expect(try loop.submit { a.counters.writes }.wait() == writesBefore + 1)
+        // Alone, it leaves at its deadline.
+        let sent = Date()
+        try loop.submit { a.send(Array("alone".utf8), to: "b", deferrable: true) }.wait()
+        #expect(Self.waitUntil { inboxB.all.count == 4 })
+        let waited = Date().timeIntervalSince(sent)
+        #expect(waited >= Double(PeerTransport.deferredSendMaxMs) / 1000 * 0.9 && waited < 2, "waited \(waited) s")
+        #expect(try loop.submit { a.counters.writes }.wait() == writesBefore + 2)
+    }
+
     @Test func aReplayedFrameOnANewConnectionIsDroppedAndCounted() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
