@@ -285,9 +285,6 @@ final class Coordinator {
 
     // MARK: Inputs
 
-    /// The peers' descriptors decoded so far (their full batches repeat them every 30 s).
-    private let descriptorMemo = MetricsBatch.DescriptorMemo()
-
     private func received(from sender: String, payload: [UInt8]) {
         guard let kind = payload.first.flatMap(PayloadKind.init(rawValue:)) else {
             malformedPayloads += 1
@@ -300,7 +297,7 @@ final class Coordinator {
             advanceClock()
             handle(node.step(encoded: Array(payload.dropFirst())))
         case .metrics:
-            guard let batch = try? MetricsBatch.decode(wire: Array(payload.dropFirst()), descriptors: descriptorMemo) else {
+            guard let batch = try? MetricsBatch.decode(wire: Array(payload.dropFirst())) else {
                 malformedPayloads += 1
                 return
             }

@@ -65,34 +65,8 @@ extension MetricsBatch {
         return out
     }
 
-    /// Descriptors already decoded, by their JSON bytes. Every blade repeats all its descriptors
-    /// in a full batch every 30 s: a 16-blade active manager decoded about 50 a second, each
-    /// through JSONDecoder (a twentieth of its CPU, measured with perf), nearly always the same
-    /// bytes as last time. Bounded; not thread-safe (the engine decodes on its event loop).
-    public final class DescriptorMemo {
-        private var decoded: [[UInt8]: MetricDescriptor] = [:]
-        public let capacity: Int
-        public private(set) var hits = 0
-
-        public init(capacity: Int = 4_096) {
-            self.capacity = capacity
-        }
-
-        func descriptor(_ bytes: [UInt8], decoder: JSONDecoder) throws -> MetricDescriptor {
-            if let known = decoded[bytes] {
-                hits += 1
-                return known
-            }
-            let descriptor = try decoder.decode(MetricDescriptor.self, from: Data(bytes))
-            // Descriptors change rarely; a memo that fills up (blades replaced over months) starts over.
-            if decoded.count >= capacity { decoded.removeAll(keepingCapacity: true) }
-            decoded[bytes] = descriptor
-            return descriptor
-        }
-    }
-
     /// Reads either form; throws on anything malformed, oversized or trailing.
-    public static func decode(wire bytes: [UInt8], descriptors memo: DescriptorMemo? = nil) throws -> MetricsBatch {
+    public static func decode(wire bytes: [UInt8]) throws -> MetricsBatch {
         guard let first = bytes.first else { throw WireError(description: "an empty batch") }
         if first == UInt8(ascii: "{") {
             return try JSONDecoder().decode(MetricsBatch.self, from: Data(bytes))
@@ -119,12 +93,7 @@ extension MetricsBatch {
             var descriptor: MetricDescriptor?
             if flags & 1 != 0 {
                 let length = try reader.varint(maximum: UInt64(WireLimits.descriptorBytesMax))
-                let json = try reader.bytes(Int(length))
-                if let memo {
-                    descriptor = try memo.descriptor(Array(json), decoder: decoder)
-                } else {
-                    descriptor = try decoder.decode(MetricDescriptor.self, from: Data(json))
-                }
+                descriptor = try decoder.decode(MetricDescriptor.self, from: Data(try reader.bytes(Int(length))))
             }
             let number = flags & 2 != 0 ? try reader.double() : nil
             if let number, !number.isFinite { throw WireError(description: "a value that is not a finite number") }

@@ -37,31 +37,6 @@ import Testing
         #expect(try MetricsBatch.decode(wire: changes.wireEncoded()) == changes)
     }
 
-    @Test func theDescriptorMemoGivesTheSameBatchAndForgetsWhenFull() throws {
-        let memo = MetricsBatch.DescriptorMemo(capacity: 1)
-        let bytes = Self.batch.wireEncoded()
-        let described = Self.batch.values.filter { $0.descriptor != nil }.count
-        #expect(described == 1)
-        #expect(try MetricsBatch.decode(wire: bytes, descriptors: memo) == Self.batch)
-        #expect(memo.hits == 0)
-        #expect(try MetricsBatch.decode(wire: bytes, descriptors: memo) == Self.batch)
-        #expect(memo.hits == 1)
-        // A changed descriptor is decoded, not taken from the memo (capacity 1: the old one goes).
-        var changed = Self.batch
-        let index = changed.values.firstIndex { $0.descriptor != nil }!
-        changed.values[index].descriptor!.label = "renamed"
-        #expect(try MetricsBatch.decode(wire: changed.wireEncoded(), descriptors: memo) == changed)
-        #expect(memo.hits == 1)
-        #expect(try MetricsBatch.decode(wire: bytes, descriptors: memo) == Self.batch)
-        #expect(memo.hits == 1)
-        // A malformed descriptor is refused with a memo too, and not remembered.
-        var broken = bytes
-        let at = broken.firstIndex(of: UInt8(ascii: "{"))!
-        broken[at] = UInt8(ascii: "[")
-        #expect(throws: (any Error).self) { try MetricsBatch.decode(wire: broken, descriptors: memo) }
-        #expect(throws: (any Error).self) { try MetricsBatch.decode(wire: broken, descriptors: memo) }
-    }
-
     @Test func readsTheJSONFormOfABladeNotYetUpgraded() throws {
         let json = Array(try JSONEncoder().encode(Self.batch))
         #expect(try MetricsBatch.decode(wire: json) == Self.batch)
