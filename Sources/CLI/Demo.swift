@@ -419,6 +419,12 @@ extension Demo {
         if status != 0 && !output.contains("No such file") {
             throw DemoError("nft could not remove the partition: \(output)")
         }
+        // The last partition healed leaves no empty table behind in the host's ruleset. (Another
+        // demo could add a chain between the two commands; it would lose that partition only.)
+        let (listed, ruleset) = try Processes.run([nft, "list", "table", "inet", nftTable])
+        if listed == 0 && !ruleset.contains("chain ") {
+            _ = try Processes.run([nft, "delete", "table", "inet", nftTable])
+        }
     }
 
     static func healAll(state: DemoState) {
