@@ -202,8 +202,13 @@ final class FastCGIServer: @unchecked Sendable {
         if count < 0 {
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .armAgain : .closed
         }
-        let head = FastCGIRecords.requestHead(in: UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-        return head == .incomplete && count < buffer.count ? .waitForTheRest : .serve
+        switch FastCGIRecords.requestHead(in: UnsafeRawBufferPointer(rebasing: buffer[..<count])) {
+        case .complete: return .serve
+        case .incomplete: return count < buffer.count ? .waitForTheRest : .serve
+        // Not FastCGI: closed here, at once. (libfcgi would refuse it too, but first wait up to
+        // 2 s for the peer to close its side.)
+        case .malformed: return .closed
+        }
     }
 
     private func toSlowLane(_ descriptor: Int32) {
