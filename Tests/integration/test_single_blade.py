@@ -181,7 +181,11 @@ def test_idle_half_sent_and_garbage_fastcgi_connections_hold_no_worker(chassis):
             slowest = max(slowest, time.monotonic() - started)
         assert slowest < 1.0, f"a request waited {slowest:.2f} s behind idle or stalled connections"
         garbage.settimeout(1)
-        assert garbage.recv(64) == b"", "a connection sending no FastCGI is closed at once"
+        try:  # closed with its bytes unread: the peer sees a reset rather than an end of file
+            ended = garbage.recv(64) == b""
+        except ConnectionResetError:
+            ended = True
+        assert ended, "a connection sending no FastCGI is closed at once"
         # A stalled head is dropped after the read timeout (5 s), not held for ever.
         assert stalled[0].recv(64) == b""
     finally:
