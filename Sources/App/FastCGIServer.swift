@@ -19,7 +19,7 @@ import Web
 /// Connections are blocking, with receive and send timeouts. A worker first peeks at what has
 /// arrived: a request whose head (BEGIN_REQUEST and every PARAMS record) is not all there yet goes
 /// to the slow lane, one thread that may block on it, so that a peer sending half a request never
-/// holds a worker. nginx writes a request's head whole, so its requests never take the slow lane.
+/// holds a worker. nginx writes a request's head in one write, so its requests normally do not.
 final class FastCGIServer: @unchecked Sendable {
     let socketPath: String
     let threads: Int
@@ -156,14 +156,20 @@ final class FastCGIServer: @unchecked Sendable {
         return stopping
     }
 
-    private func work(_ index: Int) {
+    /// A thread's own libfcgi request, with no listening socket (-1): libfcgi only ever reads
+    /// the connection it is given.
+    private func makeRequest(for thread: String) -> UnsafeMutablePointer<FCGX_Request>? {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         request.initialize(to: FCGX_Request())
-        // Listening socket -1: libfcgi only ever reads the connection it is given.
         guard FCGX_InitRequest(request, -1, 0) == 0 else {
-            log("worker \(index): FCGX_InitRequest failed")
-            return
+            log("\(thread): FCGX_InitRequest failed")
+            return nil
         }
+        return request
+    }
+
+    private func work(_ index: Int) {
+        guard let request = makeRequest(for: "worker \(index)") else { return }
         var source: StateSource?
         var event = epoll_event()
         let peekBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.peekBytes, alignment: 8)
@@ -221,12 +227,7 @@ final class FastCGIServer: @unchecked Sendable {
     /// Serves, one after another, the connections whose request head had not all arrived: each
     /// read blocks for at most `ioTimeoutSeconds`, here rather than in a worker.
     private func slowLaneWork() {
-        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
-        request.initialize(to: FCGX_Request())
-        guard FCGX_InitRequest(request, -1, 0) == 0 else {
-            log("slow lane: FCGX_InitRequest failed")
-            return
-        }
+        guard let request = makeRequest(for: "slow lane") else { return }
         var source: StateSource?
         while true {
             slowLaneSignal.lock()
@@ -478,7 +479,6 @@ final class FastCGIServer: @unchecked Sendable {
         lock.lock()
         stopping = true
         lock.unlock()
-        FCGX_ShutdownPending()
         if listenFD >= 0 { shutdown(listenFD, Int32(SHUT_RDWR)) }
         if wakeFDs.write >= 0 { _ = Glibc.write(wakeFDs.write, "x", 1) }
         slowLaneSignal.lock()

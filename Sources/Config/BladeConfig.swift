@@ -60,8 +60,9 @@ public struct BladeConfig: Sendable, Equatable {
     public struct Web: Sendable, Equatable {
         public var port = 8080
         /// Worker threads of the FastCGI edge: one per core (at least two). Kept connections do
-        /// not pin them; more threads than cores only add scheduler switches (`make bench-web`:
-        /// 2 threads served 33 to 35 k requests a second on 2 cores, 8 threads 30 k, 1 thread 29 k).
+        /// not pin them; more threads than cores only add scheduler switches (measured by hand
+        /// with `make bench-web`'s wrk load on 2 cores: 2 threads served 33 to 35 k requests a
+        /// second, 4 threads 32 to 33 k, 8 threads 30 k, 1 thread 28 to 29 k).
         public var threads = Web.threadsByDefault
         public static var threadsByDefault: Int { max(2, sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
         public var templatesDir = "Templates"

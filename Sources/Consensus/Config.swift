@@ -116,7 +116,7 @@ public struct Config: Equatable, Sendable {
     /// The timing `chassis-engine` runs with, and `chassis-sim --engine-timing` checks:
     /// - heartbeats every 150 ms: a leader of 16 blades sends and receives 200 messages a second
     ///   (600 at the core's 50 ms), which were most of its CPU time (measured with perf; at 100 ms
-    ///   `make bench-replication` gave 1.13 %, at 150 ms 0.92 %). The lease is renewed three
+    ///   `make bench-replication` gave 1.13 %, at 150 ms 0.92 % in one run). The lease is renewed three
     ///   times within its 470 ms, so two lost rounds in a row still keep it; a follower hears
     ///   the leader three times within its 500 ms of stickiness, and detects a dead one as fast
     ///   as before (the election timeout, not the heartbeat, sets the failover time);

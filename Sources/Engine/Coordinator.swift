@@ -127,7 +127,7 @@ final class Coordinator {
         me = myID
         peersByID = peers
         idsByName = ids
-        // Heartbeats every 100 ms and a 100 ms preference stagger (see `Config.engine`).
+        // The engine's heartbeat interval and preference stagger (see `Config.engine`).
         consensusConfig = Consensus.Config.engine
         tickNanoseconds = UInt64(consensusConfig.tickIntervalMs) * 1_000_000
         startNanoseconds = StoreReader.monotonicNanoseconds()

@@ -57,8 +57,8 @@ public final class StoreReader {
         }
         let opened = try Database(path: StoreReader.uri(configDatabase), mode: .readOnly)
         try opened.statement("ATTACH DATABASE ? AS m").run([.text(StoreReader.uri(metricsDatabase))])
-        // A small page cache per reader: the web app has one reader per thread (24), each read
-        // of a new version is done by one of them, and the pages come from the tmpfs or the
+        // A small page cache per reader: the web app has one reader per worker thread, each
+        // read of a new version is done by one of them, and the pages come from the tmpfs or the
         // kernel's cache anyway. SQLite's default (2 MB per schema) let a 16-blade active
         // manager's web app grow past 100 MB under load.
         try opened.execute("PRAGMA main.cache_size = -\(Self.pageCacheKiB); PRAGMA m.cache_size = -\(Self.pageCacheKiB)")

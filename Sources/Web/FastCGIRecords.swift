@@ -80,7 +80,7 @@ extension FastCGIRecords {
         case complete
         /// The head has begun to arrive and is not whole yet.
         case incomplete
-        /// Not FastCGI 1.0 records: libfcgi will refuse it and close the connection.
+        /// Not FastCGI 1.0 records: the FastCGI edge closes the connection.
         case malformed
     }
 

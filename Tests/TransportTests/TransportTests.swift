@@ -89,6 +89,15 @@ let key = Array("0123456789abcdef0123456789abcdef".utf8)
         return condition()
     }
 
+    /// A transport named after its endpoint on 127.0.0.1, delivering into `inbox` (or nowhere).
+    static func transport(_ name: String, _ endpoints: [PeerEndpoint], loop: EventLoop, key: [UInt8] = key,
+                          inbox: Inbox? = nil) -> PeerTransport {
+        let port = endpoints.first { $0.name == name }!.port
+        return PeerTransport(localName: name, localHost: "127.0.0.1", port: port, key: key, peers: endpoints, loop: loop) {
+            inbox?.add($0, $1)
+        }
+    }
+
     @Test func deliversInOrderAndRefusesAWrongKey() throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
@@ -98,13 +107,10 @@ let key = Array("0123456789abcdef0123456789abcdef".utf8)
                          PeerEndpoint(name: "b", host: "127.0.0.1", port: port + 1),
                          PeerEndpoint(name: "c", host: "127.0.0.1", port: port + 2)]
         let inboxB = Inbox()
-        let a = PeerTransport(localName: "a", localHost: "127.0.0.1", port: port, key: key, peers: endpoints, loop: loop) { _, _ in }
-        let b = PeerTransport(localName: "b", localHost: "127.0.0.1", port: port + 1, key: key, peers: endpoints, loop: loop) {
-            inboxB.add($0, $1)
-        }
+        let a = Self.transport("a", endpoints, loop: loop)
+        let b = Self.transport("b", endpoints, loop: loop, inbox: inboxB)
         // A blade with the wrong key: its frames never reach b.
-        let c = PeerTransport(localName: "c", localHost: "127.0.0.1", port: port + 2,
-                              key: Array("the wrong cluster key, 32 bytes!".utf8), peers: endpoints, loop: loop) { _, _ in }
+        let c = Self.transport("c", endpoints, loop: loop, key: Array("the wrong cluster key, 32 bytes!".utf8))
         try a.start(); try b.start(); try c.start()
         defer { a.stop(); b.stop(); c.stop() }
         try loop.submit {
@@ -123,14 +129,13 @@ let key = Array("0123456789abcdef0123456789abcdef".utf8)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
-        let port = Int.random(in: 20_000...29_000)
+        // Its own range of ports: Swift Testing runs the suite's tests in parallel.
+        let port = Int.random(in: 40_000...49_000)
         let endpoints = [PeerEndpoint(name: "a", host: "127.0.0.1", port: port),
                          PeerEndpoint(name: "b", host: "127.0.0.1", port: port + 1)]
         let inboxB = Inbox()
-        let a = PeerTransport(localName: "a", localHost: "127.0.0.1", port: port, key: key, peers: endpoints, loop: loop) { _, _ in }
-        let b = PeerTransport(localName: "b", localHost: "127.0.0.1", port: port + 1, key: key, peers: endpoints, loop: loop) {
-            inboxB.add($0, $1)
-        }
+        let a = Self.transport("a", endpoints, loop: loop)
+        let b = Self.transport("b", endpoints, loop: loop, inbox: inboxB)
         try a.start(); try b.start()
         defer { a.stop(); b.stop() }
         try loop.submit { a.send(Array("hello".utf8), to: "b") }.wait()
@@ -161,9 +166,7 @@ let key = Array("0123456789abcdef0123456789abcdef".utf8)
         let endpoints = [PeerEndpoint(name: "a", host: "127.0.0.1", port: port + 9),
                          PeerEndpoint(name: "b", host: "127.0.0.1", port: port)]
         let inbox = Inbox()
-        let b = PeerTransport(localName: "b", localHost: "127.0.0.1", port: port, key: key, peers: endpoints, loop: loop) {
-            inbox.add($0, $1)
-        }
+        let b = Self.transport("b", endpoints, loop: loop, inbox: inbox)
         try b.start()
         defer { b.stop() }
         // An attacker replays a correctly signed frame whose nonce belongs to an old connection.
