@@ -48,15 +48,22 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // Who may see and change what: password hashes (scrypt), sessions, transfer tickets and
+        // API tokens, route rules, the customer's projection of the chassis. Pure computation.
+        .target(name: "Access", dependencies: [
+            "Model",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ]),
         // The engine's control protocol over a unix socket, and a blocking client.
         .target(name: "Control", dependencies: ["Model"]),
         // Routes, view models, templates and the redirect rule, callable without FastCGI.
         .target(name: "Web", dependencies: [
-            "Model", "Store", "Control",
+            "Model", "Store", "Control", "Access",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
-        .executableTarget(name: "App", dependencies: ["Web", "Config", "CFastCGI", "CMalloc"]),
+        .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc"]),
         .executableTarget(name: "Engine", dependencies: [
             "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc",
             .product(name: "Logging", package: "swift-log"),
@@ -72,18 +79,19 @@ let package = Package(
             .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization"),
         ]),
         .executableTarget(name: "CLI", dependencies: [
-            "Config", "Store", "Model", "Control", "Metrics",
+            "Config", "Store", "Model", "Control", "Metrics", "Access",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"]),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "Model"]),
         // The golden scenario files are read from the source tree (#filePath), not bundled.
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus"], exclude: ["testdata"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Model"]),
-        .testTarget(name: "WebTests", dependencies: ["Web", "Store", "Model"]),
+        .testTarget(name: "WebTests", dependencies: ["Web", "Store", "Model", "Access", "Control"]),
         .testTarget(name: "TransportTests", dependencies: [
             "Transport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),

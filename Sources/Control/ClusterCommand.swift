@@ -4,8 +4,12 @@ import Model
 /// same order on every blade. Every command carries the time it was decided, so that applying it
 /// gives the same rows everywhere.
 public enum ClusterCommand: Sendable, Codable, Equatable {
-    /// An operator's change (thresholds, names, module types, acknowledgements, intervals).
+    /// An operator's change (thresholds, names, module types, acknowledgements, intervals), from
+    /// an engine of the previous version: recorded in the audit log as the console's.
     case control(ControlRequest, at: Double)
+    /// An operator's change and who made it: applied, then recorded in the audit log with the
+    /// values before and after.
+    case audited(ControlRequest, actor: Actor, at: Double)
     /// The active manager saw a metric cross its thresholds.
     case raiseAlert(slotID: Int?, metricKey: String, metricLabel: String, severity: Severity, message: String,
                     value: Double?, at: Double)
@@ -17,4 +21,7 @@ public enum ClusterCommand: Sendable, Codable, Equatable {
     case member(name: String, memberID: UInt32, address: String, slot: Int?, port: Int, priority: Int?, witness: Bool)
     /// Forget a removed member's endpoint.
     case dropMember(name: String)
+    /// A change made outside the log (a hand-over, a membership change), recorded in the audit
+    /// log once it took effect.
+    case auditEvent(AuditRecord)
 }

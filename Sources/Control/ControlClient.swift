@@ -6,6 +6,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Model
 
 public enum ControlClientError: Error, CustomStringConvertible, Equatable {
     case socketPathTooLong(String)
@@ -37,7 +38,13 @@ public struct ControlClient: Sendable {
     }
 
     public func send(_ request: ControlRequest) throws -> ControlResponse {
-        var line = try JSONEncoder().encode(request)
+        try send(request, actor: nil)
+    }
+
+    /// Sends a request on behalf of `actor` (the web app's logged-in user); without one the engine
+    /// records the local console (the peer's user id) as the actor.
+    public func send(_ request: ControlRequest, actor: Actor?) throws -> ControlResponse {
+        var line = try JSONEncoder().encode(ControlEnvelope(request: request, actor: actor))
         line.append(0x0A)
         let fd = try connect()
         defer { close(fd) }

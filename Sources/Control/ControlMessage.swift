@@ -23,6 +23,64 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case addMember(name: String, address: String, slot: Int?, port: Int, priority: Int?, witness: Bool)
     /// Removes a member (a dead blade), one at a time. The active manager cannot remove itself.
     case removeMember(name: String)
+
+    // Users, tokens and sessions. Passwords arrive already hashed (the web app or chassisctl
+    // hashes them); token secrets as their SHA-256. Nothing secret enters the log.
+
+    /// A new local user; `scope` for customers only.
+    case addUser(name: String, role: Role, scope: AccessScope?, passwordHash: String)
+    /// Changes a user's password, or role (with the scope that goes with it), or both. Any change
+    /// ends the user's sessions on every blade.
+    case updateUser(name: String, role: Role?, scope: AccessScope?, passwordHash: String?)
+    /// Removes a user, its tokens and its sessions.
+    case removeUser(name: String)
+    case createToken(id: String, user: String, label: String, secretHash: String, expiresAt: Double?)
+    case revokeToken(id: String)
+    /// Logout: the session is refused on every blade until `until` (when it would have expired).
+    case endSession(id: String, user: String, until: Double)
+    /// A login attempt, for the audit log and the throttle's counters.
+    case recordLogin(user: String, address: String, success: Bool)
+    /// An admin lifts the throttle's lock of a user, an address, or both.
+    case liftLoginLock(user: String?, address: String?)
+}
+
+/// A request and who sends it: the web app says which user, with which role, from which address;
+/// a request without an actor (chassisctl on the blade) is recorded as the local console's.
+public struct ControlEnvelope: Sendable, Codable, Equatable {
+    public var request: ControlRequest
+    public var actor: Actor?
+
+    public init(request: ControlRequest, actor: Actor?) {
+        self.request = request
+        self.actor = actor
+    }
+}
+
+extension ControlRequest {
+    /// A short name of the change for the audit log: `threshold.set`, `user.add` ...
+    public var auditAction: String {
+        switch self {
+        case .ping: return "ping"
+        case .setThreshold: return "threshold.set"
+        case .removeThreshold: return "threshold.remove"
+        case .setChassisInfo: return "chassis.set"
+        case .setSlot: return "slot.set"
+        case .acknowledgeAlert: return "alert.acknowledge"
+        case .setInterval: return "interval.set"
+        case .setSensor: return "sensor.set"
+        case .handOver: return "manager.handover"
+        case .addMember: return "member.add"
+        case .removeMember: return "member.remove"
+        case .addUser: return "user.add"
+        case .updateUser: return "user.update"
+        case .removeUser: return "user.remove"
+        case .createToken: return "token.create"
+        case .revokeToken: return "token.revoke"
+        case .endSession: return "session.end"
+        case .recordLogin(_, _, let success): return success ? "login.succeeded" : "login.failed"
+        case .liftLoginLock: return "login.unlock"
+        }
+    }
 }
 
 /// The engine's answer to one request.

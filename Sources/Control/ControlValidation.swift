@@ -56,6 +56,35 @@ public enum ControlValidation {
             return name.isEmpty || name.utf8.count > 64 ? "name the member to remove" : nil
         case .handOver(let target):
             return target.flatMap { textProblem($0, field: "member") }
+        case .addUser(let name, let role, let scope, let passwordHash):
+            return userNameProblem(name) ?? scopeProblem(role: role, scope: scope) ?? hashProblem(passwordHash)
+        case .updateUser(let name, let role, let scope, let passwordHash):
+            if let problem = userNameProblem(name) { return problem }
+            if role == nil && passwordHash == nil { return "say what changes: role or password" }
+            if let role, let problem = scopeProblem(role: role, scope: scope) { return problem }
+            if role == nil && scope != nil { return "a scope is given with the role customer" }
+            return passwordHash.flatMap(hashProblem)
+        case .removeUser(let name):
+            return userNameProblem(name)
+        case .createToken(let id, let user, let label, let secretHash, let expiresAt):
+            if !isHex(id, count: 16) { return "token id must be 16 hex digits" }
+            if !isHex(secretHash, count: 64) { return "token secret hash must be 64 hex digits" }
+            if let expiresAt, !expiresAt.isFinite { return "token expiry must be a time" }
+            return userNameProblem(user) ?? textProblem(label, field: "label")
+        case .revokeToken(let id):
+            return isHex(id, count: 16) ? nil : "token id must be 16 hex digits"
+        case .endSession(let id, let user, let until):
+            if !isHex(id, count: 32) { return "session id must be 32 hex digits" }
+            if !until.isFinite { return "session end must be a time" }
+            return userNameProblem(user)
+        case .recordLogin(let user, let address, _):
+            // The name is what someone typed: any text, bounded, without control characters.
+            if user.isEmpty || user.utf8.count > userNameBytesMax { return "user must be 1 to \(userNameBytesMax) bytes" }
+            return textProblem(user, field: "user") ?? textProblem(address, field: "address")
+        case .liftLoginLock(let user, let address):
+            if user == nil && address == nil { return "name a user or an address to unlock" }
+            if let user, user.isEmpty || user.utf8.count > userNameBytesMax { return "user must be 1 to \(userNameBytesMax) bytes" }
+            return user.flatMap { textProblem($0, field: "user") } ?? address.flatMap { textProblem($0, field: "address") }
         case .setSensor(let key, let value):
             if key.isEmpty || key.utf8.count > keyBytesMax { return "sensor key must be 1 to \(keyBytesMax) bytes" }
             if let value, !value.isFinite { return "sensor value must be a finite number" }
@@ -86,6 +115,42 @@ public enum ControlValidation {
             return "minimum duration must be between 0 and \(Int(minimumDurationSecondsMax)) seconds"
         }
         return nil
+    }
+
+    public static let userNameBytesMax = 64
+
+    /// User names: 1 to 64 letters, digits, '-', '_', '.' or '@', starting with a letter or digit.
+    public static func userNameProblem(_ name: String) -> String? {
+        let scalars = name.unicodeScalars
+        guard !name.isEmpty, name.utf8.count <= userNameBytesMax,
+              let first = scalars.first, first.isASCII, first.properties.isAlphabetic || ("0"..."9").contains(first),
+              scalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.@".unicodeScalars.contains($0)) })
+        else {
+            return "user name must be 1 to \(userNameBytesMax) letters, digits, '-', '_', '.' or '@', starting with a letter or digit"
+        }
+        return nil
+    }
+
+    /// Customers need a scope of one or more slots; other roles take none.
+    public static func scopeProblem(role: Role, scope: AccessScope?) -> String? {
+        guard role == .customer else { return scope == nil ? nil : "only customers have a scope of slots" }
+        guard let scope, !scope.slots.isEmpty else { return "a customer needs the slots it may see (--slots 2,3)" }
+        if let problem = scope.slots.first(where: { !slotIDRange.contains($0) }) { return "slot \(problem) is not between 1 and 16" }
+        if let chassis = scope.chassisID { return textProblem(chassis, field: "chassis") ?? (chassis.isEmpty ? "chassis must not be empty" : nil) }
+        return nil
+    }
+
+    /// A password hash in PHC form, as the web app and chassisctl make it; never a password.
+    public static func hashProblem(_ hash: String) -> String? {
+        guard hash.hasPrefix("$scrypt$"), hash.utf8.count <= 256,
+              hash.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }) else {
+            return "the password must arrive hashed ($scrypt$...)"
+        }
+        return nil
+    }
+
+    static func isHex(_ text: String, count: Int) -> Bool {
+        text.utf8.count == count && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
     /// Names may hold any printable text (it is escaped when shown) but no control characters.

@@ -378,7 +378,7 @@ final class BladeEngine {
 
     /// Validates one request from the web app or the CLI; changes go through the replicated log
     /// and are answered once committed on a majority and applied here.
-    func handle(_ request: ControlRequest, now: Double, reply: @escaping (ControlResponse) -> Void) {
+    func handle(_ request: ControlRequest, actor: Actor, now: Double, reply: @escaping (ControlResponse) -> Void) {
         controlRequests += 1
         if let problem = ControlValidation.problem(in: request) {
             reply(.failure(problem, code: 400))
@@ -390,7 +390,9 @@ final class BladeEngine {
         case .setSensor(let key, let value):
             reply(setSensor(key: key, value: value))
         case .handOver(let target):
-            reply(coordinator.handOver(to: target))
+            let response = coordinator.handOver(to: target)
+            if response.ok { recordEvent(request, actor: actor, target: "manager \(config.blade.name)", new: target.map { ["to": $0] }, now: now) }
+            reply(response)
         case .addMember(let name, let address, let slot, let port, let priority, let witness):
             guard coordinator.isActive else {
                 reply(.failure("only the active manager adds members", code: 409))
@@ -400,7 +402,12 @@ final class BladeEngine {
                                                 slot: slot, port: port, priority: priority, witness: witness)
             coordinator.propose(command) { [weak self] response in
                 guard let self, response.ok else { return reply(response) }
-                reply(self.coordinator.addToMembership(name: name))
+                let added = self.coordinator.addToMembership(name: name)
+                if added.ok {
+                    self.recordEvent(request, actor: actor, target: "member \(name)",
+                                     new: ["address": address, "slot": slot.map(String.init) ?? "", "witness": String(witness)], now: now)
+                }
+                reply(added)
             }
         case .removeMember(let name):
             guard name != config.blade.name else {
@@ -409,9 +416,12 @@ final class BladeEngine {
             }
             let removed = coordinator.removeFromMembership(name: name)
             guard removed.ok else { return reply(removed) }
-            coordinator.propose(.dropMember(name: name), completion: reply)
+            coordinator.propose(.dropMember(name: name)) { [weak self] response in
+                if response.ok { self?.recordEvent(request, actor: actor, target: "member \(name)", new: nil, now: now) }
+                reply(response)
+            }
         default:
-            coordinator.propose(.control(request, at: now), completion: reply)
+            coordinator.propose(.audited(request, actor: actor, at: now), completion: reply)
         }
     }
 
@@ -440,7 +450,12 @@ final class BladeEngine {
         let response: ControlResponse
         switch command {
         case .control(let request, let time):
-            response = try applyControl(request, at: time)
+            response = try applyAudited(request, actor: .console(uid: nil, pid: nil), at: time)
+        case .audited(let request, let actor, let time):
+            response = try applyAudited(request, actor: actor, at: time)
+        case .auditEvent(let record):
+            try store.appendAudit(record)
+            response = ControlResponse(ok: true)
         case .raiseAlert(let slotID, let key, let label, let severity, let message, let value, let time):
             let id = try store.raiseAlert(slotID: slotID, metricKey: key, metricLabel: label, severity: severity,
                                           message: message, value: value, at: time)
@@ -473,10 +488,12 @@ final class BladeEngine {
         return response
     }
 
-    private func applyControl(_ request: ControlRequest, at time: Double) throws -> ControlResponse {
+    func applyControl(_ request: ControlRequest, at time: Double) throws -> ControlResponse {
         switch request {
         case .ping, .setSensor, .handOver, .addMember, .removeMember:
             return ControlResponse(ok: true)
+        case .addUser, .updateUser, .removeUser, .createToken, .revokeToken, .endSession, .recordLogin, .liftLoginLock:
+            return try applyAccess(request, at: time)
         case .setThreshold(let rule):
             let id = try store.setThreshold(rule)
             rules = try store.loadThresholds()

@@ -1,4 +1,5 @@
 import Control
+import Model
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -20,7 +21,7 @@ final class ControlServer {
         self.path = path
     }
 
-    func start(group: EventLoopGroup, handle: @escaping (ControlRequest, @escaping (ControlResponse) -> Void) -> Void) throws {
+    func start(group: EventLoopGroup, handle: @escaping (ControlRequest, Actor, @escaping (ControlResponse) -> Void) -> Void) throws {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .childChannelInitializer { channel in
@@ -41,11 +42,11 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let handle: (ControlRequest, @escaping (ControlResponse) -> Void) -> Void
+    private let handle: (ControlRequest, Actor, @escaping (ControlResponse) -> Void) -> Void
     private var pending: [UInt8] = []
     private var answered = false
 
-    init(handle: @escaping (ControlRequest, @escaping (ControlResponse) -> Void) -> Void) {
+    init(handle: @escaping (ControlRequest, Actor, @escaping (ControlResponse) -> Void) -> Void) {
         self.handle = handle
     }
 
@@ -56,12 +57,16 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         if let newline = pending.firstIndex(of: 0x0A) {
             let line = Data(pending[..<newline])
             answered = true
-            guard let request = try? JSONDecoder().decode(ControlRequest.self, from: line) else {
+            // An envelope names the actor (the web app's user); a bare request is the console's.
+            let decoder = JSONDecoder()
+            let envelope = (try? decoder.decode(ControlEnvelope.self, from: line))
+                ?? (try? decoder.decode(ControlRequest.self, from: line)).map { ControlEnvelope(request: $0, actor: nil) }
+            guard let envelope else {
                 reply(context: context, .failure("malformed request", code: 400))
                 return
             }
             let loop = context.eventLoop
-            handle(request) { response in
+            handle(envelope.request, envelope.actor ?? .console(uid: nil, pid: nil)) { response in
                 loop.execute { self.reply(context: context, response) }
             }
         } else if pending.count > ControlLimits.lineBytesMax {

@@ -55,6 +55,7 @@ final class EngineService {
         try FileManager.default.createDirectory(atPath: config.paths.runtimeDir, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: config.paths.stateDir, withIntermediateDirectories: true)
         let key = try config.cluster.keyFile.map { try PeerCodec.loadKey(path: $0) }
+        try WebKeyFile.write(config: config, clusterKey: key)
         let store = try StoreWriter(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase)
         let collectors = witness ? nil : EngineCollectors.make(config: config)
         for problem in collectors?.setupErrors ?? [] {
@@ -119,8 +120,8 @@ final class EngineService {
         }.wait()
 
         try coordinator.transport?.start()
-        try control.start(group: group) { [unowned self] request, reply in
-            self.engine.handle(request, now: StoreReader.wallClock(), reply: reply)
+        try control.start(group: group) { [unowned self] request, actor, reply in
+            self.engine.handle(request, actor: actor, now: StoreReader.wallClock(), reply: reply)
         }
         logger.notice("engine started", metadata: [
             "address": "\(config.blade.address)", "slot": "\(config.blade.slot)", "witness": "\(witness)",

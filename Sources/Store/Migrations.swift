@@ -111,6 +111,51 @@ enum Migrations {
             witness INTEGER NOT NULL DEFAULT 0 CHECK (witness IN (0, 1))
         );
         """),
+        // Users, API tokens, sessions ended by logout, the login throttle's counters and the
+        // audit log: replicated like the rest of the configuration. No secret in clear: scrypt
+        // hashes of passwords, SHA-256 of token secrets.
+        Migration(name: "2026-12-04-access-v1", sql: """
+        CREATE TABLE users (
+            name TEXT PRIMARY KEY CHECK (length(name) BETWEEN 1 AND 64),
+            role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer', 'customer')),
+            scope TEXT CHECK ((role = 'customer') = (scope IS NOT NULL)),
+            password_hash TEXT NOT NULL CHECK (password_hash LIKE '$scrypt$%'),
+            generation INTEGER NOT NULL CHECK (generation > 0),
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE api_tokens (
+            id TEXT PRIMARY KEY CHECK (length(id) = 16),
+            user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+            label TEXT NOT NULL CHECK (length(label) <= 256),
+            secret_hash TEXT NOT NULL CHECK (length(secret_hash) = 64),
+            created_at REAL NOT NULL,
+            expires_at REAL
+        );
+        CREATE TABLE revoked_sessions (
+            id TEXT PRIMARY KEY CHECK (length(id) = 32),
+            until REAL NOT NULL
+        );
+        CREATE TABLE login_failures (
+            key TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL CHECK (failures > 0),
+            last_failure_at REAL NOT NULL,
+            locked_until REAL
+        );
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            actor TEXT NOT NULL,
+            role TEXT NOT NULL,
+            address TEXT NOT NULL,
+            via TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            old TEXT,
+            new TEXT
+        );
+        CREATE INDEX audit_at ON audit(at);
+        """),
     ]
 
     /// The metrics database: a file on a tmpfs, rebuilt from the blades' reports after a reboot.

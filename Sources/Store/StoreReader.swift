@@ -105,6 +105,18 @@ public final class StoreReader {
         }
     }
 
+    /// Users, tokens, ended sessions and throttle counters, read in one transaction.
+    public func access() throws -> AccessSnapshot {
+        try withConnection { database in
+            try database.transaction(immediate: false) { try AccessRows.snapshot(database) }
+        }
+    }
+
+    /// Audit records, newest first.
+    public func audit(filter: AuditFilter, limit: Int) throws -> [AuditRecord] {
+        try withConnection { database in try AccessRows.audit(database, filter: filter, limit: limit) }
+    }
+
     public static func wallClock() -> Double { Date().timeIntervalSince1970 }
 
     /// The host's monotonic clock in nanoseconds, shared by every process of the blade.

@@ -41,6 +41,13 @@ public struct ConfigurationImage: Sendable, Codable, Equatable {
     public var settings: [String: String]
     /// Members added at run time (absent in images of older engines).
     public var members: [MemberRecord]?
+    /// Users, tokens, sessions ended by logout, throttle counters and the audit log (absent in
+    /// images of engines before them: then an image leaves them as they are).
+    public var users: [UserRecord]?
+    public var tokens: [TokenRecord]?
+    public var revokedSessions: [RevokedSession]?
+    public var loginFailures: [LoginFailures]?
+    public var audit: [AuditRecord]?
 
     /// The alert log in a snapshot keeps its newest entries only.
     public static let alertsMax = 10_000
@@ -50,6 +57,11 @@ extension StoreWriter {
     public func exportConfiguration() throws -> ConfigurationImage {
         var image = ConfigurationImage(chassis: nil, slots: [], modules: [], thresholds: [], alerts: [], settings: [:],
                                        members: try memberRecords())
+        image.users = try AccessRows.users(config)
+        image.tokens = try AccessRows.tokens(config)
+        image.revokedSessions = try AccessRows.revokedSessions(config)
+        image.loginFailures = try AccessRows.loginFailures(config)
+        image.audit = try AccessRows.audit(config, filter: AuditFilter(), limit: AuditRecord.recordsMax).reversed()
         let chassis = try config.statement("SELECT chassis_id, name, site, row, rack, shelf, slot_count FROM chassis WHERE id = 1")
         if try chassis.step() {
             image.chassis = .init(chassisID: chassis.string(0), name: chassis.string(1), site: chassis.string(2),
@@ -147,11 +159,79 @@ extension StoreWriter {
                                .text(item.severity.rawValue), .text(item.message), .double(item.value), .real(item.raisedAt),
                                .double(item.clearedAt), .double(item.acknowledgedAt), .string(item.acknowledgedBy)])
             }
+            if let users = image.users {
+                try config.execute("DELETE FROM api_tokens; DELETE FROM users")
+                for user in users { try insertUser(user) }
+            }
+            if let tokens = image.tokens {
+                try config.execute("DELETE FROM api_tokens")
+                for token in tokens { try insertToken(token) }
+            }
+            if let sessions = image.revokedSessions {
+                try config.execute("DELETE FROM revoked_sessions")
+                let statement = try config.statement("INSERT INTO revoked_sessions (id, until) VALUES (?, ?)")
+                for session in sessions { try statement.run([.text(session.id), .real(session.until)]) }
+            }
+            if let failures = image.loginFailures {
+                try config.execute("DELETE FROM login_failures")
+                let statement = try config.statement("INSERT INTO login_failures (key, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?)")
+                for record in failures {
+                    try statement.run([.text(record.key), .integer(Int64(record.failures)), .real(record.lastFailureAt),
+                                       .double(record.lockedUntil)])
+                }
+            }
+            if let audit = image.audit {
+                try config.execute("DELETE FROM audit")
+                let statement = try config.statement("""
+                    INSERT INTO audit (id, at, actor, role, address, via, action, target, old, new)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for record in audit {
+                    try statement.run([.integer(record.id), .real(record.at), .text(record.actor), .text(record.role),
+                                       .text(record.address), .text(record.via), .text(record.action), .text(record.target),
+                                       .string(record.old), .string(record.new)])
+                }
+            }
             let setting = try config.statement("INSERT INTO settings (key, value) VALUES (?, ?)")
             for (key, value) in image.settings.sorted(by: { $0.key < $1.key }) {
                 try setting.run([.text(key), .text(value)])
             }
             try config.statement("UPDATE meta SET generation = generation + 1 WHERE id = 1").run()
         }
+    }
+}
+
+extension StoreWriter {
+    /// The chassis row as the audit log shows it.
+    public func exportChassis() throws -> ConfigurationImage.Chassis? {
+        let statement = try config.statement("SELECT chassis_id, name, site, row, rack, shelf, slot_count FROM chassis WHERE id = 1")
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return .init(chassisID: statement.string(0), name: statement.string(1), site: statement.string(2),
+                     row: statement.string(3), rack: statement.string(4), shelf: statement.string(5), slotCount: statement.int(6))
+    }
+
+    public func exportSlot(_ slotID: Int) throws -> ConfigurationImage.Slot? {
+        let statement = try config.statement("SELECT slot_id, name, role, function, expected_model FROM slots WHERE slot_id = ?")
+        defer { statement.reset() }
+        try statement.bind([.integer(Int64(slotID))])
+        guard try statement.step() else { return nil }
+        return .init(slotID: statement.int(0), name: statement.string(1), moduleType: ModuleType(
+            role: statement.string(2), function: statement.string(3), expectedModel: statement.string(4)))
+    }
+
+    public func alert(id: Int64) throws -> Alert? {
+        let statement = try config.statement("""
+            SELECT id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
+                   acknowledged_at, acknowledged_by FROM alerts WHERE id = ?
+            """)
+        defer { statement.reset() }
+        try statement.bind([.integer(id)])
+        guard try statement.step() else { return nil }
+        return Alert(id: statement.int64(0), slotID: statement.optionalInt(1), metricKey: statement.string(2),
+                     metricLabel: statement.string(3), severity: Severity(rawValue: statement.string(4)) ?? .warning,
+                     message: statement.string(5), value: statement.optionalDouble(6), raisedAt: statement.double(7),
+                     clearedAt: statement.optionalDouble(8), acknowledgedAt: statement.optionalDouble(9),
+                     acknowledgedBy: statement.optionalString(10))
     }
 }

@@ -95,12 +95,16 @@ public struct PeerCodec: Sendable {
         }
         let text = String(String(decoding: data, as: UTF8.self).drop(while: \.isWhitespace).reversed()
             .drop(while: \.isWhitespace).reversed())
-        if text.count >= 32, text.count % 2 == 0, text.allSatisfy(\.isHexDigit) {
+        // ASCII hex digits only: Character.isHexDigit also takes fullwidth digits, which
+        // UInt8(_:radix:) does not.
+        if text.utf8.count >= 32, text.utf8.count % 2 == 0,
+           text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) || ($0 >= 0x61 && $0 <= 0x66) }) {
             var bytes: [UInt8] = []
             var index = text.startIndex
             while index < text.endIndex {
                 let next = text.index(index, offsetBy: 2)
-                bytes.append(UInt8(text[index..<next], radix: 16)!)
+                guard let byte = UInt8(text[index..<next], radix: 16) else { throw KeyError("the cluster key in \(path) is not hex") }
+                bytes.append(byte)
                 index = next
             }
             return bytes

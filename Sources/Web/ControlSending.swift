@@ -1,8 +1,10 @@
 import Control
+import Model
 
-/// Sends a write to the engine. `ControlClient` is the real one; tests record requests instead.
+/// Sends a write to the engine on behalf of an actor. `ControlClient` is the real one; tests
+/// record requests instead.
 public protocol ControlSending: Sendable {
-    func send(_ request: ControlRequest) throws -> ControlResponse
+    func send(_ request: ControlRequest, actor: Actor?) throws -> ControlResponse
 }
 
 extension ControlClient: ControlSending {}

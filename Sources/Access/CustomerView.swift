@@ -1,0 +1,33 @@
+import Model
+
+/// A customer's view of the chassis: its own slots (modules, sensors, values, history, alerts) and
+/// the chassis' overall status line, and nothing that identifies another slot's module. Every
+/// representation (pages, JSON, `/metrics`, history, alerts, exports) is built from this one
+/// projection, so none can leak past it.
+public enum CustomerView {
+    /// The snapshot as `scope` may see it. Staff (nil scope) see it whole.
+    public static func project(_ snapshot: ChassisSnapshot, scope: AccessScope?) -> ChassisSnapshot {
+        guard let scope else { return snapshot }
+        var view = snapshot
+        let chassisID = snapshot.chassis.chassisID
+        view.slots = snapshot.slots.filter { scope.contains(slot: $0.slotID, chassisID: chassisID) }
+        // The chassis' own devices (power supplies, fans) are not the customer's slots; the
+        // overall status line says whether anything is wrong.
+        view.chassisMetrics = []
+        view.alerts = snapshot.alerts.filter { alert in
+            alert.slotID.map { scope.contains(slot: $0, chassisID: chassisID) } ?? false
+        }
+        return view
+    }
+
+    /// Whether `scope` may see slot `slotID` (slot 0 is the chassis' own devices: staff only).
+    public static func permits(slot slotID: Int, chassisID: String, scope: AccessScope?) -> Bool {
+        guard let scope else { return true }
+        return slotID != 0 && scope.contains(slot: slotID, chassisID: chassisID)
+    }
+
+    /// A key that differs between views, for caches and ETags.
+    public static func cacheKey(_ scope: AccessScope?) -> String {
+        scope.map { "scope=" + $0.text } ?? "scope=all"
+    }
+}

@@ -1,0 +1,235 @@
+import Control
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Model
+import Store
+
+/// Users, tokens, sessions and the login throttle as commands of the replicated log, and the
+/// audit record every change leaves: who, from where, when, what, the values before and after.
+extension BladeEngine {
+    /// Applies an operator's change and appends its audit record (in the same transaction, so the
+    /// record exists exactly when the change does). Refused changes leave no record, except
+    /// logins, which are recorded whether they succeed or fail.
+    func applyAudited(_ request: ControlRequest, actor: Actor, at time: Double) throws -> ControlResponse {
+        let subject = Self.auditSubject(request)
+        let before = try subject.map { try auditValues(of: $0) } ?? nil
+        let response = try applyControl(request, at: time)
+        guard response.ok, let subject else { return response }
+        var after = try auditValues(of: subject)
+        if case .updateUser(_, _, _, let hash) = request, hash != nil { after?["password"] = "changed" }
+        if case .recordLogin(_, _, let success) = request { after = ["result": success ? "succeeded" : "failed"] }
+        try store.appendAudit(AuditRecord(id: 0, at: time, actor: actor.user, role: actor.role?.rawValue ?? "",
+                                          address: actor.address, via: actor.via, action: request.auditAction,
+                                          target: subject.description, old: Self.json(before), new: Self.json(after)))
+        return response
+    }
+
+    /// Proposes an audit record of a change that took effect outside the log.
+    func recordEvent(_ request: ControlRequest, actor: Actor, target: String, new: [String: String]?, now: Double) {
+        let record = AuditRecord(id: 0, at: now, actor: actor.user, role: actor.role?.rawValue ?? "", address: actor.address,
+                                 via: actor.via, action: request.auditAction, target: target, old: nil, new: Self.json(new))
+        coordinator.propose(.auditEvent(record)) { [weak self] response in
+            if !response.ok {
+                self?.logger.warning("audit record not committed", metadata: ["action": "\(record.action)",
+                                                                             "error": "\(response.error ?? "")"])
+            }
+        }
+    }
+
+    func applyAccess(_ request: ControlRequest, at time: Double) throws -> ControlResponse {
+        switch request {
+        case .addUser(let name, let role, let scope, let hash):
+            guard try store.user(named: name) == nil else { return .failure("user \(name) exists", code: 409) }
+            try store.insertUser(UserRecord(name: name, role: role, scope: scope, passwordHash: hash, generation: 1,
+                                            createdAt: time, updatedAt: time))
+            logger.notice("user added", metadata: ["user": "\(name)", "role": "\(role.rawValue)"])
+            return ControlResponse(ok: true)
+        case .updateUser(let name, let role, let scope, let hash):
+            guard var user = try store.user(named: name) else { return .failure("no user \(name)", code: 404) }
+            if let role {
+                if user.role == .admin && role != .admin, try lastAdmin(name) {
+                    return .failure("\(name) is the last admin: make another admin first", code: 409)
+                }
+                user.role = role
+                user.scope = scope
+            }
+            if let hash { user.passwordHash = hash }
+            user.generation += 1
+            user.updatedAt = time
+            try store.replaceUser(user)
+            logger.notice("user changed", metadata: ["user": "\(name)", "role": "\(user.role.rawValue)",
+                                                     "password": "\(hash == nil ? "kept" : "changed")"])
+            return ControlResponse(ok: true)
+        case .removeUser(let name):
+            guard let user = try store.user(named: name) else { return .failure("no user \(name)", code: 404) }
+            if user.role == .admin, try lastAdmin(name) {
+                return .failure("\(name) is the last admin: make another admin first", code: 409)
+            }
+            try store.deleteUser(name: name)
+            logger.notice("user removed", metadata: ["user": "\(name)"])
+            return ControlResponse(ok: true)
+        case .createToken(let id, let user, let label, let hash, let expiresAt):
+            guard try store.user(named: user) != nil else { return .failure("no user \(user)", code: 404) }
+            guard try !store.tokens().contains(where: { $0.id == id }) else { return .failure("token \(id) exists", code: 409) }
+            try store.insertToken(TokenRecord(id: id, user: user, label: label, secretHash: hash, createdAt: time,
+                                              expiresAt: expiresAt))
+            return ControlResponse(ok: true)
+        case .revokeToken(let id):
+            guard try store.tokens().contains(where: { $0.id == id }) else { return .failure("no token \(id)", code: 404) }
+            try store.deleteToken(id: id)
+            return ControlResponse(ok: true)
+        case .endSession(let id, _, let until):
+            try store.revokeSession(id: id, until: until, now: time)
+            return ControlResponse(ok: true)
+        case .recordLogin(let user, let address, let success):
+            let userKey = LoginFailures.userKey(user)
+            let addressKey = LoginFailures.addressKey(address)
+            if success {
+                try store.setLoginFailures(key: userKey, nil, now: time)
+                try store.setLoginFailures(key: addressKey, nil, now: time)
+            } else {
+                // Only names of existing users get a counter of their own; a scan of made-up
+                // names is counted against its address.
+                if try store.user(named: user) != nil {
+                    try store.setLoginFailures(key: userKey, LoginThrottle.afterFailure(try store.loginFailures(key: userKey),
+                                                                                        key: userKey, now: time), now: time)
+                }
+                try store.setLoginFailures(key: addressKey, LoginThrottle.afterFailure(try store.loginFailures(key: addressKey),
+                                                                                       key: addressKey, now: time), now: time)
+            }
+            return ControlResponse(ok: true)
+        case .liftLoginLock(let user, let address):
+            var found = false
+            for key in [user.map(LoginFailures.userKey), address.map(LoginFailures.addressKey)].compactMap({ $0 }) {
+                if try store.loginFailures(key: key) != nil { found = true }
+                try store.setLoginFailures(key: key, nil, now: time)
+            }
+            return found ? ControlResponse(ok: true) : .failure("nothing to unlock", code: 404)
+        default:
+            return .failure("not an access command", code: 400)
+        }
+    }
+
+    private func lastAdmin(_ name: String) throws -> Bool {
+        try !store.users().contains { $0.role == .admin && $0.name != name }
+    }
+
+    // MARK: Audit values
+
+    /// What a change is about, so that its values can be read before and after it.
+    enum AuditSubject: CustomStringConvertible {
+        case threshold(scope: ThresholdScope, key: String)
+        case thresholdID(Int64)
+        case chassis
+        case slot(Int)
+        case alert(Int64)
+        case interval(SamplingGroup)
+        case user(String)
+        case token(String)
+        case session(String)
+        case login(user: String, address: String)
+        case throttle(user: String?, address: String?)
+
+        var description: String {
+            switch self {
+            case .threshold(let scope, let key): return "threshold \(Self.scopeText(scope)) \(key)"
+            case .thresholdID(let id): return "threshold \(id)"
+            case .chassis: return "chassis"
+            case .slot(let slot): return "slot \(slot)"
+            case .alert(let id): return "alert \(id)"
+            case .interval(let group): return "interval \(group.rawValue)"
+            case .user(let name): return "user \(name)"
+            case .token(let id): return "token \(id)"
+            case .session(let id): return "session \(id.prefix(8))"
+            case .login(let user, _): return "user \(user)"
+            case .throttle(let user, let address):
+                return [user.map { "user \($0)" }, address.map { "address \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            }
+        }
+
+        static func scopeText(_ scope: ThresholdScope) -> String {
+            switch scope {
+            case .global: return "global"
+            case .chassis(let id): return "chassis \(id)"
+            case .moduleType(let role): return "type \(role)"
+            case .slot(let slot): return "slot \(slot)"
+            }
+        }
+    }
+
+    static func auditSubject(_ request: ControlRequest) -> AuditSubject? {
+        switch request {
+        case .ping, .setSensor, .handOver, .addMember, .removeMember: return nil
+        case .setThreshold(let rule): return .threshold(scope: rule.scope, key: rule.metricKey)
+        case .removeThreshold(let id): return .thresholdID(id)
+        case .setChassisInfo: return .chassis
+        case .setSlot(let slot, _, _): return .slot(slot)
+        case .acknowledgeAlert(let id, _): return .alert(id)
+        case .setInterval(let group, _): return .interval(group)
+        case .addUser(let name, _, _, _), .updateUser(let name, _, _, _), .removeUser(let name): return .user(name)
+        case .createToken(let id, _, _, _, _), .revokeToken(let id): return .token(id)
+        case .endSession(let id, _, _): return .session(id)
+        case .recordLogin(let user, let address, _): return .login(user: user, address: address)
+        case .liftLoginLock(let user, let address): return .throttle(user: user, address: address)
+        }
+    }
+
+    /// The subject's values as the audit log shows them: never a password hash or a token's secret.
+    func auditValues(of subject: AuditSubject) throws -> [String: String]? {
+        func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
+        func rule(_ rule: ThresholdRule) -> [String: String] {
+            ["id": String(rule.id), "scope": AuditSubject.scopeText(rule.scope), "metric": rule.metricKey,
+             "lowCritical": number(rule.limits.lowCritical), "lowWarning": number(rule.limits.lowWarning),
+             "highWarning": number(rule.limits.highWarning), "highCritical": number(rule.limits.highCritical),
+             "hysteresis": number(rule.hysteresis), "minimumDurationSeconds": number(rule.minimumDurationSeconds)]
+        }
+        switch subject {
+        case .threshold(let scope, let key):
+            return try store.loadThresholds().first { $0.scope == scope && $0.metricKey == key }.map(rule)
+        case .thresholdID(let id):
+            return try store.loadThresholds().first { $0.id == id }.map(rule)
+        case .chassis:
+            return try store.exportChassis().map { ["name": $0.name, "site": $0.site, "row": $0.row, "rack": $0.rack, "shelf": $0.shelf] }
+        case .slot(let slotID):
+            return try store.exportSlot(slotID).map {
+                ["name": $0.name, "role": $0.moduleType.role, "function": $0.moduleType.function,
+                 "expectedModel": $0.moduleType.expectedModel]
+            }
+        case .alert(let id):
+            return try store.alert(id: id).map {
+                ["acknowledgedBy": $0.acknowledgedBy ?? "", "acknowledgedAt": number($0.acknowledgedAt)]
+            }
+        case .interval(let group):
+            return try store.setting("interval_ms.\(group.rawValue)").map { ["intervalMs": $0] }
+                ?? ["intervalMs": String(intervalsMs[group] ?? group.defaultIntervalMs)]
+        case .user(let name):
+            return try store.user(named: name).map { ["role": $0.role.rawValue, "scope": $0.scope?.text ?? ""] }
+        case .token(let id):
+            return try store.tokens().first { $0.id == id }.map {
+                ["user": $0.user, "label": $0.label, "expiresAt": number($0.expiresAt)]
+            }
+        case .session(let id):
+            return ["session": String(id.prefix(8))]
+        case .login:
+            return [:]
+        case .throttle(let user, let address):
+            var values: [String: String] = [:]
+            for (name, key) in [("user", user.map(LoginFailures.userKey)), ("address", address.map(LoginFailures.addressKey))] {
+                guard let key, let record = try store.loginFailures(key: key) else { continue }
+                values[name + "Failures"] = String(record.failures)
+                values[name + "LockedUntil"] = number(record.lockedUntil)
+            }
+            return values
+        }
+    }
+
+    static func json(_ values: [String: String]?) -> String? {
+        guard let values else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(values)).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
