@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         // System libraries (Debian packages, installed by the Makefile).
@@ -55,11 +57,17 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ]),
+        // The chassis' own certificate authority, server certificates and sealed secrets: pure computation.
+        .target(name: "Certificates", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "X509", package: "swift-certificates"),
+        ]),
         // The engine's control protocol over a unix socket, and a blocking client.
         .target(name: "Control", dependencies: ["Model"]),
         // Routes, view models, templates and the redirect rule, callable without FastCGI.
         .target(name: "Web", dependencies: [
-            "Model", "Store", "Control", "Access",
+            "Model", "Store", "Control", "Access", "Config",
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
@@ -85,6 +93,7 @@ let package = Package(
 
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"]),
         .testTarget(name: "AccessTests", dependencies: ["Access", "Model"]),
+        .testTarget(name: "CertificatesTests", dependencies: ["Certificates", .product(name: "Crypto", package: "swift-crypto")]),
         // The golden scenario files are read from the source tree (#filePath), not bundled.
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus"], exclude: ["testdata"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),

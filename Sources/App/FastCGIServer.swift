@@ -436,7 +436,7 @@ final class FastCGIServer: @unchecked Sendable {
     /// gateway interface …), which are skipped without making strings of them (building them all
     /// was a tenth of the app's time per request, measured with perf).
     static let parametersUsed: [[UInt8]] = ["REQUEST_METHOD", "REQUEST_URI", "SCRIPT_NAME", "QUERY_STRING", "CONTENT_TYPE",
-                                            "CONTENT_LENGTH", "REMOTE_ADDR"].map { Array($0.utf8) }
+                                            "CONTENT_LENGTH", "REMOTE_ADDR", "HTTPS"].map { Array($0.utf8) }
     static let headerPrefix = Array("HTTP_".utf8)
 
     /// `NAME=value` pairs of the parameters the app reads. The raw request target keeps its bytes:

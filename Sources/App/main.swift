@@ -2,6 +2,7 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import Access
 import CMalloc
 import Config
 import Control
@@ -60,7 +61,18 @@ do {
 }
 
 let limits = WebLimits(requestBodyBytesMax: config.web.requestBodyBytesMax, staleAfterSeconds: config.web.staleAfterSeconds)
-let app = WebApp(templates: templates, limits: limits, control: ControlClient(socketPath: config.paths.controlSocket))
+// The session key is written by the engine (derived from the cluster key); read when first needed.
+let webKeyPath = config.paths.runtimeDir + "/web.key"
+let access = AccessSettings(
+    policy: SessionPolicy(idleSeconds: Int64(config.access.sessionIdleSeconds),
+                          lifetimeSeconds: Int64(config.access.sessionLifetimeSeconds)),
+    hostNames: config.access.names,
+    memberAddresses: Array(Set(config.members.map(\.address) + [config.blade.address])),
+    httpsPort: config.access.httpsPort, httpPort: config.web.port,
+    metricsAnonymousNetworks: config.access.metricsAnonymousNetworks,
+    loadKey: { try WebKey.load(path: webKeyPath) })
+let app = WebApp(templates: templates, limits: limits, control: ControlClient(socketPath: config.paths.controlSocket),
+                 access: access)
 let socketPath = socketOverride ?? config.paths.webSocket
 
 // Signals are taken by sigwait below, never by a handler on a worker thread; a closed nginx

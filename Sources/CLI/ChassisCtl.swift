@@ -13,7 +13,8 @@ struct ChassisCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chassisctl",
         abstract: "Chassis Manager console: status, settings and the simulated chassis.",
-        subcommands: [StatusCommand.self, ThresholdCommand.self, AcknowledgeCommand.self, DemoCommand.self])
+        subcommands: [StatusCommand.self, ThresholdCommand.self, AcknowledgeCommand.self, UserCommand.self, TokenCommand.self,
+                      AuditCommand.self, DemoCommand.self])
 }
 
 /// Where a command finds a blade: its configuration file, or a blade of the running demo.

@@ -1,5 +1,9 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SwiftASN1
 import X509
 
@@ -142,13 +146,13 @@ public struct CertificateSummary: Equatable, Sendable {
     }
 
     private static func dnsKey(_ name: String) -> NameKey {
-        var lowered = name.trimmingCharacters(in: .whitespaces).lowercased()
+        var lowered = name.trimmedWhitespace().lowercased()
         if lowered.hasSuffix(".") { lowered.removeLast() }
         return NameKey(kind: 0, key: lowered)
     }
 
     private static func addressKey(_ address: String) -> NameKey {
-        let trimmed = address.trimmingCharacters(in: .whitespaces)
+        let trimmed = address.trimmedWhitespace()
         return NameKey(kind: 1, key: IPAddress.canonical(trimmed) ?? trimmed.lowercased())
     }
 }

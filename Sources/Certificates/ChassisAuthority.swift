@@ -1,5 +1,9 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SwiftASN1
 import X509
 
@@ -65,7 +69,7 @@ public enum ChassisAuthority {
         validityDays: Int = authorityValidityDays,
         using generator: inout G
     ) throws -> CertificateAndKey {
-        let id = chassisID.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = chassisID.trimmedWhitespace()
         guard !id.isEmpty else {
             throw CertificateError(.invalidArgument, "the chassis ID is empty; the authority's name needs it")
         }
@@ -77,7 +81,7 @@ public enum ChassisAuthority {
         guard validityDays > 0 else {
             throw CertificateError(.invalidArgument, "the authority's validity must be at least one day, not \(validityDays)")
         }
-        let unit = String(chassisName.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64))
+        let unit = String(chassisName.trimmedWhitespace().prefix(64))
         let key = try Randomness.p256Key(using: &generator)
         let serial = Randomness.serialNumber(using: &generator)
         let start = wholeSeconds(now).addingTimeInterval(-clockSkewAllowance)
@@ -153,7 +157,7 @@ public enum ChassisAuthority {
             throw CertificateError(.notAnAuthority,
                                    "the certificate given as the authority (\(ca.subject)) is not a certificate authority")
         }
-        let label = commonName.trimmingCharacters(in: .whitespacesAndNewlines)
+        let label = commonName.trimmedWhitespace()
         guard !label.isEmpty, label.count <= 64 else {
             throw CertificateError(.invalidArgument, "the common name must be 1 to 64 characters, not \"\(commonName)\"")
         }
@@ -162,7 +166,7 @@ public enum ChassisAuthority {
         }
         let names = try normalizedDNSNames(dnsNames)
         let addresses = try ipAddresses.map { text -> [UInt8] in
-            guard let bytes = IPAddress.bytes(of: text.trimmingCharacters(in: .whitespaces)) else {
+            guard let bytes = IPAddress.bytes(of: text.trimmedWhitespace()) else {
                 throw CertificateError(.invalidArgument, "\"\(text)\" is not an IP address")
             }
             return bytes
@@ -228,7 +232,7 @@ public enum ChassisAuthority {
     /// refused: a blade is named exactly.
     static func normalizedDNSNames(_ names: [String]) throws -> [String] {
         try names.map { raw -> String in
-            var name = raw.trimmingCharacters(in: .whitespaces).lowercased()
+            var name = raw.trimmedWhitespace().lowercased()
             if name.hasSuffix(".") { name.removeLast() }
             let labels = name.split(separator: ".", omittingEmptySubsequences: false)
             let valid = !name.isEmpty && name.utf8.count <= 253 && labels.allSatisfy { label in

@@ -1,5 +1,9 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SwiftASN1
 import X509
 
@@ -51,8 +55,27 @@ enum PEM {
     static func firstBlock(of text: String, label: String) -> String? {
         let begin = "-----BEGIN \(label)-----"
         let end = "-----END \(label)-----"
-        guard let start = text.range(of: begin),
-              let finish = text.range(of: end, range: start.upperBound..<text.endIndex) else { return nil }
+        guard let start = text.firstRange(of: begin, from: text.startIndex),
+              let finish = text.firstRange(of: end, from: start.upperBound) else { return nil }
         return String(text[start.lowerBound..<finish.upperBound])
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and line breaks (FoundationEssentials has no
+    /// `trimmingCharacters`).
+    func trimmedWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        return String(self.drop(while: isSpace).reversed().drop(while: isSpace).reversed())
+    }
+
+    /// The range of the first occurrence of `needle` at or after `from`.
+    func firstRange(of needle: String, from start: Index) -> Range<Index>? {
+        var index = start
+        while index < endIndex {
+            if self[index...].hasPrefix(needle) { return index..<self.index(index, offsetBy: needle.count) }
+            index = self.index(after: index)
+        }
+        return nil
     }
 }

@@ -1,5 +1,9 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A secret sealed with AES-256-GCM into text, so that it can travel where only text goes and
 /// where others may read it: the chassis authority's private key travels in the replicated log,
@@ -60,7 +64,7 @@ public enum SealedSecret {
     /// - Throws: `CertificateError` of kind `malformedSealedSecret` when the text is not of this
     ///   form, and of kind `sealedSecretRejected` when the key is wrong or the text was altered.
     public static func open(_ sealed: String, key: SymmetricKey) throws -> [UInt8] {
-        let text = sealed.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = sealed.trimmedWhitespace()
         guard text.hasPrefix(prefix) else {
             let shown = text.prefix(8)
             throw CertificateError(.malformedSealedSecret, "a sealed secret begins with \"\(prefix)\", not \"\(shown)…\"")

@@ -149,6 +149,25 @@ public struct BladeConfig: Sendable, Equatable {
         public var timeoutSeconds = 10.0
     }
 
+    /// Who may reach the chassis, and how: HTTPS, the names it answers to, sessions.
+    public struct Access: Sendable, Equatable {
+        /// The HTTPS port nginx serves (443 in production, 8443 in the demo); plain HTTP
+        /// (`web.port`) answers `/health/active` and redirects the rest there. 0: no HTTPS
+        /// (a blade reached only through a TLS-terminating proxy or in unit tests).
+        public var httpsPort = 443
+        /// Names the chassis is reached by (DNS names, a virtual address), besides the members'
+        /// addresses: requests with any other Host are refused (421), which closes DNS rebinding.
+        public var names: [String] = []
+        /// A session unused this long ends; a session ends this long after its login.
+        public var sessionIdleSeconds = 1_800
+        public var sessionLifetimeSeconds = 43_200
+        /// Networks (CIDR) from which `/metrics` may be scraped without a token; none by default.
+        public var metricsAnonymousNetworks: [String] = []
+        /// The operator's own certificate and key (PEM) instead of the chassis CA's.
+        public var certificateFile: String? = nil
+        public var certificateKeyFile: String? = nil
+    }
+
     public var file = ""
     public var blade = Blade()
     public var chassis = Chassis()
@@ -162,6 +181,7 @@ public struct BladeConfig: Sendable, Equatable {
     public var members: [Member] = []
     public var cluster = Cluster()
     public var hooks = Hooks()
+    public var access = Access()
 
     public init() {}
 
@@ -187,7 +207,7 @@ public struct BladeConfig: Sendable, Equatable {
         config.file = file
         let reader = Reader(file: file, document: document)
         try reader.checkKnownTables(["blade", "chassis", "paths", "web", "hardware", "history", "sampling", "cluster",
-                                     "hooks"], arrays: ["member"])
+                                     "hooks", "access"], arrays: ["member"])
 
         try reader.table("blade", known: ["name", "address", "slot"]) { t in
             config.blade.name = try t.string("name", default: config.blade.name, pattern: .name)
@@ -273,6 +293,25 @@ public struct BladeConfig: Sendable, Equatable {
             config.hooks.onNoQuorum = try command("on_no_quorum")
             config.hooks.timeoutSeconds = try t.double("timeout_seconds", default: config.hooks.timeoutSeconds, range: 0.1...600)
         }
+        try reader.table("access", known: ["https_port", "names", "session_idle_seconds", "session_lifetime_seconds",
+                                           "metrics_anonymous_networks", "certificate_file", "certificate_key_file"]) { t in
+            config.access.httpsPort = try t.int("https_port", default: config.access.httpsPort, range: 0...65535)
+            config.access.names = try t.strings("names", pattern: .hostName)
+            config.access.sessionIdleSeconds = try t.int("session_idle_seconds", default: config.access.sessionIdleSeconds,
+                                                         range: 60...86_400)
+            config.access.sessionLifetimeSeconds = try t.int("session_lifetime_seconds",
+                                                             default: config.access.sessionLifetimeSeconds,
+                                                             range: 300...(30 * 86_400))
+            config.access.metricsAnonymousNetworks = try t.strings("metrics_anonymous_networks", pattern: .cidr)
+            let certificate = try t.string("certificate_file", default: "", pattern: .pathOrEmpty)
+            let key = try t.string("certificate_key_file", default: "", pattern: .pathOrEmpty)
+            if certificate.isEmpty != key.isEmpty {
+                throw t.fail(certificate.isEmpty ? "certificate_key_file" : "certificate_file",
+                             "certificate_file and certificate_key_file go together")
+            }
+            config.access.certificateFile = certificate.isEmpty ? nil : certificate
+            config.access.certificateKeyFile = key.isEmpty ? nil : key
+        }
         for item in reader.array("member") {
             let t = TableReader(file: file, table: item, name: "[[member]]")
             try t.checkKnown(["name", "address", "slot", "priority", "witness", "port", "id"])
@@ -311,7 +350,7 @@ public struct BladeConfig: Sendable, Equatable {
 
 /// The value shapes a string setting may be restricted to.
 enum StringPattern {
-    case any, name, ipv4, path, pathOrEmpty
+    case any, name, ipv4, path, pathOrEmpty, hostName, cidr
 
     func check(_ value: String) -> String? {
         switch self {
@@ -323,6 +362,15 @@ enum StringPattern {
             return ok ? nil : "must be 1 to 64 letters, digits, '-', '_' or '.'"
         case .ipv4:
             return IPv4.parse(value) == nil ? "is not an IPv4 address like 127.0.1.1" : nil
+        case .hostName:
+            let labels = value.split(separator: ".", omittingEmptySubsequences: false)
+            let ok = !value.isEmpty && value.utf8.count <= 253 && labels.allSatisfy { label in
+                !label.isEmpty && label.utf8.count <= 63 && label.first != "-" && label.last != "-"
+                    && label.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }
+            }
+            return ok ? nil : "must be a DNS name or an IPv4 address, like chassis.example.net"
+        case .cidr:
+            return IPv4.parseNetwork(value) == nil ? "is not a network like 10.0.0.0/8 or an address" : nil
         case .path, .pathOrEmpty:
             if value.isEmpty { return self == .pathOrEmpty ? nil : "must not be empty" }
             if value.utf8.count > 200 { return "is longer than 200 bytes" }
@@ -340,6 +388,26 @@ public enum IPv4 {
         guard parts.count <= 2, parse(String(parts[0])) != nil else { return nil }
         guard let port = parts.count == 2 ? Int(parts[1]) : defaultPort, (1...65535).contains(port) else { return nil }
         return (String(parts[0]), port)
+    }
+
+    /// `ADDRESS/BITS` or a bare address (/32): the network's first address and its mask.
+    public static func parseNetwork(_ text: String) -> (network: UInt32, mask: UInt32)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let address = parse(String(parts[0])) else { return nil }
+        var bits = 32
+        if parts.count == 2 {
+            guard parts[1].utf8.count <= 2, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(parts[1]),
+                  (0...32).contains(value) else { return nil }
+            bits = value
+        }
+        let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << UInt32(32 - bits)
+        return (address & mask, mask)
+    }
+
+    /// Whether `address` lies in one of `networks` (as `parseNetwork` reads them).
+    public static func contains(_ networks: [String], address: String) -> Bool {
+        guard let value = parse(address) else { return false }
+        return networks.contains { text in parseNetwork(text).map { value & $0.mask == $0.network } ?? false }
     }
 
     public static func parse(_ text: String) -> UInt32? {
@@ -406,6 +474,18 @@ struct TableReader {
         return text
     }
 
+    /// An array of strings, each checked against `pattern`; empty when absent.
+    func strings(_ key: String, pattern: StringPattern) throws -> [String] {
+        guard let value = table.values[key] else { return [] }
+        guard case .array(let items) = value else { throw fail(key, "'\(key)' must be an array of strings, not \(value.typeName)") }
+        guard items.count <= 64 else { throw fail(key, "'\(key)' has more than 64 entries") }
+        return try items.map { item in
+            guard case .string(let text) = item else { throw fail(key, "'\(key)' must hold strings only, not \(item.typeName)") }
+            if let problem = pattern.check(text) { throw fail(key, "'\(key)': \"\(text.prefix(64))\" \(problem)") }
+            return text
+        }
+    }
+
     func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
         try optionalInt(key, range: range) ?? fallback
     }
@@ -437,6 +517,18 @@ struct TableReader {
         guard let value = table.values[key] else { return fallback }
         guard case .bool(let flag) = value else { throw fail(key, "'\(key)' must be true or false, not \(value.typeName)") }
         return flag
+    }
+}
+
+extension BladeConfig {
+    /// The address a browser uses for a member: HTTPS on `access.https_port` (the port left out
+    /// when it is 443), or plain HTTP on `web.port` when HTTPS is off.
+    public func publicURL(address: String) -> String {
+        switch access.httpsPort {
+        case 0: return "http://\(address):\(web.port)"
+        case 443: return "https://\(address)"
+        default: return "https://\(address):\(access.httpsPort)"
+        }
     }
 }
 

@@ -505,7 +505,7 @@ final class Coordinator {
         node.membership.members.filter { !$0.isWitness }.compactMap { peersByID[$0.id]?.member }
     }
 
-    func url(of member: BladeConfig.Member) -> String { "http://\(member.address):\(config.web.port)" }
+    func url(of member: BladeConfig.Member) -> String { config.publicURL(address: member.address) }
 
     /// This blade's role for the web app and the cluster view.
     var roleName: String {

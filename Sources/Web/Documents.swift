@@ -86,7 +86,7 @@ struct HistoryDocument: Encodable {
     var series: [HistorySeries]
 }
 
-struct ErrorDocument: Encodable {
+struct ErrorDocument: Codable {
     var error: String
 }
 

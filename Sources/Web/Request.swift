@@ -10,9 +10,12 @@ public struct Request: Sendable, Equatable {
     public var contentLength: Int?
     public var body: [UInt8]
     public var remoteAddress: String
+    /// Whether the client reached nginx over HTTPS (nginx's `HTTPS` parameter).
+    public var secure: Bool
 
     public init(method: String, target: String, headers: [String: String] = [:], body: [UInt8] = [],
-                contentLength: Int? = nil, remoteAddress: String = "127.0.0.1") {
+                contentLength: Int? = nil, remoteAddress: String = "127.0.0.1", secure: Bool = false) {
+        self.secure = secure
         self.method = method.uppercased()
         self.rawTarget = target
         var lowered: [String: String] = [:]
@@ -53,7 +56,7 @@ public struct Request: Sendable, Equatable {
         }
         return Request(method: parameters["REQUEST_METHOD"] ?? "GET", target: target, headers: headers, body: body,
                        contentLength: parameters["CONTENT_LENGTH"].flatMap { Int($0) },
-                       remoteAddress: parameters["REMOTE_ADDR"] ?? "")
+                       remoteAddress: parameters["REMOTE_ADDR"] ?? "", secure: parameters["HTTPS"] == "on")
     }
 }
 

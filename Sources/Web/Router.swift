@@ -1,3 +1,5 @@
+import Access
+
 /// Every dynamic route of the application. Static files are nginx's.
 public enum Route: Equatable, Sendable {
     case overview
@@ -13,26 +15,106 @@ public enum Route: Equatable, Sendable {
     case apiThreshold(id: String)
     case healthActive
     case metrics
+    /// The login form (GET) and its post (POST).
+    case login
+    /// The logout button's post.
+    case logout
+    /// Log in with JSON (POST), who am I (GET), log out (DELETE).
+    case apiSession
+    /// A transfer ticket for the open page to carry its session to another blade (POST).
+    case apiSessionTicket
+    /// A ticket posted by a page from another blade's origin: starts the session here (POST).
+    case sessionTransfer
+    case apiUsers
+    case apiUser(name: String)
+    case apiTokens
+    case apiToken(id: String)
+    case apiLoginLocks
+    case apiLoginLocksLift
+    case apiAudit
+    /// The admins' pages: users, tokens and locks; the audit log.
+    case usersPage
+    case auditPage
 
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
         switch self {
         case .overview, .modulePage, .apiChassis, .apiSlotHistory, .apiLocal, .apiCluster, .apiAlerts,
-             .healthActive, .metrics:
+             .healthActive, .metrics, .apiLoginLocks, .apiAudit, .auditPage:
             return ["GET", "HEAD"]
         case .apiSlot: return ["GET", "HEAD", "PATCH", "POST"]
-        case .apiAcknowledge: return ["POST"]
+        case .apiAcknowledge, .logout, .apiSessionTicket, .sessionTransfer, .apiLoginLocksLift: return ["POST"]
         case .apiThresholds: return ["PUT", "POST"]
-        case .apiThreshold: return ["DELETE"]
+        case .apiThreshold, .apiToken: return ["DELETE"]
+        case .login, .usersPage, .apiUsers, .apiTokens: return ["GET", "HEAD", "POST"]
+        case .apiSession: return ["GET", "HEAD", "POST", "DELETE"]
+        case .apiUser: return ["PATCH", "DELETE"]
         }
     }
+
+    /// Who may call the route with `method`: declared here, with the route, and checked at the
+    /// web edge before any handler runs. A route added without a rule does not compile, and the
+    /// table test of every route and role (`AccessTableTests`) gains its rows from `examples`.
+    public func rule(method: String) -> AccessRule {
+        let reads = method == "GET" || method == "HEAD"
+        switch self {
+        case .healthActive, .login, .sessionTransfer:
+            return .anonymous
+        case .apiSession:
+            // Logging in is for anyone; who-am-I and logging out need a session.
+            return method == "POST" ? .anonymous : .anyUser
+        case .overview, .modulePage, .apiChassis, .apiSlotHistory, .apiAlerts, .metrics, .logout, .apiSessionTicket:
+            return .anyUser
+        case .apiSlot:
+            return reads ? .anyUser : .operate
+        case .apiLocal, .apiCluster:
+            return .staff
+        case .apiAcknowledge, .apiThresholds, .apiThreshold:
+            return .operate
+        case .apiUsers, .apiUser, .apiTokens, .apiToken, .apiLoginLocks, .apiLoginLocksLift, .apiAudit, .usersPage, .auditPage:
+            return .administer
+        }
+    }
+
+    /// One request target per route, for the table tests (every case must appear).
+    public static let examples: [(route: Route, target: String)] = [
+        (.overview, "/"),
+        (.modulePage(chassisID: "660007770088", slot: "1"), "/chassis/660007770088/slots/1"),
+        (.apiChassis, "/api/v1/chassis"),
+        (.apiSlot(chassisID: "660007770088", slot: "1"), "/api/v1/chassis/660007770088/slots/1"),
+        (.apiSlotHistory(chassisID: "660007770088", slot: "1"), "/api/v1/chassis/660007770088/slots/1/history?key=cpu.usage"),
+        (.apiLocal, "/api/v1/local"),
+        (.apiCluster, "/api/v1/cluster"),
+        (.apiAlerts, "/api/v1/alerts"),
+        (.apiAcknowledge(alertID: "1"), "/api/v1/alerts/1/acknowledge"),
+        (.apiThresholds, "/api/v1/thresholds"),
+        (.apiThreshold(id: "1"), "/api/v1/thresholds/1"),
+        (.healthActive, "/health/active"),
+        (.metrics, "/metrics"),
+        (.login, "/login"),
+        (.logout, "/logout"),
+        (.apiSession, "/api/v1/session"),
+        (.apiSessionTicket, "/api/v1/session/ticket"),
+        (.sessionTransfer, "/session/transfer"),
+        (.apiUsers, "/api/v1/users"),
+        (.apiUser(name: "alice"), "/api/v1/users/alice"),
+        (.apiTokens, "/api/v1/tokens"),
+        (.apiToken(id: "0123456789abcdef"), "/api/v1/tokens/0123456789abcdef"),
+        (.apiLoginLocks, "/api/v1/login-locks"),
+        (.apiLoginLocksLift, "/api/v1/login-locks/lift"),
+        (.apiAudit, "/api/v1/audit"),
+        (.usersPage, "/users"),
+        (.auditPage, "/audit"),
+    ]
 
     /// Query parameters the route accepts; any other is a `400`. Pages (nil) ignore parameters
     /// they do not use, as a person's bookmarks and links may carry some; the API is strict.
     public var allowedQueryNames: Set<String>? {
         switch self {
-        case .overview, .modulePage: return nil
+        case .overview, .modulePage, .usersPage: return nil
         case .apiSlotHistory: return ["key", "seconds"]
+        case .login: return ["next"]
+        case .apiAudit, .auditPage: return ["actor", "action", "since", "until", "limit", "format"]
         default: return []
         }
     }
@@ -53,7 +135,8 @@ public enum Route: Equatable, Sendable {
     /// Whether errors on this route are answered as JSON rather than as an HTML page.
     public var answersJSON: Bool {
         switch self {
-        case .overview, .modulePage, .metrics, .healthActive: return false
+        case .overview, .modulePage, .metrics, .healthActive, .login, .logout, .sessionTransfer, .usersPage, .auditPage:
+            return false
         default: return true
         }
     }
@@ -64,9 +147,18 @@ public enum Route: Equatable, Sendable {
         case 0:
             return .overview
         case 1:
-            return segments[0] == "metrics" ? .metrics : nil
+            switch segments[0] {
+            case "metrics": return .metrics
+            case "login": return .login
+            case "logout": return .logout
+            case "users": return .usersPage
+            case "audit": return .auditPage
+            default: return nil
+            }
         case 2:
-            return segments == ["health", "active"] ? .healthActive : nil
+            if segments == ["health", "active"] { return .healthActive }
+            if segments == ["session", "transfer"] { return .sessionTransfer }
+            return nil
         default:
             break
         }
@@ -83,10 +175,22 @@ public enum Route: Equatable, Sendable {
             case "cluster": return .apiCluster
             case "alerts": return .apiAlerts
             case "thresholds": return .apiThresholds
+            case "session": return .apiSession
+            case "users": return .apiUsers
+            case "tokens": return .apiTokens
+            case "login-locks": return .apiLoginLocks
+            case "audit": return .apiAudit
             default: return nil
             }
         case 2:
-            return rest[0] == "thresholds" ? .apiThreshold(id: rest[1]) : nil
+            switch rest[0] {
+            case "thresholds": return .apiThreshold(id: rest[1])
+            case "users": return .apiUser(name: rest[1])
+            case "tokens": return .apiToken(id: rest[1])
+            case "session": return rest[1] == "ticket" ? .apiSessionTicket : nil
+            case "login-locks": return rest[1] == "lift" ? .apiLoginLocksLift : nil
+            default: return nil
+            }
         case 3:
             return rest[0] == "alerts" && rest[2] == "acknowledge" ? .apiAcknowledge(alertID: rest[1]) : nil
         case 4:

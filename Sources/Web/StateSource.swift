@@ -1,4 +1,5 @@
 import Model
+import Store
 
 /// What the web app reads. `Store.StoreReader` provides it from SQLite (one read-only connection
 /// per worker thread); tests may provide it from memory.
@@ -15,4 +16,8 @@ public protocol StateSource: AnyObject {
     func local() throws -> LocalView
     /// The cluster view for `/api/v1/cluster` (a single blade reports itself as the only member).
     func cluster() throws -> ClusterView
+    /// Users, tokens, ended sessions and throttle counters (the web app keeps them per data version).
+    func access() throws -> AccessSnapshot
+    /// The audit log, newest first.
+    func audit(filter: AuditFilter, limit: Int) throws -> [AuditRecord]
 }

@@ -21,6 +21,18 @@ struct PageView {
     var unavailable: UnavailableView?
     /// Stored, not computed: Mustache reads views by reflection.
     var hasCrumbs = false
+    /// Who is logged in (nil on the login page and for anonymous errors).
+    var user: UserBarView? = nil
+    var login: LoginView? = nil
+    var transfer: TransferView? = nil
+    var users: UsersPageView? = nil
+    var audit: AuditPageView? = nil
+}
+
+struct UserBarView {
+    var name: String
+    var role: String
+    var admin: Bool
 }
 
 struct BladeView {
@@ -340,14 +352,16 @@ enum ViewBuilder {
         metrics.map(\.status).max() ?? .unknown
     }
 
-    static func overview(_ snapshot: ChassisSnapshot) -> OverviewView {
+    /// The overview of the chassis; with `visibleSlots` (a customer's scope) only those slots are
+    /// drawn, so that no other slot appears, not even as empty.
+    static func overview(_ snapshot: ChassisSnapshot, visibleSlots: [Int]? = nil) -> OverviewView {
         let chassisID = snapshot.chassis.chassisID
         let slotCount = max(snapshot.chassis.slotCount, snapshot.slots.map(\.slotID).max() ?? 0)
         var front: [FrontSlotView] = []
         var tree: [TreeSlotView] = []
         var counts: [Status: Int] = [:]
         var empty = 0
-        for slotID in stride(from: 1, through: max(slotCount, 1), by: 1) {
+        for slotID in visibleSlots ?? Array(stride(from: 1, through: max(slotCount, 1), by: 1)) {
             guard let slot = snapshot.slots.first(where: { $0.slotID == slotID }) else {
                 empty += 1
                 front.append(FrontSlotView(slotID: String(slotID), name: nil, model: nil, status: "empty", statusText: "Empty",
@@ -385,7 +399,7 @@ enum ViewBuilder {
         if empty > 0 { summary.append("\(empty) empty") }
         let alerts = snapshot.alerts.map { alert(snapshot, $0) }
         return OverviewView(
-            slotColumnsClass: "slots-\(min(max(slotCount, 1), 16))", front: front,
+            slotColumnsClass: "slots-\(min(max(visibleSlots?.count ?? slotCount, 1), 16))", front: front,
             summary: summary.joined(separator: " · "), site: nonEmpty(snapshot.chassis.site),
             location: nonEmpty(location(snapshot.chassis)), tree: tree,
             chassisMetrics: snapshot.chassisMetrics.map(row), hasChassisMetrics: !snapshot.chassisMetrics.isEmpty,

@@ -1,4 +1,5 @@
 import Foundation
+import Access
 import Control
 import Model
 
@@ -44,8 +45,8 @@ extension WebApp {
         let current = try current(exchange)
         let slotID: Int
         let metrics: [MetricValue]
-        // Slot 0 is the chassis's own devices (power supplies, chassis fans).
-        if slotText == "0" && chassisID == current.snapshot.chassis.chassisID {
+        // Slot 0 is the chassis's own devices (power supplies, chassis fans): staff only.
+        if slotText == "0" && chassisID == current.snapshot.chassis.chassisID && scope(exchange) == nil {
             slotID = 0
             metrics = current.snapshot.chassisMetrics
         } else {
@@ -113,7 +114,8 @@ extension WebApp {
 
     func metrics(_ exchange: Exchange) throws -> Response {
         let current = try current(exchange)
-        let local = try? exchange.source.local()
+        // A customer's scrape names no blade: this blade's own series are another slot's.
+        let local = scope(exchange) == nil ? try? exchange.source.local() : nil
         let text = PrometheusExposition.render(snapshot: current.snapshot, stale: current.stale, local: local)
         return Response(status: 200, headers: [("Content-Type", MediaType.prometheus), ("Cache-Control", "no-store")],
                         body: Array(text.utf8))
@@ -139,11 +141,11 @@ extension WebApp {
         }
     }
 
-    /// Sends a write to the engine and maps its answer onto HTTP.
-    func send(_ request: ControlRequest) -> Response {
+    /// Sends a write to the engine on behalf of `actor` and maps its answer onto HTTP.
+    func send(_ request: ControlRequest, actor: Actor?) -> Response {
         let reply: ControlResponse
         do {
-            reply = try control.send(request)
+            reply = try control.send(request, actor: actor)
         } catch {
             var response = failure(503, "the engine did not take the change: \(error)", json: true,
                                    request: Request(method: "POST", target: "/api/"))
@@ -154,7 +156,7 @@ extension WebApp {
             return (try? json(WriteResultDocument(ok: true, id: reply.id)))
                 ?? Response(status: 200, headers: [("Content-Type", MediaType.json)], body: Array("{\"ok\":true}\n".utf8))
         }
-        let status = [400, 404, 409, 503].contains(reply.code) ? reply.code : 502
+        let status = [400, 404, 409, 413, 503].contains(reply.code) ? reply.code : 502
         var response = Response(status: status, headers: [("Content-Type", MediaType.json), ("Cache-Control", "no-store")],
                                 body: JSON.errorBody(reply.error ?? "the engine refused the change"))
         if status == 503 { response.setHeader("Retry-After", "1") }
@@ -162,7 +164,6 @@ extension WebApp {
     }
 
     func apiSetSlot(_ exchange: Exchange, chassisID: String, slot slotText: String) throws -> Response {
-        try checkWriteOrigin(exchange)
         let current = try current(exchange)
         guard chassisID == current.snapshot.chassis.chassisID else { throw HTTPError(404, "no chassis \"\(chassisID)\" here") }
         let slotID = try slotNumber(slotText)
@@ -172,26 +173,24 @@ extension WebApp {
         }
         let input = try decode(SlotInput.self, exchange)
         do { try input.validate(limits: limits) } catch { throw HTTPError(400, "\(error)") }
-        return send(.setSlot(slotID: slotID, name: input.name, moduleType: input.moduleType))
+        return sendAsCaller(.setSlot(slotID: slotID, name: input.name, moduleType: input.moduleType), exchange)
     }
 
     func apiSetThreshold(_ exchange: Exchange) throws -> Response {
-        try checkWriteOrigin(exchange)
         let input = try decode(ThresholdInput.self, exchange)
         do { try input.validate(limits: limits) } catch { throw HTTPError(400, "\(error)") }
-        return send(.setThreshold(input.rule))
+        return sendAsCaller(.setThreshold(input.rule), exchange)
     }
 
     func apiRemoveThreshold(_ exchange: Exchange, id: String) throws -> Response {
-        try checkWriteOrigin(exchange)
         guard let value = Int64(id), value > 0 else { throw HTTPError(400, "threshold id must be a positive number, not \"\(id)\"") }
-        return send(.removeThreshold(id: value))
+        return sendAsCaller(.removeThreshold(id: value), exchange)
     }
 
     /// JSON (`{"by": "…"}` or no body) from scripts; a form post from the banner without scripts,
-    /// answered with `303 See Other` back to the page it came from.
+    /// answered with `303 See Other` back to the page it came from. The acknowledgement is in the
+    /// name of the logged-in user (`by` is kept as a note after it).
     func apiAcknowledge(_ exchange: Exchange, alertID: String) throws -> Response {
-        try checkWriteOrigin(exchange)
         guard let id = Int64(alertID), id > 0 else { throw HTTPError(400, "alert id must be a positive number, not \"\(alertID)\"") }
         let type = exchange.request.header("Content-Type")?.lowercased() ?? ""
         var by: String?
@@ -204,13 +203,14 @@ extension WebApp {
         } else if !exchange.request.body.isEmpty {
             by = try decode(AcknowledgeInput.self, exchange).by
         }
-        let acknowledger = (by?.isEmpty == false ? by! : "web " + exchange.request.remoteAddress)
+        let user = exchange.principal?.user ?? "web " + exchange.request.remoteAddress
+        let acknowledger = by.map { $0.isEmpty || $0 == user ? user : "\(user) (\($0))" } ?? user
         do {
             try Validation.text(acknowledger, field: "by", bytesMax: limits.nameBytesMax, allowEmpty: false)
         } catch {
             throw HTTPError(400, "\(error)")
         }
-        let response = send(.acknowledgeAlert(id: id, by: acknowledger))
+        let response = sendAsCaller(.acknowledgeAlert(id: id, by: acknowledger), exchange)
         if let returnPath, response.status == 200 {
             return Response(status: 303, headers: [("Location", Self.safeReturnPath(returnPath)), ("Cache-Control", "no-store")])
         }

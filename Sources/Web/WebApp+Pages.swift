@@ -1,28 +1,34 @@
+import Access
 import Model
 
 extension WebApp {
-    /// The parts every page shares: header, stale notice, alert banner, footer.
+    /// The parts every page shares: header, stale notice, alert banner, footer, and who is logged
+    /// in. A customer is not told which blade serves the page (its name and address are another
+    /// slot's).
     func basePage(title: String, page: String, snapshot: ChassisSnapshot?, stale: Bool, local: LocalView?,
-                  request: Request) -> PageView {
+                  request: Request, viewer: Principal?) -> PageView {
         let returnPath = WebApp.safeReturnPath(request.rawTarget)
-        return PageView(
-            title: title, page: page, pollURL: nil, blade: ViewBuilder.blade(local),
+        var view = PageView(
+            title: title, page: page, pollURL: nil, blade: viewer?.role == .customer ? nil : ViewBuilder.blade(local),
             chassis: snapshot.map { ViewBuilder.chassisHeader($0.chassis) },
             crumbs: [], stale: stale,
             staleSince: snapshot.map { Format.time($0.engine.updatedAt) } ?? "",
             banner: ViewBuilder.banner(snapshot, limits: limits), returnPath: returnPath,
             footer: snapshot.map { FooterView(dataVersion: $0.dataVersion, generatedAt: Format.time($0.generatedAt)) },
             charts: false, overview: nil, module: nil, error: nil, unavailable: nil)
+        view.user = viewer.map { UserBarView(name: $0.user, role: $0.role.rawValue, admin: $0.role == .admin) }
+        return view
     }
 
     func overviewPage(_ exchange: Exchange, local: LocalView?) throws -> Response {
         let current = try current(exchange)
         let snapshot = current.snapshot
         var view = basePage(title: "\(ViewBuilder.chassisHeader(snapshot.chassis).name) — Chassis Manager", page: "overview",
-                            snapshot: snapshot, stale: current.stale, local: local, request: exchange.request)
+                            snapshot: snapshot, stale: current.stale, local: local, request: exchange.request,
+                            viewer: exchange.principal)
         view.pollURL = "/api/v1/chassis"
         view.crumbs = crumbs(snapshot, slot: nil)
-        view.overview = ViewBuilder.overview(snapshot)
+        view.overview = ViewBuilder.overview(snapshot, visibleSlots: scope(exchange)?.slots)
         return try page(view, template: "overview", source: exchange.source)
     }
 
@@ -32,7 +38,7 @@ extension WebApp {
         let snapshot = current.snapshot
         let name = slot.name.isEmpty ? "Slot \(slot.slotID)" : "Slot \(slot.slotID) · \(slot.name)"
         var view = basePage(title: "\(name) — Chassis Manager", page: "module", snapshot: snapshot, stale: current.stale,
-                            local: local, request: exchange.request)
+                            local: local, request: exchange.request, viewer: exchange.principal)
         view.pollURL = ViewBuilder.slotPath(chassisID, slot.slotID).replacingPrefix("/chassis/", with: "/api/v1/chassis/")
         view.crumbs = crumbs(snapshot, slot: slot)
         view.module = ViewBuilder.module(snapshot, slot: slot, limits: limits)

@@ -1,4 +1,5 @@
 import Foundation
+import Access
 import Control
 import Model
 
@@ -11,12 +12,15 @@ public final class WebApp: Sendable {
     let control: ControlSending
     let now: @Sendable () -> Double
     let cache = SnapshotCache()
+    let access: AccessSettings
+    let state = AccessState()
 
-    public init(templates: TemplateSet, limits: WebLimits = WebLimits(), control: ControlSending,
+    public init(templates: TemplateSet, limits: WebLimits = WebLimits(), control: ControlSending, access: AccessSettings,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
         self.templates = templates
         self.limits = limits
         self.control = control
+        self.access = access
         self.now = now
     }
 
@@ -33,8 +37,18 @@ public final class WebApp: Sendable {
         return finish(response: &response, request: request)
     }
 
+    /// Every response, error pages and redirects included, carries the security headers: pages
+    /// set their own Content-Security-Policy (it names the other members); everything else gets
+    /// one that allows nothing.
     private func finish(response: inout Response, request: Request) -> Response {
         if response.header("X-Content-Type-Options") == nil { response.headers.append(("X-Content-Type-Options", "nosniff")) }
+        if response.header("Content-Security-Policy") == nil {
+            response.headers.append(("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"))
+        }
+        if response.header("Referrer-Policy") == nil { response.headers.append(("Referrer-Policy", "same-origin")) }
+        if request.secure && response.header("Strict-Transport-Security") == nil {
+            response.headers.append(("Strict-Transport-Security", "max-age=31536000"))
+        }
         if response.status != 304 { response.setHeader("Content-Length", String(response.body.count)) }
         if request.method == "HEAD" { response.body = [] }
         return response
@@ -49,6 +63,14 @@ public final class WebApp: Sendable {
         var source: StateSource
         /// This blade's view, when the redirect rule already read it for this request.
         var local: LocalView? = nil
+        /// Who is calling, once the edge admitted the request (nil: anonymous).
+        var principal: Principal? = nil
+        /// A renewed session cookie to send back with the answer.
+        var renewedCookie: String? = nil
+        /// The request came with a session cookie that has ended.
+        var endedSession = false
+        /// `/metrics` scraped without a token from a network the operator allowed.
+        var anonymousScrape = false
 
         func values(_ name: String) -> [String] { query.filter { $0.name == name }.map(\.value) }
     }
@@ -88,6 +110,11 @@ public final class WebApp: Sendable {
         if let allowed = route.allowedQueryNames, let unknown = query.first(where: { !allowed.contains($0.name) }) {
             return failure(400, "unknown query parameter \"\(unknown.name)\"", json: route.answersJSON, request: request)
         }
+        // A request for a name this chassis does not answer to (DNS rebinding) goes no further.
+        guard hostAllowed(request, source: source) else {
+            return failure(421, "this chassis does not answer to the name \"\(Self.hostName(request.header("Host") ?? "").prefix(100))\"",
+                           json: route.answersJSON, request: request)
+        }
         var exchange = Exchange(request: request, route: route, query: query, source: source)
 
         if !route.isNeverRedirected {
@@ -109,9 +136,18 @@ public final class WebApp: Sendable {
                 }
             }
             exchange.local = local
-            return serve(exchange, local: local)
+            return admitted(&exchange, local: local)
         }
-        return serve(exchange, local: nil)
+        return admitted(&exchange, local: nil)
+    }
+
+    private func admitted(_ exchange: inout Exchange, local: LocalView?) -> Response {
+        if let refused = admit(&exchange) { return refused }
+        var response = serve(exchange, local: local)
+        if let cookie = exchange.renewedCookie, response.header("Set-Cookie") == nil {
+            response.headers.append(("Set-Cookie", cookie))
+        }
+        return response
     }
 
     private func serve(_ exchange: Exchange, local: LocalView?) -> Response {
@@ -134,10 +170,24 @@ public final class WebApp: Sendable {
             case .apiThreshold(let id): return try apiRemoveThreshold(exchange, id: id)
             case .healthActive: return try healthActive(exchange)
             case .metrics: return try metrics(exchange)
+            case .login: return try login(exchange)
+            case .logout: return try logout(exchange)
+            case .apiSession: return try apiSession(exchange)
+            case .apiSessionTicket: return try apiSessionTicket(exchange)
+            case .sessionTransfer: return try sessionTransfer(exchange)
+            case .apiUsers: return try apiUsers(exchange)
+            case .apiUser(let name): return try apiUser(exchange, name: name)
+            case .apiTokens: return try apiTokens(exchange)
+            case .apiToken(let id): return try apiRevokeToken(exchange, id: id)
+            case .apiLoginLocks: return try apiLoginLocks(exchange)
+            case .apiLoginLocksLift: return try apiLiftLoginLock(exchange)
+            case .apiAudit: return try apiAudit(exchange)
+            case .usersPage: return try usersPage(exchange)
+            case .auditPage: return try auditPage(exchange)
             }
         } catch let error as HTTPError {
             return failure(error.status, error.message, json: exchange.route.answersJSON, request: exchange.request,
-                           source: exchange.source)
+                           source: exchange.source, viewer: exchange.principal)
         } catch {
             return unavailable(exchange.request, reason: "The state store cannot be read: \(error)", json: exchange.route.answersJSON)
         }
@@ -152,11 +202,13 @@ public final class WebApp: Sendable {
         var staleSince: Double? { stale ? snapshot.engine.updatedAt : nil }
     }
 
-    /// The cached snapshot, with staleness judged now: the data version does not change when the
-    /// engine stops writing, so a cached snapshot must turn stale by the clock alone.
+    /// The cached snapshot as the caller may see it (a customer's slots only), with staleness
+    /// judged now: the data version does not change when the engine stops writing, so a cached
+    /// snapshot must turn stale by the clock alone.
     func current(_ exchange: Exchange) throws -> Current {
         let source = exchange.source
         var (version, snapshot) = try cache.current(source: source)
+        snapshot = CustomerView.project(snapshot, scope: scope(exchange))
         // The engine's heartbeat does not change the data version (it would defeat the cache):
         // its freshness is read anew, so a cached snapshot neither turns stale while the engine
         // runs nor stays fresh once it stops.
@@ -188,23 +240,27 @@ public final class WebApp: Sendable {
     /// A polled JSON document: its ETag derives from the data version, the route and the
     /// staleness, so an unchanged document costs a `304` and no encoding.
     func polledJSON(_ exchange: Exchange, current: Current, encode: () throws -> [UInt8]) throws -> Response {
-        let etag = ETag.make(dataVersion: current.version, route: exchange.request.rawTarget, stale: current.stale)
+        let view = CustomerView.cacheKey(scope(exchange))
+        let etag = ETag.make(dataVersion: current.version, route: view + "\u{0}" + exchange.request.rawTarget, stale: current.stale)
         var headers = [("ETag", etag), ("Cache-Control", "no-cache")]
         headers += corsHeaders(exchange)
         if ETag.matches(ifNoneMatch: exchange.request.header("If-None-Match"), etag: etag) {
             return Response(status: 304, headers: headers)
         }
-        let key = exchange.request.rawTarget + (current.stale ? "\u{0}stale" : "")
+        let key = view + "\u{0}" + exchange.request.rawTarget + (current.stale ? "\u{0}stale" : "")
         let body = try cache.body(version: current.version, key: key, encode: encode)
         return Response(status: 200, headers: [("Content-Type", MediaType.json)] + headers, body: body)
     }
 
-    func failure(_ status: Int, _ message: String, json: Bool, request: Request, source: StateSource? = nil) -> Response {
+    /// An error: JSON for the API, else a page that shows the chassis only to a logged-in `viewer`
+    /// (as that viewer may see it) and nothing of it to anyone else.
+    func failure(_ status: Int, _ message: String, json: Bool, request: Request, source: StateSource? = nil,
+                 viewer: Principal? = nil) -> Response {
         if json {
             return Response(status: status, headers: [("Content-Type", MediaType.json), ("Cache-Control", "no-store")],
                             body: JSON.errorBody(message))
         }
-        return errorPage(status, message, request: request, source: source)
+        return errorPage(status, message, request: request, source: viewer == nil ? nil : source, viewer: viewer)
     }
 
     func redirect(status: Int, location: String, json: Bool) -> Response {
@@ -228,7 +284,7 @@ public final class WebApp: Sendable {
         }
         headers.append(("Content-Type", MediaType.html))
         var view = basePage(title: "No active manager", page: "unavailable", snapshot: nil, stale: false, local: local,
-                            request: request)
+                            request: request, viewer: nil)
         view.unavailable = UnavailableView(reason: reason, blade: local.map { "\($0.blade) (\($0.address))" } ?? "this blade",
                                            refreshSeconds: "2")
         let html = templates.render(view, template: "unavailable")
@@ -236,13 +292,14 @@ public final class WebApp: Sendable {
         return Response(status: 503, headers: headers, body: Array(html.utf8))
     }
 
-    func errorPage(_ status: Int, _ message: String, request: Request, source: StateSource?) -> Response {
+    func errorPage(_ status: Int, _ message: String, request: Request, source: StateSource?, viewer: Principal? = nil) -> Response {
         let local = source.flatMap { try? $0.local() }
         let snapshot = source.flatMap { source in
-            try? current(Exchange(request: request, route: .overview, query: [], source: source, local: local))
+            try? current(Exchange(request: request, route: .overview, query: [], source: source, local: local, principal: viewer))
         }
         var view = basePage(title: "\(status) \(Response.reasonPhrase(status))", page: "error",
-                            snapshot: snapshot?.snapshot, stale: snapshot?.stale ?? false, local: local, request: request)
+                            snapshot: snapshot?.snapshot, stale: snapshot?.stale ?? false, local: local, request: request,
+                            viewer: viewer)
         view.error = ErrorView(status: String(status), heading: Response.reasonPhrase(status), message: message)
         let html = templates.render(view, template: "error")
             ?? "<!DOCTYPE html><title>\(status)</title><p>\(htmlEscape(message))</p>\n"
@@ -283,18 +340,6 @@ public final class WebApp: Sendable {
     func isSameOrigin(_ origin: String, _ request: Request) -> Bool {
         guard let host = request.header("Host") else { return false }
         return origin == "http://" + host || origin == "https://" + host
-    }
-
-    /// Writes from a browser must come from this blade's own pages or another member's:
-    /// a foreign site cannot make an operator's browser acknowledge alerts or change thresholds.
-    func checkWriteOrigin(_ exchange: Exchange) throws {
-        guard let origin = exchange.request.header("Origin") else { return }
-        if isSameOrigin(origin, exchange.request) { return }
-        if let cluster = try? exchange.source.cluster(),
-           cluster.members.contains(where: { RedirectRule.normalisedBase($0.url) == origin }) {
-            return
-        }
-        throw HTTPError(403, "writes are accepted only from this chassis's own pages (origin \(origin) is not a member)")
     }
 }
 

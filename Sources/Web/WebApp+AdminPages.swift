@@ -1,0 +1,192 @@
+import Access
+import Control
+import Foundation
+import Model
+import Store
+
+/// The admins' pages: users with their roles, scopes, tokens and locks (forms that work without
+/// scripts), and the audit log with filters and exports.
+extension WebApp {
+    func usersPage(_ exchange: Exchange) throws -> Response {
+        var notice: String?
+        var problem: String?
+        var createdToken: String?
+        if exchange.request.method == "POST" {
+            let fields: [String: String]
+            do { fields = try Validation.formFields(exchange.request.body) } catch { throw HTTPError(400, "\(error)") }
+            do {
+                (notice, createdToken) = try usersFormAction(fields, exchange)
+            } catch let error as HTTPError {
+                problem = error.message
+            }
+        }
+        var view = basePage(title: "Users — Chassis Manager", page: "users", snapshot: nil, stale: false, local: exchange.local,
+                            request: exchange.request, viewer: exchange.principal)
+        let users = try userDocuments(exchange)
+        let time = now()
+        let counters = try state.snapshot(source: exchange.source).loginFailures.values
+            .filter { LoginThrottle.verdict($0, now: time) != .allowed }.sorted { $0.key < $1.key }
+        view.users = UsersPageView(
+            notice: notice, problem: problem, createdToken: createdToken,
+            users: users.map { user in
+                UserRowView(name: user.name, role: user.role, scope: user.slots.map { $0.map(String.init).joined(separator: ",") } ?? "",
+                            isCustomer: user.role == Role.customer.rawValue, created: Format.time(user.createdAt),
+                            locked: user.lockedUntil.map { "locked until \(Format.time($0))" },
+                            tokens: user.tokens.map { TokenRowView(id: $0.id, label: $0.label, created: Format.time($0.createdAt),
+                                                                   expires: $0.expiresAt.map { Format.time($0) } ?? "never") },
+                            hasTokens: !user.tokens.isEmpty, isSelf: user.name == exchange.principal?.user)
+            },
+            throttled: counters.map { record in
+                ThrottleRowView(key: record.key, kind: record.key.hasPrefix("user:") ? "user" : "address",
+                                name: String(record.key.drop(while: { $0 != ":" }).dropFirst()), failures: String(record.failures),
+                                until: Format.time(record.lockedUntil ?? record.lastFailureAt))
+            },
+            roles: Role.allCases.map(\.rawValue))
+        view.users?.hasThrottled = !counters.isEmpty
+        var response = try page(view, template: "users", source: exchange.source)
+        if problem != nil { response.status = 400 }
+        return response
+    }
+
+    /// One form's change; returns the notice to show (and a new token's text, shown once).
+    func usersFormAction(_ fields: [String: String], _ exchange: Exchange) throws -> (String?, String?) {
+        func field(_ name: String) -> String? { fields[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func slots() throws -> [Int]? {
+            guard let text = field("slots") else { return nil }
+            var slots: [Int] = []
+            for part in text.split(separator: ",") {
+                guard let slot = Int(part.trimmingSpaces()) else { throw HTTPError(400, "slots must be numbers like 2,3") }
+                slots.append(slot)
+            }
+            return slots
+        }
+        func check(_ response: Response) throws {
+            guard response.status < 300 else {
+                let message = (try? JSONDecoder().decode(ErrorDocument.self, from: Data(response.body)))?.error ?? "refused"
+                throw HTTPError(response.status, message)
+            }
+        }
+        switch fields["action"] ?? "" {
+        case "add":
+            let request = try addUserRequest(name: field("name"), role: field("role"), password: fields["password"],
+                                             slots: try slots(), chassis: field("chassis"))
+            try check(sendAsCaller(request, exchange))
+            return ("User \(field("name") ?? "") added.", nil)
+        case "update":
+            guard let name = field("name") else { throw HTTPError(400, "name the user") }
+            let request = try updateUserRequest(name: name, role: field("role"), password: field("password"), slots: try slots(),
+                                                chassis: field("chassis"), exchange: exchange)
+            try check(sendAsCaller(request, exchange))
+            return ("User \(name) changed; their sessions have ended.", nil)
+        case "remove":
+            guard let name = field("name") else { throw HTTPError(400, "name the user") }
+            guard name != exchange.principal?.user else { throw HTTPError(409, "you cannot remove yourself") }
+            try check(sendAsCaller(.removeUser(name: name), exchange))
+            return ("User \(name) removed.", nil)
+        case "token":
+            let days = try field("days").map { text -> Int in
+                guard let value = Int(text) else { throw HTTPError(400, "days must be a number") }
+                return value
+            }
+            let (request, text) = try createTokenRequest(user: field("name"), label: fields["label"] ?? "", expiresInDays: days)
+            try check(sendAsCaller(request, exchange))
+            return ("Token created for \(field("name") ?? ""). Copy it now: it is not shown again.", text)
+        case "revoke":
+            guard let id = field("id") else { throw HTTPError(400, "name the token") }
+            try check(try apiRevokeToken(exchange, id: id))
+            return ("Token \(id) revoked.", nil)
+        case "unlock":
+            guard let key = field("key") else { throw HTTPError(400, "name the lock") }
+            let request: ControlRequest = key.hasPrefix("user:") ? .liftLoginLock(user: String(key.dropFirst(5)), address: nil)
+                : .liftLoginLock(user: nil, address: String(key.drop(while: { $0 != ":" }).dropFirst()))
+            if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, problem) }
+            try check(sendAsCaller(request, exchange))
+            return ("Lock lifted.", nil)
+        default:
+            throw HTTPError(400, "unknown action")
+        }
+    }
+
+    func auditPage(_ exchange: Exchange) throws -> Response {
+        let (filter, limit) = try auditFilter(exchange)
+        let records = try exchange.source.audit(filter: filter, limit: limit)
+        var view = basePage(title: "Audit log — Chassis Manager", page: "audit", snapshot: nil, stale: false, local: exchange.local,
+                            request: exchange.request, viewer: exchange.principal)
+        let query = exchange.query.filter { $0.name != "format" }
+            .map { URLCoding.encodeComponent($0.name) + "=" + URLCoding.encodeComponent($0.value) }.joined(separator: "&")
+        view.audit = AuditPageView(
+            actor: filter.actor ?? "", action: filter.action ?? "",
+            since: exchange.values("since").first ?? "", until: exchange.values("until").first ?? "",
+            records: records.map { record in
+                AuditRowView(id: String(record.id), time: Format.time(record.at), timeISO: Format.isoTime(record.at),
+                             actor: record.actor, role: record.role, address: record.address, via: record.via,
+                             action: record.action, target: record.target, old: record.old ?? "", new: record.new ?? "")
+            },
+            count: records.count == 1 ? "1 record" : "\(records.count) records",
+            csvURL: "/api/v1/audit?format=csv" + (query.isEmpty ? "" : "&" + query),
+            jsonURL: "/api/v1/audit" + (query.isEmpty ? "" : "?" + query))
+        return try page(view, template: "audit", source: exchange.source)
+    }
+}
+
+struct UsersPageView {
+    var notice: String?
+    var problem: String?
+    var createdToken: String?
+    var users: [UserRowView]
+    var throttled: [ThrottleRowView]
+    var roles: [String]
+    var hasThrottled = false
+}
+
+struct UserRowView {
+    var name: String
+    var role: String
+    var scope: String
+    var isCustomer: Bool
+    var created: String
+    var locked: String?
+    var tokens: [TokenRowView]
+    var hasTokens: Bool
+    var isSelf: Bool
+}
+
+struct TokenRowView {
+    var id: String
+    var label: String
+    var created: String
+    var expires: String
+}
+
+struct ThrottleRowView {
+    var key: String
+    var kind: String
+    var name: String
+    var failures: String
+    var until: String
+}
+
+struct AuditPageView {
+    var actor: String
+    var action: String
+    var since: String
+    var until: String
+    var records: [AuditRowView]
+    var count: String
+    var csvURL: String
+    var jsonURL: String
+}
+
+struct AuditRowView {
+    var id: String
+    var time: String
+    var timeISO: String
+    var actor: String
+    var role: String
+    var address: String
+    var via: String
+    var action: String
+    var target: String
+    var old: String
+    var new: String
+}

@@ -1,0 +1,385 @@
+import Access
+import Control
+import Foundation
+import Model
+import Store
+
+/// Users, API tokens, login locks and the audit log: the admins' API and pages. Every change
+/// goes to the engine, through the replicated log, with the admin as its actor.
+extension WebApp {
+    // MARK: Documents
+
+    func userDocuments(_ exchange: Exchange) throws -> [UserDocument] {
+        let accessState = try state.snapshot(source: exchange.source)
+        let time = now()
+        return accessState.users.values.sorted { ($0.role, $0.name) < ($1.role, $1.name) }.map { user in
+            let failures = accessState.loginFailures[LoginFailures.userKey(user.name)]
+            let verdict = LoginThrottle.verdict(failures, now: time)
+            var lockedUntil: Double?
+            if case .locked(let until) = verdict { lockedUntil = until }
+            return UserDocument(
+                name: user.name, role: user.role.rawValue, slots: user.scope?.slots, chassis: user.scope?.chassisID,
+                createdAt: user.createdAt, updatedAt: user.updatedAt, failedLogins: failures?.failures ?? 0,
+                lockedUntil: lockedUntil,
+                tokens: accessState.tokens.values.filter { $0.user == user.name }.sorted { $0.createdAt < $1.createdAt }
+                    .map(TokenDocument.init))
+        }
+    }
+
+    /// Sends a change on behalf of the caller and maps the engine's answer onto HTTP.
+    func sendAsCaller(_ request: ControlRequest, _ exchange: Exchange) -> Response {
+        send(request, actor: exchange.principal?.actor(address: exchange.request.remoteAddress))
+    }
+
+    // MARK: Users
+
+    func apiUsers(_ exchange: Exchange) throws -> Response {
+        if exchange.request.method != "POST" { return try json(UsersDocument(users: try userDocuments(exchange))) }
+        let input = try decode(UserInput.self, exchange)
+        let request = try addUserRequest(name: input.name, role: input.role, password: input.password, slots: input.slots,
+                                         chassis: input.chassis)
+        var response = sendAsCaller(request, exchange)
+        if response.status == 200 { response.status = 201 }
+        return response
+    }
+
+    func addUserRequest(name: String?, role: String?, password: String?, slots: [Int]?, chassis: String?) throws -> ControlRequest {
+        guard let name, let roleText = role, let password else { throw HTTPError(400, "name, role and password are required") }
+        guard let role = Role(rawValue: roleText) else { throw HTTPError(400, "role must be admin, operator, viewer or customer") }
+        if let problem = ControlValidation.userNameProblem(name) { throw HTTPError(400, problem) }
+        let scope = role == .customer ? AccessScope(chassisID: chassis, slots: slots ?? []) : nil
+        if role != .customer && (slots != nil || chassis != nil) { throw HTTPError(400, "only customers have slots") }
+        if let problem = ControlValidation.scopeProblem(role: role, scope: scope) { throw HTTPError(400, problem) }
+        if let problem = PasswordHash.problem(withNewPassword: password) { throw HTTPError(400, problem) }
+        return .addUser(name: name, role: role, scope: scope, passwordHash: try hash(password))
+    }
+
+    func hash(_ password: String) throws -> String {
+        do {
+            return try PasswordHash.make(password: password, parameters: access.passwordParameters)
+        } catch {
+            throw HTTPError(500, "cannot hash the password: \(error)")
+        }
+    }
+
+    func apiUser(_ exchange: Exchange, name: String) throws -> Response {
+        if let problem = ControlValidation.userNameProblem(name) { throw HTTPError(400, problem) }
+        if exchange.request.method == "DELETE" {
+            guard name != exchange.principal?.user else { throw HTTPError(409, "you cannot remove yourself") }
+            return sendAsCaller(.removeUser(name: name), exchange)
+        }
+        let input = try decode(UserChangeInput.self, exchange)
+        return sendAsCaller(try updateUserRequest(name: name, role: input.role, password: input.password, slots: input.slots,
+                                                  chassis: input.chassis, exchange: exchange), exchange)
+    }
+
+    func updateUserRequest(name: String, role: String?, password: String?, slots: [Int]?, chassis: String?,
+                           exchange: Exchange) throws -> ControlRequest {
+        var newRole: Role?
+        var scope: AccessScope?
+        if let role {
+            guard let parsed = Role(rawValue: role) else { throw HTTPError(400, "role must be admin, operator, viewer or customer") }
+            newRole = parsed
+        } else if slots != nil || chassis != nil {
+            // New slots for a customer keep the role.
+            guard let user = try state.snapshot(source: exchange.source).users[name] else { throw HTTPError(404, "no user \(name)") }
+            newRole = user.role
+        }
+        if let newRole {
+            scope = newRole == .customer ? AccessScope(chassisID: chassis, slots: slots ?? []) : nil
+            if newRole != .customer && (slots != nil || chassis != nil) { throw HTTPError(400, "only customers have slots") }
+            if let problem = ControlValidation.scopeProblem(role: newRole, scope: scope) { throw HTTPError(400, problem) }
+        }
+        var passwordHash: String?
+        if let password {
+            if let problem = PasswordHash.problem(withNewPassword: password) { throw HTTPError(400, problem) }
+            passwordHash = try hash(password)
+        }
+        guard newRole != nil || passwordHash != nil else { throw HTTPError(400, "give a role, slots or a password to change") }
+        return .updateUser(name: name, role: newRole, scope: scope, passwordHash: passwordHash)
+    }
+
+    // MARK: Tokens
+
+    func apiTokens(_ exchange: Exchange) throws -> Response {
+        if exchange.request.method != "POST" {
+            let tokens = try state.snapshot(source: exchange.source).tokens.values.sorted { $0.createdAt < $1.createdAt }
+            return try json(TokensDocument(tokens: tokens.map(TokenDocument.init)))
+        }
+        let input = try decode(TokenInput.self, exchange)
+        let (request, minted) = try createTokenRequest(user: input.user, label: input.label ?? "",
+                                                       expiresInDays: input.expiresInDays)
+        let response = sendAsCaller(request, exchange)
+        guard response.status == 200, case .createToken(let id, let user, let label, _, let expiresAt) = request else { return response }
+        // The token's text is in this answer and nowhere else: not stored, not logged.
+        return try json(CreatedTokenDocument(id: id, user: user, label: label, expiresAt: expiresAt, token: minted), status: 201)
+    }
+
+    func createTokenRequest(user: String?, label: String, expiresInDays: Int?) throws -> (ControlRequest, String) {
+        guard let user else { throw HTTPError(400, "user is required") }
+        if let problem = ControlValidation.userNameProblem(user) { throw HTTPError(400, problem) }
+        if let problem = ControlValidation.textProblem(label, field: "label") { throw HTTPError(400, problem) }
+        if let days = expiresInDays, !(1...3_650).contains(days) { throw HTTPError(400, "expiresInDays must be between 1 and 3650") }
+        var random = SystemRandomNumberGenerator()
+        let minted = APIToken.mint(using: &random)
+        let expiresAt = expiresInDays.map { now() + Double($0) * 86_400 }
+        return (.createToken(id: minted.id, user: user, label: label, secretHash: minted.secretHash, expiresAt: expiresAt), minted.text)
+    }
+
+    func apiRevokeToken(_ exchange: Exchange, id: String) throws -> Response {
+        guard id.utf8.count == 16, id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+            throw HTTPError(400, "token id must be 16 hex digits")
+        }
+        return sendAsCaller(.revokeToken(id: id), exchange)
+    }
+
+    // MARK: Login locks
+
+    func apiLoginLocks(_ exchange: Exchange) throws -> Response {
+        let time = now()
+        let records = try state.snapshot(source: exchange.source).loginFailures.values.sorted { $0.key < $1.key }
+        return try json(LoginLocksDocument(counters: records.map { record in
+            var lockedUntil: Double?
+            if case .locked(let until) = LoginThrottle.verdict(record, now: time) { lockedUntil = until }
+            let (kind, name) = record.key.hasPrefix("user:") ? ("user", String(record.key.dropFirst(5)))
+                : ("address", String(record.key.drop(while: { $0 != ":" }).dropFirst()))
+            return LoginCounterDocument(kind: kind, name: name, failures: record.failures, lastFailureAt: record.lastFailureAt,
+                                        lockedUntil: lockedUntil)
+        }))
+    }
+
+    func apiLiftLoginLock(_ exchange: Exchange) throws -> Response {
+        let input = try decode(UnlockInput.self, exchange)
+        let request = ControlRequest.liftLoginLock(user: input.user, address: input.address)
+        if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, problem) }
+        return sendAsCaller(request, exchange)
+    }
+
+    // MARK: Audit
+
+    func auditFilter(_ exchange: Exchange) throws -> (AuditFilter, Int) {
+        func one(_ name: String) throws -> String? {
+            let values = exchange.values(name).filter { !$0.isEmpty }
+            guard values.count <= 1 else { throw HTTPError(400, "\(name) given more than once") }
+            if let value = values.first, let problem = ControlValidation.textProblem(value, field: name) { throw HTTPError(400, problem) }
+            return values.first
+        }
+        func time(_ name: String) throws -> Double? {
+            guard let text = try one(name) else { return nil }
+            if let seconds = Double(text), seconds.isFinite { return seconds }
+            guard let parsed = Format.parseISOTime(text) else {
+                throw HTTPError(400, "\(name) must be Unix seconds or a time like 2026-12-04T10:00:00Z")
+            }
+            return parsed
+        }
+        var limit = 500
+        if let text = try one("limit") {
+            guard let value = Int(text), (1...AuditRecord.recordsMax).contains(value) else {
+                throw HTTPError(400, "limit must be between 1 and \(AuditRecord.recordsMax)")
+            }
+            limit = value
+        }
+        return (AuditFilter(actor: try one("actor"), action: try one("action"), since: try time("since"), until: try time("until")), limit)
+    }
+
+    func apiAudit(_ exchange: Exchange) throws -> Response {
+        let (filter, limit) = try auditFilter(exchange)
+        let records = try exchange.source.audit(filter: filter, limit: limit)
+        let format = exchange.values("format").first ?? "json"
+        switch format {
+        case "json":
+            return try json(AuditDocument(records: records))
+        case "csv":
+            return Response(status: 200, headers: [
+                ("Content-Type", "text/csv; charset=utf-8"), ("Cache-Control", "no-store"),
+                ("Content-Disposition", "attachment; filename=\"chassis-audit.csv\""),
+            ], body: Array(AuditCSV.render(records).utf8))
+        default:
+            throw HTTPError(400, "format must be json or csv")
+        }
+    }
+}
+
+/// The audit log as CSV (RFC 4180): a header line, then one record a line, fields quoted where
+/// needed. A field that a spreadsheet would run as a formula is prefixed with a quote.
+enum AuditCSV {
+    static let columns = ["id", "time", "actor", "role", "address", "via", "action", "target", "old", "new"]
+
+    static func render(_ records: [AuditRecord]) -> String {
+        var out = columns.joined(separator: ",") + "\r\n"
+        for record in records {
+            let fields = [String(record.id), Format.isoTime(record.at), record.actor, record.role, record.address, record.via,
+                          record.action, record.target, record.old ?? "", record.new ?? ""]
+            out += fields.map(field).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+
+    static func field(_ value: String) -> String {
+        var text = value
+        if let first = text.first, "=+-@\t\r".contains(first) { text = "'" + text }
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+struct UserInput: Decodable {
+    var name: String?
+    var role: String?
+    var password: String?
+    var slots: [Int]?
+    var chassis: String?
+
+    enum Keys: String, CodingKey { case name, role, password, slots, chassis }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["name", "role", "password", "slots", "chassis"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        role = try container.decodeIfPresent(String.self, forKey: .role)
+        password = try container.decodeIfPresent(String.self, forKey: .password)
+        slots = try container.decodeIfPresent([Int].self, forKey: .slots)
+        chassis = try container.decodeIfPresent(String.self, forKey: .chassis)
+        if let slots, slots.count > 16 { throw InputError("at most 16 slots") }
+    }
+}
+
+struct UserChangeInput: Decodable {
+    var role: String?
+    var password: String?
+    var slots: [Int]?
+    var chassis: String?
+
+    enum Keys: String, CodingKey { case role, password, slots, chassis }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["role", "password", "slots", "chassis"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        role = try container.decodeIfPresent(String.self, forKey: .role)
+        password = try container.decodeIfPresent(String.self, forKey: .password)
+        slots = try container.decodeIfPresent([Int].self, forKey: .slots)
+        chassis = try container.decodeIfPresent(String.self, forKey: .chassis)
+        if let slots, slots.count > 16 { throw InputError("at most 16 slots") }
+    }
+}
+
+struct TokenInput: Decodable {
+    var user: String?
+    var label: String?
+    var expiresInDays: Int?
+
+    enum Keys: String, CodingKey { case user, label, expiresInDays }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["user", "label", "expiresInDays"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        user = try container.decodeIfPresent(String.self, forKey: .user)
+        label = try container.decodeIfPresent(String.self, forKey: .label)
+        expiresInDays = try container.decodeIfPresent(Int.self, forKey: .expiresInDays)
+    }
+}
+
+struct UnlockInput: Decodable {
+    var user: String?
+    var address: String?
+
+    enum Keys: String, CodingKey { case user, address }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["user", "address"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        user = try container.decodeIfPresent(String.self, forKey: .user)
+        address = try container.decodeIfPresent(String.self, forKey: .address)
+    }
+}
+
+struct UserDocument: Encodable {
+    var name: String
+    var role: String
+    var slots: [Int]?
+    var chassis: String?
+    var createdAt: Double
+    var updatedAt: Double
+    var failedLogins: Int
+    var lockedUntil: Double?
+    var tokens: [TokenDocument]
+}
+
+struct UsersDocument: Encodable { var users: [UserDocument] }
+
+struct TokenDocument: Encodable {
+    var id: String
+    var user: String
+    var label: String
+    var createdAt: Double
+    var expiresAt: Double?
+
+    init(_ record: TokenRecord) {
+        id = record.id
+        user = record.user
+        label = record.label
+        createdAt = record.createdAt
+        expiresAt = record.expiresAt
+    }
+}
+
+struct TokensDocument: Encodable { var tokens: [TokenDocument] }
+
+struct CreatedTokenDocument: Encodable {
+    var id: String
+    var user: String
+    var label: String
+    var expiresAt: Double?
+    /// Shown once.
+    var token: String
+}
+
+struct LoginCounterDocument: Encodable {
+    var kind: String
+    var name: String
+    var failures: Int
+    var lastFailureAt: Double
+    var lockedUntil: Double?
+}
+
+struct LoginLocksDocument: Encodable { var counters: [LoginCounterDocument] }
+
+struct AuditDocument: Encodable { var records: [AuditRecord] }
+
+extension Format {
+    /// `2026-12-04`, `2026-12-04T10:00` or `2026-12-04T10:00:00Z` (UTC; a space may replace the T)
+    /// as Unix seconds; nil for anything else.
+    static func parseISOTime(_ text: String) -> Double? {
+        var body = Substring(text)
+        if body.hasSuffix("Z") { body = body.dropLast() }
+        let parts = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "T" || $0 == " " })
+        guard parts.count == 1 || parts.count == 2 else { return nil }
+        func numbers(_ part: Substring, separator: Character, counts: [Int]) -> [Int]? {
+            let fields = part.split(separator: separator, omittingEmptySubsequences: false)
+            guard fields.count <= counts.count, fields.count >= 2 || counts.count == 1 else { return nil }
+            var values: [Int] = []
+            for (field, count) in zip(fields, counts) {
+                guard field.utf8.count == count, field.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(field) else { return nil }
+                values.append(value)
+            }
+            return values
+        }
+        guard let date = numbers(parts[0], separator: "-", counts: [4, 2, 2]), date.count == 3,
+              (1...12).contains(date[1]), (1...31).contains(date[2]) else { return nil }
+        var clock = [0, 0, 0]
+        if parts.count == 2 {
+            guard let values = numbers(parts[1], separator: ":", counts: [2, 2, 2]), values.count >= 2,
+                  values[0] < 24, values[1] < 60, (values.count < 3 || values[2] < 60) else { return nil }
+            for (index, value) in values.enumerated() { clock[index] = value }
+        }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let year = date[1] <= 2 ? date[0] - 1 : date[0]
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yearOfEra = year - era * 400
+        let month = date[1]
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + date[2] - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        return Double(days * 86_400 + clock[0] * 3_600 + clock[1] * 60 + clock[2])
+    }
+}
