@@ -73,7 +73,7 @@ let package = Package(
 
         .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc"]),
         .executableTarget(name: "Engine", dependencies: [
-            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc",
+            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "Certificates",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

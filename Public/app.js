@@ -3,15 +3,22 @@
 // Polling: every 2 s the page asks its JSON endpoint (data-poll on <body>) with If-None-Match;
 // unchanged data answers 304 with no body. Redirects are not followed (redirect: "manual"): a
 // redirect or a failure means this blade is no longer the active manager, and the page looks for
-// the new one among the members it already knows (from /api/v1/cluster, refreshed every 10 s),
-// by reading each member's /api/v1/local (members allow each other's origins). It then moves the
-// whole page there (same path and query): a top-level navigation needs no CORS for the polls,
-// the forms and the charts that follow, and the new page says where it came from.
+// the new one among the members it already knows (from /api/v1/session, refreshed every 10 s),
+// by asking each member's /health/active (members allow each other's origins), every 250 ms
+// until one answers. It then moves the whole page there (same path and query).
+//
+// The session cookie belongs to this blade's origin. So that the move needs no new login, the
+// page holds a short-lived, single-use transfer ticket (POST /api/v1/session/ticket, renewed
+// every 30 s, kept in memory only) and moves by posting it in a form (never in a URL) to the new
+// blade's /session/transfer, which sets its own cookie and sends the page on.
 (function () {
   "use strict";
 
   var POLL_MS = 2000;
   var CLUSTER_MS = 10000;
+  var TICKET_MS = 30000;
+  var SEARCH_MS = 250;
+  var SEARCH_FOR_MS = 15000;
   var PROBE_TIMEOUT_MS = 1500;
   var HISTORY_SECONDS = 3600;
   var BANNER_MAX = 5;
@@ -22,6 +29,9 @@
   var members = [];
   var failures = 0;
   var searching = false;
+  var ticket = null;
+  var searchUntil = 0;
+  var searchTimer = null;
   var slotNames = {};
   var charts = [];
 
@@ -442,6 +452,7 @@
       .then(function (response) {
         if (response.type === "opaqueredirect") { lostContact("this blade is no longer the active manager"); return; }
         if (response.status === 304) { contactRestored(); return; }
+        if (response.status === 401) { toLogin(); return; }
         if (response.status === 503) {
           return response.json().then(function (doc) { lostContact(doc && doc.error ? doc.error : "no active manager"); },
                                       function () { lostContact("no active manager"); });
@@ -466,18 +477,32 @@
     failures += 1;
     showNotice("connection-notice", "Lost contact with the active manager (" + why + "); looking for it among " +
       Math.max(members.length, 1) + " members\u2026");
+    searchUntil = Date.now() + SEARCH_FOR_MS;
     findActive();
   }
 
+  // The session ended (logged out elsewhere, expired, the user changed): log in again, then back here.
+  function toLogin() {
+    location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+  }
+
   function refreshMembers() {
-    fetch("/api/v1/cluster", { cache: "no-store", redirect: "manual", credentials: "same-origin" })
+    fetch("/api/v1/session", { cache: "no-store", redirect: "manual", credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (cluster) {
-        if (cluster && Array.isArray(cluster.members)) {
-          members = cluster.members.filter(function (m) { return m.role !== "witness" && /^https?:\/\//.test(m.url); });
+      .then(function (session) {
+        if (session && Array.isArray(session.members)) {
+          members = session.members.filter(function (url) { return /^https?:\/\//.test(url); })
+            .map(function (url) { return { url: url }; });
         }
       })
       .catch(function () { /* keep the list we have */ });
+  }
+
+  function refreshTicket() {
+    fetch("/api/v1/session/ticket", { method: "POST", cache: "no-store", redirect: "manual", credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (doc) { if (doc && typeof doc.ticket === "string") ticket = doc; })
+      .catch(function () { /* keep the ticket we have until it expires */ });
   }
 
   function withTimeout(url, options) {
@@ -493,42 +518,62 @@
   function moveTo(base) {
     var target = origin(base);
     if (!target || target === location.origin) return false;
-    location.assign(target + location.pathname + location.search + "#moved-from=" + encodeURIComponent(location.host));
+    var next = location.pathname + location.search + "#moved-from=" + encodeURIComponent(location.host);
+    if (ticket && ticket.expiresAt * 1000 > Date.now()) {
+      // A top-level form post: the new blade's cookie is stored, and the ticket is in no URL.
+      var form = document.createElement("form");
+      form.method = "POST";
+      form.action = target + "/session/transfer";
+      form.hidden = true;
+      [["ticket", ticket.ticket], ["next", next]].forEach(function (pair) {
+        var input = document.createElement("input");
+        input.type = "hidden";
+        input.name = pair[0];
+        input.value = pair[1];
+        form.appendChild(input);
+      });
+      ticket = null;
+      document.body.appendChild(form);
+      form.submit();
+      return true;
+    }
+    location.assign(target + next);
     return true;
   }
 
-  // Asks every member for its own view; goes to the one that is active with a valid lease.
-  // A member that cannot be read across origins but answers at all (no-cors) is a fallback
-  // after a few failures: it redirects to the active manager itself, or refreshes until one exists.
+  function searchAgain() {
+    if (searchTimer || Date.now() > searchUntil) return;
+    searchTimer = setTimeout(function () { searchTimer = null; findActive(); }, SEARCH_MS);
+  }
+
+  // Asks every other member whether it is the active manager (/health/active: 200 only there,
+  // readable across the members' origins); goes to the one that is. Until one is, asks again
+  // every 250 ms for a while.
   function findActive() {
     if (searching || !members.length) return;
-    // This blade just failed to answer as the active manager: ask the others.
     var others = members.filter(function (m) { return origin(m.url) !== location.origin; });
     if (!others.length) return;
     searching = true;
     var probes = others.map(function (member) {
-      return withTimeout(member.url.replace(/\/+$/, "") + "/api/v1/local", { cache: "no-store", mode: "cors" })
-        .then(function (response) { return response.ok ? response.json() : null; })
-        .then(function (local) { return { member: member, local: local, reachable: true }; },
-              function () { return { member: member, local: null, reachable: false }; });
+      return withTimeout(member.url.replace(/\/+$/, "") + "/health/active", { cache: "no-store", mode: "cors" })
+        .then(function (response) { return response.ok ? member : null; }, function () { return null; });
     });
     Promise.all(probes).then(function (results) {
-      var active = results.filter(function (r) { return r.local && r.local.role === "active" && r.local.leaseValid; })[0];
-      if (active && moveTo(active.member.url)) return;
-      if (active) { searching = false; return; }
-      var hinted = results.map(function (r) { return r.local && r.local.activeURL; }).filter(Boolean)[0];
-      if (hinted && members.some(function (m) { return origin(m.url) === origin(hinted); }) && moveTo(hinted)) return;
-      if (failures >= 3) {
-        return Promise.all(others.map(function (member) {
-          return withTimeout(member.url.replace(/\/+$/, "") + "/health/active", { cache: "no-store", mode: "no-cors" })
-            .then(function () { return member; }, function () { return null; });
-        })).then(function (reachable) {
-          var first = reachable.filter(Boolean)[0];
-          if (!(first && moveTo(first.url))) searching = false;
-        });
-      }
+      var active = results.filter(Boolean)[0];
+      if (active && moveTo(active.url)) return;
       searching = false;
-    }).catch(function () { searching = false; });
+      searchAgain();
+    }).catch(function () { searching = false; searchAgain(); });
+  }
+
+  // The page a ticket was redeemed on goes on to where the moved page was.
+  function followTransfer() {
+    var holder = document.querySelector("[data-transfer-next]");
+    if (!holder) return false;
+    var next = holder.getAttribute("data-transfer-next") || "/";
+    if (next.charAt(0) !== "/" || next.charAt(1) === "/" || next.charAt(1) === "\\") next = "/";
+    location.replace(next);
+    return true;
   }
 
   function showMovedNotice() {
@@ -572,10 +617,14 @@
 
   // ---------- start ----------
 
+  if (followTransfer()) return;
   showMovedNotice();
   document.addEventListener("submit", onSubmit);
+  if (!document.querySelector("[data-user]")) return;
   refreshMembers();
   setInterval(refreshMembers, CLUSTER_MS);
+  refreshTicket();
+  setInterval(refreshTicket, TICKET_MS);
   setUpCharts();
   if (pollURL) setInterval(poll, POLL_MS);
 })();

@@ -145,8 +145,10 @@ struct DemoCommand: ParsableCommand {
         var slots: Int?
         @Option(help: "The repository (Templates, Public, nginx).")
         var root: String = FileManager.default.currentDirectoryPath
-        @Option(help: "HTTP port of every blade's nginx.")
+        @Option(help: "HTTP port of every blade's nginx (health checks and a redirect to HTTPS).")
         var port: Int = 8080
+        @Option(help: "HTTPS port of every blade's nginx.")
+        var tlsPort: Int = Demo.defaultTLSPort
         @Option(help: "TCP port of the engines' peer transport.")
         var peerPort: Int = Demo.defaultPeerPort
         @Flag(help: "Add a witness (votes and keeps the log, no metrics, no web) on 127.0.1.250.")
@@ -154,15 +156,22 @@ struct DemoCommand: ParsableCommand {
 
         func run() throws {
             let state = try Demo.up(blades: blades, slots: slots, directory: common.dir, root: root, port: port,
-                                    peerPort: peerPort, witness: witness)
+                                    peerPort: peerPort, tlsPort: tlsPort, witness: witness)
             for blade in state.blades {
                 if blade.witness {
                     print("\(blade.name): \(blade.address) (engine \(blade.engine), votes only)")
                 } else {
-                    print("\(blade.name): http://\(blade.address):\(state.port)/  (engine \(blade.engine), web \(blade.web), nginx \(blade.nginx))")
+                    print("\(blade.name): https://\(blade.address):\(state.tlsPort)/  (engine \(blade.engine), web \(blade.web), nginx \(blade.nginx))")
                 }
             }
-            print("open http://\(state.blades[0].address):\(state.port)/")
+            func password(_ file: String) -> String {
+                ((try? String(contentsOfFile: common.dir + "/" + file, encoding: .utf8)) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            print("open https://\(state.blades[0].address):\(state.tlsPort)/")
+            print("trust the chassis CA once: \(common.dir)/ca.crt (also at /ca.crt on every blade)")
+            print("log in as admin with password \(password("admin-password"))  (in \(common.dir)/admin-password)")
+            print("or as \(Demo.customerName) (slots \(Demo.customerSlots.map(String.init).joined(separator: ", "))) with password "
+                  + "\(password("customer-a-password"))  (in \(common.dir)/customer-a-password)")
         }
     }
 

@@ -1,7 +1,9 @@
+import Access
 import Config
 import Control
 import Foundation
 import Metrics
+import Model
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,6 +37,9 @@ struct DemoState: Codable {
     var root: String
     var directory: String
     var port: Int
+    /// HTTPS port of every blade's nginx (absent in a demo.json of an earlier version).
+    var tlsPortSetting: Int?
+    var tlsPort: Int { tlsPortSetting ?? Demo.defaultTLSPort }
     var peerPort: Int = Demo.defaultPeerPort
     var slots: Int
     var blades: [DemoBlade]
@@ -75,9 +80,13 @@ enum Demo {
     /// The witness of a two-blade demo lives off the blades' addresses.
     static let witnessIndex = 250
     static let defaultPeerPort = 7400
+    static let defaultTLSPort = 8443
+    /// The customer the demo creates, so that a newcomer sees a customer's view at once.
+    static let customerName = "customer-a"
+    static let customerSlots = [2, 3]
 
     static func up(blades count: Int, slots: Int?, directory: String, root: String, port: Int, peerPort: Int,
-                   witness: Bool = false) throws -> DemoState {
+                   tlsPort: Int = defaultTLSPort, witness: Bool = false) throws -> DemoState {
         guard (1...16).contains(count) else { throw DemoError("--blades must be between 1 and 16") }
         if let existing = try? DemoState.load(directory: directory),
            existing.blades.contains(where: { Processes.isAlive($0.engine) || Processes.isAlive($0.nginx) }) {
@@ -94,7 +103,8 @@ enum Demo {
         where entry.hasPrefix("blade") || entry == "witness" || entry == "hooks.log" || entry == "chassis" {
             try? FileManager.default.removeItem(atPath: directory + "/" + entry)
         }
-        var state = DemoState(root: root, directory: directory, port: port, peerPort: peerPort, slots: slotCount, blades: [])
+        var state = DemoState(root: root, directory: directory, port: port, tlsPortSetting: tlsPort, peerPort: peerPort,
+                              slots: slotCount, blades: [])
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // One random cluster key for the whole chassis, readable by its owner only.
         var generator = SystemRandomNumberGenerator()
@@ -127,8 +137,59 @@ enum Demo {
             try state.save()
         }
         try waitUntilReady(state.blades, port: port)
-        _ = try waitForActive(state: state, seconds: 15)
+        let active = try waitForActive(state: state, seconds: 15)
+        try waitForCertificates(state: state)
+        try createUsers(state: state, activeAddress: active)
         return state
+    }
+
+    /// Waits until every blade serves a certificate of the chassis' authority (the first active
+    /// manager creates it), then copies the authority's certificate to `ca.crt` in the demo
+    /// directory: the one file a browser needs to trust every blade.
+    static func waitForCertificates(state: DemoState) throws {
+        let blades = state.blades.filter { !$0.witness }
+        try waitFor(seconds: 20, what: "the chassis certificate authority on every blade") {
+            blades.allSatisfy { FileManager.default.fileExists(atPath: $0.directory + "/state/tls/ca.crt") }
+        }
+        guard let first = blades.first, let authority = FileManager.default.contents(atPath: first.directory + "/state/tls/ca.crt") else {
+            throw DemoError("no certificate authority was written")
+        }
+        FileManager.default.createFile(atPath: state.directory + "/ca.crt", contents: authority, attributes: [.posixPermissions: 0o644])
+        // nginx reloads on SIGHUP; give the last one a moment to take the new certificate.
+        usleep(300_000)
+    }
+
+    /// Creates the first administrator and a customer with random passwords, written to
+    /// `admin-password` and `customer-a-password` (mode 0600) in the demo directory.
+    static func createUsers(state: DemoState, activeAddress: String) throws {
+        guard let blade = state.blades.first(where: { $0.address == activeAddress }) else {
+            throw DemoError("the active manager \(activeAddress) is not a blade of this demo")
+        }
+        let config = try BladeConfig.load(path: blade.configPath)
+        let client = ControlClient(socketPath: config.paths.controlSocket)
+        let actor = Actor(user: "chassisctl demo", role: nil, address: "console", via: "chassisctl")
+        for (name, role, scope, file) in [("admin", Role.admin, nil as AccessScope?, "admin-password"),
+                                          (customerName, Role.customer, AccessScope(slots: customerSlots), "customer-a-password")] {
+            let password = randomPassword()
+            let hash = try PasswordHash.make(password: password)
+            var lastError = ""
+            try waitFor(seconds: 10, what: "the engine to record user \(name) (\(lastError))") {
+                let reply = try client.send(.addUser(name: name, role: role, scope: scope, passwordHash: hash), actor: actor)
+                lastError = reply.error ?? ""
+                return reply.ok
+            }
+            guard FileManager.default.createFile(atPath: state.directory + "/" + file, contents: Data((password + "\n").utf8),
+                                                 attributes: [.posixPermissions: 0o600]) else {
+                throw DemoError("cannot write \(state.directory)/\(file)")
+            }
+        }
+    }
+
+    /// 20 letters and digits (about 119 bits), without look-alikes.
+    static func randomPassword() -> String {
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var random = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &random)] })
     }
 
     /// Writes a blade's configuration file and nginx configuration.
@@ -164,6 +225,10 @@ enum Demo {
         templates_dir = "\(state.root)/Templates"
         public_dir = "\(state.root)/Public"
 
+        [access]
+        https_port = \(state.tlsPort)
+        reload_command = "kill -HUP $(cat \(blade.nginxPrefix)/nginx.pid)"
+
         [hardware]
         simulated_dir = "\(blade.witness ? "" : blade.simulatedDirectory)"
 
@@ -195,9 +260,16 @@ enum Demo {
         guard let template = try? String(contentsOfFile: templatePath, encoding: .utf8) else {
             throw DemoError("cannot read \(templatePath)")
         }
+        let tls = blade.directory + "/state/tls"
         let rendered = NginxTemplate.render(template, values: [
             "prefix": blade.nginxPrefix,
             "listen": "\(blade.address):\(state.port)",
+            "tls_listen": "\(blade.address):\(state.tlsPort)",
+            "tls_port": String(state.tlsPort),
+            "server_names": state.blades.filter { !$0.witness }.map(\.address).joined(separator: " "),
+            "certificate": tls + "/blade.crt",
+            "certificate_key": tls + "/blade.key",
+            "ca_certificate": state.directory + "/ca.crt",
             "public_root": state.root + "/Public",
             "fastcgi_socket": blade.runtimeDirectory + "/web.sock",
             "mime_types": "/etc/nginx/mime.types",
@@ -245,6 +317,8 @@ enum Demo {
         let web = Processes.executableDirectory + "/chassis-web"
         guard FileManager.default.isExecutableFile(atPath: web) else { throw DemoError("\(web) is not built; run: make build") }
         guard let nginx = Processes.which("nginx") else { throw DemoError("nginx is needed; run: make deps") }
+        let certificate = blade.directory + "/state/tls/blade.crt"
+        try waitFor(seconds: 10, what: "\(name)'s certificate") { FileManager.default.fileExists(atPath: certificate) }
         blade.web = try Processes.spawn([web, "--config", blade.configPath], logPath: blade.directory + "/web.log")
         try waitFor(seconds: 10, what: "\(name) web app socket") {
             FileManager.default.fileExists(atPath: runtime + "/web.sock")
@@ -266,9 +340,11 @@ enum Demo {
 
     static func waitUntilReady(_ blades: [DemoBlade], port: Int) throws {
         for blade in blades where !blade.witness {
-            try waitFor(seconds: readyTimeoutSeconds, what: "http://\(blade.address):\(port)/api/v1/local") {
+            // /health/active answers over plain HTTP: 200 on the active manager, 503 elsewhere.
+            try waitFor(seconds: readyTimeoutSeconds, what: "http://\(blade.address):\(port)/health/active") {
                 try checkAlive(blade)
-                return HTTPProbe.get(host: blade.address, port: port, path: "/api/v1/local")?.status == 200
+                let status = HTTPProbe.get(host: blade.address, port: port, path: "/health/active")?.status
+                return status == 200 || status == 503
             }
         }
     }

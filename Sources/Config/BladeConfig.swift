@@ -166,6 +166,9 @@ public struct BladeConfig: Sendable, Equatable {
         /// The operator's own certificate and key (PEM) instead of the chassis CA's.
         public var certificateFile: String? = nil
         public var certificateKeyFile: String? = nil
+        /// Run after the engine wrote a new certificate, so that nginx serves it
+        /// (`systemctl reload nginx`; the demo sends nginx SIGHUP).
+        public var reloadCommand: String? = nil
     }
 
     public var file = ""
@@ -294,7 +297,10 @@ public struct BladeConfig: Sendable, Equatable {
             config.hooks.timeoutSeconds = try t.double("timeout_seconds", default: config.hooks.timeoutSeconds, range: 0.1...600)
         }
         try reader.table("access", known: ["https_port", "names", "session_idle_seconds", "session_lifetime_seconds",
-                                           "metrics_anonymous_networks", "certificate_file", "certificate_key_file"]) { t in
+                                           "metrics_anonymous_networks", "certificate_file", "certificate_key_file",
+                                           "reload_command"]) { t in
+            let reload = try t.string("reload_command", default: "")
+            config.access.reloadCommand = reload.isEmpty ? nil : reload
             config.access.httpsPort = try t.int("https_port", default: config.access.httpsPort, range: 0...65535)
             config.access.names = try t.strings("names", pattern: .hostName)
             config.access.sessionIdleSeconds = try t.int("session_idle_seconds", default: config.access.sessionIdleSeconds,

@@ -24,4 +24,7 @@ public enum ClusterCommand: Sendable, Codable, Equatable {
     /// A change made outside the log (a hand-over, a membership change), recorded in the audit
     /// log once it took effect.
     case auditEvent(AuditRecord)
+    /// The chassis' certificate authority, created by the first active manager: its certificate,
+    /// and its private key sealed under a key derived from the cluster key. The first one wins.
+    case setCertificateAuthority(certificatePEM: String, sealedKey: String, at: Double)
 }

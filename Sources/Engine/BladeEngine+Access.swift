@@ -214,7 +214,7 @@ extension BladeEngine {
         case .session(let id):
             return ["session": String(id.prefix(8))]
         case .login:
-            return [:]
+            return nil
         case .throttle(let user, let address):
             var values: [String: String] = [:]
             for (name, key) in [("user", user.map(LoginFailures.userKey)), ("address", address.map(LoginFailures.addressKey))] {

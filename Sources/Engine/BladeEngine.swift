@@ -57,6 +57,8 @@ final class BladeEngine {
     private var ownIdentification: [(String, String?)] = []
     /// Called when an interval changed through the log.
     var reschedule: (SamplingGroup) -> Void = { _ in }
+    /// Called when the chassis' certificate authority arrived through the log.
+    var certificatesChanged: () -> Void = {}
 
     init(config: BladeConfig, store: StoreWriter, coordinator: Coordinator, collectors: CollectorSet?, logger: Logger) throws {
         self.config = config
@@ -455,6 +457,17 @@ final class BladeEngine {
             response = try applyAudited(request, actor: actor, at: time)
         case .auditEvent(let record):
             try store.appendAudit(record)
+            response = ControlResponse(ok: true)
+        case .setCertificateAuthority(let certificate, let sealedKey, let time):
+            guard try store.setting(CertificateService.authorityCertificateSetting) == nil else {
+                return .failure("the chassis already has a certificate authority", code: 409)
+            }
+            try store.setSetting(CertificateService.authorityCertificateSetting, certificate)
+            try store.setSetting(CertificateService.authorityKeySetting, sealedKey)
+            try store.appendAudit(AuditRecord(id: 0, at: time, actor: "engine", role: "", address: config.blade.address,
+                                              via: "engine", action: "certificates.authority.create", target: "chassis",
+                                              old: nil, new: nil))
+            certificatesChanged()
             response = ControlResponse(ok: true)
         case .raiseAlert(let slotID, let key, let label, let severity, let message, let value, let time):
             let id = try store.raiseAlert(slotID: slotID, metricKey: key, metricLabel: label, severity: severity,

@@ -8,6 +8,7 @@ import Foundation
 import Glibc
 #endif
 import Metrics
+import Store
 
 /// Builds this blade's collectors from its configuration.
 enum EngineCollectors {
@@ -20,11 +21,14 @@ enum EngineCollectors {
         if let directory = hardware.simulatedDir, let serial = replacedModuleSerial(in: directory) {
             identity.serial = serial
         }
-        return CollectorSet(settings: CollectorSettings(
+        var settings = CollectorSettings(
             procRoot: hardware.procRoot, sysRoot: hardware.sysRoot, chassisID: config.chassis.id,
             slotID: String(config.blade.slot), configuredIdentity: identity, simulatedDirectory: hardware.simulatedDir,
             // Each simulated blade drifts differently, and the same way on every run.
-            simulationSeed: UInt64(config.blade.slot) &* 7_919 &+ 17))
+            simulationSeed: UInt64(config.blade.slot) &* 7_919 &+ 17)
+        settings.certificateExpiryPath = CertificateService.Paths(config).notAfter
+        settings.wallClock = { StoreReader.wallClock() }
+        return CollectorSet(settings: settings)
     }
 
     /// The serial number of a simulated module that replaced the original (`chassisctl demo

@@ -31,6 +31,9 @@ final class EngineService {
     static let pruneIntervalSeconds: Int64 = 60
     /// Minute aggregates trail the samples by at most this (they only show in windows over an hour).
     static let aggregateIntervalSeconds: Int64 = 10
+    /// How often a blade checks its certificate (and the active manager that the chassis has an
+    /// authority): a new authority is acted on at once, this only catches renewals and failures.
+    static let certificateCheckIntervalSeconds: Int64 = 30
 
     let config: BladeConfig
     let logger: Logger
@@ -56,6 +59,7 @@ final class EngineService {
         try FileManager.default.createDirectory(atPath: config.paths.stateDir, withIntermediateDirectories: true)
         let key = try config.cluster.keyFile.map { try PeerCodec.loadKey(path: $0) }
         try WebKeyFile.write(config: config, clusterKey: key)
+        let rootSecret = try WebKeyFile.rootSecret(config: config, clusterKey: key)
         let store = try StoreWriter(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase)
         let collectors = witness ? nil : EngineCollectors.make(config: config)
         for problem in collectors?.setupErrors ?? [] {
@@ -81,6 +85,17 @@ final class EngineService {
                 engine.received(batch, from: sender, now: StoreReader.wallClock())
             }
             engine.reschedule = { [unowned self] _ in self.scheduleSampling(after: StoreReader.wallClock()) }
+            if !self.witness {
+                let certificates = CertificateService(config: self.config, store: store, rootSecret: rootSecret, logger: self.logger)
+                let check = { [unowned coordinator] in
+                    certificates.check(isActive: coordinator.isActive, now: StoreReader.wallClock(),
+                                       propose: { command, completion in coordinator.propose(command, completion: completion) })
+                }
+                engine.certificatesChanged = { self.loop.execute { check() } }
+                check()
+                self.housekeeping.append(self.loop.scheduleRepeatedTask(
+                    initialDelay: .seconds(1), delay: .seconds(Self.certificateCheckIntervalSeconds)) { _ in check() })
+            }
             try coordinator.start()
             let now = StoreReader.wallClock()
             engine.publish(now: now)

@@ -18,13 +18,19 @@ enum WebKeyFile {
     static func path(_ config: BladeConfig) -> String { config.paths.runtimeDir + "/web.key" }
 
     static func write(config: BladeConfig, clusterKey: [UInt8]?) throws {
-        let secret = try clusterKey ?? localSecret(config)
+        let secret = try rootSecret(config: config, clusterKey: clusterKey)
         let key = KeyDerivation.derive(from: secret, purpose: KeyDerivation.webSessionsPurpose)
         let text = key.map { byte -> String in
             let digits = Array("0123456789abcdef")
             return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
         }.joined() + "\n"
         try writeAtomically(path: path(config), contents: Array(text.utf8), mode: 0o640)
+    }
+
+    /// The chassis' shared secret that every other key derives from: the cluster key, or on a
+    /// single blade without one, a random secret of its own.
+    static func rootSecret(config: BladeConfig, clusterKey: [UInt8]?) throws -> [UInt8] {
+        try clusterKey ?? localSecret(config)
     }
 
     private static func localSecret(_ config: BladeConfig) throws -> [UInt8] {

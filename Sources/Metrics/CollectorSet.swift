@@ -17,6 +17,17 @@ public struct CollectorSettings: Sendable, Equatable {
     public var sensorsEnabled: Bool
     /// A sensors.conf instead of the system's; nil for the system's.
     public var sensorsConfigPath: String?
+    /// The file in which the engine notes when this blade's HTTPS certificate expires.
+    public var certificateExpiryPath: String? = nil
+    /// Unix seconds now (the certificate's expiry is a wall-clock time).
+    public var wallClock: @Sendable () -> Double = { 0 }
+
+    public static func == (a: CollectorSettings, b: CollectorSettings) -> Bool {
+        a.procRoot == b.procRoot && a.sysRoot == b.sysRoot && a.chassisID == b.chassisID && a.slotID == b.slotID
+            && a.configuredIdentity == b.configuredIdentity && a.simulatedDirectory == b.simulatedDirectory
+            && a.simulationSeed == b.simulationSeed && a.sensorsEnabled == b.sensorsEnabled
+            && a.sensorsConfigPath == b.sensorsConfigPath && a.certificateExpiryPath == b.certificateExpiryPath
+    }
 
     public init(procRoot: String = "/proc", sysRoot: String = "/sys", chassisID: String, slotID: String,
                 configuredIdentity: ConfiguredIdentity = ConfiguredIdentity(), simulatedDirectory: String? = nil,
@@ -94,6 +105,9 @@ public final class CollectorSet: @unchecked Sendable {
             LoadAverageCollector(procRoot: settings.procRoot),
             UptimeCollector(procRoot: settings.procRoot),
         ]
+        if let path = settings.certificateExpiryPath {
+            collectors.append(CertificateExpiryCollector(path: path, clock: settings.wallClock))
+        }
         var simulator: SimulatedHardware?
         var classRoot: String?
         if let directory = settings.simulatedDirectory {
