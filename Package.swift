@@ -44,6 +44,8 @@ let package = Package(
         .target(name: "Metrics", dependencies: ["Model", "CSensors"]),
         // SQLite schema, migrations, the single writer and read-only readers.
         .target(name: "Store", dependencies: ["Model", "CSQLite", .product(name: "Atomics", package: "swift-atomics")]),
+        // Keys derived from the cluster key, and the credential an engine shows another blade.
+        .target(name: "ChassisKeys", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Authenticated, framed messages between blades (HMAC-SHA256 with the cluster key).
         .target(name: "Transport", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
@@ -53,7 +55,7 @@ let package = Package(
         // Who may see and change what: password hashes (scrypt), sessions, transfer tickets and
         // API tokens, route rules, the customer's projection of the chassis. Pure computation.
         .target(name: "Access", dependencies: [
-            "Model",
+            "Model", "ChassisKeys",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ]),
@@ -73,7 +75,7 @@ let package = Package(
 
         .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc"]),
         .executableTarget(name: "Engine", dependencies: [
-            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "Certificates",
+            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "Certificates", "ChassisKeys",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -6,14 +6,17 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import ChassisKeys
 import Config
 import Model
+import Store
 
 /// How a blade joining by naming one member (`[cluster] join_via`) learns the others: it reads
-/// that blade's `GET /api/v1/cluster` (following the redirect to the active manager that a standby
-/// answers with) over plain HTTP on the management network. What it learns is only where to
-/// reach the members; every peer frame is still authenticated with the cluster key, so a forged
-/// answer can at most keep this blade from joining.
+/// that blade's `GET /api/v1/cluster` over plain HTTP on the management network, showing a
+/// `Chassis-Member` credential made from the cluster key (every blade answers it from its own
+/// view, without redirecting). What it learns is only where to reach the members; every peer
+/// frame is still authenticated with the cluster key, so a forged answer can at most keep this
+/// blade from joining.
 enum ClusterDiscovery {
     static let timeoutMs: Int32 = 2_000
     static let responseBytesMax = 1 << 20
@@ -24,11 +27,14 @@ enum ClusterDiscovery {
     }
 
     /// The cluster view served by the member at `address:port`.
-    static func fetch(address: String, port: Int) throws -> ClusterView {
+    static func fetch(address: String, port: Int, clusterKey: [UInt8]) throws -> ClusterView {
         var host = address
         var hostPort = port
+        let webKey = WebKeyFile.webKey(clusterKey)
         for _ in 0...redirectsMax {
-            let (status, headers, body) = try get(host: host, port: hostPort, path: "/api/v1/cluster")
+            let credential = MemberCredential.make(webKey: webKey, seconds: Int64(StoreReader.wallClock()))
+            let (status, headers, body) = try get(host: host, port: hostPort, path: "/api/v1/cluster",
+                                                  authorization: MemberCredential.scheme + " " + credential)
             if status == 200 {
                 return try JSONDecoder().decode(ClusterView.self, from: Data(body))
             }
@@ -48,7 +54,7 @@ enum ClusterDiscovery {
     }
 
     /// One HTTP/1.0 GET with a connect and read deadline: status, lower-cased headers, body.
-    static func get(host: String, port: Int, path: String) throws -> (Int, [String: String], [UInt8]) {
+    static func get(host: String, port: Int, path: String, authorization: String) throws -> (Int, [String: String], [UInt8]) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -63,7 +69,7 @@ enum ClusterDiscovery {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw Failure(description: "cannot reach \(host):\(port): \(String(cString: strerror(errno)))") }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(host):\(port)\r\nAccept: application/json\r\n\r\n".utf8)
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(host):\(port)\r\nAccept: application/json\r\nAuthorization: \(authorization)\r\n\r\n".utf8)
         guard request.withUnsafeBytes({ send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
             throw Failure(description: "cannot send to \(host):\(port)")
         }

@@ -7,7 +7,7 @@ import Foundation
 import Glibc
 #endif
 import Config
-import Transport
+import ChassisKeys
 
 /// The web app's session key, written by the engine at start into the runtime directory
 /// (`web.key`, 64 hex digits, mode 0640): derived from the cluster key, so every blade of the
@@ -18,13 +18,16 @@ enum WebKeyFile {
     static func path(_ config: BladeConfig) -> String { config.paths.runtimeDir + "/web.key" }
 
     static func write(config: BladeConfig, clusterKey: [UInt8]?) throws {
-        let secret = try rootSecret(config: config, clusterKey: clusterKey)
-        let key = KeyDerivation.derive(from: secret, purpose: KeyDerivation.webSessionsPurpose)
+        let key = webKey(try rootSecret(config: config, clusterKey: clusterKey))
         let text = key.map { byte -> String in
             let digits = Array("0123456789abcdef")
             return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
         }.joined() + "\n"
         try writeAtomically(path: path(config), contents: Array(text.utf8), mode: 0o640)
+    }
+
+    static func webKey(_ rootSecret: [UInt8]) -> [UInt8] {
+        KeyDerivation.derive(from: rootSecret, purpose: KeyDerivation.webSessionsPurpose)
     }
 
     /// The chassis' shared secret that every other key derives from: the cluster key, or on a

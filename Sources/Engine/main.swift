@@ -15,6 +15,7 @@ import Model
 import NIOCore
 import NIOPosix
 import Store
+import Transport
 
 /// chassis-engine: the only writer of a blade's state directory.
 ///
@@ -71,7 +72,9 @@ func learnMembers(_ config: BladeConfig, via: (address: String, port: Int)) -> B
     var delay: UInt32 = 500_000
     while true {
         do {
-            let view = try ClusterDiscovery.fetch(address: via.address, port: via.port)
+            // join_via requires key_file (the configuration checks it).
+            let key = try PeerCodec.loadKey(path: config.cluster.keyFile ?? "")
+            let view = try ClusterDiscovery.fetch(address: via.address, port: via.port, clusterKey: key)
             let joined = config.joining(view)
             logger.notice("members learnt", metadata: ["via": "\(via.address):\(via.port)",
                                                        "members": "\(joined.members.map(\.name).joined(separator: ","))"])

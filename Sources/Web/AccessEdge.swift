@@ -1,4 +1,5 @@
 import Access
+import ChassisKeys
 import Config
 import Crypto
 import Foundation
@@ -166,8 +167,22 @@ extension WebApp {
         return parts[1].trimmingSpaces()
     }
 
+    /// The principal of another blade's engine (`Authorization: Chassis-Member …`), which may
+    /// only read `/api/v1/cluster` (a blade joining with join_via).
+    static let memberPrincipal = Principal(user: "chassis-member", role: .viewer, scope: nil, tokenID: "member")
+
+    static func isMemberRequest(_ request: Request) -> Bool {
+        request.header("Authorization")?.hasPrefix(MemberCredential.scheme + " ") ?? false
+    }
+
     /// What the request's credentials amount to. A bearer token wins over a cookie.
     func authenticate(_ request: Request, source: StateSource) throws -> Authentication {
+        if Self.isMemberRequest(request), let header = request.header("Authorization") {
+            let key = try state.key(access).withUnsafeBytes { Array($0) }
+            let credential = String(header.dropFirst(MemberCredential.scheme.count + 1))
+            return MemberCredential.verify(credential, webKey: key, seconds: Int64(now()))
+                ? .authenticated(Self.memberPrincipal, renewed: nil) : .rejected(reason: "the member credential is not valid")
+        }
         let bearer = Self.bearer(request.header("Authorization"))
         let cookie = Self.cookie(AccessSettings.cookieName, in: request.header("Cookie"))
         if bearer == nil && cookie == nil {
@@ -231,6 +246,9 @@ extension WebApp {
             if reason != nil { response.headers.append(("Set-Cookie", Self.clearedCookie)) }
             return response
         case .authenticated(let principal, let renewed):
+            if principal == Self.memberPrincipal && route != .apiCluster {
+                return failure(403, "a member credential reads /api/v1/cluster only", json: route.answersJSON, request: request)
+            }
             guard rule.permits(principal.role) else {
                 let message = "\(principal.role.rawValue) may not do this: it needs the role \(rule.rolesText)"
                 if route.answersJSON {
@@ -243,6 +261,11 @@ extension WebApp {
             }
             exchange.principal = principal
             if let renewed { exchange.renewedCookie = try? sessionCookie(renewed) }
+        }
+        // Over plain HTTP (where HTTPS is on) nothing but anonymous routes and another blade's
+        // member credential: a session or a token must never travel in clear.
+        if access.httpsPort != 0 && !request.secure && rule != .anonymous && exchange.principal != Self.memberPrincipal {
+            return failure(403, "use HTTPS", json: route.answersJSON, request: request)
         }
         // Writes with the session cookie (or none: logging in) must come from this chassis' own
         // pages: a page elsewhere cannot make an operator's browser change anything. Bearer

@@ -117,7 +117,8 @@ public final class WebApp: Sendable {
         }
         var exchange = Exchange(request: request, route: route, query: query, source: source)
 
-        if !route.isNeverRedirected {
+        // Another blade's engine reads this blade's own cluster view (join_via), wherever it is.
+        if !route.isNeverRedirected && !(route == .apiCluster && Self.isMemberRequest(request)) {
             let local: LocalView
             do {
                 local = try source.local()

@@ -1,0 +1,67 @@
+import Crypto
+
+/// Keys for other purposes derived from the chassis' shared cluster key (HKDF-SHA256), so that
+/// every blade computes the same ones and none has to travel: the web app's session key is one.
+/// Knowing a derived key reveals nothing of the cluster key.
+public enum KeyDerivation {
+    /// The web app's key for sessions and transfer tickets.
+    public static let webSessionsPurpose = "chassis-manager/web-sessions/v1"
+
+    public static func derive(from secret: [UInt8], purpose: String, bytes: Int = 32) -> [UInt8] {
+        let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: secret), salt: Array("chassis-manager".utf8),
+                                         info: Array(purpose.utf8), outputByteCount: bytes)
+        return key.withUnsafeBytes { Array($0) }
+    }
+}
+
+/// How one engine proves to another blade's web app that it holds the cluster key, without
+/// sending it: `m1.SECONDS.MAC`, an HMAC-SHA256 of `m1.SECONDS` with the web key (derived from
+/// the cluster key), accepted within a minute of the receiver's clock. A blade joining with
+/// `join_via` sends it as `Authorization: Chassis-Member …` to read `/api/v1/cluster` over plain
+/// HTTP before it has anything else.
+public enum MemberCredential {
+    public static let scheme = "Chassis-Member"
+    public static let prefix = "m1"
+    public static let skewSecondsMax: Int64 = 60
+
+    public static func make(webKey: [UInt8], seconds: Int64) -> String {
+        let body = "\(prefix).\(seconds)"
+        let code = HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: webKey))
+        return body + "." + hex(Array(code))
+    }
+
+    /// Whether `text` is a credential made with `webKey` within the allowed skew of `seconds`.
+    public static func verify(_ text: String, webKey: [UInt8], seconds: Int64) -> Bool {
+        let fields = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard text.utf8.count <= 128, fields.count == 3, fields[0] == prefix, fields[1].utf8.count <= 18,
+              fields[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let made = Int64(fields[1]),
+              abs(made - seconds) <= skewSecondsMax, let given = unhex(fields[2]), given.count == 32 else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array("\(prefix).\(fields[1])".utf8),
+                                                      using: SymmetricKey(data: webKey))
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+    }
+
+    static func unhex(_ text: Substring) -> [UInt8]? {
+        let bytes = Array(text.utf8)
+        guard bytes.count % 2 == 0 else { return nil }
+        func value(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case 0x30...0x39: return byte - 0x30
+            case 0x61...0x66: return byte - 0x61 + 10
+            default: return nil
+            }
+        }
+        var out: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            guard let high = value(bytes[index]), let low = value(bytes[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+}
