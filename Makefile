@@ -7,7 +7,7 @@ SWIFT ?= swift
 BIN_DEBUG := .build/debug
 BIN_RELEASE := .build/release
 DEBIAN_PACKAGES := libfcgi-dev libsqlite3-dev libsensors-dev lm-sensors nginx chromium chromium-driver \
-	nftables iproute2 util-linux wrk sqlite3 libjs-chart.js procps
+	nftables iproute2 util-linux wrk sqlite3 libjs-chart.js procps libnss3-tools
 PYTHON_PACKAGES := pytest selenium
 SIM_SCHEDULES ?= 2000
 SIM_SEED ?= 1

@@ -218,16 +218,19 @@
       var time = el("time", "muted", formatTime(alert.raisedAt));
       item.appendChild(time);
       if (alert.clearedAt != null) item.appendChild(el("span", "muted", "cleared " + formatTime(alert.clearedAt)));
-      var form = el("form", "ack-form");
-      form.method = "post";
-      form.action = "/api/v1/alerts/" + alert.id + "/acknowledge";
-      var hidden = el("input");
-      hidden.type = "hidden"; hidden.name = "return"; hidden.value = returnPath;
-      form.appendChild(hidden);
-      var button = el("button", "button button-small", "Acknowledge");
-      button.type = "submit";
-      form.appendChild(button);
-      item.appendChild(form);
+      // Only roles that may acknowledge (admins, operators) get the button.
+      if (body.hasAttribute("data-can-acknowledge")) {
+        var form = el("form", "ack-form");
+        form.method = "post";
+        form.action = "/api/v1/alerts/" + alert.id + "/acknowledge";
+        var hidden = el("input");
+        hidden.type = "hidden"; hidden.name = "return"; hidden.value = returnPath;
+        form.appendChild(hidden);
+        var button = el("button", "button button-small", "Acknowledge");
+        button.type = "submit";
+        form.appendChild(button);
+        item.appendChild(form);
+      }
       list.appendChild(item);
     });
     setText(banner.querySelector("[data-banner-heading]"), alerts.length === 1 ? "1 new alert" : alerts.length + " new alerts");

@@ -147,7 +147,13 @@ final class CertificateService {
         if let authorityPEM {
             try WebKeyFile.writeAtomically(path: paths.authority, contents: Array(authorityPEM.utf8), mode: 0o644)
         }
-        try noteExpiry(of: issued.certificatePEM)
+        // A provisional certificate's short life is no alert: the expiry is noted only for the
+        // authority's certificates (the collector reports nothing until then).
+        if authorityPEM == nil {
+            unlink(paths.notAfter)
+        } else {
+            try noteExpiry(of: issued.certificatePEM)
+        }
         reload()
     }
 

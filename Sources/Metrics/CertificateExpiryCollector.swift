@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Model
 
 /// Days until this blade's HTTPS certificate expires (`tls.certificate.days_left`), read from the
@@ -18,7 +21,7 @@ public final class CertificateExpiryCollector: Collector {
         self.path = path
         self.clock = clock
         descriptor = MetricDescriptor(
-            key: "tls.certificate.days_left", label: "HTTPS certificate expires in", metricClass: .health, unit: "days",
+            key: "tls.certificate.days_left", label: "HTTPS certificate days left", metricClass: .health, unit: "days",
             source: name, replication: .dynamic, group: .system, component: "system",
             prometheusName: "chassis_tls_certificate_days_left",
             limits: Limits(lowCritical: Self.criticalDays, lowWarning: Self.warningDays, highWarning: nil, highCritical: nil))
@@ -33,6 +36,8 @@ public final class CertificateExpiryCollector: Collector {
     }
 
     public func collect() throws -> [Reading] {
+        // No certificate of the chassis' authority yet (the first seconds of a new chassis).
+        guard access(path, F_OK) == 0 else { return [] }
         guard let notAfter = try reader.withContents(of: path, Self.parseNotAfter) else {
             return [Reading(descriptor: descriptor, fault: "unparsable \(path)")]
         }

@@ -23,6 +23,8 @@ struct PageView {
     var hasCrumbs = false
     /// Who is logged in (nil on the login page and for anonymous errors).
     var user: UserBarView? = nil
+    /// Whether the viewer may acknowledge alerts (the banner's buttons).
+    var canAcknowledge = false
     var login: LoginView? = nil
     var transfer: TransferView? = nil
     var users: UsersPageView? = nil

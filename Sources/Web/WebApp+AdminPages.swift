@@ -34,7 +34,8 @@ extension WebApp {
                             locked: user.lockedUntil.map { "locked until \(Format.time($0))" },
                             tokens: user.tokens.map { TokenRowView(id: $0.id, label: $0.label, created: Format.time($0.createdAt),
                                                                    expires: $0.expiresAt.map { Format.time($0) } ?? "never") },
-                            hasTokens: !user.tokens.isEmpty, isSelf: user.name == exchange.principal?.user)
+                            hasTokens: !user.tokens.isEmpty, isSelf: user.name == exchange.principal?.user,
+                            roleOptions: Role.allCases.map { RoleOptionView(name: $0.rawValue, selected: $0.rawValue == user.role) })
             },
             throttled: counters.map { record in
                 ThrottleRowView(key: record.key, kind: record.key.hasPrefix("user:") ? "user" : "address",
@@ -74,8 +75,12 @@ extension WebApp {
             return ("User \(field("name") ?? "") added.", nil)
         case "update":
             guard let name = field("name") else { throw HTTPError(400, "name the user") }
-            let request = try updateUserRequest(name: name, role: field("role"), password: field("password"), slots: try slots(),
-                                                chassis: field("chassis"), exchange: exchange)
+            // The form always names a role (the user's own is preselected): the same role and no
+            // new slots is a change of password alone.
+            let current = try state.snapshot(source: exchange.source).users[name]
+            let sameRole = field("role") == current?.role.rawValue && field("slots") == nil
+            let request = try updateUserRequest(name: name, role: sameRole ? nil : field("role"), password: field("password"),
+                                                slots: try slots(), chassis: field("chassis"), exchange: exchange)
             try check(sendAsCaller(request, exchange))
             return ("User \(name) changed; their sessions have ended.", nil)
         case "remove":
@@ -149,6 +154,13 @@ struct UserRowView {
     var tokens: [TokenRowView]
     var hasTokens: Bool
     var isSelf: Bool
+    /// The user's own role first selected: a change of password alone keeps the role.
+    var roleOptions: [RoleOptionView]
+}
+
+struct RoleOptionView {
+    var name: String
+    var selected: Bool
 }
 
 struct TokenRowView {
