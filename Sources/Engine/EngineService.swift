@@ -92,6 +92,11 @@ final class EngineService {
                                        propose: { command, completion in coordinator.propose(command, completion: completion) })
                 }
                 engine.certificatesChanged = { self.loop.execute { check() } }
+                // A new active manager creates the chassis' authority at once if there is none.
+                coordinator.roleChanged = { [unowned engine] _ in
+                    engine.sendFullBatchesNext()
+                    self.loop.execute { check() }
+                }
                 check()
                 self.housekeeping.append(self.loop.scheduleRepeatedTask(
                     initialDelay: .seconds(1), delay: .seconds(Self.certificateCheckIntervalSeconds)) { _ in check() })
