@@ -94,7 +94,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"]),
-        .testTarget(name: "AccessTests", dependencies: ["Access", "Model"]),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "Model", "ChassisKeys", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CertificatesTests", dependencies: ["Certificates", .product(name: "Crypto", package: "swift-crypto")]),
         // The golden scenario files are read from the source tree (#filePath), not bundled.
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus"], exclude: ["testdata"]),
@@ -102,7 +102,8 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Model"]),
-        .testTarget(name: "WebTests", dependencies: ["Web", "Store", "Model", "Access", "Control"]),
+        .testTarget(name: "WebTests", dependencies: ["Web", "Store", "Model", "Access", "Control", "ChassisKeys",
+                                                     .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "TransportTests", dependencies: [
             "Transport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),

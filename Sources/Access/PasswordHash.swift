@@ -25,10 +25,12 @@ public enum PasswordHash {
         /// For unit tests only.
         public static let fast = Parameters(logRounds: 10, blockSize: 8, parallelism: 1)
 
-        /// What a stored hash may ask for: at most 2^20 × 8 × 128 bytes (1 GiB is refused).
+        /// What a stored hash may ask for, each parameter and together: at most 256 MiB (2^18 × 8
+        /// × 128 bytes) and the same work, so a hostile hash cannot exhaust a blade's memory.
         static let logRoundsRange = 10...18
         static let blockSizeRange = 1...16
         static let parallelismRange = 1...4
+        static let memoryBytesMax = 1 << 28
 
         var memoryBytes: Int { (1 << logRounds) * blockSize * 128 * parallelism }
     }
@@ -100,7 +102,7 @@ public enum PasswordHash {
         }
         let parameters = Parameters(logRounds: logRounds, blockSize: blockSize, parallelism: parallelism)
         guard Parameters.logRoundsRange.contains(logRounds), Parameters.blockSizeRange.contains(blockSize),
-              Parameters.parallelismRange.contains(parallelism) else {
+              Parameters.parallelismRange.contains(parallelism), parameters.memoryBytes <= Parameters.memoryBytesMax else {
             throw Problem("scrypt parameters out of range")
         }
         guard let salt = Base64.decode(fields[3]), salt.count >= 8, salt.count <= 64,
@@ -185,9 +187,13 @@ public enum Base64 {
             index += 4
         }
         let rest = values.count - index
+        // Canonical only: the bits past the last byte must be zero, so each byte string has one
+        // spelling (a MAC cannot be written four ways).
         if rest == 2 {
+            guard values[index + 1] & 0x0F == 0 else { return nil }
             out.append(UInt8((UInt32(values[index]) << 2 | UInt32(values[index + 1]) >> 4) & 255))
         } else if rest == 3 {
+            guard values[index + 2] & 0x03 == 0 else { return nil }
             let chunk = UInt32(values[index]) << 18 | UInt32(values[index + 1]) << 12 | UInt32(values[index + 2]) << 6
             out += [UInt8(chunk >> 16 & 255), UInt8(chunk >> 8 & 255)]
         }

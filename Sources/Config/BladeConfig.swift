@@ -531,7 +531,7 @@ extension BladeConfig {
     /// when it is 443), or plain HTTP on `web.port` when HTTPS is off.
     public func publicURL(address: String) -> String {
         switch access.httpsPort {
-        case 0: return "http://\(address):\(web.port)"
+        case 0: return web.port == 80 ? "http://\(address)" : "http://\(address):\(web.port)"
         case 443: return "https://\(address)"
         default: return "https://\(address):\(access.httpsPort)"
         }

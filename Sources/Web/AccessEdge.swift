@@ -41,7 +41,7 @@ public struct AccessSettings: Sendable {
     /// The origin a browser gives pages of `host`: `https://HOST[:PORT]`, or plain HTTP when off.
     func origin(host: String) -> String {
         switch httpsPort {
-        case 0: return "http://\(host):\(httpPort)"
+        case 0: return httpPort == 80 ? "http://\(host)" : "http://\(host):\(httpPort)"
         case 443: return "https://\(host)"
         default: return "https://\(host):\(httpsPort)"
         }
@@ -262,9 +262,9 @@ extension WebApp {
             exchange.principal = principal
             if let renewed { exchange.renewedCookie = try? sessionCookie(renewed) }
         }
-        // Over plain HTTP (where HTTPS is on) nothing but anonymous routes and another blade's
-        // member credential: a session or a token must never travel in clear.
-        if access.httpsPort != 0 && !request.secure && rule != .anonymous && exchange.principal != Self.memberPrincipal {
+        // Over plain HTTP (where HTTPS is on) nothing but the health check and another blade's
+        // member credential: a password, a session or a token must never travel in clear.
+        if access.httpsPort != 0 && !request.secure && route != .healthActive && exchange.principal != Self.memberPrincipal {
             return failure(403, "use HTTPS", json: route.answersJSON, request: request)
         }
         // Writes with the session cookie (or none: logging in) must come from this chassis' own

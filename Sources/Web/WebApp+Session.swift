@@ -193,13 +193,15 @@ extension WebApp {
         guard let text = fields["ticket"], let ticket = authenticator.redeem(text, now: time) else {
             return Self.loginRedirect(next: next, reason: "ticket")
         }
+        // The ticket was made by a page in use (its 90 s bound the idle time); the session's
+        // lifetime still counts from its login.
+        var session = ticket.session
+        session.renewedAt = Int64(time.rounded(.down))
         let accessState = try state.snapshot(source: exchange.source)
-        guard case .authenticated = authenticator.check(ticket.session, access: accessState, now: time),
+        guard case .authenticated = authenticator.check(session, access: accessState, now: time),
               state.redeem(ticketID: ticket.id, expiresAt: ticket.expiresAt, now: Int64(time)) else {
             return Self.loginRedirect(next: next, reason: "ticket")
         }
-        var session = ticket.session
-        session.renewedAt = Int64(time.rounded(.down))
         var view = basePage(title: "Chassis Manager", page: "transfer", snapshot: nil, stale: false, local: nil,
                             request: exchange.request, viewer: nil)
         view.transfer = TransferView(next: next)

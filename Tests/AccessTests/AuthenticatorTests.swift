@@ -22,7 +22,7 @@ import Testing
                      renewedAt: Int64(renewed ?? started))
     }
 
-    func principal(_ result: Authentication) -> (Principal, SessionToken?)? {
+    func authenticated(_ result: Authentication) -> (Principal, SessionToken?)? {
         if case .authenticated(let principal, let renewed) = result { return (principal, renewed) }
         return nil
     }
@@ -34,7 +34,7 @@ import Testing
 
     @Test func aFreshSessionAuthenticates() throws {
         let cookie = Self.session().encode(key: AccessFixture.key)
-        let (principal, renewed) = try #require(principal(Self.authenticator.session(cookie, access: Self.access(), now: Self.now + 5)))
+        let (principal, renewed) = try #require(authenticated(Self.authenticator.session(cookie, access: Self.access(), now: Self.now + 5)))
         #expect(principal.user == "alice")
         #expect(principal.role == .operator)
         #expect(principal.scope == nil)
@@ -47,7 +47,7 @@ import Testing
 
     @Test func aCustomerCarriesItsScope() throws {
         let cookie = Self.session(user: "carol").encode(key: AccessFixture.key)
-        let (principal, _) = try #require(principal(Self.authenticator.session(cookie, access: Self.access(), now: Self.now)))
+        let (principal, _) = try #require(authenticated(Self.authenticator.session(cookie, access: Self.access(), now: Self.now)))
         #expect(principal.role == .customer)
         #expect(principal.scope == AccessScope(slots: [2, 3]))
         #expect(principal.scope?.slots == [2, 3])
@@ -55,9 +55,9 @@ import Testing
 
     @Test func theCookieIsRenewedAfterRenewAfterSeconds() throws {
         let token = Self.session()
-        let early = try #require(principal(Self.authenticator.check(token, access: Self.access(), now: Self.now + 59.9)))
+        let early = try #require(authenticated(Self.authenticator.check(token, access: Self.access(), now: Self.now + 59.9)))
         #expect(early.1 == nil)
-        let due = try #require(principal(Self.authenticator.check(token, access: Self.access(), now: Self.now + 60)))
+        let due = try #require(authenticated(Self.authenticator.check(token, access: Self.access(), now: Self.now + 60)))
         var expected = token
         expected.renewedAt = Int64(Self.now) + 60
         #expect(due.1 == expected)
@@ -67,21 +67,21 @@ import Testing
 
     @Test func theIdleTimeoutEndsASession() throws {
         let token = Self.session(started: Self.now - 5_000, renewed: Self.now)
-        #expect(principal(Self.authenticator.check(token, access: Self.access(), now: Self.now + 1_799)) != nil)
+        #expect(authenticated(Self.authenticator.check(token, access: Self.access(), now: Self.now + 1_799)) != nil)
         let reason = anonymousReason(Self.authenticator.check(token, access: Self.access(), now: Self.now + 1_800))
         #expect(reason == .some("the session expired (idle)"))
     }
 
     @Test func theAbsoluteLifetimeEndsASessionThatIsInUse() throws {
         let token = Self.session(started: Self.now, renewed: Self.now + 43_190)
-        #expect(principal(Self.authenticator.check(token, access: Self.access(), now: Self.now + 43_199)) != nil)
+        #expect(authenticated(Self.authenticator.check(token, access: Self.access(), now: Self.now + 43_199)) != nil)
         let reason = anonymousReason(Self.authenticator.check(token, access: Self.access(), now: Self.now + 43_200))
         #expect(reason == .some("the session expired"))
     }
 
     @Test func aChangedGenerationEndsTheSession() {
         let token = Self.session(generation: 1)
-        #expect(principal(Self.authenticator.check(token, access: Self.access(generation: 1), now: Self.now)) != nil)
+        #expect(authenticated(Self.authenticator.check(token, access: Self.access(generation: 1), now: Self.now)) != nil)
         let reason = anonymousReason(Self.authenticator.check(token, access: Self.access(generation: 2), now: Self.now))
         #expect(reason == .some("the session ended (the user changed or was removed)"))
     }
@@ -94,21 +94,21 @@ import Testing
         // Another session of the same user is not affected.
         var other = Self.session()
         other.id = "ffffffffffffffffffffffffffffffff"
-        #expect(principal(Self.authenticator.check(other, access: access, now: Self.now)) != nil)
+        #expect(authenticated(Self.authenticator.check(other, access: access, now: Self.now)) != nil)
     }
 
     @Test func aRemovedUserHasNoSession() {
         var access = Self.access()
         access.users["alice"] = nil
         #expect(anonymousReason(Self.authenticator.check(Self.session(), access: access, now: Self.now)) != .none)
-        #expect(principal(Self.authenticator.check(Self.session(), access: access, now: Self.now)) == nil)
+        #expect(authenticated(Self.authenticator.check(Self.session(), access: access, now: Self.now)) == nil)
     }
 
     @Test func aSessionFromTheFutureIsRefused() {
         let token = Self.session(started: Self.now + 120)
-        #expect(principal(Self.authenticator.check(token, access: Self.access(), now: Self.now)) == nil)
+        #expect(authenticated(Self.authenticator.check(token, access: Self.access(), now: Self.now)) == nil)
         // Within the allowed clock skew between blades (60 s), it is accepted.
-        #expect(principal(Self.authenticator.check(Self.session(started: Self.now + 30), access: Self.access(), now: Self.now)) != nil)
+        #expect(authenticated(Self.authenticator.check(Self.session(started: Self.now + 30), access: Self.access(), now: Self.now)) != nil)
     }
 
     @Test func aForgedOrForeignCookieIsAnonymousNotAnError() {
@@ -158,7 +158,7 @@ import Testing
 
     @Test func aValidTokenAuthenticatesWithItsUsersRoleAndScope() throws {
         let (access, text) = Self.tokenAccess()
-        let (principal, renewed) = try #require(principal(Self.authenticator.bearer(text, access: access, now: Self.now)))
+        let (principal, renewed) = try #require(authenticated(Self.authenticator.bearer(text, access: access, now: Self.now)))
         #expect(principal.user == "alice" && principal.role == .operator)
         #expect(principal.tokenID == APIToken.parse(text)?.id)
         #expect(principal.session == nil)
@@ -166,7 +166,7 @@ import Testing
         #expect(principal.actor(address: "10.0.0.8").via == "token \(principal.tokenID!)")
         #expect(renewed == nil)
         let (customerAccess, customerText) = Self.tokenAccess(user: "carol")
-        let customer = try #require(principal(Self.authenticator.bearer(customerText, access: customerAccess, now: Self.now)))
+        let customer = try #require(authenticated(Self.authenticator.bearer(customerText, access: customerAccess, now: Self.now)))
         #expect(customer.0.role == .customer && customer.0.scope == AccessScope(slots: [2, 3]))
     }
 
@@ -183,7 +183,7 @@ import Testing
 
     @Test func anExpiredTokenIsRejected() {
         let (access, text) = Self.tokenAccess(expiresAt: Self.now + 10)
-        #expect(principal(Self.authenticator.bearer(text, access: access, now: Self.now + 9.9)) != nil)
+        #expect(authenticated(Self.authenticator.bearer(text, access: access, now: Self.now + 9.9)) != nil)
         #expect(Self.authenticator.bearer(text, access: access, now: Self.now + 10) == .rejected(reason: "the token expired"))
         #expect(Self.authenticator.bearer(text, access: access, now: Self.now + 1_000) == .rejected(reason: "the token expired"))
     }

@@ -124,7 +124,8 @@ import Model
     @Test func badUTF8BodyIs400() throws {
         let control = RecordingControl()
         let app = try Fixture.app(control: control)
-        let request = Request(method: "PUT", target: "/api/v1/thresholds", headers: ["Content-Type": "application/json"],
+        let request = Request(method: "PUT", target: "/api/v1/thresholds",
+                              headers: Fixture.headers(.session(.admin), method: "PUT", extra: ["Content-Type": "application/json"]),
                               body: [0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D])
         let response = app.handle(request, source: MemoryStateSource())
         #expect(response.status == 400)
@@ -154,7 +155,7 @@ import Model
         let app = try Fixture.app(control: control)
         let json = app.send("POST", "/api/v1/alerts/11/acknowledge", MemoryStateSource(), body: "{\"by\": \"alice\"}")
         #expect(json.status == 200)
-        let empty = app.handle(Request(method: "POST", target: "/api/v1/alerts/10/acknowledge", remoteAddress: "127.0.0.9"),
+        let empty = app.handle(app.request("POST", "/api/v1/alerts/10/acknowledge", remoteAddress: "127.0.0.9"),
                                source: MemoryStateSource())
         #expect(empty.status == 200)
         let form = app.send("POST", "/api/v1/alerts/9/acknowledge", MemoryStateSource(),
@@ -165,10 +166,15 @@ import Model
         let offsite = app.send("POST", "/api/v1/alerts/9/acknowledge", MemoryStateSource(), body: "return=%2F%2Fevil.example%2F",
                                headers: ["Content-Type": "application/x-www-form-urlencoded"])
         #expect(offsite.header("Location") == "/")
+        // Changed by authentication: an acknowledgement is in the name of the logged-in user (here
+        // the fixture's admin), with a script's `by` kept as a note; it used to be "web ADDRESS".
         #expect(control.requests == [
-            .acknowledgeAlert(id: 11, by: "alice"), .acknowledgeAlert(id: 10, by: "web 127.0.0.9"),
-            .acknowledgeAlert(id: 9, by: "web 127.0.0.1"), .acknowledgeAlert(id: 9, by: "web 127.0.0.1"),
+            .acknowledgeAlert(id: 11, by: "admin (alice)"), .acknowledgeAlert(id: 10, by: "admin"),
+            .acknowledgeAlert(id: 9, by: "admin"), .acknowledgeAlert(id: 9, by: "admin"),
         ])
+        // The client's address travels as the actor's, for the audit log.
+        #expect(control.sent.map { $0.actor?.address } == ["127.0.0.1", "127.0.0.9", "127.0.0.1", "127.0.0.1"])
+        #expect(control.sent.allSatisfy { $0.actor?.user == "admin" && $0.actor?.role == .admin && $0.actor?.via == "session" })
     }
 
     @Test func foreignOriginsCannotWrite() throws {
@@ -184,6 +190,7 @@ import Model
                               headers: ["Origin": "http://127.0.1.2:8080", "Host": "127.0.1.1:8080"])
         #expect(member.status == 200)
         #expect(control.requests.count == 2)
+        #expect(foreign.bodyText.contains("evil.example"))
     }
 
     @Test(arguments: [(404, 404), (409, 409), (503, 503), (500, 502)])

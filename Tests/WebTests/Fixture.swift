@@ -1,23 +1,31 @@
+import Crypto
 import Foundation
+import Access
 import Control
 import Model
+import Store
 @testable import Web
 
 /// An in-memory `StateSource`: a fixture chassis with four populated slots, an empty one,
-/// hostile names and alerts.
+/// hostile names and alerts; users of every role with a token each; an audit log.
 final class MemoryStateSource: StateSource {
     var version = "v1"
     var current: ChassisSnapshot
     var localView: LocalView
     var clusterView: ClusterView
+    var accessState: AccessSnapshot
+    var auditLog: [AuditRecord] = []
+    var auditQueries: [(filter: AuditFilter, limit: Int)] = []
     var snapshotReads = 0
+    var accessReads = 0
     var failing = false
 
     init(snapshot: ChassisSnapshot = Fixture.snapshot(), local: LocalView = Fixture.local(role: "active", leaseValid: true),
-         cluster: ClusterView = Fixture.cluster()) {
+         cluster: ClusterView = Fixture.cluster(), access: AccessSnapshot = Fixture.access()) {
         self.current = snapshot
         self.localView = local
         self.clusterView = cluster
+        self.accessState = access
     }
 
     struct Broken: Error, CustomStringConvertible { var description: String { "disk I/O error" } }
@@ -46,28 +54,70 @@ final class MemoryStateSource: StateSource {
     }
 
     func cluster() throws -> ClusterView { clusterView }
+
+    func access() throws -> AccessSnapshot {
+        if failing { throw Broken() }
+        accessReads += 1
+        return accessState
+    }
+
+    func audit(filter: AuditFilter, limit: Int) throws -> [AuditRecord] {
+        auditQueries.append((filter, limit))
+        return Array(auditLog.filter { record in
+            (filter.actor == nil || record.actor == filter.actor)
+                && (filter.action == nil || record.action == filter.action || record.action.hasPrefix(filter.action! + "."))
+        }.prefix(limit))
+    }
 }
 
-/// Records writes instead of sending them; answers with a canned response or error.
+/// Records writes instead of sending them, with who sent them; answers with a canned response or error.
 final class RecordingControl: ControlSending, @unchecked Sendable {
     private let lock = NSLock()
-    private var recorded: [ControlRequest] = []
+    private var recorded: [(request: ControlRequest, actor: Actor?)] = []
     var reply = ControlResponse(ok: true, id: 42)
     var error: Error?
 
-    var requests: [ControlRequest] {
+    var requests: [ControlRequest] { sent.map(\.request) }
+
+    var sent: [(request: ControlRequest, actor: Actor?)] {
         lock.lock()
         defer { lock.unlock() }
         return recorded
     }
 
-    func send(_ request: ControlRequest) throws -> ControlResponse {
+    func send(_ request: ControlRequest, actor: Actor?) throws -> ControlResponse {
         lock.lock()
-        recorded.append(request)
+        recorded.append((request, actor))
         lock.unlock()
         if let error { throw error }
         return reply
     }
+}
+
+/// Who a test request comes as.
+enum Credential: Hashable, Sendable, CustomStringConvertible {
+    case anonymous
+    /// The browser's session cookie of the fixture's user of that role.
+    case session(Role)
+    /// `Authorization: Bearer` with the fixture's token of that role's user.
+    case token(Role)
+
+    var description: String {
+        switch self {
+        case .anonymous: return "anonymous"
+        case .session(let role): return "\(role.rawValue) (session)"
+        case .token(let role): return "\(role.rawValue) (token)"
+        }
+    }
+
+    var role: Role? {
+        switch self {
+        case .anonymous: return nil
+        case .session(let role), .token(let role): return role
+        }
+    }
+
+    static let all: [Credential] = [.anonymous] + Role.allCases.map { .session($0) } + Role.allCases.map { .token($0) }
 }
 
 enum Fixture {
@@ -76,15 +126,91 @@ enum Fixture {
     static let hostileName = "<script>alert(1)</script>"
     static let quoteName = "O'Brien & \"Sons\""
 
+    // MARK: Access
+
+    static let key = SymmetricKey(data: [UInt8](repeating: 0x5A, count: 32))
+    /// The Host every request names unless a test says otherwise: a member's address.
+    static let host = "127.0.1.1:8080"
+    /// This chassis' own pages (HTTPS off in the fixture: `http://MEMBER:8080`).
+    static let origin = "http://127.0.1.1:8080"
+    static let hostName = "chassis.example"
+    static let password = "correct horse battery"
+    static let passwordHash: String = try! PasswordHash.make(password: password, parameters: .fast)
+    static let policy = SessionPolicy()
+    static let userNames: [Role: String] = [.admin: "admin", .operator: "oper", .viewer: "viewer", .customer: "cust"]
+    static let customerScope = AccessScope(slots: [2, 3])
+    static let tokens: [Role: APIToken.Minted] = {
+        var random = SystemRandomNumberGenerator()
+        var out: [Role: APIToken.Minted] = [:]
+        for role in Role.allCases { out[role] = APIToken.mint(using: &random) }
+        return out
+    }()
+
+    static func userName(_ role: Role) -> String { userNames[role]! }
+
+    static func user(_ role: Role, generation: Int64 = 1) -> UserRecord {
+        UserRecord(name: userName(role), role: role, scope: role == .customer ? customerScope : nil, passwordHash: passwordHash,
+                   generation: generation, createdAt: now - 86_400, updatedAt: now - 86_400)
+    }
+
+    static func access() -> AccessSnapshot {
+        var access = AccessSnapshot()
+        for role in Role.allCases {
+            access.users[userName(role)] = user(role)
+            let token = tokens[role]!
+            access.tokens[token.id] = TokenRecord(id: token.id, user: userName(role), label: "\(role.rawValue) script",
+                                                  secretHash: token.secretHash, createdAt: now - 3_600, expiresAt: nil)
+        }
+        return access
+    }
+
+    static func settings(hostNames: [String] = [hostName], metricsNetworks: [String] = []) -> AccessSettings {
+        AccessSettings(policy: policy, hostNames: hostNames, memberAddresses: ["127.0.1.1", "127.0.1.2", "127.0.1.3"],
+                       httpsPort: 0, httpPort: 8080, metricsAnonymousNetworks: metricsNetworks, passwordParameters: .fast,
+                       loadKey: { key })
+    }
+
+    /// A session of the fixture's user of `role`, started and renewed at `time`.
+    static func session(_ role: Role, at time: Double = now, id: String = "00112233445566778899aabbccddeeff") -> SessionToken {
+        SessionToken(id: id, user: userName(role), generation: 1, startedAt: Int64(time), renewedAt: Int64(time))
+    }
+
+    static func cookie(_ token: SessionToken) -> String {
+        AccessSettings.cookieName + "=" + token.encode(key: key)
+    }
+
+    static func bearer(_ role: Role) -> String { "Bearer " + tokens[role]!.text }
+
+    /// The headers a request carries as `credential` at `time`: the Host, the credential and, for
+    /// a browser's write, the page's Origin. `extra` wins over them.
+    static func headers(_ credential: Credential, method: String, at time: Double = now,
+                        extra: [String: String] = [:]) -> [String: String] {
+        var headers = ["Host": host]
+        switch credential {
+        case .anonymous: break
+        case .session(let role): headers["Cookie"] = cookie(session(role, at: time))
+        case .token(let role): headers["Authorization"] = bearer(role)
+        }
+        var isToken = false
+        if case .token = credential { isToken = true }
+        if method != "GET" && method != "HEAD" && !isToken { headers["Origin"] = origin }
+        for (name, value) in extra { headers[name] = value }
+        return headers
+    }
+
+    static let templates: TemplateSet = try! TemplateSet.load(directory: templatesDirectory)
+
     static var templatesDirectory: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Templates").path
     }
 
-    static func app(control: ControlSending = RecordingControl(), clock: Double = now) throws -> WebApp {
-        WebApp(templates: try TemplateSet.load(directory: templatesDirectory),
-               limits: WebLimits(staleAfterSeconds: 10), control: control, now: { clock })
+    static func app(control: ControlSending = RecordingControl(), clock: Double = now,
+                    access: AccessSettings = settings()) throws -> WebApp {
+        WebApp(templates: templates, limits: WebLimits(staleAfterSeconds: 10), control: control, access: access, now: { clock })
     }
+
+    // MARK: The chassis
 
     static func local(role: String, leaseValid: Bool, activeURL: String? = nil, activeAddress: String? = nil,
                       address: String = "127.0.1.1") -> LocalView {
@@ -191,13 +317,28 @@ enum Fixture {
 }
 
 extension WebApp {
-    /// Shorthand for tests.
-    func get(_ target: String, _ source: StateSource, headers: [String: String] = [:]) -> Response {
-        handle(Request(method: "GET", target: target, headers: headers), source: source)
+    /// A request as `credential` at this app's clock (so that the session is fresh), with the
+    /// Host (and, for a browser's write, the Origin) of the chassis' own pages.
+    func request(_ method: String, _ target: String, as credential: Credential = .session(.admin), body: String = "",
+                 headers: [String: String] = [:], remoteAddress: String = "127.0.0.1", secure: Bool = false) -> Request {
+        Request(method: method, target: target,
+                headers: Fixture.headers(credential, method: method.uppercased(), at: now(), extra: headers),
+                body: Array(body.utf8), remoteAddress: remoteAddress, secure: secure)
+    }
+
+    /// Shorthand for tests: an admin's browser unless `credential` says otherwise.
+    func get(_ target: String, _ source: StateSource, headers: [String: String] = [:],
+             as credential: Credential = .session(.admin)) -> Response {
+        handle(request("GET", target, as: credential, headers: headers), source: source)
     }
 
     func send(_ method: String, _ target: String, _ source: StateSource, body: String = "",
-              headers: [String: String] = ["Content-Type": "application/json"]) -> Response {
-        handle(Request(method: method, target: target, headers: headers, body: Array(body.utf8)), source: source)
+              headers: [String: String] = ["Content-Type": "application/json"], as credential: Credential = .session(.admin)) -> Response {
+        handle(request(method, target, as: credential, body: body, headers: headers), source: source)
     }
+}
+
+extension Response {
+    /// Every header line, `Name: value`, for searching.
+    var headerText: String { headers.map { "\($0.0): \($0.1)" }.joined(separator: "\n") }
 }

@@ -56,7 +56,7 @@ import Model
     @Test(arguments: statusTable)
     func status(method: String, target: String, expected: Int) throws {
         let app = try Fixture.app()
-        let response = app.handle(Request(method: method, target: target), source: MemoryStateSource())
+        let response = app.handle(app.request(method, target), source: MemoryStateSource())
         #expect(response.status == expected, "\(method) \(target): \(response.bodyText.prefix(300))")
         if method != "HEAD" { #expect(response.header("Content-Length") == String(response.body.count)) }
     }
@@ -64,7 +64,7 @@ import Model
     @Test func headHasNoBodyButALength() throws {
         let app = try Fixture.app()
         let get = app.get("/", MemoryStateSource())
-        let head = app.handle(Request(method: "HEAD", target: "/"), source: MemoryStateSource())
+        let head = app.handle(app.request("HEAD", "/"), source: MemoryStateSource())
         #expect(head.body.isEmpty)
         #expect(head.header("Content-Length") == String(get.body.count))
     }
@@ -101,7 +101,8 @@ import Model
         let control = RecordingControl()
         let request = Request(method: "PUT", target: "/api/v1/thresholds", headers: ["Content-Type": "application/json"],
                               body: [], contentLength: 64 * 1024 + 1)
-        let response = WebApp(templates: app.templates, control: control).handle(request, source: MemoryStateSource())
+        let response = WebApp(templates: app.templates, control: control, access: Fixture.settings())
+            .handle(request, source: MemoryStateSource())
         #expect(response.status == 413)
         #expect(control.requests.isEmpty)
         let actual = Request(method: "PUT", target: "/api/v1/thresholds", body: Array(repeating: 0x20, count: 64 * 1024 + 1))
