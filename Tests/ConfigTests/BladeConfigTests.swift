@@ -98,6 +98,14 @@ import Testing
         ("[cluster]\njoin_via = \"blade2\"\nkey_file = \"/k\"\n", 2, "must be a member's address and web port"),
         ("[cluster]\njoin_via = \"127.0.1.2:0\"\nkey_file = \"/k\"\n", 2, "must be a member's address and web port"),
         ("[cluster]\n\njoin_via = \"127.0.1.2:8080\"\n", 3, "needs [cluster] key_file"),
+        ("[access]\nnames = [\"evil..example\"]\n", 2, "must be a DNS name"),
+        ("[access]\nnames = \"chassis.example\"\n", 2, "must be an array of strings"),
+        ("[access]\nnames = [1]\n", 2, "must hold strings only"),
+        ("[access]\nmetrics_anonymous_networks = [\"10.0.0.0/33\"]\n", 2, "not a network"),
+        ("[access]\nmetrics_anonymous_networks = [\"10.0.0/8\"]\n", 2, "not a network"),
+        ("[access]\nhttps_port = 70000\n", 2, "between 0 and 65535"),
+        ("[access]\nsession_idle_seconds = 5\n", 2, "between 60"),
+        ("[access]\ncertificate_file = \"/etc/c.pem\"\n", 2, "go together"),
     ])
     func brokenFilesNameTheLine(text: String, line: Int, fragment: String) {
         do {
@@ -110,6 +118,33 @@ import Testing
         } catch {
             Issue.record("unexpected error \(error)")
         }
+    }
+
+    @Test func theAccessSectionIsRead() throws {
+        let config = try BladeConfig.parse("""
+            [access]
+            https_port = 8443
+            names = ["Chassis.Example.net", "192.0.2.10"]
+            metrics_anonymous_networks = ["10.0.0.0/8", "192.0.2.7"]
+            session_idle_seconds = 600
+            reload_command = "systemctl reload nginx"
+            """, file: "blade.toml")
+        #expect(config.access.httpsPort == 8443)
+        #expect(config.access.names == ["Chassis.Example.net", "192.0.2.10"])
+        #expect(config.access.sessionIdleSeconds == 600)
+        #expect(config.access.reloadCommand == "systemctl reload nginx")
+        #expect(config.publicURL(address: "127.0.1.2") == "https://127.0.1.2:8443")
+        #expect(IPv4.contains(config.access.metricsAnonymousNetworks, address: "10.200.3.4"))
+        #expect(IPv4.contains(config.access.metricsAnonymousNetworks, address: "192.0.2.7"))
+        #expect(!IPv4.contains(config.access.metricsAnonymousNetworks, address: "192.0.2.8"))
+        #expect(!IPv4.contains(config.access.metricsAnonymousNetworks, address: "11.0.0.1"))
+        #expect(!IPv4.contains(config.access.metricsAnonymousNetworks, address: "not an address"))
+        var plain = config
+        plain.access.httpsPort = 0
+        plain.web.port = 80
+        #expect(plain.publicURL(address: "127.0.1.2") == "http://127.0.1.2")
+        plain.access.httpsPort = 443
+        #expect(plain.publicURL(address: "127.0.1.2") == "https://127.0.1.2")
     }
 
     @Test func aMissingFileIsNamed() {

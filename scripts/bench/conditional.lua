@@ -1,7 +1,21 @@
 -- wrk script for scripts/bench-web.sh: behaves like a polling browser. Every connection sends
 -- If-None-Match with the last ETag it received, so an unchanged snapshot is answered 304 and a
 -- changed one 200 (whose ETag is then used). Counts the statuses and prints them at the end.
+-- Every request carries wrk.headers (the session cookie): wrk.format with a header table of its
+-- own ignores wrk.headers (it only copies Host), so they are merged here. The byte
+-- count of the answers is printed too, to show what the 200s carried.
 local threads = {}
+
+-- The session cookie, from the file named by BENCH_COOKIE_FILE (see cookie.lua).
+local cookie_path = os.getenv("BENCH_COOKIE_FILE")
+if cookie_path then
+    local file = io.open(cookie_path, "r")
+    if file then
+        local cookie = file:read("*l")
+        file:close()
+        if cookie and #cookie > 0 then wrk.headers["Cookie"] = cookie end
+    end
+end
 
 function setup(thread)
     table.insert(threads, thread)
@@ -14,11 +28,18 @@ function init(args)
     other = 0
 end
 
+local function with_defaults(extra)
+    local headers = {}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+    for name, value in pairs(extra) do headers[name] = value end
+    return headers
+end
+
 function request()
     if etag then
-        return wrk.format("GET", wrk.path, { ["If-None-Match"] = etag })
+        return wrk.format("GET", wrk.path, with_defaults({ ["If-None-Match"] = etag }))
     end
-    return wrk.format("GET", wrk.path)
+    return wrk.format("GET", wrk.path, with_defaults({}))
 end
 
 function response(status, headers, body)
@@ -41,4 +62,5 @@ function done(summary, latency, requests)
         total_other = total_other + thread:get("other")
     end
     io.write(string.format("status_counts: 200=%d 304=%d other=%d\n", total_ok, total_304, total_other))
+    io.write(string.format("bytes_read: %d requests=%d\n", summary.bytes, summary.requests))
 end
