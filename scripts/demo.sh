@@ -19,11 +19,15 @@ stop() {
 trap stop INT TERM EXIT
 cat <<EOT
 
-  Chassis Manager demo: $blades blades on 127.0.1.1 to 127.0.1.$blades, port 8080.
-  Open http://127.0.1.1:8080/
+  Chassis Manager demo: $blades blades on 127.0.1.1 to 127.0.1.$blades, HTTPS on port 8443.
+  Open https://127.0.1.1:8443/ and log in as admin (password in $dir/admin-password) or as
+  customer-a, who sees slots 2 and 3 only ($dir/customer-a-password). Your browser will trust
+  every blade once it trusts the chassis' authority, $dir/ca.crt.
 
   Try, in another terminal:
     $ctl status --blade 1
+    $ctl user list --blade 1
+    $ctl audit --blade 1
     $ctl demo set-sensor 2 hwmon.coretemp-isa-0000.temp1 95     # raise a critical alert
     $ctl demo set-sensor 2 hwmon.coretemp-isa-0000.temp1 release
     $ctl demo replace 3                                          # a new module in slot 3
