@@ -44,8 +44,12 @@ public enum ControlValidation {
                 || !name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }) {
                 return "member name must be 1 to 64 letters, digits, '-', '_' or '.'"
             }
+            // ASCII digits only: Character.isNumber also takes "½" or "٣", which Int(_:) does not.
             let parts = address.split(separator: ".", omittingEmptySubsequences: false)
-            if parts.count != 4 || !parts.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) && Int($0)! <= 255 }) {
+            if parts.count != 4 || !parts.allSatisfy({ part in
+                !part.isEmpty && part.utf8.count <= 3 && part.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+                    && (Int(part) ?? 256) <= 255
+            }) {
                 return "member address must be an IPv4 address"
             }
             if let slot, !slotIDRange.contains(slot) { return "slot must be between 1 and 16" }
