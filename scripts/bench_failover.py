@@ -4,9 +4,10 @@ floor of the same polling loop beside them, in the same run.
 
 Failover: at a random moment (0.5 to 3 s after the chassis is healthy again) the active manager's
 engine, web app and nginx get SIGKILL, all from here so that the instant is known; from that
-instant a survivor's /api/v1/chassis is polled every ~10 ms, following at most one 302, until a
-200 comes from a blade other than the killed one. Then the killed blade is restarted and the
-next trial waits until it is a standby and every blade agrees.
+instant a survivor's /api/v1/chassis is polled every ~10 ms (HTTPS, with a viewer's API token, as a
+script would), following at most one 302, until a 200 comes from a blade other than the killed
+one. Then the killed blade is restarted and the next trial waits until it is a standby and every
+blade agrees.
 
 Hand-over, two ways (alternating): `chassisctl demo handover` timed from the command's start (the
 operator's view: it includes starting chassisctl, which finds the active manager over HTTP), and
@@ -31,7 +32,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from chaos import (DemoCluster, binary_directory, describe_binaries, remove_runtime_directory, signals_held,  # noqa: E402
-                   snapshot_binaries, try_request, wait_until)
+                   snapshot_binaries, wait_until)
 
 POLL_INTERVAL = 0.010
 
@@ -61,7 +62,7 @@ class Bench:
     def chassis_probe(self, survivor, dead=None):
         """One attempt: the survivor's /api/v1/chassis, following at most one redirect. Returns
         the address that answered 200 (never the dead blade's), or None; and what happened."""
-        reply = try_request(DemoCluster.address(survivor), self.port, "/api/v1/chassis", timeout=0.5)
+        reply = self.cluster.try_get(survivor, "/api/v1/chassis", timeout=0.5)
         if reply is None:
             return None, "refused"
         if reply.status == 200:
@@ -72,7 +73,9 @@ class Bench:
             if host is None or (dead is not None and host == DemoCluster.address(dead)):
                 return None, f"{reply.status}->dead"
             path = location.path + (f"?{location.query}" if location.query else "")
-            second = try_request(host, location.port or self.port, path or "/", timeout=0.5)
+            if location.scheme != "https" or location.port != self.cluster.tls_port or not host.startswith("127.0.1."):
+                return None, f"{reply.status}->elsewhere ({location.geturl()})"
+            second = self.cluster.try_get(int(host.rsplit(".", 1)[1]), path or "/", timeout=0.5)
             if second is not None and second.status == 200:
                 return host, f"{reply.status}->200"
             if second is not None and second.status in (301, 302, 303, 307, 308):
@@ -205,6 +208,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--build", choices=("auto", "release", "debug"), default="release")
     parser.add_argument("--port", type=int, default=18600)
+    parser.add_argument("--tls-port", type=int, default=19600)
     parser.add_argument("--peer-port", type=int, default=7600)
     parser.add_argument("--dir", default=None)
     arguments = parser.parse_args(argv)
@@ -213,7 +217,8 @@ def main(argv=None):
     built_dir = binary_directory(arguments.build)
     directory = arguments.dir or f"/tmp/chassis-bench-failover-{os.getpid()}"
     bin_dir = snapshot_binaries(built_dir, directory.rstrip("/") + "-bin")
-    cluster = DemoCluster(arguments.blades, directory, arguments.port, arguments.peer_port, bin_dir)
+    cluster = DemoCluster(arguments.blades, directory, arguments.port, arguments.peer_port, bin_dir,
+                          tls_port=arguments.tls_port)
     bench = Bench(cluster, rng)
 
     def terminate(signum, frame):

@@ -116,7 +116,8 @@ def edges(cluster):
 
 def measure(blades, arguments, bin_dir, port, peer_port):
     directory = f"/tmp/chassis-bench-replication-{blades}-{os.getpid()}"
-    cluster = DemoCluster(blades, directory, port, peer_port, bin_dir, slots=max(blades, 8))
+    cluster = DemoCluster(blades, directory, port, peer_port, bin_dir, slots=max(blades, 8),
+                          tls_port=arguments.tls_port)
     lines = []
     try:
         started = time.monotonic()
@@ -211,6 +212,7 @@ def main(argv=None):
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--build", choices=("auto", "release", "debug"), default="release")
     parser.add_argument("--port", type=int, default=18610)
+    parser.add_argument("--tls-port", type=int, default=19610)
     parser.add_argument("--peer-port", type=int, default=7610)
     arguments = parser.parse_args(argv)
     built_dir = binary_directory(arguments.build)

@@ -21,6 +21,11 @@ Prints one line a round and, last, exactly `chaos: rounds=R faults=F violations=
 V > 0 (2 if the chassis could not be set up). Every random choice comes from `--seed`, so a run
 can be replayed as far as real processes and real timing allow.
 
+The chassis is read the way an operator's scripts read it: /health/active over plain HTTP (the
+load balancers' check), everything else over HTTPS, verified against the demo's chassis CA
+(`ca.crt`), with API tokens created with chassisctl once the chassis is up: a viewer's for
+/api/v1/local and /metrics, an operator's for the configuration changes.
+
 The module also holds the small harness that scripts/bench_*.py and Tests/integration/test_chaos.py
 import: HTTP helpers, a demo wrapper and the active-manager poller.
 """
@@ -29,10 +34,12 @@ import http.client
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import threading
@@ -59,9 +66,14 @@ class Reply:
         return json.loads(self.body)
 
 
-def request(address, port, path, method="GET", body=None, headers=None, timeout=2.0):
-    """One request on a new connection; raises OSError (refused, timed out) like http.client."""
-    connection = http.client.HTTPConnection(address, port, timeout=timeout)
+def request(address, port, path, method="GET", body=None, headers=None, timeout=2.0, context=None):
+    """One request on a new connection, over HTTPS when given a TLS client context (which checks
+    the blade's certificate and address); raises OSError (refused, timed out, a certificate
+    refused) like http.client."""
+    if context is not None:
+        connection = http.client.HTTPSConnection(address, port, timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(address, port, timeout=timeout)
     try:
         connection.request(method, path, body=body, headers=headers or {})
         reply = connection.getresponse()
@@ -134,21 +146,27 @@ def describe_binaries(bin_dir):
 
 
 class DemoCluster:
-    """A `chassisctl demo` chassis in its own directory and ports."""
+    """A `chassisctl demo` chassis in its own directory and ports (HTTPS on `tls_port`, by
+    default the HTTP port + 1000)."""
 
-    def __init__(self, blades, directory, port, peer_port, bin_dir, slots=None):
+    def __init__(self, blades, directory, port, peer_port, bin_dir, slots=None, tls_port=None):
         self.blades = blades
         self.directory = directory
         self.port = port
+        self.tls_port = tls_port or port + 1000
         self.peer_port = peer_port
         self.ctl_path = os.path.join(bin_dir, "chassisctl")
         self.slots = slots
         self.started = False
+        self.context = None         # trusts the demo's chassis CA once it is up
+        self.viewer_token = None    # reads: /api/v1/local, /metrics, /api/v1/chassis
+        self.operator_token = None  # configuration changes
 
     # -- processes ------------------------------------------------------------------------------
 
-    def ctl(self, *arguments, check=True, timeout=180):
-        result = subprocess.run([self.ctl_path, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    def ctl(self, *arguments, check=True, timeout=180, input=None):
+        result = subprocess.run([self.ctl_path, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                                input=input)
         if check and result.returncode != 0:
             raise RuntimeError(f"chassisctl {' '.join(arguments)} failed ({result.returncode}): "
                                f"{result.stdout.strip()} {result.stderr.strip()}")
@@ -161,12 +179,25 @@ class DemoCluster:
         if os.path.exists(os.path.join(self.directory, "demo.json")):
             self.demo("down", check=False)
         shutil.rmtree(self.directory, ignore_errors=True)
-        arguments = ["up", "--blades", str(self.blades), "--port", str(self.port), "--peer-port", str(self.peer_port),
-                     "--root", ROOT]
+        arguments = ["up", "--blades", str(self.blades), "--port", str(self.port), "--tls-port", str(self.tls_port),
+                     "--peer-port", str(self.peer_port), "--root", ROOT]
         if self.slots:
             arguments += ["--slots", str(self.slots)]
         self.started = True
         self.demo(*arguments, timeout=300)
+        self.context = ssl.create_default_context(cafile=os.path.join(self.directory, "ca.crt"))
+        self.viewer_token = self.create_token("chaos-viewer", "viewer")
+        self.operator_token = self.create_token("chaos-operator", "operator")
+
+    def create_token(self, user, role):
+        """Adds `user` with `role` (a random password, given on standard input and forgotten) and
+        returns a new API token of it; both through chassisctl on the active manager."""
+        active, _ = wait_until(self.find_active, 15)
+        if active is None:
+            raise RuntimeError("no active manager to add the scripts' users to")
+        target = ("--blade", str(active), "--demo-dir", self.directory)
+        self.ctl("user", "add", user, "--role", role, "--password-stdin", *target, input=secrets.token_urlsafe(24) + "\n")
+        return self.ctl("token", "create", user, "--label", "scripts/chaos.py", *target).stdout.strip().splitlines()[-1]
 
     def down(self, remove=True):
         if not self.started:
@@ -233,11 +264,20 @@ class DemoCluster:
     def indices(self):
         return list(range(1, self.blades + 1))
 
-    def get(self, index, path, timeout=2.0, **keywords):
-        return request(self.address(index), self.port, path, timeout=timeout, **keywords)
+    def get(self, index, path, timeout=2.0, token=None, headers=None, **keywords):
+        """HTTPS to blade `index` with a bearer token (the viewer's unless another is given)."""
+        headers = dict(headers or {}, Authorization=f"Bearer {token or self.viewer_token}")
+        return request(self.address(index), self.tls_port, path, timeout=timeout, headers=headers, context=self.context,
+                       **keywords)
+
+    def try_get(self, index, path, **keywords):
+        try:
+            return self.get(index, path, **keywords)
+        except (OSError, http.client.HTTPException):
+            return None
 
     def local(self, index, timeout=1.0):
-        reply = try_request(self.address(index), self.port, "/api/v1/local", timeout=timeout)
+        reply = self.try_get(index, "/api/v1/local", timeout=timeout)
         if reply is None or reply.status != 200:
             return None
         try:
@@ -297,13 +337,13 @@ class DemoCluster:
 
     def put_threshold(self, index, key, timeout=5.0):
         body = json.dumps({"scope": "global", "metricKey": key, "limits": {"highCritical": 1000}})
-        return try_request(self.address(index), self.port, "/api/v1/thresholds", method="PUT", body=body,
-                           headers={"Content-Type": "application/json"}, timeout=timeout)
+        return self.try_get(index, "/api/v1/thresholds", method="PUT", body=body, token=self.operator_token,
+                            headers={"Content-Type": "application/json"}, timeout=timeout)
 
     # -- metrics --------------------------------------------------------------------------------
 
     def peer_bytes_sent(self, index):
-        reply = try_request(self.address(index), self.port, "/metrics", timeout=5)
+        reply = self.try_get(index, "/metrics", timeout=5)
         if reply is None or reply.status != 200:
             return None
         own = f'slot="{index}"'
@@ -762,16 +802,16 @@ class Chaos:
 
 
 def run(blades, rounds, seed, build="auto", port=18700, peer_port=7700, directory=None, hold_min=1.0, hold_max=4.0,
-        log=print, keep=False, demo_partition=False):
+        log=print, keep=False, demo_partition=False, tls_port=None):
     """Runs the chaos rounds on a fresh demo; returns (rounds, faults, violations list)."""
     built_dir = binary_directory(build)
     directory = directory or f"/tmp/chassis-chaos-{blades}b-{seed}-{os.getpid()}"
     bin_dir = snapshot_binaries(built_dir, directory.rstrip("/") + "-bin")
     rng = random.Random(seed)
-    cluster = DemoCluster(blades, directory, port, peer_port, bin_dir)
+    cluster = DemoCluster(blades, directory, port, peer_port, bin_dir, tls_port=tls_port)
     chaos = Chaos(cluster, rng, log=log, hold_min=hold_min, hold_max=hold_max, demo_partition=demo_partition)
     log(f"chaos: blades={blades} rounds={rounds} seed={seed} binaries={built_dir} ({describe_binaries(bin_dir)}) "
-        f"dir={directory} port={port} peer_port={peer_port}")
+        f"dir={directory} port={port} tls_port={cluster.tls_port} peer_port={peer_port}")
     poller = None
     done = 0
     try:
@@ -815,6 +855,7 @@ def main(argv=None):
     parser.add_argument("--build", choices=("auto", "release", "debug"), default="auto",
                         help="binaries from .build/release or .build/debug (auto: release if built)")
     parser.add_argument("--port", type=int, default=None, help="HTTP port (default 18700 + blades)")
+    parser.add_argument("--tls-port", type=int, default=None, help="HTTPS port (default: the HTTP port + 1000)")
     parser.add_argument("--peer-port", type=int, default=None, help="peer port (default 7700 + blades)")
     parser.add_argument("--dir", default=None)
     parser.add_argument("--hold-min", type=float, default=1.0)
@@ -835,7 +876,7 @@ def main(argv=None):
         rounds, faults, violations = run(arguments.blades, arguments.rounds, seed, build=arguments.build, port=port,
                                          peer_port=peer_port, directory=arguments.dir, hold_min=arguments.hold_min,
                                          hold_max=arguments.hold_max, keep=arguments.keep,
-                                         demo_partition=arguments.demo_partition)
+                                         demo_partition=arguments.demo_partition, tls_port=arguments.tls_port)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as error:
         print(f"chaos: could not run: {error}", file=sys.stderr)
         return 2

@@ -518,8 +518,8 @@ extension Demo {
     /// Asks the active manager to hand over (to a named blade, or the next preferred).
     static func handOver(state: DemoState, to target: Int?) throws -> String {
         for blade in state.blades where !blade.witness {
-            guard let local = HTTPProbe.get(host: blade.address, port: state.port, path: "/api/v1/local"),
-                  local.status == 200, local.body.contains("\"leaseValid\":true") else { continue }
+            // /health/active answers 200 on the active manager only (anonymous, over plain HTTP).
+            guard HTTPProbe.get(host: blade.address, port: state.port, path: "/health/active")?.status == 200 else { continue }
             let config = try BladeConfig.load(path: blade.configPath)
             let name = try target.map { try state.blade($0).name }
             let response = try ControlClient(socketPath: config.paths.controlSocket).send(.handOver(to: name))

@@ -57,6 +57,14 @@ public struct ControlEnvelope: Sendable, Codable, Equatable {
 }
 
 extension ControlRequest {
+    /// Whether the request changes users, tokens, sessions or login counters.
+    public var changesAccess: Bool {
+        switch self {
+        case .addUser, .updateUser, .removeUser, .createToken, .revokeToken, .endSession, .recordLogin, .liftLoginLock: return true
+        default: return false
+        }
+    }
+
     /// A short name of the change for the audit log: `threshold.set`, `user.add` ...
     public var auditAction: String {
         switch self {

@@ -77,6 +77,15 @@ final class AccessState: @unchecked Sendable {
         return snapshot
     }
 
+    /// Forgets the snapshot, so that the next request reads the store again: after this web
+    /// app's own change of access (a logout, a revoked token) the change holds at once, without
+    /// waiting for the reader's next data-version check.
+    func invalidate() {
+        lock.lock()
+        version = nil
+        lock.unlock()
+    }
+
     func key(_ settings: AccessSettings) throws -> SymmetricKey {
         lock.lock()
         defer { lock.unlock() }

@@ -51,6 +51,14 @@ public enum PrometheusExposition {
                 type: "gauge", labels: [("chassis", chassisID), ("status", status.rawValue)],
                 value: snapshot.chassis.status == status ? 1 : 0)
         }
+        // The module in each slot, as node_exporter's *_info series: the identity is in the labels.
+        for slot in snapshot.slots {
+            guard let module = slot.module else { continue }
+            add("chassis_manager_module_info", help: "The module in a slot: serial, model, revision and manufacturer.",
+                type: "gauge", labels: [("chassis", chassisID), ("slot", String(slot.slotID)), ("serial", module.serial),
+                                        ("model", module.model), ("revision", module.revision),
+                                        ("manufacturer", module.manufacturer)], value: 1)
+        }
         for slot in snapshot.slots {
             for status in Status.allCases {
                 add("chassis_manager_slot_status", help: "Slot status: 1 for the current status, 0 for the others.",

@@ -153,6 +153,7 @@ extension WebApp {
             return response
         }
         if reply.ok {
+            if request.changesAccess { state.invalidate() }
             return (try? json(WriteResultDocument(ok: true, id: reply.id)))
                 ?? Response(status: 200, headers: [("Content-Type", MediaType.json)], body: Array("{\"ok\":true}\n".utf8))
         }

@@ -40,6 +40,7 @@ extension WebApp {
         } catch {
             throw HTTPError(503, "the login cannot be recorded now (the engine did not answer): try again")
         }
+        if reply.ok { state.invalidate() }
         if success {
             guard reply.ok, let record else { throw HTTPError(503, "the login cannot be recorded now (\(reply.error ?? "no quorum")): try again") }
             var random = SystemRandomNumberGenerator()
@@ -118,6 +119,7 @@ extension WebApp {
             throw HTTPError(503, "the logout cannot be recorded now (the engine did not answer): try again")
         }
         guard reply.ok else { throw HTTPError(503, "the logout cannot be recorded now: \(reply.error ?? "no quorum")") }
+        state.invalidate()
     }
 
     // MARK: JSON

@@ -284,6 +284,7 @@ public final class WebApp: Sendable {
             return Response(status: 503, headers: headers, body: JSON.errorBody(reason))
         }
         headers.append(("Content-Type", MediaType.html))
+        headers += pageSecurityHeaders(source: nil)
         var view = basePage(title: "No active manager", page: "unavailable", snapshot: nil, stale: false, local: local,
                             request: request, viewer: nil)
         view.unavailable = UnavailableView(reason: reason, blade: local.map { "\($0.blade) (\($0.address))" } ?? "this blade",
@@ -304,25 +305,29 @@ public final class WebApp: Sendable {
         view.error = ErrorView(status: String(status), heading: Response.reasonPhrase(status), message: message)
         let html = templates.render(view, template: "error")
             ?? "<!DOCTYPE html><title>\(status)</title><p>\(htmlEscape(message))</p>\n"
-        return Response(status: status, headers: [("Content-Type", MediaType.html), ("Cache-Control", "no-store")],
-                        body: Array(html.utf8))
+        return Response(status: status, headers: [("Content-Type", MediaType.html), ("Cache-Control", "no-store")]
+                        + pageSecurityHeaders(source: nil), body: Array(html.utf8))
     }
 
     func page(_ view: PageView, template: String, source: StateSource) throws -> Response {
         guard let html = templates.render(view, template: template) else {
             throw HTTPError(500, "template \(template) is missing")
         }
-        // Scripts and forms may reach the other members (failover), and nothing else.
-        let members = ((try? source.cluster())?.members ?? [])
+        return Response(status: 200, headers: [("Content-Type", MediaType.html), ("Cache-Control", "no-store")]
+                        + pageSecurityHeaders(source: source), body: Array(html.utf8))
+    }
+
+    /// A page's policy: its own style sheet and script, and scripts and forms that may reach the
+    /// other members (failover), and nothing else.
+    func pageSecurityHeaders(source: StateSource?) -> [(String, String)] {
+        let members = ((source.flatMap { try? $0.cluster() })?.members ?? [])
             .map { RedirectRule.normalisedBase($0.url) }
             .filter { RedirectRule.isSafeBaseURL($0) && !$0.contains(";") && !$0.contains(",") }
         let others = members.isEmpty ? "" : " " + members.joined(separator: " ")
-        return Response(status: 200, headers: [
-            ("Content-Type", MediaType.html),
-            ("Cache-Control", "no-store"),
+        return [
             ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; connect-src 'self'\(others); form-action 'self'\(others)"),
             ("Referrer-Policy", "same-origin"),
-        ], body: Array(html.utf8))
+        ]
     }
 
     // MARK: - Cross-origin reads between blades

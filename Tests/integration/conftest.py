@@ -121,6 +121,7 @@ class Token:
         assert text.startswith("cm_"), text
         self.text = text
         self.id = text.split("_")[1]
+        self.secret = text.split("_", 2)[2]
 
     def headers(self, method, origin):
         return {"Authorization": f"Bearer {self.text}"}

@@ -3,28 +3,31 @@ chromedriver): the overview updates in place without a reload, a critical sensor
 banner on the page already open, the module page's CPU utilisation changes by itself, and no page
 logs a console error. A screenshot of the overview with the banner goes to /tmp/chassis-overview.png.
 
-Uses its own 1-blade demo on port 18280 and its own directory, so it never touches a developer's
-demo or the other integration tests. Skipped only when chromium or chromedriver is not installed.
+The browser trusts the chassis CA in its own NSS database (certificate checks stay on) and logs
+in as the demo's admin with the login form first.
+
+Uses its own 1-blade demo (HTTP 18280, HTTPS 18243) and its own directory, so it never touches a
+developer's demo or the other integration tests. Skipped only when chromium, chromium-driver or
+libnss3-tools is not installed.
 """
 import base64
-import shutil
-import tempfile
 import time
 
 import pytest
 
-from conftest import ROOT, ctl, request, require_browser, wait_until
+from conftest import browser_login, chromium, ctl, demo_chassis, require_browser, wait_until
 
 PORT = 18280
+TLS_PORT = 18243
 PEER_PORT = 7280  # the engine's peer transport: not a developer's demo's 7400, nor the other tests'
 ADDRESS = "127.0.1.1"
-URL = f"http://{ADDRESS}:{PORT}/"
+URL = f"https://{ADDRESS}:{TLS_PORT}/"
 SCREENSHOT = "/tmp/chassis-overview.png"
 FULL_SCREENSHOT = "/tmp/chassis-overview-full.png"
 SENSOR = "hwmon.coretemp-isa-0000.temp1"
 
 CHASSIS_ID = "660007770088"
-MODULE_URL = f"http://{ADDRESS}:{PORT}/chassis/{CHASSIS_ID}/slots/1"
+MODULE_URL = f"https://{ADDRESS}:{TLS_PORT}/chassis/{CHASSIS_ID}/slots/1"
 CPU_KEY = "cpu.total.utilisation"
 
 # What the page's script (Public/app.js) refreshes from its poll, read in one call so the view is
@@ -49,13 +52,9 @@ return {version: text('[data-version]'), generated: text('[data-generated]'), ro
 @pytest.fixture(scope="module")
 def browser_chassis():
     require_browser()  # before starting a demo for nothing
-    directory = tempfile.mkdtemp(prefix="chassis-browser-", dir="/tmp")
-    try:
-        ctl("demo", "up", "--blades", "1", "--slots", "4", "--dir", directory, "--port", str(PORT),
-            "--peer-port", str(PEER_PORT), "--root", ROOT)
-
+    with demo_chassis(1, PORT, TLS_PORT, PEER_PORT, name="chassis-browser") as chassis:
         def ready():
-            reply = request(ADDRESS, "/api/v1/chassis", port=PORT)
+            reply = chassis.admin.get(1, "/api/v1/chassis")
             if reply.status != 200:
                 return None
             blade = next((s for s in reply.json()["slots"] if s["slotID"] == 1), None)
@@ -63,14 +62,11 @@ def browser_chassis():
 
         wait_until(ready, timeout=30, what="the first samples in /api/v1/chassis")
         try:  # the demo's simulated chassis devices, sampled by the active manager once elected
-            wait_until(lambda: request(ADDRESS, "/api/v1/chassis", port=PORT).json().get("chassisMetrics"),
+            wait_until(lambda: chassis.admin.get(1, "/api/v1/chassis").json().get("chassisMetrics"),
                        timeout=10, what="chassis devices")
         except AssertionError:
             pass  # a chassis without devices of its own: the overview then has no metric rows
-        yield directory
-    finally:
-        ctl("demo", "down", "--dir", directory, check=False)
-        shutil.rmtree(directory, ignore_errors=True)
+        yield chassis
 
 
 def _save_full_page(browser, path):
@@ -113,8 +109,19 @@ def _wait_for_change(browser, before, what, timeout=15):
     return wait_until(changed, timeout=timeout, interval=0.5, what="a live value to change without a reload")
 
 
+@pytest.fixture()
+def driver(browser_chassis):
+    with chromium(browser_chassis.ca) as browser:
+        yield browser
+
+
 def test_overview_updates_live_and_shows_the_alert_banner(browser_chassis, driver):
-    directory = browser_chassis
+    chassis = browser_chassis
+    directory = chassis.directory
+
+    # Anonymous, the overview sends the browser to the login page; logged in, it comes back.
+    assert browser_login(driver, URL, "admin", chassis.password("admin")) == URL + "login"
+    assert driver.current_url == URL
 
     # The overview: rendered by the server, then refreshed in place from the poll every 2 s.
     _load(driver, URL)
@@ -124,7 +131,7 @@ def test_overview_updates_live_and_shows_the_alert_banner(browser_chassis, drive
     assert first["version"] and first["generated"], f"the footer shows no data version or time: {first}"
     # Chassis-level devices (fans, power supplies, midplane), when the chassis has any, are the
     # overview's own live metrics (#chassis-devices tr[data-key]).
-    devices = [m["descriptor"]["key"] for m in request(ADDRESS, "/api/v1/chassis", port=PORT).json().get("chassisMetrics", [])]
+    devices = [m["descriptor"]["key"] for m in chassis.admin.get(1, "/api/v1/chassis").json().get("chassisMetrics", [])]
     if devices:
         assert set(devices) <= set(first["rows"]), f"chassis devices missing on the overview: {set(devices) - set(first['rows'])}"
     time.sleep(5)

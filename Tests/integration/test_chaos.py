@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import chaos  # noqa: E402
 
 PORT = 18800
+TLS_PORT = 18843
 PEER_PORT = 7800
 ROUNDS = int(os.environ.get("CHASSIS_CHAOS_ROUNDS", "6"))
 SEED = int(os.environ.get("CHASSIS_CHAOS_SEED", "1"))
@@ -24,7 +25,8 @@ def test_chaos_rounds_on_three_blades_never_violate_an_invariant():
         lines.append(line)
         print(line, flush=True)
 
-    rounds, faults, violations = chaos.run(3, ROUNDS, SEED, build="debug", port=PORT, peer_port=PEER_PORT,
+    rounds, faults, violations = chaos.run(3, ROUNDS, SEED, build="debug", port=PORT, tls_port=TLS_PORT,
+                                           peer_port=PEER_PORT,
                                            directory=f"/tmp/chassis-chaos-test-{os.getpid()}", hold_min=1.0,
                                            hold_max=2.5, log=log)
     summary = f"chaos: rounds={rounds} faults={faults} violations={len(violations)}"

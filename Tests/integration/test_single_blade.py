@@ -1,5 +1,6 @@
-"""One blade served for real: engine, SQLite, FastCGI app behind nginx, simulated hardware read
-by the real libsensors."""
+"""One blade served for real: engine, SQLite, FastCGI app behind nginx over HTTPS, simulated
+hardware read by the real libsensors. The tests log in as the demo's admin (a session cookie,
+Origin on writes) and scrape /metrics with an API token, as Prometheus does."""
 import gzip
 import json
 import os
@@ -8,7 +9,9 @@ import socket
 import subprocess
 import time
 
-from conftest import ROOT, BIN, PORT, request, wait_until
+import pytest
+
+from conftest import BIN, wait_until
 
 
 def slot(snapshot, number):
@@ -19,18 +22,25 @@ def metric(slot_view, key):
     return next((m for m in slot_view["metrics"] if m["descriptor"]["key"] == key), None)
 
 
-def test_local_view_says_active_and_fresh(chassis):
-    local = chassis.get(1, "/api/v1/local").json()
+@pytest.fixture(scope="module")
+def admin(chassis):
+    return chassis.admin
+
+
+def test_local_view_says_active_and_fresh(chassis, admin):
+    local = admin.get(1, "/api/v1/local").json()
     assert local["role"] == "active"
     assert local["leaseValid"] is True
     assert local["address"] == "127.0.1.1"
     assert local["engine"]["stale"] is False
+    # The load balancers' check: anonymous, over plain HTTP and over HTTPS.
+    assert chassis.http(1, "/health/active").status == 200
     assert chassis.get(1, "/health/active").status == 200
 
 
-def test_chassis_api_holds_every_kind_of_metric(chassis):
+def test_chassis_api_holds_every_kind_of_metric(chassis, admin):
     def ready():
-        snapshot = chassis.get(1, "/api/v1/chassis").json()
+        snapshot = admin.get(1, "/api/v1/chassis").json()
         blade = slot(snapshot, 1)
         return snapshot if blade["module"] and metric(blade, "cpu.total.utilisation") else None
 
@@ -52,11 +62,11 @@ def test_chassis_api_holds_every_kind_of_metric(chassis):
     assert blade["module"]["serial"]
 
 
-def test_unchanged_data_is_not_resent(chassis):
-    first = chassis.get(1, "/api/v1/chassis")
+def test_unchanged_data_is_not_resent(chassis, admin):
+    first = admin.get(1, "/api/v1/chassis")
     etag = first.headers.get("etag")
     assert etag
-    again = chassis.get(1, "/api/v1/chassis", headers={"If-None-Match": etag})
+    again = admin.get(1, "/api/v1/chassis", headers={"If-None-Match": etag})
     # Values change every second, so either it is unchanged (304) or a new ETag comes with new data.
     assert again.status in (200, 304)
     if again.status == 304:
@@ -65,9 +75,9 @@ def test_unchanged_data_is_not_resent(chassis):
         assert again.headers["etag"] != etag
 
 
-def test_browsers_get_compressed_documents_and_still_their_304(chassis):
-    plain = chassis.get(1, "/api/v1/chassis")
-    packed = chassis.get(1, "/api/v1/chassis", headers={"Accept-Encoding": "gzip"})
+def test_browsers_get_compressed_documents_and_still_their_304(chassis, admin):
+    plain = admin.get(1, "/api/v1/chassis")
+    packed = admin.get(1, "/api/v1/chassis", headers={"Accept-Encoding": "gzip"})
     assert packed.status == 200
     assert packed.headers.get("content-encoding") == "gzip"
     assert "accept-encoding" in packed.headers.get("vary", "").lower()
@@ -77,85 +87,88 @@ def test_browsers_get_compressed_documents_and_still_their_304(chassis):
     # nginx weakens the ETag of what it compresses; the app still matches it. Values change every
     # second, so the tag is fetched and checked a few times until one poll lands within a second.
     for _ in range(5):
-        tagged = chassis.get(1, "/api/v1/chassis", headers={"Accept-Encoding": "gzip"})
+        tagged = admin.get(1, "/api/v1/chassis", headers={"Accept-Encoding": "gzip"})
         etag = tagged.headers["etag"]
         assert etag.startswith('W/"')
-        again = chassis.get(1, "/api/v1/chassis", headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+        again = admin.get(1, "/api/v1/chassis", headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
         if again.status == 304:
             break
     assert again.status == 304, "a weak ETag from a compressed answer never matched"
 
 
-def test_a_sensor_crossing_its_threshold_raises_and_clears_an_alert(chassis):
+def test_a_sensor_crossing_its_threshold_raises_and_clears_an_alert(chassis, admin):
     key = "hwmon.coretemp-isa-0000.temp1"
     chassis.demo("set-sensor", "1", key, "101")
 
     def raised():
-        snapshot = chassis.get(1, "/api/v1/chassis").json()
+        snapshot = admin.get(1, "/api/v1/chassis").json()
         alerts = [a for a in snapshot["alerts"] if a["metricKey"] == key and a.get("clearedAt") is None]
         return alerts[0] if alerts else None
 
     alert = wait_until(raised, what="critical alert")
     assert alert["severity"] == "critical"
-    assert slot(chassis.get(1, "/api/v1/chassis").json(), 1)["status"] == "critical"
+    assert slot(admin.get(1, "/api/v1/chassis").json(), 1)["status"] == "critical"
     # The alert banner is on every page.
-    assert "101" in chassis.get(1, "/").text or alert["message"][:20] in chassis.get(1, "/").text
+    assert "101" in admin.get(1, "/").text or alert["message"][:20] in admin.get(1, "/").text
     chassis.demo("set-sensor", "1", key, "release")
 
     def cleared():
-        snapshot = chassis.get(1, "/api/v1/chassis").json()
+        snapshot = admin.get(1, "/api/v1/chassis").json()
         return all(a.get("clearedAt") is not None for a in snapshot["alerts"] if a["metricKey"] == key) or None
 
     wait_until(cleared, timeout=30, what="alert cleared")
-    acknowledged = chassis.get(1, f"/api/v1/alerts/{alert['id']}/acknowledge", method="POST",
+    acknowledged = admin.get(1, f"/api/v1/alerts/{alert['id']}/acknowledge", method="POST",
                                body=b"{}", headers={"Content-Type": "application/json"})
     assert acknowledged.status in (200, 204), acknowledged.text
 
 
-def test_user_threshold_applies(chassis):
+def test_user_threshold_applies(chassis, admin):
     body = json.dumps({"scope": {"slot": 1}, "metricKey": "load.1m", "limits": {"highWarning": 0.0},
                        "hysteresis": 0, "minimumDurationSeconds": 0})
-    reply = chassis.get(1, "/api/v1/thresholds", method="PUT", body=body, headers={"Content-Type": "application/json"})
+    reply = admin.get(1, "/api/v1/thresholds", method="PUT", body=body, headers={"Content-Type": "application/json"})
     assert reply.status in (200, 201), reply.text
     # A rule that makes no sense is refused and changes nothing.
     bad = json.dumps({"scope": "global", "metricKey": "load.1m", "limits": {"highWarning": 5, "highCritical": 1}})
-    refused = chassis.get(1, "/api/v1/thresholds", method="PUT", body=bad, headers={"Content-Type": "application/json"})
+    refused = admin.get(1, "/api/v1/thresholds", method="PUT", body=bad, headers={"Content-Type": "application/json"})
     assert refused.status == 400, refused.text
     assert "ordered" in refused.text
 
     def warned():
-        blade = slot(chassis.get(1, "/api/v1/chassis").json(), 1)
+        blade = slot(admin.get(1, "/api/v1/chassis").json(), 1)
         load = metric(blade, "load.1m")
         return load and load["thresholds"].get("highWarning") == 0.0 and load["status"] == "warning"
 
     wait_until(warned, what="user threshold in force")
 
 
-def test_prometheus_exposition(chassis):
-    text = chassis.get(1, "/metrics").text
+def test_prometheus_exposition(chassis, admin):
+    assert chassis.get(1, "/metrics").status == 401, "an anonymous scrape"
+    reply = chassis.get(1, "/metrics", auth=chassis.token("admin", "prometheus"))
+    assert reply.status == 200, reply.text
+    text = reply.text
     assert "# TYPE node_hwmon_temp_celsius gauge" in text
     line = next(l for l in text.splitlines() if l.startswith("node_hwmon_temp_celsius{"))
     assert 'chassis="660007770088"' in line and 'slot="1"' in line
     float(line.rsplit(" ", 1)[1])
 
 
-def test_bad_input_gets_clear_errors(chassis):
-    assert chassis.get(1, "/no/such/page").status == 404
-    assert chassis.get(1, "/api/v1/nothing").status == 404
-    assert chassis.get(1, "/api/v1/chassis/660007770088/slots/abc").status in (400, 404)
-    assert chassis.get(1, "/api/v1/chassis/660007770088/slots/1/history?key=%ZZ").status == 400
+def test_bad_input_gets_clear_errors(chassis, admin):
+    assert admin.get(1, "/no/such/page").status == 404
+    assert admin.get(1, "/api/v1/nothing").status == 404
+    assert admin.get(1, "/api/v1/chassis/660007770088/slots/abc").status in (400, 404)
+    assert admin.get(1, "/api/v1/chassis/660007770088/slots/1/history?key=%ZZ").status == 400
     big = b"x" * (200 * 1024)
-    assert chassis.get(1, "/api/v1/thresholds", method="PUT", body=big,
+    assert admin.get(1, "/api/v1/thresholds", method="PUT", body=big,
                        headers={"Content-Type": "application/json"}).status == 413
-    assert chassis.get(1, "/api/v1/thresholds", method="PUT", body=b"{not json",
+    assert admin.get(1, "/api/v1/thresholds", method="PUT", body=b"{not json",
                        headers={"Content-Type": "application/json"}).status == 400
-    assert chassis.get(1, "/api/v1/thresholds", method="PUT", body=b"\xff\xfe",
+    assert admin.get(1, "/api/v1/thresholds", method="PUT", body=b"\xff\xfe",
                        headers={"Content-Type": "application/json"}).status == 400
     # Nothing crashed: the blade still answers.
-    assert chassis.get(1, "/api/v1/local").status == 200
+    assert admin.get(1, "/api/v1/local").status == 200
 
 
-def test_idle_half_sent_and_garbage_fastcgi_connections_hold_no_worker(chassis):
+def test_idle_half_sent_and_garbage_fastcgi_connections_hold_no_worker(chassis, admin):
     """chassis-web multiplexes its FastCGI connections: idle ones, ones that sent half a request
     head and ones that sent no FastCGI at all never keep nginx's requests waiting. (With a thread
     per connection, 40 idle connections took every one of the 24 threads.)"""
@@ -177,7 +190,7 @@ def test_idle_half_sent_and_garbage_fastcgi_connections_hold_no_worker(chassis):
         slowest = 0.0
         for _ in range(30):
             started = time.monotonic()
-            assert chassis.get(1, "/api/v1/local", timeout=10).status == 200
+            assert admin.get(1, "/api/v1/local", timeout=10).status == 200
             slowest = max(slowest, time.monotonic() - started)
         assert slowest < 1.0, f"a request waited {slowest:.2f} s behind idle or stalled connections"
         garbage.settimeout(1)
@@ -191,43 +204,43 @@ def test_idle_half_sent_and_garbage_fastcgi_connections_hold_no_worker(chassis):
     finally:
         for connection in idle + stalled + [garbage]:
             connection.close()
-    assert chassis.get(1, "/api/v1/chassis").status == 200
+    assert admin.get(1, "/api/v1/chassis").status == 200
 
 
-def test_hostile_names_render_as_text(chassis):
+def test_hostile_names_render_as_text(chassis, admin):
     hostile = "<script>alert(1)</script>&\"'"
-    reply = chassis.get(1, "/api/v1/chassis/660007770088/slots/2", method="PATCH",
+    reply = admin.get(1, "/api/v1/chassis/660007770088/slots/2", method="PATCH",
                         body=json.dumps({"name": hostile}), headers={"Content-Type": "application/json"})
     assert reply.status in (200, 204), reply.text
-    page = wait_until(lambda: (lambda t: t if "&lt;script&gt;" in t else None)(chassis.get(1, "/").text),
+    page = wait_until(lambda: (lambda t: t if "&lt;script&gt;" in t else None)(admin.get(1, "/").text),
                       what="renamed slot")
     assert "<script>alert(1)</script>" not in page
-    api = chassis.get(1, "/api/v1/chassis").json()
+    api = admin.get(1, "/api/v1/chassis").json()
     assert slot(api, 2)["name"] == hostile
 
 
-def test_a_paused_engine_is_reported_stale_and_not_active(chassis):
+def test_a_paused_engine_is_reported_stale_and_not_active(chassis, admin):
     engine = chassis.state()["blades"][0]["engine"]
     os.kill(engine, signal.SIGSTOP)
     try:
-        wait_until(lambda: chassis.get(1, "/health/active").status == 503, timeout=5, what="lease expiry")
-        stale = wait_until(lambda: chassis.get(1, "/api/v1/local").json()["engine"]["stale"], timeout=15,
+        wait_until(lambda: chassis.http(1, "/health/active").status == 503, timeout=5, what="lease expiry")
+        stale = wait_until(lambda: admin.get(1, "/api/v1/local").json()["engine"]["stale"], timeout=15,
                            what="stale engine")
         assert stale
-        page = chassis.get(1, "/api/v1/chassis")
+        page = admin.get(1, "/api/v1/chassis")
         # Without an active manager the page is not served as current.
         assert page.status in (200, 503)
     finally:
         os.kill(engine, signal.SIGCONT)
-    wait_until(lambda: chassis.get(1, "/health/active").status == 200, timeout=10, what="recovery")
+    wait_until(lambda: chassis.http(1, "/health/active").status == 200, timeout=10, what="recovery")
 
 
-def test_replacing_a_module_keeps_the_slot(chassis):
-    before = slot(chassis.get(1, "/api/v1/chassis").json(), 1)["module"]["serial"]
+def test_replacing_a_module_keeps_the_slot(chassis, admin):
+    before = slot(admin.get(1, "/api/v1/chassis").json(), 1)["module"]["serial"]
     chassis.demo("replace", "1", "--serial", "CMR-TEST-0001")
 
     def replaced():
-        blade = slot(chassis.get(1, "/api/v1/chassis").json(), 1)
+        blade = slot(admin.get(1, "/api/v1/chassis").json(), 1)
         return blade if blade["module"] and blade["module"]["serial"] == "CMR-TEST-0001" else None
 
     blade = wait_until(replaced, what="new module")
