@@ -83,7 +83,8 @@ fetch('/api/v1/session', {credentials: 'same-origin', cache: 'no-store', redirec
 # by nginx in the few milliseconds in which it outlived the engine and the web app; and the new
 # blade's answers to the probes of the other survivor, a standby (503 on /health/active).
 EXPECTED_FAILURE = re.compile(
-    r"^https://" + re.escape(DEAD_HOST) + r"/api/v1/(chassis|session|session/ticket) - Failed to load resource: "
+    r"^https://" + re.escape(DEAD_HOST) + r"/(api/v1/chassis|api/v1/session|api/v1/session/ticket|health/active)"
+    r" - Failed to load resource: "
     r"(net::ERR_CONNECTION_REFUSED|net::ERR_CONNECTION_RESET|net::ERR_EMPTY_RESPONSE"
     r"|the server responded with a status of 502 \(\))$"
     r"|^https://127\.0\.1\.\d+:" + str(TLS_PORT) + r"/health/active - Failed to load resource: "

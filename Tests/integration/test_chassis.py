@@ -206,9 +206,6 @@ def test_a_partitioned_active_manager_steps_down(cluster):
     assert cluster.active_index() == new_active
 
 
-@pytest.mark.xfail(strict=True, reason="product bug: `chassisctl demo handover` looks for the active manager with GET "
-                   "/api/v1/local over plain HTTP (Sources/CLI/Demo.swift, Demo.handOver), which now answers 308 to HTTPS, "
-                   "so it fails with 'no blade is the active manager right now'")
 def test_hand_over_is_quick(cluster):
     active = cluster.active_index()
     started = time.monotonic()
