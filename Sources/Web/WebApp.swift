@@ -41,14 +41,23 @@ public final class WebApp: Sendable {
     /// set their own Content-Security-Policy (it names the other members); everything else gets
     /// one that allows nothing.
     private func finish(response: inout Response, request: Request) -> Response {
-        if response.header("X-Content-Type-Options") == nil { response.headers.append(("X-Content-Type-Options", "nosniff")) }
-        if response.header("Content-Security-Policy") == nil {
+        // The app names these headers itself, always spelt so: exact comparisons suffice.
+        var nosniff = false, policy = false, referrer = false, transport = false
+        for (name, _) in response.headers {
+            switch name {
+            case "X-Content-Type-Options": nosniff = true
+            case "Content-Security-Policy": policy = true
+            case "Referrer-Policy": referrer = true
+            case "Strict-Transport-Security": transport = true
+            default: break
+            }
+        }
+        if !nosniff { response.headers.append(("X-Content-Type-Options", "nosniff")) }
+        if !policy {
             response.headers.append(("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"))
         }
-        if response.header("Referrer-Policy") == nil { response.headers.append(("Referrer-Policy", "same-origin")) }
-        if request.secure && response.header("Strict-Transport-Security") == nil {
-            response.headers.append(("Strict-Transport-Security", "max-age=31536000"))
-        }
+        if !referrer { response.headers.append(("Referrer-Policy", "same-origin")) }
+        if request.secure && !transport { response.headers.append(("Strict-Transport-Security", "max-age=31536000")) }
         if response.status != 304 { response.setHeader("Content-Length", String(response.body.count)) }
         if request.method == "HEAD" { response.body = [] }
         return response
