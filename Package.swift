@@ -48,6 +48,7 @@ let package = Package(
         .target(name: "ChassisKeys", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Authenticated, framed messages between blades (HMAC-SHA256 with the cluster key).
         .target(name: "Transport", dependencies: [
+            "ChassisKeys",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -75,7 +76,7 @@ let package = Package(
 
         .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc"]),
         .executableTarget(name: "Engine", dependencies: [
-            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "Certificates", "ChassisKeys",
+            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "ChassisKeys",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -89,8 +90,9 @@ let package = Package(
             .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization"),
         ]),
         .executableTarget(name: "CLI", dependencies: [
-            "Config", "Store", "Model", "Control", "Metrics", "Access",
+            "Config", "Store", "Model", "Control", "Metrics", "Access", "Certificates", "ChassisKeys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"]),

@@ -59,7 +59,6 @@ final class EngineService {
         try FileManager.default.createDirectory(atPath: config.paths.stateDir, withIntermediateDirectories: true)
         let key = try config.cluster.keyFile.map { try PeerCodec.loadKey(path: $0) }
         try WebKeyFile.write(config: config, clusterKey: key)
-        let rootSecret = try WebKeyFile.rootSecret(config: config, clusterKey: key)
         let store = try StoreWriter(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase)
         let collectors = witness ? nil : EngineCollectors.make(config: config)
         for problem in collectors?.setupErrors ?? [] {
@@ -86,7 +85,7 @@ final class EngineService {
             }
             engine.reschedule = { [unowned self] _ in self.scheduleSampling(after: StoreReader.wallClock()) }
             if !self.witness {
-                let certificates = CertificateService(config: self.config, store: store, rootSecret: rootSecret, logger: self.logger)
+                let certificates = CertificateService(config: self.config, store: store, loop: self.loop, logger: self.logger)
                 let check = { [unowned coordinator] in
                     certificates.check(isActive: coordinator.isActive, now: StoreReader.wallClock(),
                                        propose: { command, completion in coordinator.propose(command, completion: completion) })

@@ -112,6 +112,16 @@ public final class StoreReader {
         }
     }
 
+    /// One value of the replicated settings (`tls.ca.certificate` ...).
+    public func setting(_ key: String) throws -> String? {
+        try withConnection { database in
+            let statement = try database.statement("SELECT value FROM main.settings WHERE key = ?")
+            defer { statement.reset() }
+            try statement.bind([.text(key)])
+            return try statement.step() ? statement.string(0) : nil
+        }
+    }
+
     /// Audit records, newest first.
     public func audit(filter: AuditFilter, limit: Int) throws -> [AuditRecord] {
         try withConnection { database in try AccessRows.audit(database, filter: filter, limit: limit) }

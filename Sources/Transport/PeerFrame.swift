@@ -1,3 +1,4 @@
+import ChassisKeys
 import Crypto
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -90,27 +91,11 @@ public struct PeerCodec: Sendable {
 
     /// Reads a key file: hex or raw bytes, at least 16 bytes of key.
     public static func loadKey(path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw KeyError("cannot read the cluster key file \(path)")
+        do {
+            return try ChassisSecret.clusterKey(path: path)
+        } catch let problem as ChassisSecret.Problem {
+            throw KeyError(problem.description)
         }
-        let text = String(String(decoding: data, as: UTF8.self).drop(while: \.isWhitespace).reversed()
-            .drop(while: \.isWhitespace).reversed())
-        // ASCII hex digits only: Character.isHexDigit also takes fullwidth digits, which
-        // UInt8(_:radix:) does not.
-        if text.utf8.count >= 32, text.utf8.count % 2 == 0,
-           text.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x46) || ($0 >= 0x61 && $0 <= 0x66) }) {
-            var bytes: [UInt8] = []
-            var index = text.startIndex
-            while index < text.endIndex {
-                let next = text.index(index, offsetBy: 2)
-                guard let byte = UInt8(text[index..<next], radix: 16) else { throw KeyError("the cluster key in \(path) is not hex") }
-                bytes.append(byte)
-                index = next
-            }
-            return bytes
-        }
-        guard data.count >= 16 else { throw KeyError("the cluster key in \(path) is shorter than 16 bytes") }
-        return Array(data)
     }
 
     public struct KeyError: Error, CustomStringConvertible {
