@@ -1,3 +1,4 @@
+import ChassisKeys
 import Crypto
 import Foundation
 import Model

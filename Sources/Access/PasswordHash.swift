@@ -1,3 +1,4 @@
+import ChassisKeys
 import Crypto
 import CryptoExtras
 import Foundation
@@ -196,39 +197,6 @@ public enum Base64 {
             guard values[index + 2] & 0x03 == 0 else { return nil }
             let chunk = UInt32(values[index]) << 18 | UInt32(values[index + 1]) << 12 | UInt32(values[index + 2]) << 6
             out += [UInt8(chunk >> 16 & 255), UInt8(chunk >> 8 & 255)]
-        }
-        return out
-    }
-}
-
-/// Lower-case hex.
-public enum Hex {
-    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes { out += [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    public static func decode<S: StringProtocol>(_ text: S) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        func value(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - 48
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - 97 + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - 65 + 10
-            default: return nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count / 2)
-        var index = 0
-        while index < utf8.count {
-            guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
         }
         return out
     }

@@ -27,7 +27,7 @@ public enum MemberCredential {
     public static func make(webKey: [UInt8], seconds: Int64) -> String {
         let body = "\(prefix).\(seconds)"
         let code = HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: webKey))
-        return body + "." + hex(Array(code))
+        return body + "." + Hex.encode(Array(code))
     }
 
     /// Whether `text` is a credential made with `webKey` within the allowed skew of `seconds`.
@@ -35,30 +35,39 @@ public enum MemberCredential {
         let fields = text.split(separator: ".", omittingEmptySubsequences: false)
         guard text.utf8.count <= 128, fields.count == 3, fields[0] == prefix, fields[1].utf8.count <= 18,
               fields[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let made = Int64(fields[1]),
-              abs(made - seconds) <= skewSecondsMax, let given = unhex(fields[2]), given.count == 32 else { return false }
+              abs(made - seconds) <= skewSecondsMax, fields[2].utf8.allSatisfy({ $0 < 0x41 || $0 > 0x46 }),
+              let given = Hex.decode(fields[2]), given.count == 32 else { return false }
         return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array("\(prefix).\(fields[1])".utf8),
                                                       using: SymmetricKey(data: webKey))
     }
+}
 
-    static func hex(_ bytes: [UInt8]) -> String {
+/// Lower-case hex.
+public enum Hex {
+    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes { out += [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }
+        return String(decoding: out, as: UTF8.self)
     }
 
-    static func unhex(_ text: Substring) -> [UInt8]? {
-        let bytes = Array(text.utf8)
-        guard bytes.count % 2 == 0 else { return nil }
+    public static func decode<S: StringProtocol>(_ text: S) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
         func value(_ byte: UInt8) -> UInt8? {
             switch byte {
-            case 0x30...0x39: return byte - 0x30
-            case 0x61...0x66: return byte - 0x61 + 10
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - 48
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - 97 + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - 65 + 10
             default: return nil
             }
         }
         var out: [UInt8] = []
+        out.reserveCapacity(utf8.count / 2)
         var index = 0
-        while index < bytes.count {
-            guard let high = value(bytes[index]), let low = value(bytes[index + 1]) else { return nil }
+        while index < utf8.count {
+            guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
             out.append(high << 4 | low)
             index += 2
         }

@@ -1,3 +1,4 @@
+import ChassisKeys
 import Foundation
 import Testing
 @testable import Access

@@ -6,16 +6,8 @@
 -- count of the answers is printed too, to show what the 200s carried.
 local threads = {}
 
--- The session cookie, from the file named by BENCH_COOKIE_FILE (see cookie.lua).
-local cookie_path = os.getenv("BENCH_COOKIE_FILE")
-if cookie_path then
-    local file = io.open(cookie_path, "r")
-    if file then
-        local cookie = file:read("*l")
-        file:close()
-        if cookie and #cookie > 0 then wrk.headers["Cookie"] = cookie end
-    end
-end
+-- The session cookie, as cookie.lua (beside this file) sets it.
+dofile(debug.getinfo(1, "S").source:sub(2):match("^(.*/)") .. "cookie.lua")
 
 function setup(thread)
     table.insert(threads, thread)
