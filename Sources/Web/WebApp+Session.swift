@@ -158,10 +158,9 @@ extension WebApp {
     }
 
     func sessionDocument(user: String, role: Role, scope: AccessScope?, session: SessionToken?, exchange: Exchange) throws -> SessionDocument {
-        // The blades a page may move to when the active manager changes: their addresses only
-        // (a customer is not told which slot each is in).
-        let members = ((try? exchange.source.cluster())?.members ?? []).filter { $0.role != "witness" }
-            .map { RedirectRule.normalisedBase($0.url) }.filter(RedirectRule.isSafeBaseURL).sorted()
+        // Where the page may move when the active manager changes (for a customer, the chassis'
+        // names only: never another slot's blade address).
+        let members = failoverOrigins(source: exchange.source, customer: role == .customer)
         return SessionDocument(
             user: user, role: role.rawValue, slots: scope?.slots, chassis: scope?.chassisID,
             startedAt: session.map { Double($0.startedAt) },

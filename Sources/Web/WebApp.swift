@@ -323,15 +323,24 @@ public final class WebApp: Sendable {
             throw HTTPError(500, "template \(template) is missing")
         }
         return Response(status: 200, headers: [("Content-Type", MediaType.html), ("Cache-Control", "no-store")]
-                        + pageSecurityHeaders(source: source), body: Array(html.utf8))
+                        + pageSecurityHeaders(source: source, customer: view.user?.role == Role.customer.rawValue),
+                        body: Array(html.utf8))
+    }
+
+    /// Where an open page may move when the active manager changes: the members' addresses, or
+    /// for a customer only the chassis' configured names (a blade's address is another slot's,
+    /// so a customer's page follows a failover only through a name or a virtual address).
+    func failoverOrigins(source: StateSource?, customer: Bool) -> [String] {
+        if customer { return access.hostNames.map { access.origin(host: $0.lowercased()) }.sorted() }
+        return ((source.flatMap { try? $0.cluster() })?.members ?? []).filter { $0.role != "witness" }
+            .map { RedirectRule.normalisedBase($0.url) }
+            .filter { RedirectRule.isSafeBaseURL($0) && !$0.contains(";") && !$0.contains(",") }.sorted()
     }
 
     /// A page's policy: its own style sheet and script, and scripts and forms that may reach the
-    /// other members (failover), and nothing else.
-    func pageSecurityHeaders(source: StateSource?) -> [(String, String)] {
-        let members = ((source.flatMap { try? $0.cluster() })?.members ?? [])
-            .map { RedirectRule.normalisedBase($0.url) }
-            .filter { RedirectRule.isSafeBaseURL($0) && !$0.contains(";") && !$0.contains(",") }
+    /// places it may move to (failover), and nothing else.
+    func pageSecurityHeaders(source: StateSource?, customer: Bool = false) -> [(String, String)] {
+        let members = failoverOrigins(source: source, customer: customer)
         let others = members.isEmpty ? "" : " " + members.joined(separator: " ")
         return [
             ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; connect-src 'self'\(others); form-action 'self'\(others)"),

@@ -75,6 +75,10 @@ import Model
         expectNoLeak(response, "the overview")
         // The overall status line of the chassis is there.
         #expect(html.contains("data-chassis-badge>Critical"))
+        // Not even the page's policy names the blades (a customer follows a failover by name).
+        let policy = try #require(response.header("Content-Security-Policy"))
+        #expect(!policy.contains("127.0.1."), "\(policy)")
+        #expect(policy.contains("http://chassis.example:8080"), "\(policy)")
     }
 
     @Test func theStaffOverviewShowsEverySlot() throws {

@@ -72,9 +72,14 @@ import Model
         #expect(object["slots"] as? [Int] == [2, 3])
         #expect(object["expiresAt"] as? Double == Fixture.now + 43_200)
         #expect(object["idleSeconds"] as? Int == 1_800)
-        #expect(object["members"] as? [String] == ["http://127.0.1.1:8080", "http://127.0.1.2:8080", "http://127.0.1.3:8080"])
+        // A customer is never told another slot's blade address: only the chassis' names.
+        #expect(object["members"] as? [String] == ["http://chassis.example:8080"])
         #expect(try session(response).user == "cust")
-        #expect(control.requests == [.recordLogin(user: "cust", address: "127.0.0.1", success: true)])
+        let staff = app.handle(json(app, user: "admin"), source: MemoryStateSource())
+        let staffObject = try #require(try JSONSerialization.jsonObject(with: Data(staff.body)) as? [String: Any])
+        #expect(staffObject["members"] as? [String] == ["http://127.0.1.1:8080", "http://127.0.1.2:8080", "http://127.0.1.3:8080"])
+        #expect(control.requests == [.recordLogin(user: "cust", address: "127.0.0.1", success: true),
+                                     .recordLogin(user: "admin", address: "127.0.0.1", success: true)])
     }
 
     @Test func aLoginTheEngineCannotRecordDoesNotCount() throws {
