@@ -566,7 +566,7 @@ extension BladeConfig {
                   StringPattern.name.check(member.name) == nil,
                   !learnt.contains(where: { $0.name == member.name || $0.address == member.address }) else { continue }
             learnt.append(Member(name: member.name, address: member.address, slot: member.slotID, priority: nil,
-                                 witness: member.role == "witness", port: port, id: member.memberID))
+                                 witness: member.role == .witness, port: port, id: member.memberID))
         }
         joined.members = learnt
         joined.cluster.join = true

@@ -332,7 +332,7 @@ final class BladeEngine {
     @discardableResult
     func publish(now: Double) -> StoreWriter.EngineState {
         let state = coordinator.engineState()
-        if state.role == "active" && !ownIdentification.isEmpty {
+        if state.role == .active && !ownIdentification.isEmpty {
             checkModule(slotID: config.blade.slot, values: ownIdentification, now: now)
         }
         // The cluster view is rewritten when the roles change, else once a second (for the

@@ -508,11 +508,11 @@ final class Coordinator {
     func url(of member: BladeConfig.Member) -> String { config.publicURL(address: member.address) }
 
     /// This blade's role for the web app and the cluster view.
-    var roleName: String {
-        if isWitness { return "witness" }
-        if node.role == .leader { return isActive ? "active" : "candidate" }
-        if node.role == .candidate || node.role == .preCandidate { return "candidate" }
-        return "standby"
+    var roleName: ManagerRole {
+        if isWitness { return .witness }
+        if node.role == .leader { return isActive ? .active : .candidate }
+        if node.role == .candidate || node.role == .preCandidate { return .candidate }
+        return .standby
     }
 
     func engineState() -> StoreWriter.EngineState {
@@ -525,16 +525,16 @@ final class Coordinator {
             guard let peer = peersByID[memberStatus.member.id] else { continue }
             let heard = memberStatus.lastHeardTick.map { nowWall - Double(status.tick - $0) * tickSeconds }
             let heardRecently = memberStatus.lastHeardTick.map { status.tick - $0 <= heardWindow } ?? false
-            let role: String
+            let role: ManagerRole
             if memberStatus.member.id == me {
                 role = roleName
             } else if peer.member.witness {
                 // Only a leader hears from a witness regularly enough to call it down.
-                role = status.role == .leader && !heardRecently ? "down" : "witness"
+                role = status.role == .leader && !heardRecently ? .down : .witness
             } else if status.leader == memberStatus.member.id {
-                role = "active"
+                role = .active
             } else {
-                role = heardRecently ? "standby" : "down"
+                role = heardRecently ? .standby : .down
             }
             members.append(ClusterMember(name: peer.member.name, address: peer.member.address, url: url(of: peer.member),
                                          slotID: peer.member.slot, role: role,
@@ -556,7 +556,7 @@ final class Coordinator {
             blade: config.blade.name, address: config.blade.address, slotID: config.blade.slot, role: role,
             term: UInt64(max(0, status.term)), activeAddress: leader?.member.address,
             activeURL: leader.map { url(of: $0.member) },
-            leaseDeadlineNanoseconds: role == "active" ? leaseDeadlineNanoseconds : 0, cluster: cluster)
+            leaseDeadlineNanoseconds: role == .active ? leaseDeadlineNanoseconds : 0, cluster: cluster)
     }
 
     var counters: (transport: PeerCounters?, core: Stats, malformedPayloads: Int) {

@@ -9,6 +9,7 @@ import Foundation
 import Glibc
 #endif
 import Logging
+import Model
 import Metrics
 import Store
 
@@ -22,7 +23,7 @@ import Store
 final class HookRunner {
     let config: BladeConfig
     let logger: Logger
-    private var last: (role: String, term: UInt64, active: String?, quorum: Bool)?
+    private var last: (role: ManagerRole, term: UInt64, active: String?, quorum: Bool)?
     private let queue = DispatchQueue(label: "chassis.hooks")
 
     init(config: BladeConfig, logger: Logger) {
@@ -44,14 +45,14 @@ final class HookRunner {
         run(for: now, oldActive: last.active, reason: state.cluster?.reason)
     }
 
-    private func run(for state: (role: String, term: UInt64, active: String?, quorum: Bool), oldActive: String?, reason: String?) {
+    private func run(for state: (role: ManagerRole, term: UInt64, active: String?, quorum: Bool), oldActive: String?, reason: String?) {
         let command: String?
         let event: String
         switch state.role {
-        case "active":
+        case .active:
             command = config.hooks.onActive
             event = "active"
-        case "standby" where state.quorum:
+        case .standby where state.quorum:
             command = config.hooks.onStandby
             event = "standby"
         default:
@@ -61,7 +62,7 @@ final class HookRunner {
         }
         guard let command else { return }
         let environment = [
-            "CHASSIS_EVENT": event, "CHASSIS_ROLE": state.role, "CHASSIS_TERM": String(state.term),
+            "CHASSIS_EVENT": event, "CHASSIS_ROLE": state.role.rawValue, "CHASSIS_TERM": String(state.term),
             "CHASSIS_BLADE": config.blade.name, "CHASSIS_ADDRESS": config.blade.address,
             "CHASSIS_OLD_ACTIVE": oldActive ?? "", "CHASSIS_NEW_ACTIVE": state.active ?? "", "CHASSIS_REASON": reason ?? "",
         ]

@@ -23,7 +23,7 @@ public struct ClusterMember: Sendable, Codable, Equatable {
     public var url: String
     public var slotID: Int?
     /// `active`, `standby`, `candidate`, `down` or `witness`.
-    public var role: String
+    public var role: ManagerRole
     /// Wall-clock time the member was last heard from; nil if never.
     public var lastHeardAt: Double?
     /// Its identity in the election and the port of its engine's peer transport: what a blade
@@ -31,7 +31,7 @@ public struct ClusterMember: Sendable, Codable, Equatable {
     public var memberID: Int?
     public var peerPort: Int?
 
-    public init(name: String, address: String, url: String, slotID: Int?, role: String, lastHeardAt: Double?,
+    public init(name: String, address: String, url: String, slotID: Int?, role: ManagerRole, lastHeardAt: Double?,
                 memberID: Int? = nil, peerPort: Int? = nil) {
         self.name = name
         self.address = address

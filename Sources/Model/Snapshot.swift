@@ -210,7 +210,7 @@ public struct LocalView: Sendable, Codable, Equatable {
     public var address: String
     public var slotID: Int
     /// `active`, `standby`, `candidate`, `witness` or `unknown` (engine not publishing).
-    public var role: String
+    public var role: ManagerRole
     public var term: UInt64
     /// Address of the active manager this blade knows of, if any.
     public var activeAddress: String?
@@ -220,7 +220,7 @@ public struct LocalView: Sendable, Codable, Equatable {
     public var leaseValid: Bool
     public var engine: EngineFreshness
 
-    public init(blade: String, address: String, slotID: Int, role: String, term: UInt64, activeAddress: String?,
+    public init(blade: String, address: String, slotID: Int, role: ManagerRole, term: UInt64, activeAddress: String?,
                 activeURL: String?, leaseValid: Bool, engine: EngineFreshness) {
         self.blade = blade
         self.address = address

@@ -228,6 +228,26 @@ enum Migrations {
         );
         INSERT INTO aggregation_cursor (id, last_rowid) SELECT 1, coalesce(max(rowid), 0) FROM samples;
         """),
+        // The role the engine publishes is one of ManagerRole's published roles, and nothing else.
+        Migration(name: "2026-12-04-engine-state-role-check", sql: """
+        CREATE TABLE engine_state_checked (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            blade TEXT NOT NULL,
+            address TEXT NOT NULL,
+            slot_id INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('active', 'standby', 'candidate', 'witness')),
+            term INTEGER NOT NULL DEFAULT 0,
+            active_address TEXT,
+            active_url TEXT,
+            lease_deadline_ns INTEGER NOT NULL DEFAULT 0,
+            updated_at REAL NOT NULL,
+            pid INTEGER NOT NULL,
+            cluster TEXT
+        );
+        INSERT INTO engine_state_checked SELECT * FROM engine_state WHERE role IN ('active', 'standby', 'candidate', 'witness');
+        DROP TABLE engine_state;
+        ALTER TABLE engine_state_checked RENAME TO engine_state;
+        """),
     ]
 
     /// Applies, in order, every migration not yet recorded, each in its own transaction.

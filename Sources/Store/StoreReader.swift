@@ -386,7 +386,8 @@ public final class StoreReader {
                 ? statement.optionalString(10).flatMap { try? decoder.decode(ClusterView.self, from: Data($0.utf8)) }
                 : nil
             return EngineRow(state: StoreWriter.EngineState(
-                blade: statement.string(0), address: statement.string(1), slotID: statement.int(2), role: statement.string(3),
+                blade: statement.string(0), address: statement.string(1), slotID: statement.int(2),
+                role: ManagerRole(rawValue: statement.string(3)) ?? .unknown,
                 term: UInt64(max(0, statement.int64(4))), activeAddress: statement.optionalString(5),
                 activeURL: statement.optionalString(6), leaseDeadlineNanoseconds: UInt64(max(0, statement.int64(7))),
                 cluster: cluster), updatedAt: statement.double(8), pid: statement.int(9))
@@ -436,10 +437,10 @@ public final class StoreReader {
         let now = StoreReader.wallClock()
         let (engine, leaseDeadline) = try engineRowAndLease()
         guard let row = engine else {
-            return LocalView(blade: "", address: "", slotID: 0, role: "unknown", term: 0, activeAddress: nil,
+            return LocalView(blade: "", address: "", slotID: 0, role: .unknown, term: 0, activeAddress: nil,
                              activeURL: nil, leaseValid: false, engine: EngineFreshness(updatedAt: nil, stale: true))
         }
-        let leaseValid = row.state.role == "active" && StoreReader.monotonicNanoseconds() < leaseDeadline
+        let leaseValid = row.state.role == .active && StoreReader.monotonicNanoseconds() < leaseDeadline
         return LocalView(blade: row.state.blade, address: row.state.address, slotID: row.state.slotID,
                          role: row.state.role, term: row.state.term, activeAddress: row.state.activeAddress,
                          activeURL: row.state.activeURL, leaseValid: leaseValid,

@@ -177,14 +177,14 @@ public final class StoreWriter {
         public var blade: String
         public var address: String
         public var slotID: Int
-        public var role: String
+        public var role: ManagerRole
         public var term: UInt64
         public var activeAddress: String?
         public var activeURL: String?
         public var leaseDeadlineNanoseconds: UInt64
         public var cluster: ClusterView?
 
-        public init(blade: String, address: String, slotID: Int, role: String, term: UInt64, activeAddress: String?,
+        public init(blade: String, address: String, slotID: Int, role: ManagerRole, term: UInt64, activeAddress: String?,
                     activeURL: String?, leaseDeadlineNanoseconds: UInt64, cluster: ClusterView?) {
             self.blade = blade
             self.address = address
@@ -207,7 +207,7 @@ public final class StoreWriter {
     /// otherwise once per `engineRowRefreshSeconds` (its time tells readers the engine is alive):
     /// a lease renewal, about every 100 ms, costs an atomic store, not a SQLite transaction.
     public func publish(engine state: EngineState, at now: Double, includeCluster: Bool = true) throws {
-        let lease = state.role == "active" ? state.leaseDeadlineNanoseconds : 0
+        let lease = state.role == .active ? state.leaseDeadlineNanoseconds : 0
         if lease < leaseBoard.leaseDeadlineNanoseconds { leaseBoard.storeLease(deadlineNanoseconds: lease) }
         var sameRow = false
         if !includeCluster, let last = lastEngineRow, now >= last.at, now - last.at < Self.engineRowRefreshSeconds {
@@ -233,7 +233,7 @@ public final class StoreWriter {
             try metrics.statement("""
                 UPDATE engine_state SET blade = ?, address = ?, slot_id = ?, role = ?, term = ?, active_address = ?,
                     active_url = ?, lease_deadline_ns = ?, updated_at = ?, pid = ? WHERE id = 1
-                """).run([.text(state.blade), .text(state.address), .integer(Int64(state.slotID)), .text(state.role),
+                """).run([.text(state.blade), .text(state.address), .integer(Int64(state.slotID)), .text(state.role.rawValue),
                           .integer(Int64(clamping: state.term)), .string(state.activeAddress), .string(state.activeURL),
                           .integer(Int64(clamping: state.leaseDeadlineNanoseconds)), .real(now), .integer(Int64(getpid()))])
             if metrics.changes > 0 { return }
@@ -249,7 +249,7 @@ public final class StoreWriter {
                     active_address = excluded.active_address, active_url = excluded.active_url,
                     lease_deadline_ns = excluded.lease_deadline_ns, updated_at = excluded.updated_at,
                     pid = excluded.pid, cluster = excluded.cluster
-                """).run([.text(state.blade), .text(state.address), .integer(Int64(state.slotID)), .text(state.role),
+                """).run([.text(state.blade), .text(state.address), .integer(Int64(state.slotID)), .text(state.role.rawValue),
                           .integer(Int64(clamping: state.term)), .string(state.activeAddress), .string(state.activeURL),
                           .integer(Int64(clamping: state.leaseDeadlineNanoseconds)), .real(now),
                           .integer(Int64(getpid())), .string(clusterText)])

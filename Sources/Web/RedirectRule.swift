@@ -15,7 +15,7 @@ public enum RedirectRule {
     /// Whether this blade may answer as the active manager right now. The lease check is made by
     /// the store against the host's monotonic clock when `local()` is read.
     public static func isActive(_ local: LocalView) -> Bool {
-        local.role == "active" && local.leaseValid
+        local.role == .active && local.leaseValid
     }
 
     /// Decides for a request that is subject to the rule (see `Route.isNeverRedirected`).
@@ -37,7 +37,7 @@ public enum RedirectRule {
     /// The active manager's base URL, only if it names a configured member other than this blade.
     static func activeBaseURL(local: LocalView, cluster: ClusterView?) -> String? {
         guard let cluster else { return nil }
-        let members = cluster.members.filter { $0.role != "witness" }
+        let members = cluster.members.filter { $0.role != .witness }
         var candidates: [String] = []
         if let url = local.activeURL { candidates.append(url) }
         if let address = local.activeAddress, let member = members.first(where: { $0.address == address }) {
@@ -83,11 +83,11 @@ public enum RedirectRule {
     public static func reason(local: LocalView, cluster: ClusterView?) -> String {
         if let reason = cluster?.reason, !reason.isEmpty { return reason }
         switch local.role {
-        case "unknown":
+        case .unknown:
             return "The engine on this blade (\(local.blade)) is not publishing its state."
-        case "active":
+        case .active:
             return "This blade's lease as active manager has expired; an election is under way (term \(local.term))."
-        case "candidate":
+        case .candidate:
             return "An election is under way (term \(local.term))."
         default:
             if local.engine.stale { return "The engine on this blade (\(local.blade)) is stale; no active manager is known." }

@@ -244,7 +244,7 @@ enum ViewBuilder {
 
     static func blade(_ local: LocalView?) -> BladeView? {
         guard let local else { return nil }
-        return BladeView(name: local.blade, address: local.address, role: local.role, active: RedirectRule.isActive(local))
+        return BladeView(name: local.blade, address: local.address, role: local.role.rawValue, active: RedirectRule.isActive(local))
     }
 
     static func chassisHeader(_ info: ChassisInfo) -> ChassisHeaderView {

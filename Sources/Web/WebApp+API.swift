@@ -108,7 +108,7 @@ extension WebApp {
         if RedirectRule.isActive(local) {
             return Response(status: 200, headers: headers, body: Array("active \(local.blade) term \(local.term)\n".utf8))
         }
-        let reason = local.role == "active" ? "lease expired" : local.role
+        let reason = local.role == .active ? "lease expired" : local.role.rawValue
         return Response(status: 503, headers: headers, body: Array("not active: \(reason) \(local.blade) term \(local.term)\n".utf8))
     }
 

@@ -332,7 +332,7 @@ public final class WebApp: Sendable {
     /// so a customer's page follows a failover only through a name or a virtual address).
     func failoverOrigins(source: StateSource?, customer: Bool) -> [String] {
         if customer { return access.hostNames.map { access.origin(host: $0.lowercased()) }.sorted() }
-        return ((source.flatMap { try? $0.cluster() })?.members ?? []).filter { $0.role != "witness" }
+        return ((source.flatMap { try? $0.cluster() })?.members ?? []).filter { $0.role != .witness }
             .map { RedirectRule.normalisedBase($0.url) }
             .filter { RedirectRule.isSafeBaseURL($0) && !$0.contains(";") && !$0.contains(",") }.sorted()
     }

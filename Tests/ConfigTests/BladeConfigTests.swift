@@ -193,15 +193,15 @@ import Testing
         #expect(config.cluster.join, "join_via implies join")
         #expect(config.cluster.joinVia?.address == "127.0.1.2" && config.cluster.joinVia?.port == 18080, "the port defaults to the web port")
         let view = ClusterView(term: 3, active: nil, quorum: true, reason: nil, members: [
-            ClusterMember(name: "blade1", address: "127.0.1.1", url: "http://127.0.1.1:18080", slotID: 1, role: "active",
+            ClusterMember(name: "blade1", address: "127.0.1.1", url: "http://127.0.1.1:18080", slotID: 1, role: .active,
                           lastHeardAt: nil, memberID: 1, peerPort: 7500),
-            ClusterMember(name: "witness", address: "127.0.9.9", url: "", slotID: nil, role: "witness", lastHeardAt: nil,
+            ClusterMember(name: "witness", address: "127.0.9.9", url: "", slotID: nil, role: .witness, lastHeardAt: nil,
                           memberID: 102, peerPort: 7501),
-            ClusterMember(name: "old", address: "127.0.1.3", url: "", slotID: 3, role: "down", lastHeardAt: nil,
+            ClusterMember(name: "old", address: "127.0.1.3", url: "", slotID: 3, role: .down, lastHeardAt: nil,
                           memberID: 3, peerPort: nil),
-            ClusterMember(name: "bad name!", address: "127.0.1.5", url: "", slotID: 5, role: "standby", lastHeardAt: nil,
+            ClusterMember(name: "bad name!", address: "127.0.1.5", url: "", slotID: 5, role: .standby, lastHeardAt: nil,
                           memberID: 5, peerPort: 7500),
-            ClusterMember(name: "blade4", address: "127.0.1.4", url: "", slotID: 4, role: "standby", lastHeardAt: nil,
+            ClusterMember(name: "blade4", address: "127.0.1.4", url: "", slotID: 4, role: .standby, lastHeardAt: nil,
                           memberID: 4, peerPort: 9999),
         ])
         let joined = config.joining(view)

@@ -50,7 +50,7 @@ final class TemporaryStore {
     @Test func aSnapshotHoldsTheHierarchyWithValuesAndStatuses() throws {
         let store = try TemporaryStore()
         let now = Date().timeIntervalSince1970
-        try store.writer.publish(engine: .init(blade: "blade1", address: "127.0.1.1", slotID: 1, role: "active", term: 1,
+        try store.writer.publish(engine: .init(blade: "blade1", address: "127.0.1.1", slotID: 1, role: .active, term: 1,
                                                activeAddress: "127.0.1.1", activeURL: nil, leaseDeadlineNanoseconds: 0,
                                                cluster: nil), at: now)
         try store.writer.record(slotID: 1, readings: [
@@ -198,20 +198,20 @@ final class TemporaryStore {
 
     @Test func theLeaseIsCheckedAgainstTheReadersOwnClock() throws {
         let store = try TemporaryStore()
-        func publish(role: String, deadline: UInt64, at time: Double) throws {
+        func publish(role: ManagerRole, deadline: UInt64, at time: Double) throws {
             try store.writer.publish(engine: .init(blade: "blade1", address: "127.0.1.1", slotID: 1, role: role, term: 3,
                                                    activeAddress: "127.0.1.1", activeURL: "http://127.0.1.1:8080",
                                                    leaseDeadlineNanoseconds: deadline, cluster: nil), at: time)
         }
         let now = StoreReader.monotonicNanoseconds()
-        try publish(role: "active", deadline: now + 5_000_000_000, at: Date().timeIntervalSince1970)
+        try publish(role: .active, deadline: now + 5_000_000_000, at: Date().timeIntervalSince1970)
         #expect(try store.reader.local().leaseValid)
         #expect(try store.reader.local().term == 3)
-        try publish(role: "active", deadline: now - 1, at: Date().timeIntervalSince1970)
+        try publish(role: .active, deadline: now - 1, at: Date().timeIntervalSince1970)
         #expect(try !store.reader.local().leaseValid, "an expired lease is not active, whatever the role says")
-        try publish(role: "standby", deadline: now + 5_000_000_000, at: Date().timeIntervalSince1970)
+        try publish(role: .standby, deadline: now + 5_000_000_000, at: Date().timeIntervalSince1970)
         #expect(try !store.reader.local().leaseValid)
-        try publish(role: "active", deadline: now + 5_000_000_000, at: Date().timeIntervalSince1970 - 60)
+        try publish(role: .active, deadline: now + 5_000_000_000, at: Date().timeIntervalSince1970 - 60)
         #expect(try store.reader.local().engine.stale)
         #expect(try store.reader.snapshot().engine.stale)
     }
@@ -219,7 +219,7 @@ final class TemporaryStore {
     @Test func theLeaseBoardIsReadOnEveryRequestAndTheRowOnlyWhenItChanges() throws {
         let store = try TemporaryStore()
         let now = StoreReader.monotonicNanoseconds()
-        try store.writer.publish(engine: .init(blade: "blade1", address: "127.0.1.1", slotID: 1, role: "active", term: 3,
+        try store.writer.publish(engine: .init(blade: "blade1", address: "127.0.1.1", slotID: 1, role: .active, term: 3,
                                                activeAddress: "127.0.1.1", activeURL: nil,
                                                leaseDeadlineNanoseconds: now + 5_000_000_000, cluster: nil),
                                  at: Date().timeIntervalSince1970)
@@ -231,18 +231,18 @@ final class TemporaryStore {
         store.writer.leaseBoard.storeLease(deadlineNanoseconds: now + 5_000_000_000)
         #expect(try store.reader.local().leaseValid)
         // A new row is read when the board's row version moves.
-        try store.writer.publish(engine: .init(blade: "blade1", address: "127.0.1.1", slotID: 1, role: "standby", term: 4,
+        try store.writer.publish(engine: .init(blade: "blade1", address: "127.0.1.1", slotID: 1, role: .standby, term: 4,
                                                activeAddress: "127.0.1.2", activeURL: nil, leaseDeadlineNanoseconds: 0,
                                                cluster: nil), at: Date().timeIntervalSince1970)
         let local = try store.reader.local()
-        #expect(local.term == 4 && local.role == "standby" && local.activeAddress == "127.0.1.2" && !local.leaseValid)
+        #expect(local.term == 4 && local.role == .standby && local.activeAddress == "127.0.1.2" && !local.leaseValid)
     }
 
     @Test func withoutABoardTheRowDecidesAndAReplacedBoardIsFound() throws {
         let store = try TemporaryStore()
         let boardPath = LeaseBoard.path(metricsDatabase: store.directory + "/run/metrics.db")
         let now = StoreReader.monotonicNanoseconds()
-        let active = StoreWriter.EngineState(blade: "blade1", address: "127.0.1.1", slotID: 1, role: "active", term: 3,
+        let active = StoreWriter.EngineState(blade: "blade1", address: "127.0.1.1", slotID: 1, role: .active, term: 3,
                                              activeAddress: "127.0.1.1", activeURL: nil,
                                              leaseDeadlineNanoseconds: now + 5_000_000_000, cluster: nil)
         try store.writer.publish(engine: active, at: Date().timeIntervalSince1970)

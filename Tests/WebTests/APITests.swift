@@ -53,7 +53,7 @@ import Model
     @Test func localAndClusterAreTheModelTypes() throws {
         let app = try Fixture.app()
         let local = try JSONDecoder().decode(LocalView.self, from: Data(app.get("/api/v1/local", MemoryStateSource()).body))
-        #expect(local == Fixture.local(role: "active", leaseValid: true))
+        #expect(local == Fixture.local(role: .active, leaseValid: true))
         let cluster = try JSONDecoder().decode(ClusterView.self, from: Data(app.get("/api/v1/cluster", MemoryStateSource()).body))
         #expect(cluster == Fixture.cluster())
     }

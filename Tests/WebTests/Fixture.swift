@@ -20,7 +20,7 @@ final class MemoryStateSource: StateSource {
     var accessReads = 0
     var failing = false
 
-    init(snapshot: ChassisSnapshot = Fixture.snapshot(), local: LocalView = Fixture.local(role: "active", leaseValid: true),
+    init(snapshot: ChassisSnapshot = Fixture.snapshot(), local: LocalView = Fixture.local(role: .active, leaseValid: true),
          cluster: ClusterView = Fixture.cluster(), access: AccessSnapshot = Fixture.access()) {
         self.current = snapshot
         self.localView = local
@@ -212,7 +212,7 @@ enum Fixture {
 
     // MARK: The chassis
 
-    static func local(role: String, leaseValid: Bool, activeURL: String? = nil, activeAddress: String? = nil,
+    static func local(role: ManagerRole, leaseValid: Bool, activeURL: String? = nil, activeAddress: String? = nil,
                       address: String = "127.0.1.1") -> LocalView {
         LocalView(blade: "blade-1", address: address, slotID: 1, role: role, term: 7, activeAddress: activeAddress,
                   activeURL: activeURL, leaseValid: leaseValid, engine: EngineFreshness(updatedAt: now - 1, stale: false))
@@ -221,7 +221,7 @@ enum Fixture {
     static func cluster(active: Int? = 1, reason: String? = nil) -> ClusterView {
         let members = (1...3).map { (index: Int) -> ClusterMember in
             ClusterMember(name: "blade-\(index)", address: "127.0.1.\(index)", url: "http://127.0.1.\(index):8080",
-                          slotID: index, role: index == active ? "active" : "standby", lastHeardAt: now - 0.5)
+                          slotID: index, role: index == active ? .active : .standby, lastHeardAt: now - 0.5)
         }
         return ClusterView(term: 7, active: active.map { members[$0 - 1] }, quorum: active != nil, reason: reason, members: members)
     }

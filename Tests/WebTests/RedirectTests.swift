@@ -5,7 +5,7 @@ import Model
 
 @Suite struct RedirectTests {
     static func standby(activeURL: String? = "http://127.0.1.2:8080", activeAddress: String? = "127.0.1.2") -> MemoryStateSource {
-        MemoryStateSource(local: Fixture.local(role: "standby", leaseValid: false, activeURL: activeURL, activeAddress: activeAddress),
+        MemoryStateSource(local: Fixture.local(role: .standby, leaseValid: false, activeURL: activeURL, activeAddress: activeAddress),
                           cluster: Fixture.cluster(active: 2))
     }
 
@@ -39,7 +39,7 @@ import Model
     @Test(arguments: table)
     func rule(role: String, leaseValid: Bool, method: String, target: String, status: Int, location: String?) throws {
         let source = MemoryStateSource(
-            local: Fixture.local(role: role, leaseValid: leaseValid, activeURL: role == "active" && leaseValid ? nil : "http://127.0.1.2:8080",
+            local: Fixture.local(role: ManagerRole(rawValue: role) ?? .unknown, leaseValid: leaseValid, activeURL: role == "active" && leaseValid ? nil : "http://127.0.1.2:8080",
                                  activeAddress: "127.0.1.2"),
             cluster: Fixture.cluster(active: 2))
         let app = try Fixture.app()
@@ -101,7 +101,7 @@ import Model
     }
 
     @Test func noActiveManagerIsA503PageThatRefreshesItself() throws {
-        let source = MemoryStateSource(local: Fixture.local(role: "candidate", leaseValid: false),
+        let source = MemoryStateSource(local: Fixture.local(role: .candidate, leaseValid: false),
                                        cluster: Fixture.cluster(active: nil, reason: "election under way: term 8, no quorum <yet>"))
         let app = try Fixture.app()
         let page = app.get("/", source)
@@ -128,7 +128,8 @@ import Model
         ("standby", "No active manager"),
     ])
     func reasonsWithoutAClusterReason(role: String, fragment: String) {
-        let reason = RedirectRule.reason(local: Fixture.local(role: role, leaseValid: false), cluster: Fixture.cluster(active: nil))
+        let reason = RedirectRule.reason(local: Fixture.local(role: ManagerRole(rawValue: role) ?? .unknown, leaseValid: false),
+                                         cluster: Fixture.cluster(active: nil))
         #expect(reason.contains(fragment))
     }
 }

@@ -167,7 +167,7 @@ import Model
     @Test func aMemberLearntSinceStartIsAnswered() throws {
         let source = MemoryStateSource()
         source.clusterView.members.append(ClusterMember(name: "blade-9", address: "127.0.1.9", url: "http://127.0.1.9:8080", slotID: 9,
-                                                        role: "standby", lastHeardAt: Fixture.now))
+                                                        role: .standby, lastHeardAt: Fixture.now))
         let app = try Fixture.app()
         #expect(app.get("/health/active", source, headers: ["Host": "127.0.1.9:8080"]).status == 200)
         // Its pages may write too.
@@ -200,7 +200,7 @@ import Model
         let app = try Fixture.app()
         let active = MemoryStateSource()
         let standby = RedirectTests.standby()
-        let noManager = MemoryStateSource(local: Fixture.local(role: "candidate", leaseValid: false), cluster: Fixture.cluster(active: nil))
+        let noManager = MemoryStateSource(local: Fixture.local(role: .candidate, leaseValid: false), cluster: Fixture.cluster(active: nil))
         let broken = MemoryStateSource()
         broken.failing = true
         let cases: [(Int, String, Credential, MemoryStateSource, [String: String])] = [
