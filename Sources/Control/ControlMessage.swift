@@ -15,8 +15,6 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case acknowledgeAlert(id: Int64, by: String)
     /// Sampling interval of one group, in milliseconds.
     case setInterval(group: SamplingGroup, intervalMs: Int)
-    /// Demo only: pin a simulated sensor to a value, or release it with `nil`.
-    case setSensor(key: String, value: Double?)
     /// Asks the active manager to hand over, to a named member or to the most preferred other.
     case handOver(to: String?)
     /// Adds a member (a blade hot-added into an empty slot, or a witness), one at a time.
@@ -75,7 +73,6 @@ extension ControlRequest {
         case .setSlot: return "slot.set"
         case .acknowledgeAlert: return "alert.acknowledge"
         case .setInterval: return "interval.set"
-        case .setSensor: return "sensor.set"
         case .handOver: return "manager.handover"
         case .addMember: return "member.add"
         case .removeMember: return "member.remove"

@@ -89,10 +89,6 @@ public enum ControlValidation {
             if user == nil && address == nil { return "name a user or an address to unlock" }
             if let user, user.isEmpty || user.utf8.count > userNameBytesMax { return "user must be 1 to \(userNameBytesMax) bytes" }
             return user.flatMap { textProblem($0, field: "user") } ?? address.flatMap { textProblem($0, field: "address") }
-        case .setSensor(let key, let value):
-            if key.isEmpty || key.utf8.count > keyBytesMax { return "sensor key must be 1 to \(keyBytesMax) bytes" }
-            if let value, !value.isFinite { return "sensor value must be a finite number" }
-            return nil
         }
     }
 

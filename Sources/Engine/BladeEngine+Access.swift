@@ -162,7 +162,7 @@ extension BladeEngine {
 
     static func auditSubject(_ request: ControlRequest) -> AuditSubject? {
         switch request {
-        case .ping, .setSensor, .handOver, .addMember, .removeMember: return nil
+        case .ping, .handOver, .addMember, .removeMember: return nil
         case .setThreshold(let rule): return .threshold(scope: rule.scope, key: rule.metricKey)
         case .removeThreshold(let id): return .thresholdID(id)
         case .setChassisInfo: return .chassis

@@ -389,8 +389,6 @@ final class BladeEngine {
         switch request {
         case .ping:
             reply(ControlResponse(ok: true))
-        case .setSensor(let key, let value):
-            reply(setSensor(key: key, value: value))
         case .handOver(let target):
             let response = coordinator.handOver(to: target)
             if response.ok { recordEvent(request, actor: actor, target: "manager \(config.blade.name)", new: target.map { ["to": $0] }, now: now) }
@@ -424,23 +422,6 @@ final class BladeEngine {
             }
         default:
             coordinator.propose(.audited(request, actor: actor, at: now), completion: reply)
-        }
-    }
-
-    private func setSensor(key: String, value: Double?) -> ControlResponse {
-        guard let simulated else { return .failure("this blade has real sensors; only simulated ones can be set", code: 409) }
-        do {
-            if let value {
-                try SimulatedHardware.setPin(key, .value(value), in: simulated.directory)
-            } else {
-                try SimulatedHardware.removePin(key, in: simulated.directory)
-            }
-            logger.notice("simulated sensor", metadata: ["key": "\(key)", "value": "\(value.map { "\($0)" } ?? "released")"])
-            return ControlResponse(ok: true)
-        } catch let error as SimulatedHardware.SimulationError {
-            return .failure(error.description, code: 400)
-        } catch {
-            return .failure("\(error)", code: 500)
         }
     }
 
@@ -503,7 +484,7 @@ final class BladeEngine {
 
     func applyControl(_ request: ControlRequest, at time: Double) throws -> ControlResponse {
         switch request {
-        case .ping, .setSensor, .handOver, .addMember, .removeMember:
+        case .ping, .handOver, .addMember, .removeMember:
             return ControlResponse(ok: true)
         case .addUser, .updateUser, .removeUser, .createToken, .revokeToken, .endSession, .recordLogin, .liftLoginLock:
             return try applyAccess(request, at: time)

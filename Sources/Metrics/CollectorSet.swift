@@ -181,11 +181,6 @@ public final class CollectorSet: @unchecked Sendable {
         }
     }
 
-    /// Drops libsensors' chip list and scans again (hardware added or removed).
-    public func rescanSensors() throws {
-        try lock.withLock { try sensorsLibrary?.rescan() }
-    }
-
     private func stepSimulation(_ simulator: SimulatedHardware) {
         let now = clock()
         let elapsed = lastSimulationStep.map { now - $0 } ?? 0

@@ -141,15 +141,6 @@ public final class StoreWriter {
         return roles
     }
 
-    /// Marks the slot's module as removed (the slot is empty now).
-    public func removeModule(slotID: Int, at now: Double) throws {
-        try config.transaction {
-            try config.statement("UPDATE modules SET removed_at = max(?, installed_at) WHERE slot_id = ? AND removed_at IS NULL")
-                .run([.real(now), .integer(Int64(slotID))])
-            try bumpGeneration(config)
-        }
-    }
-
     // MARK: Blades and the engine's own state
 
     public func registerBlade(slotID: Int, name: String, address: String) throws {
