@@ -28,6 +28,8 @@ struct InputError: Error, CustomStringConvertible {
 struct ThresholdInput: Decodable {
     var rule: ThresholdRule
 
+    init(rule: ThresholdRule) { self.rule = rule }
+
     enum Keys: String, CodingKey { case id, scope, metricKey, limits, hysteresis, minimumDurationSeconds }
     enum ScopeKeys: String, CodingKey { case chassis, moduleType, slot }
     enum LimitKeys: String, CodingKey { case lowCritical, lowWarning, highWarning, highCritical }

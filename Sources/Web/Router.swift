@@ -35,6 +35,8 @@ public enum Route: Equatable, Sendable {
     /// The admins' pages: users, tokens and locks; the audit log.
     case usersPage
     case auditPage
+    /// Every threshold rule, and (for operators) forms to add, change and remove them.
+    case thresholdsPage
 
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
@@ -44,9 +46,9 @@ public enum Route: Equatable, Sendable {
             return ["GET", "HEAD"]
         case .apiSlot: return ["GET", "HEAD", "PATCH", "POST"]
         case .apiAcknowledge, .logout, .apiSessionTicket, .sessionTransfer, .apiLoginLocksLift: return ["POST"]
-        case .apiThresholds: return ["PUT", "POST"]
+        case .apiThresholds: return ["GET", "HEAD", "PUT", "POST"]
         case .apiThreshold, .apiToken: return ["DELETE"]
-        case .login, .usersPage, .apiUsers, .apiTokens: return ["GET", "HEAD", "POST"]
+        case .login, .usersPage, .apiUsers, .apiTokens, .thresholdsPage: return ["GET", "HEAD", "POST"]
         case .apiSession: return ["GET", "HEAD", "POST", "DELETE"]
         case .apiUser: return ["PATCH", "DELETE"]
         }
@@ -69,7 +71,10 @@ public enum Route: Equatable, Sendable {
             return reads ? .anyUser : .operate
         case .apiLocal, .apiCluster:
             return .staff
-        case .apiAcknowledge, .apiThresholds, .apiThreshold:
+        case .apiThresholds, .thresholdsPage:
+            // Every rule is read by the staff (a rule names any slot); changed by operators.
+            return reads ? .staff : .operate
+        case .apiAcknowledge, .apiThreshold:
             return .operate
         case .apiUsers, .apiUser, .apiTokens, .apiToken, .apiLoginLocks, .apiLoginLocksLift, .apiAudit, .usersPage, .auditPage:
             return .administer
@@ -105,6 +110,7 @@ public enum Route: Equatable, Sendable {
         (.apiAudit, "/api/v1/audit"),
         (.usersPage, "/users"),
         (.auditPage, "/audit"),
+        (.thresholdsPage, "/thresholds"),
     ]
 
     /// Query parameters the route accepts; any other is a `400`. Pages (nil) ignore parameters
@@ -135,7 +141,8 @@ public enum Route: Equatable, Sendable {
     /// Whether errors on this route are answered as JSON rather than as an HTML page.
     public var answersJSON: Bool {
         switch self {
-        case .overview, .modulePage, .metrics, .healthActive, .login, .logout, .sessionTransfer, .usersPage, .auditPage:
+        case .overview, .modulePage, .metrics, .healthActive, .login, .logout, .sessionTransfer, .usersPage, .auditPage,
+             .thresholdsPage:
             return false
         default: return true
         }
@@ -153,6 +160,7 @@ public enum Route: Equatable, Sendable {
             case "logout": return .logout
             case "users": return .usersPage
             case "audit": return .auditPage
+            case "thresholds": return .thresholdsPage
             default: return nil
             }
         case 2:

@@ -20,4 +20,6 @@ public protocol StateSource: AnyObject {
     func access() throws -> AccessSnapshot
     /// The audit log, newest first.
     func audit(filter: AuditFilter, limit: Int) throws -> [AuditRecord]
+    /// Every user-defined threshold rule.
+    func thresholds() throws -> [ThresholdRule]
 }

@@ -29,12 +29,15 @@ struct PageView {
     var transfer: TransferView? = nil
     var users: UsersPageView? = nil
     var audit: AuditPageView? = nil
+    var thresholds: ThresholdsPageView? = nil
 }
 
 struct UserBarView {
     var name: String
     var role: String
     var admin: Bool
+    /// Admins, operators and viewers (not customers).
+    var staff: Bool
 }
 
 struct BladeView {

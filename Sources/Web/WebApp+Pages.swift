@@ -16,7 +16,8 @@ extension WebApp {
             banner: ViewBuilder.banner(snapshot, limits: limits), returnPath: returnPath,
             footer: snapshot.map { FooterView(dataVersion: $0.dataVersion, generatedAt: Format.time($0.generatedAt)) },
             charts: false, overview: nil, module: nil, error: nil, unavailable: nil)
-        view.user = viewer.map { UserBarView(name: $0.user, role: $0.role.rawValue, admin: $0.role == .admin) }
+        view.user = viewer.map { UserBarView(name: $0.user, role: $0.role.rawValue, admin: $0.role == .admin,
+                                             staff: AccessRule.staff.permits($0.role)) }
         view.canAcknowledge = viewer.map { Route.apiAcknowledge(alertID: "1").rule(method: "POST").permits($0.role) } ?? false
         return view
     }

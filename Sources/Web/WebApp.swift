@@ -176,7 +176,9 @@ public final class WebApp: Sendable {
             case .apiCluster: return try apiCluster(exchange)
             case .apiAlerts: return try apiAlerts(exchange)
             case .apiAcknowledge(let alertID): return try apiAcknowledge(exchange, alertID: alertID)
-            case .apiThresholds: return try apiSetThreshold(exchange)
+            case .apiThresholds:
+                if exchange.request.method == "GET" || exchange.request.method == "HEAD" { return try apiThresholdList(exchange) }
+                return try apiSetThreshold(exchange)
             case .apiThreshold(let id): return try apiRemoveThreshold(exchange, id: id)
             case .healthActive: return try healthActive(exchange)
             case .metrics: return try metrics(exchange)
@@ -194,6 +196,7 @@ public final class WebApp: Sendable {
             case .apiAudit: return try apiAudit(exchange)
             case .usersPage: return try usersPage(exchange)
             case .auditPage: return try auditPage(exchange)
+            case .thresholdsPage: return try thresholdsPage(exchange)
             }
         } catch let error as HTTPError {
             return failure(error.status, error.message, json: exchange.route.answersJSON, request: exchange.request,

@@ -68,6 +68,18 @@ final class MemoryStateSource: StateSource {
                 && (filter.action == nil || record.action == filter.action || record.action.hasPrefix(filter.action! + "."))
         }.prefix(limit))
     }
+
+    var rules: [ThresholdRule] = [
+        ThresholdRule(id: 3, scope: .slot(2), metricKey: "hwmon.coretemp-isa-0000.temp1",
+                      limits: Limits(lowCritical: nil, lowWarning: nil, highWarning: 80, highCritical: 95), hysteresis: 2),
+        ThresholdRule(id: 4, scope: .global, metricKey: "fs.*", limits: Limits(lowCritical: nil, lowWarning: nil, highWarning: 90,
+                                                                                  highCritical: nil)),
+    ]
+
+    func thresholds() throws -> [ThresholdRule] {
+        if failing { throw Broken() }
+        return rules
+    }
 }
 
 /// Records writes instead of sending them, with who sent them; answers with a canned response or error.

@@ -219,7 +219,7 @@ import Model
             (404, "/nowhere", .session(.admin), active, [:]),
             (404, "/api/v1/nowhere", .session(.admin), active, [:]),
             (404, "/chassis/660007770088/slots/9", .session(.admin), active, [:]),
-            (405, "/api/v1/thresholds", .session(.admin), active, [:]),
+            (405, "/api/v1/alerts/11/acknowledge", .session(.admin), active, [:]),
             (421, "/", .session(.admin), active, ["Host": "evil.example"]),
             (421, "/api/v1/chassis", .anonymous, active, ["Host": "evil.example"]),
             (503, "/", .session(.admin), noManager, [:]),

@@ -45,7 +45,8 @@ import Model
         ("POST", "/", 405),
         ("DELETE", "/api/v1/chassis", 405),
         ("GET", "/api/v1/alerts/11/acknowledge", 405),
-        ("GET", "/api/v1/thresholds", 405),
+        ("GET", "/api/v1/thresholds", 200),
+        ("GET", "/api/v1/alerts/11/acknowledge", 405),
         ("POST", "/api/v1/thresholds/3", 405),
         ("POST", "/api/v1/alerts/11/acknowledge", 200),
         ("POST", "/api/v1/alerts/zero/acknowledge", 400),
@@ -71,9 +72,9 @@ import Model
 
     @Test func methodNotAllowedSaysWhatIs() throws {
         let app = try Fixture.app()
-        let response = app.send("GET", "/api/v1/thresholds", MemoryStateSource())
+        let response = app.send("GET", "/api/v1/alerts/11/acknowledge", MemoryStateSource())
         #expect(response.status == 405)
-        #expect(response.header("Allow") == "PUT, POST")
+        #expect(response.header("Allow") == "POST")
         let slot = app.send("DELETE", "/api/v1/chassis/660007770088/slots/1", MemoryStateSource())
         #expect(slot.header("Allow") == "GET, HEAD, PATCH, POST")
     }
