@@ -72,7 +72,7 @@ let access = AccessSettings(
     metricsAnonymousNetworks: config.access.metricsAnonymousNetworks,
     loadKey: { try WebKey.load(path: webKeyPath) })
 let app = WebApp(templates: templates, limits: limits, control: ControlClient(socketPath: config.paths.controlSocket),
-                 access: access)
+                 access: access, defaultIntervalsMs: config.intervalsMs)
 let socketPath = socketOverride ?? config.paths.webSocket
 
 // Signals are taken by sigwait below, never by a handler on a worker thread; a closed nginx

@@ -18,17 +18,20 @@ public enum ControlValidation {
         case .removeThreshold(let id):
             return id > 0 ? nil : "threshold id must be positive"
         case .setChassisInfo(let name, let site, let row, let rack, let shelf):
-            for (field, value) in [("name", name), ("site", site), ("row", row), ("rack", rack), ("shelf", shelf)] {
-                if let value, let problem = textProblem(value, field: field) { return problem }
+            // The same bounds as the store's columns (a command the store refused would be
+            // refused on every blade after it was committed).
+            for (field, value, bytesMax) in [("name", name, nameBytesMax), ("site", site, nameBytesMax), ("row", row, shortTextBytesMax),
+                                             ("rack", rack, shortTextBytesMax), ("shelf", shelf, shortTextBytesMax)] {
+                if let value, let problem = textProblem(value, field: field, bytesMax: bytesMax) { return problem }
             }
             return nil
         case .setSlot(let slotID, let name, let moduleType):
             guard slotIDRange.contains(slotID) else { return "slot must be between 1 and 16" }
             if let name, let problem = textProblem(name, field: "name") { return problem }
             if let moduleType {
-                for (field, value) in [("role", moduleType.role), ("function", moduleType.function),
-                                       ("expected model", moduleType.expectedModel)] {
-                    if let problem = textProblem(value, field: field) { return problem }
+                for (field, value, bytesMax) in [("role", moduleType.role, shortTextBytesMax), ("function", moduleType.function, nameBytesMax),
+                                                 ("expected model", moduleType.expectedModel, nameBytesMax)] {
+                    if let problem = textProblem(value, field: field, bytesMax: bytesMax) { return problem }
                 }
                 if moduleType.role.isEmpty { return "role must not be empty" }
             }
@@ -154,8 +157,11 @@ public enum ControlValidation {
     }
 
     /// Names may hold any printable text (it is escaped when shown) but no control characters.
-    public static func textProblem(_ value: String, field: String) -> String? {
-        if value.utf8.count > nameBytesMax { return "\(field) is longer than \(nameBytesMax) bytes" }
+    /// Rows, racks, shelves and module roles (the store's columns hold 64).
+    public static let shortTextBytesMax = 64
+
+    public static func textProblem(_ value: String, field: String, bytesMax: Int = nameBytesMax) -> String? {
+        if value.utf8.count > bytesMax { return "\(field) is longer than \(bytesMax) bytes" }
         if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             return "\(field) contains a control character"
         }

@@ -430,6 +430,13 @@ final class BladeEngine {
     /// Applies one committed command to the store, the same way on every blade. Runs inside the
     /// transaction that records the entry as applied.
     func apply(_ command: ClusterCommand, index: Int) throws -> ControlResponse {
+        try store.refusingConstraintViolations({ try applyUnchecked(command, index: index) }) { error in
+            logger.error("the store refused a committed command", metadata: ["index": "\(index)", "error": "\(error)"])
+            return .failure("the store refused the change: \(error.message)", code: 400)
+        }
+    }
+
+    private func applyUnchecked(_ command: ClusterCommand, index: Int) throws -> ControlResponse {
         let response: ControlResponse
         switch command {
         case .control(let request, let time):

@@ -15,6 +15,10 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var context: String
 
     public var description: String { "\(context): \(message) (SQLite code \(code))" }
+
+    /// A NOT NULL, CHECK, UNIQUE or foreign-key constraint refused the write: the same on every
+    /// blade for the same command, unlike an I/O error.
+    public var isConstraintViolation: Bool { code & 0xFF == 19 }
 }
 
 private let SQLITE_TRANSIENT_DESTRUCTOR = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -94,6 +98,21 @@ public final class Database {
             return result
         } catch {
             try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs `body` inside a savepoint (within the current transaction, if any): if it throws,
+    /// what it wrote is undone and the error passes on.
+    public func savepoint<T>(_ body: () throws -> T) throws -> T {
+        try execute("SAVEPOINT body")
+        do {
+            let result = try body()
+            try execute("RELEASE body")
+            return result
+        } catch {
+            try? execute("ROLLBACK TO body")
+            try? execute("RELEASE body")
             throw error
         }
     }

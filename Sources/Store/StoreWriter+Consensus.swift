@@ -86,6 +86,17 @@ extension StoreWriter {
         }
     }
 
+    /// Runs one command's writes so that a command the store's constraints refuse changes
+    /// nothing and is answered as refused, on every blade alike (the constraint is the same
+    /// everywhere), instead of stopping the engine; any other error passes on.
+    public func refusingConstraintViolations<T>(_ body: () throws -> T, refused: (StoreError) -> T) throws -> T {
+        do {
+            return try config.savepoint(body)
+        } catch let error as StoreError where error.isConstraintViolation {
+            return refused(error)
+        }
+    }
+
     /// Installs a snapshot's configuration and records it as applied through `index`.
     public func install(_ image: ConfigurationImage, appliedThrough index: Int) throws {
         try config.transaction {

@@ -37,18 +37,23 @@ public enum Route: Equatable, Sendable {
     case auditPage
     /// Every threshold rule, and (for operators) forms to add, change and remove them.
     case thresholdsPage
+    /// The sampling interval of every group (GET), changed by operators (PATCH).
+    case apiIntervals
+    /// The chassis' name and location and the intervals, with forms for operators.
+    case settingsPage
 
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
         switch self {
-        case .overview, .modulePage, .apiChassis, .apiSlotHistory, .apiLocal, .apiCluster, .apiAlerts,
+        case .overview, .modulePage, .apiSlotHistory, .apiLocal, .apiCluster, .apiAlerts,
              .healthActive, .metrics, .apiLoginLocks, .apiAudit, .auditPage:
             return ["GET", "HEAD"]
+        case .apiChassis, .apiIntervals: return ["GET", "HEAD", "PATCH"]
         case .apiSlot: return ["GET", "HEAD", "PATCH", "POST"]
         case .apiAcknowledge, .logout, .apiSessionTicket, .sessionTransfer, .apiLoginLocksLift: return ["POST"]
         case .apiThresholds: return ["GET", "HEAD", "PUT", "POST"]
         case .apiThreshold, .apiToken: return ["DELETE"]
-        case .login, .usersPage, .apiUsers, .apiTokens, .thresholdsPage: return ["GET", "HEAD", "POST"]
+        case .login, .usersPage, .apiUsers, .apiTokens, .thresholdsPage, .settingsPage: return ["GET", "HEAD", "POST"]
         case .apiSession: return ["GET", "HEAD", "POST", "DELETE"]
         case .apiUser: return ["PATCH", "DELETE"]
         }
@@ -65,13 +70,16 @@ public enum Route: Equatable, Sendable {
         case .apiSession:
             // Logging in is for anyone; who-am-I and logging out need a session.
             return method == "POST" ? .anonymous : .anyUser
-        case .overview, .modulePage, .apiChassis, .apiSlotHistory, .apiAlerts, .metrics, .logout, .apiSessionTicket:
+        case .overview, .modulePage, .apiSlotHistory, .apiAlerts, .metrics, .logout, .apiSessionTicket:
             return .anyUser
+        case .apiChassis:
+            // Everyone reads the chassis (a customer its slots); operators rename it.
+            return reads ? .anyUser : .operate
         case .apiSlot:
             return reads ? .anyUser : .operate
         case .apiLocal, .apiCluster:
             return .staff
-        case .apiThresholds, .thresholdsPage:
+        case .apiThresholds, .thresholdsPage, .apiIntervals, .settingsPage:
             // Every rule is read by the staff (a rule names any slot); changed by operators.
             return reads ? .staff : .operate
         case .apiAcknowledge, .apiThreshold:
@@ -111,6 +119,8 @@ public enum Route: Equatable, Sendable {
         (.usersPage, "/users"),
         (.auditPage, "/audit"),
         (.thresholdsPage, "/thresholds"),
+        (.apiIntervals, "/api/v1/intervals"),
+        (.settingsPage, "/settings"),
     ]
 
     /// Query parameters the route accepts; any other is a `400`. Pages (nil) ignore parameters
@@ -142,7 +152,7 @@ public enum Route: Equatable, Sendable {
     public var answersJSON: Bool {
         switch self {
         case .overview, .modulePage, .metrics, .healthActive, .login, .logout, .sessionTransfer, .usersPage, .auditPage,
-             .thresholdsPage:
+             .thresholdsPage, .settingsPage:
             return false
         default: return true
         }
@@ -161,6 +171,7 @@ public enum Route: Equatable, Sendable {
             case "users": return .usersPage
             case "audit": return .auditPage
             case "thresholds": return .thresholdsPage
+            case "settings": return .settingsPage
             default: return nil
             }
         case 2:
@@ -188,6 +199,7 @@ public enum Route: Equatable, Sendable {
             case "tokens": return .apiTokens
             case "login-locks": return .apiLoginLocks
             case "audit": return .apiAudit
+            case "intervals": return .apiIntervals
             default: return nil
             }
         case 2:

@@ -22,4 +22,6 @@ public protocol StateSource: AnyObject {
     func audit(filter: AuditFilter, limit: Int) throws -> [AuditRecord]
     /// Every user-defined threshold rule.
     func thresholds() throws -> [ThresholdRule]
+    /// One replicated setting (`interval_ms.cpu` ...).
+    func setting(_ key: String) throws -> String?
 }

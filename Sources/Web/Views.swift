@@ -30,6 +30,7 @@ struct PageView {
     var users: UsersPageView? = nil
     var audit: AuditPageView? = nil
     var thresholds: ThresholdsPageView? = nil
+    var settings: SettingsPageView? = nil
 }
 
 struct UserBarView {

@@ -14,9 +14,13 @@ public final class WebApp: Sendable {
     let cache = SnapshotCache()
     let access: AccessSettings
     let state = AccessState()
+    /// This blade's configured sampling intervals, shown where the chassis has set none.
+    let defaultIntervalsMs: [SamplingGroup: Int]
 
     public init(templates: TemplateSet, limits: WebLimits = WebLimits(), control: ControlSending, access: AccessSettings,
+                defaultIntervalsMs: [SamplingGroup: Int] = [:],
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.defaultIntervalsMs = defaultIntervalsMs
         self.templates = templates
         self.limits = limits
         self.control = control
@@ -165,7 +169,9 @@ public final class WebApp: Sendable {
             switch exchange.route {
             case .overview: return try overviewPage(exchange, local: local)
             case .modulePage(let chassisID, let slot): return try modulePage(exchange, chassisID: chassisID, slot: slot, local: local)
-            case .apiChassis: return try apiChassis(exchange)
+            case .apiChassis:
+                if exchange.request.method == "PATCH" { return try apiSetChassis(exchange) }
+                return try apiChassis(exchange)
             case .apiSlot(let chassisID, let slot):
                 if exchange.request.method == "GET" || exchange.request.method == "HEAD" {
                     return try apiSlot(exchange, chassisID: chassisID, slot: slot)
@@ -197,6 +203,8 @@ public final class WebApp: Sendable {
             case .usersPage: return try usersPage(exchange)
             case .auditPage: return try auditPage(exchange)
             case .thresholdsPage: return try thresholdsPage(exchange)
+            case .apiIntervals: return try apiIntervals(exchange)
+            case .settingsPage: return try settingsPage(exchange)
             }
         } catch let error as HTTPError {
             return failure(error.status, error.message, json: exchange.route.answersJSON, request: exchange.request,

@@ -316,3 +316,34 @@ import Testing
         #expect(try store.writer.auditRecords().count == 2)
     }
 }
+
+/// A committed command that the store's constraints refuse changes nothing and is answered as
+/// refused, the same on every blade, instead of stopping the engine.
+@Suite struct RefusedCommandTests {
+    @Test func aRefusedCommandIsUndoneAndAnswered() throws {
+        let store = try TemporaryStore()
+        let refused: String = try store.writer.applying(index: 1) {
+            try store.writer.refusingConstraintViolations({ () throws -> String in
+                try store.writer.setSetting("before.the.failure", "written")
+                // The role column holds 64 characters.
+                _ = try store.writer.updateSlot(slotID: 1, name: "x", moduleType: ModuleType(
+                    role: String(repeating: "r", count: 65), function: "", expectedModel: ""))
+                return "applied"
+            }) { error in
+                #expect(error.isConstraintViolation)
+                return "refused"
+            }
+        }
+        #expect(refused == "refused")
+        #expect(try store.writer.setting("before.the.failure") == nil, "the command's earlier writes are undone")
+        #expect(try store.writer.setting("consensus.applied_index") == "1", "the entry still counts as applied")
+    }
+
+    @Test func otherErrorsStillPassOn() throws {
+        let store = try TemporaryStore()
+        struct Broken: Error {}
+        #expect(throws: Broken.self) {
+            try store.writer.refusingConstraintViolations({ () throws -> Int in throw Broken() }) { _ in 0 }
+        }
+    }
+}

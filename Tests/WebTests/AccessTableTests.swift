@@ -16,7 +16,7 @@ import Model
         case overview, modulePage, apiChassis, apiSlot, apiSlotHistory, apiLocal, apiCluster, apiAlerts, apiAcknowledge
         case apiThresholds, apiThreshold, healthActive, metrics, login, logout, apiSession, apiSessionTicket, sessionTransfer
         case apiUsers, apiUser, apiTokens, apiToken, apiLoginLocks, apiLoginLocksLift, apiAudit, usersPage, auditPage
-        case thresholdsPage
+        case thresholdsPage, apiIntervals, settingsPage
     }
 
     /// Which case a route is, and whether it is a page a person opens (an anonymous GET of a page
@@ -51,6 +51,8 @@ import Model
         case .usersPage: return (.usersPage, true)
         case .auditPage: return (.auditPage, true)
         case .thresholdsPage: return (.thresholdsPage, true)
+        case .apiIntervals: return (.apiIntervals, false)
+        case .settingsPage: return (.settingsPage, true)
         }
     }
 

@@ -80,6 +80,13 @@ final class MemoryStateSource: StateSource {
         if failing { throw Broken() }
         return rules
     }
+
+    var settings: [String: String] = ["interval_ms.cpu": "500"]
+
+    func setting(_ key: String) throws -> String? {
+        if failing { throw Broken() }
+        return settings[key]
+    }
 }
 
 /// Records writes instead of sending them, with who sent them; answers with a canned response or error.
@@ -218,8 +225,9 @@ enum Fixture {
     }
 
     static func app(control: ControlSending = RecordingControl(), clock: Double = now,
-                    access: AccessSettings = settings()) throws -> WebApp {
-        WebApp(templates: templates, limits: WebLimits(staleAfterSeconds: 10), control: control, access: access, now: { clock })
+                    access: AccessSettings = settings(), defaultIntervalsMs: [SamplingGroup: Int] = [:]) throws -> WebApp {
+        WebApp(templates: templates, limits: WebLimits(staleAfterSeconds: 10), control: control, access: access,
+               defaultIntervalsMs: defaultIntervalsMs, now: { clock })
     }
 
     // MARK: The chassis

@@ -1,0 +1,178 @@
+import Access
+import Control
+import Foundation
+import Model
+
+/// The chassis' name and location and the sampling intervals: read by the staff, changed by
+/// operators (`PATCH /api/v1/chassis`, `GET/PATCH /api/v1/intervals`, the Settings page), each
+/// change a command of the replicated log that every blade applies (intervals take effect at
+/// once on every blade's sampling timers).
+extension WebApp {
+    static let intervalSettingPrefix = "interval_ms."
+
+    /// Each group's interval: the replicated one when an operator set it, else this blade's
+    /// configuration file's.
+    func intervals(_ exchange: Exchange) throws -> [IntervalDocument] {
+        try SamplingGroup.allCases.map { group in
+            if let text = try exchange.source.setting(Self.intervalSettingPrefix + group.rawValue), let value = Int(text) {
+                return IntervalDocument(group: group.rawValue, intervalMs: value, source: "chassis")
+            }
+            return IntervalDocument(group: group.rawValue, intervalMs: defaultIntervalsMs[group] ?? group.defaultIntervalMs,
+                                    source: "configuration file")
+        }
+    }
+
+    func apiIntervals(_ exchange: Exchange) throws -> Response {
+        if exchange.request.method == "PATCH" {
+            let input = try decode(IntervalsInput.self, exchange)
+            let requests = try input.values.sorted(by: { $0.key < $1.key }).map { name, value -> ControlRequest in
+                try intervalRequest(group: name, milliseconds: value)
+            }
+            for request in requests {
+                let response = sendAsCaller(request, exchange)
+                guard response.status == 200 else { return response }
+            }
+        }
+        return try json(IntervalsDocument(intervals: try intervals(exchange)))
+    }
+
+    func intervalRequest(group name: String, milliseconds: Int) throws -> ControlRequest {
+        guard let group = SamplingGroup(rawValue: name) else {
+            throw HTTPError(400, "unknown group \"\(name.prefix(40))\"; groups: \(SamplingGroup.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let request = ControlRequest.setInterval(group: group, intervalMs: milliseconds)
+        if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, "\(name): \(problem)") }
+        return request
+    }
+
+    func apiSetChassis(_ exchange: Exchange) throws -> Response {
+        let input = try decode(ChassisInput.self, exchange)
+        let request = ControlRequest.setChassisInfo(name: input.name, site: input.site, row: input.row, rack: input.rack,
+                                                    shelf: input.shelf)
+        if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, problem) }
+        return sendAsCaller(request, exchange)
+    }
+
+    func settingsPage(_ exchange: Exchange) throws -> Response {
+        var notice: String?
+        var problem: String?
+        if exchange.request.method == "POST" {
+            let fields: [String: String]
+            do { fields = try Validation.formFields(exchange.request.body) } catch { throw HTTPError(400, "\(error)") }
+            do {
+                notice = try settingsFormAction(fields, exchange)
+            } catch let error as HTTPError {
+                problem = error.message
+            }
+        }
+        let current = try current(exchange)
+        let chassis = current.snapshot.chassis
+        var view = basePage(title: "Settings — Chassis Manager", page: "settings", snapshot: current.snapshot, stale: current.stale,
+                            local: exchange.local, request: exchange.request, viewer: exchange.principal)
+        view.settings = SettingsPageView(
+            notice: notice, problem: problem,
+            canEdit: exchange.principal.map { Route.settingsPage.rule(method: "POST").permits($0.role) } ?? false,
+            name: chassis.name, site: chassis.site, row: chassis.row, rack: chassis.rack, shelf: chassis.shelf,
+            chassisID: chassis.chassisID,
+            intervals: try intervals(exchange).map { IntervalRowView(group: $0.group, intervalMs: String($0.intervalMs), source: $0.source) })
+        var response = try page(view, template: "settings", source: exchange.source)
+        if problem != nil { response.status = 400 }
+        return response
+    }
+
+    func settingsFormAction(_ fields: [String: String], _ exchange: Exchange) throws -> String {
+        func check(_ response: Response) throws {
+            guard response.status < 300 else {
+                let message = (try? JSONDecoder().decode(ErrorDocument.self, from: Data(response.body)))?.error ?? "refused"
+                throw HTTPError(response.status, message)
+            }
+        }
+        switch fields["action"] ?? "" {
+        case "chassis":
+            let request = ControlRequest.setChassisInfo(name: fields["name"], site: fields["site"], row: fields["row"],
+                                                        rack: fields["rack"], shelf: fields["shelf"])
+            if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, problem) }
+            try check(sendAsCaller(request, exchange))
+            return "Chassis name and location saved."
+        case "intervals":
+            let current = try intervals(exchange)
+            var changed: [String] = []
+            for row in current {
+                guard let text = fields[row.group]?[...].trimmingSpaces(), !text.isEmpty else { continue }
+                guard let value = Int(text) else { throw HTTPError(400, "\(row.group) must be a whole number of milliseconds") }
+                guard value != row.intervalMs || row.source != "chassis" else { continue }
+                try check(sendAsCaller(try intervalRequest(group: row.group, milliseconds: value), exchange))
+                changed.append(row.group)
+            }
+            return changed.isEmpty ? "No interval changed." : "Intervals saved: \(changed.joined(separator: ", "))."
+        default:
+            throw HTTPError(400, "unknown action")
+        }
+    }
+}
+
+struct IntervalDocument: Encodable {
+    var group: String
+    var intervalMs: Int
+    /// `chassis` (set by an operator, replicated) or `configuration file` (this blade's).
+    var source: String
+}
+
+struct IntervalsDocument: Encodable { var intervals: [IntervalDocument] }
+
+/// `{"cpu": 500, "sensors": 2000}`: milliseconds per group.
+struct IntervalsInput: Decodable {
+    var values: [String: Int]
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        guard !container.allKeys.isEmpty else { throw InputError("give at least one group's interval in milliseconds") }
+        guard container.allKeys.count <= SamplingGroup.allCases.count else { throw InputError("too many groups") }
+        var values: [String: Int] = [:]
+        for key in container.allKeys { values[key.stringValue] = try container.decode(Int.self, forKey: key) }
+        self.values = values
+    }
+}
+
+/// `{"name", "site", "row", "rack", "shelf"}`, each optional.
+struct ChassisInput: Decodable {
+    var name: String?
+    var site: String?
+    var row: String?
+    var rack: String?
+    var shelf: String?
+
+    enum Keys: String, CodingKey { case name, site, row, rack, shelf }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["name", "site", "row", "rack", "shelf"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        site = try container.decodeIfPresent(String.self, forKey: .site)
+        row = try container.decodeIfPresent(String.self, forKey: .row)
+        rack = try container.decodeIfPresent(String.self, forKey: .rack)
+        shelf = try container.decodeIfPresent(String.self, forKey: .shelf)
+        if name == nil && site == nil && row == nil && rack == nil && shelf == nil {
+            throw InputError("nothing to change: give name, site, row, rack or shelf")
+        }
+    }
+}
+
+struct SettingsPageView {
+    var notice: String?
+    var problem: String?
+    var canEdit: Bool
+    var name: String
+    var site: String
+    var row: String
+    var rack: String
+    var shelf: String
+    var chassisID: String
+    var intervals: [IntervalRowView]
+}
+
+struct IntervalRowView {
+    var group: String
+    var intervalMs: String
+    var source: String
+}

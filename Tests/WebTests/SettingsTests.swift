@@ -1,0 +1,92 @@
+import Control
+import Foundation
+import Model
+import Testing
+@testable import Web
+
+/// The chassis' name and location and the sampling intervals, from the API and the Settings page.
+@Suite struct SettingsTests {
+    static func app(_ control: RecordingControl = RecordingControl()) throws -> WebApp {
+        try Fixture.app(control: control, defaultIntervalsMs: [.cpu: 1_000, .sensors: 3_000])
+    }
+
+    @Test func intervalsSayWhereEachComesFrom() throws {
+        let response = try Self.app().get("/api/v1/intervals", MemoryStateSource(), as: .session(.viewer))
+        #expect(response.status == 200)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+        let rows = try #require(object["intervals"] as? [[String: Any]])
+        func row(_ group: String) -> [String: Any]? { rows.first { $0["group"] as? String == group } }
+        #expect(rows.count == SamplingGroup.allCases.count)
+        #expect(row("cpu")?["intervalMs"] as? Int == 500 && row("cpu")?["source"] as? String == "chassis")
+        #expect(row("sensors")?["intervalMs"] as? Int == 3_000 && row("sensors")?["source"] as? String == "configuration file")
+        #expect(row("disk")?["intervalMs"] as? Int == SamplingGroup.disk.defaultIntervalMs)
+    }
+
+    @Test func anOperatorChangesIntervals() throws {
+        let control = RecordingControl()
+        let response = try Self.app(control).send("PATCH", "/api/v1/intervals", MemoryStateSource(),
+                                                  body: "{\"sensors\": 1000, \"network\": 2500}", as: .session(.operator))
+        #expect(response.status == 200, "\(response.bodyText)")
+        #expect(control.requests == [.setInterval(group: .network, intervalMs: 2_500), .setInterval(group: .sensors, intervalMs: 1_000)])
+    }
+
+    @Test(arguments: [
+        ("{\"sensors\": 50}", "between 100"),
+        ("{\"sensors\": 99999999}", "between 100"),
+        ("{\"warp\": 1000}", "unknown group"),
+        ("{\"sensors\": \"fast\"}", "wrong type"),
+        ("{}", "at least one group"),
+    ])
+    func badIntervalsAreRefused(body: String, fragment: String) throws {
+        let control = RecordingControl()
+        let response = try Self.app(control).send("PATCH", "/api/v1/intervals", MemoryStateSource(), body: body, as: .session(.operator))
+        #expect(response.status == 400, "\(body)")
+        #expect(response.bodyText.contains(fragment), "\(body): \(response.bodyText)")
+        #expect(control.requests.isEmpty)
+    }
+
+    @Test func anOperatorRenamesTheChassis() throws {
+        let control = RecordingControl()
+        let response = try Self.app(control).send("PATCH", "/api/v1/chassis", MemoryStateSource(),
+                                                  body: "{\"name\": \"Rack 12 <east>\", \"rack\": \"12\"}", as: .session(.operator))
+        #expect(response.status == 200)
+        #expect(control.requests == [.setChassisInfo(name: "Rack 12 <east>", site: nil, row: nil, rack: "12", shelf: nil)])
+    }
+
+    /// The store holds 64 characters of a row: a longer one is refused here, before the log.
+    @Test func aRowTooLongForTheStoreIsRefused() throws {
+        let control = RecordingControl()
+        let row = String(repeating: "r", count: 65)
+        let response = try Self.app(control).send("PATCH", "/api/v1/chassis", MemoryStateSource(),
+                                                  body: "{\"row\": \"\(row)\"}", as: .session(.operator))
+        #expect(response.status == 400)
+        #expect(response.bodyText.contains("row is longer than 64 bytes"))
+        #expect(control.requests.isEmpty)
+    }
+
+    @Test func aViewerSeesTheSettingsAndCannotChangeThem() throws {
+        let page = try Self.app().get("/settings", MemoryStateSource(), as: .session(.viewer))
+        #expect(page.status == 200)
+        #expect(page.bodyText.contains("disabled"))
+        #expect(!page.bodyText.contains(">Save</button>"))
+        #expect(try Self.app().send("PATCH", "/api/v1/chassis", MemoryStateSource(), body: "{\"name\": \"x\"}",
+                                    as: .session(.viewer)).status == 403)
+    }
+
+    @Test func theSettingsFormsSendOnlyWhatChanged() throws {
+        let control = RecordingControl()
+        let app = try Self.app(control)
+        func post(_ body: String) -> Response {
+            app.handle(app.request("POST", "/settings", as: .session(.operator), body: body,
+                                   headers: ["Content-Type": "application/x-www-form-urlencoded", "Origin": Fixture.origin]),
+                       source: MemoryStateSource())
+        }
+        // cpu is 500 already (set by the chassis); sensors is 3000 from the file: 3000 again makes it the chassis'.
+        #expect(post("action=intervals&cpu=500&sensors=2000&disk=").status == 200)
+        #expect(control.requests == [.setInterval(group: .sensors, intervalMs: 2_000)])
+        let bad = post("action=intervals&cpu=soon")
+        #expect(bad.status == 400 && bad.bodyText.contains("cpu must be a whole number"))
+        #expect(post("action=chassis&name=East&site=Lab&row=A&rack=12&shelf=3").status == 200)
+        #expect(control.requests.last == .setChassisInfo(name: "East", site: "Lab", row: "A", rack: "12", shelf: "3"))
+    }
+}
