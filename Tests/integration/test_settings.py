@@ -1,0 +1,128 @@
+"""Operating the chassis from the browser and the API, against a real 3-blade chassis over HTTPS:
+
+- A sampling interval changed through the API takes effect on every blade: the spacing of each
+  blade's CPU samples (as the active manager records them, replicated) follows it.
+- The chassis' name, set by an operator, is what every page and document says; a viewer is
+  refused (403 with the role it needs) and nothing changes.
+- The Thresholds page in Chromium: an operator sets a rule with the form and sees it listed; a
+  viewer sees the rules and no form.
+
+Uses its own demo (HTTP 19180, HTTPS 19143, peer port 7991).
+"""
+import json
+import time
+
+import pytest
+
+from conftest import CHASSIS_ID, browser_login, chromium, ctl, demo_chassis, wait_until
+
+PORT = 19180
+TLS_PORT = 19143
+PEER_PORT = 7991
+
+
+@pytest.fixture(scope="module")
+def chassis():
+    with demo_chassis(3, PORT, TLS_PORT, PEER_PORT, name="chassis-settings") as chassis:
+        yield chassis
+
+
+def add_user(chassis, name, role):
+    password = f"{name}-password-{int(time.time() * 1000)}"
+    reply = chassis.request(chassis.active_index(), "/api/v1/users", method="POST", auth=chassis.admin,
+                            json={"name": name, "role": role, "password": password})
+    assert reply.status == 201, reply.text
+    return password
+
+
+def cpu_key(chassis, active, slot):
+    document = chassis.request(active, f"/api/v1/chassis/{CHASSIS_ID}/slots/{slot}", auth=chassis.admin).json()
+    keys = [m["descriptor"]["key"] for m in document["slot"]["metrics"]
+            if m["descriptor"].get("group") == "cpu" and m["descriptor"].get("unit") == "percent"]
+    assert keys, f"slot {slot} has no CPU percentage"
+    return sorted(keys)[0]
+
+
+def spacing(chassis, active, slot, key, seconds=30):
+    """The median spacing of the slot's last samples of `key`, as the active manager holds them."""
+    document = chassis.request(active, f"/api/v1/chassis/{CHASSIS_ID}/slots/{slot}/history?key={key}&seconds={seconds}",
+                               auth=chassis.admin).json()
+    times = [point["time"] for point in document["series"][0]["points"]]
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    return gaps[len(gaps) // 2] if gaps else None
+
+
+def test_an_interval_set_through_the_api_takes_effect_on_every_blade(chassis):
+    active = chassis.active_index()
+    keys = {slot: cpu_key(chassis, active, slot) for slot in (1, 2, 3)}
+    for slot, key in keys.items():
+        before = wait_until(lambda: spacing(chassis, active, slot, key, seconds=10), timeout=15, what=f"slot {slot}'s samples")
+        assert before < 2.0, f"slot {slot}: CPU sampled every {before:.2f} s before the change"
+    reply = chassis.request(active, "/api/v1/intervals", method="PATCH", auth=chassis.admin, json={"cpu": 3000})
+    assert reply.status == 200, reply.text
+    rows = {row["group"]: row for row in reply.json()["intervals"]}
+    assert rows["cpu"]["intervalMs"] == 3000 and rows["cpu"]["source"] == "chassis"
+    time.sleep(13)  # four samples at the new spacing
+    for slot, key in keys.items():
+        after = spacing(chassis, active, slot, key, seconds=10)
+        assert after is not None and 2.5 <= after <= 3.5, f"slot {slot}: CPU sampled every {after} s, not 3 s"
+    # Every blade holds the replicated setting.
+    for index in (1, 2, 3):
+        database = f"{chassis.directory}/blade{index}/state/config.db"
+        import sqlite3
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            value = connection.execute("SELECT value FROM settings WHERE key = 'interval_ms.cpu'").fetchone()
+        finally:
+            connection.close()
+        assert value == ("3000",), f"blade {index}: {value}"
+    audit = chassis.request(active, "/api/v1/audit?action=interval.set", auth=chassis.admin).json()["records"]
+    assert audit and audit[0]["actor"] == "admin" and json.loads(audit[0]["new"]) == {"intervalMs": "3000"}
+
+
+def test_an_operator_renames_the_chassis_and_a_viewer_cannot(chassis):
+    active = chassis.active_index()
+    viewer = chassis.session("settings-viewer", add_user(chassis, "settings-viewer", "viewer"), index=active)
+    operator = chassis.session("settings-operator", add_user(chassis, "settings-operator", "operator"), index=active)
+    refused = chassis.request(active, "/api/v1/chassis", method="PATCH", auth=viewer, json={"name": "Viewer's chassis"})
+    assert refused.status == 403 and refused.json()["required"] == ["admin", "operator"], refused.text
+    reply = chassis.request(active, "/api/v1/chassis", method="PATCH", auth=operator,
+                            json={"name": "Row C <east> chassis", "rack": "14"})
+    assert reply.status == 200, reply.text
+    document = chassis.request(active, "/api/v1/chassis", auth=viewer).json()
+    assert document["chassis"]["name"] == "Row C <east> chassis" and document["chassis"]["rack"] == "14"
+    page = chassis.request(active, "/", auth=viewer)
+    assert "Row C &lt;east&gt; chassis" in page.text and "Row C <east>" not in page.text
+    too_long = chassis.request(active, "/api/v1/chassis", method="PATCH", auth=operator, json={"row": "r" * 65})
+    assert too_long.status == 400 and "row is longer than 64 bytes" in too_long.text
+    # The engine is still there: a refused change stops nothing.
+    assert chassis.health(active) == 200
+
+
+def test_the_thresholds_page_in_a_browser(chassis):
+    active = chassis.active_index()
+    operator_password = add_user(chassis, "rules-operator", "operator")
+    viewer_password = add_user(chassis, "rules-viewer", "viewer")
+    with chromium(chassis.ca) as browser:
+        browser_login(browser, chassis.origin(active) + "/thresholds", "rules-operator", operator_password)
+        assert browser.execute_script("return location.pathname") == "/thresholds"
+        browser.find_element("name", "metricKey").send_keys("hwmon.coretemp-isa-0000.temp1")
+        from selenium.webdriver.support.ui import Select
+        Select(browser.find_element("name", "scopeKind")).select_by_value("slot")
+        browser.find_element("name", "scopeValue").send_keys("2")
+        browser.find_element("name", "highWarning").send_keys("81")
+        browser.find_element("name", "highCritical").send_keys("96")
+        browser.find_element("css selector", "form.stack-form button[type=submit]").click()
+        wait_until(lambda: "saved" in browser.find_element("css selector", "main").text, timeout=10,
+                   what="the notice that the rule was saved")
+        rows = browser.find_elements("css selector", "[data-threshold-id]")
+        assert any("hwmon.coretemp-isa-0000.temp1" in row.text and "slot 2" in row.text and "96" in row.text for row in rows)
+        severe = [entry for entry in browser.get_log("browser") if entry.get("level") == "SEVERE"]
+        assert not severe, severe
+    rules = chassis.request(active, "/api/v1/thresholds", auth=chassis.admin).json()["thresholds"]
+    assert any(rule["metricKey"] == "hwmon.coretemp-isa-0000.temp1" and rule["scope"] == {"slot": 2}
+               and rule["limits"] == {"highWarning": 81, "highCritical": 96} for rule in rules), rules
+    with chromium(chassis.ca) as browser:
+        browser_login(browser, chassis.origin(active) + "/thresholds", "rules-viewer", viewer_password)
+        assert "hwmon.coretemp-isa-0000.temp1" in browser.find_element("css selector", "main").text
+        assert not browser.find_elements("css selector", "form.stack-form"), "a viewer is offered the form"
