@@ -103,6 +103,11 @@ struct SlotInput: Decodable {
     var name: String?
     var moduleType: ModuleType?
 
+    init(name: String?, moduleType: ModuleType?) {
+        self.name = name
+        self.moduleType = moduleType
+    }
+
     enum Keys: String, CodingKey { case name, moduleType }
     enum TypeKeys: String, CodingKey { case role, function, expectedModel }
 

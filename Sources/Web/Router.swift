@@ -45,7 +45,7 @@ public enum Route: Equatable, Sendable {
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
         switch self {
-        case .overview, .modulePage, .apiSlotHistory, .apiLocal, .apiCluster, .apiAlerts,
+        case .overview, .apiSlotHistory, .apiLocal, .apiCluster, .apiAlerts,
              .healthActive, .metrics, .apiLoginLocks, .apiAudit, .auditPage:
             return ["GET", "HEAD"]
         case .apiChassis, .apiIntervals: return ["GET", "HEAD", "PATCH"]
@@ -53,7 +53,7 @@ public enum Route: Equatable, Sendable {
         case .apiAcknowledge, .logout, .apiSessionTicket, .sessionTransfer, .apiLoginLocksLift: return ["POST"]
         case .apiThresholds: return ["GET", "HEAD", "PUT", "POST"]
         case .apiThreshold, .apiToken: return ["DELETE"]
-        case .login, .usersPage, .apiUsers, .apiTokens, .thresholdsPage, .settingsPage: return ["GET", "HEAD", "POST"]
+        case .login, .usersPage, .apiUsers, .apiTokens, .thresholdsPage, .settingsPage, .modulePage: return ["GET", "HEAD", "POST"]
         case .apiSession: return ["GET", "HEAD", "POST", "DELETE"]
         case .apiUser: return ["PATCH", "DELETE"]
         }
@@ -70,8 +70,11 @@ public enum Route: Equatable, Sendable {
         case .apiSession:
             // Logging in is for anyone; who-am-I and logging out need a session.
             return method == "POST" ? .anonymous : .anyUser
-        case .overview, .modulePage, .apiSlotHistory, .apiAlerts, .metrics, .logout, .apiSessionTicket:
+        case .overview, .apiSlotHistory, .apiAlerts, .metrics, .logout, .apiSessionTicket:
             return .anyUser
+        case .modulePage:
+            // Everyone reads a slot they may see; operators name it and set its module type.
+            return reads ? .anyUser : .operate
         case .apiChassis:
             // Everyone reads the chassis (a customer its slots); operators rename it.
             return reads ? .anyUser : .operate

@@ -31,6 +31,18 @@ struct PageView {
     var audit: AuditPageView? = nil
     var thresholds: ThresholdsPageView? = nil
     var settings: SettingsPageView? = nil
+    var slotEdit: SlotEditView? = nil
+}
+
+/// The slot's form on its module page (for operators).
+struct SlotEditView {
+    var canEdit: Bool
+    var notice: String? = nil
+    var problem: String? = nil
+    var name = ""
+    var role = ""
+    var function = ""
+    var expectedModel = ""
 }
 
 struct UserBarView {

@@ -1,4 +1,6 @@
 import Access
+import Control
+import Foundation
 import Model
 
 extension WebApp {
@@ -35,6 +37,14 @@ extension WebApp {
     }
 
     func modulePage(_ exchange: Exchange, chassisID: String, slot slotText: String, local: LocalView?) throws -> Response {
+        var edit = SlotEditView(canEdit: exchange.principal.map { Route.modulePage(chassisID: "", slot: "").rule(method: "POST").permits($0.role) } ?? false)
+        if exchange.request.method == "POST" {
+            do {
+                edit.notice = try slotFormAction(exchange, chassisID: chassisID, slot: slotText)
+            } catch let error as HTTPError where error.status == 400 || error.status == 409 || error.status == 503 {
+                edit.problem = error.message
+            }
+        }
         let current = try current(exchange)
         let slot = try slot(current, chassisID: chassisID, slot: slotText)
         let snapshot = current.snapshot
@@ -45,7 +55,36 @@ extension WebApp {
         view.crumbs = crumbs(snapshot, slot: slot)
         view.module = ViewBuilder.module(snapshot, slot: slot, limits: limits)
         view.charts = view.module?.hasCharts ?? false
-        return try page(view, template: "module", source: exchange.source)
+        edit.name = slot.name
+        edit.role = slot.moduleType.role
+        edit.function = slot.moduleType.function
+        edit.expectedModel = slot.moduleType.expectedModel
+        view.slotEdit = edit
+        var response = try page(view, template: "module", source: exchange.source)
+        if edit.problem != nil { response.status = 400 }
+        return response
+    }
+
+    /// The slot form: name, role, function and expected model, as `PATCH …/slots/N` takes them.
+    func slotFormAction(_ exchange: Exchange, chassisID: String, slot slotText: String) throws -> String {
+        let fields: [String: String]
+        do { fields = try Validation.formFields(exchange.request.body) } catch { throw HTTPError(400, "\(error)") }
+        let current = try current(exchange)
+        let slot = try slot(current, chassisID: chassisID, slot: slotText)
+        let name = fields["name"].map { String($0[...].trimmingSpaces()) }
+        let role = fields["role"].map { String($0[...].trimmingSpaces()) } ?? slot.moduleType.role
+        let input = SlotInput(name: name, moduleType: ModuleType(
+            role: role, function: fields["function"].map { String($0[...].trimmingSpaces()) } ?? slot.moduleType.function,
+            expectedModel: fields["expectedModel"].map { String($0[...].trimmingSpaces()) } ?? slot.moduleType.expectedModel))
+        do { try input.validate(limits: limits) } catch { throw HTTPError(400, "\(error)") }
+        let request = ControlRequest.setSlot(slotID: slot.slotID, name: input.name, moduleType: input.moduleType)
+        if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, problem) }
+        let response = sendAsCaller(request, exchange)
+        guard response.status < 300 else {
+            let message = (try? JSONDecoder().decode(ErrorDocument.self, from: Data(response.body)))?.error ?? "refused"
+            throw HTTPError(response.status == 404 ? 400 : response.status, message)
+        }
+        return "Slot \(slot.slotID) saved."
     }
 
     func crumbs(_ snapshot: ChassisSnapshot, slot: SlotView?) -> [CrumbView] {
