@@ -67,6 +67,9 @@ public final class StoreReader {
         return opened
     }
 
+    /// The reader's connection for a query in another file of the module.
+    func withDatabase<T>(_ body: (Database) throws -> T) throws -> T { try withConnection(body) }
+
     private func withConnection<T>(_ body: (Database) throws -> T) throws -> T {
         let database = try connection()
         do {

@@ -41,12 +41,14 @@ public enum Route: Equatable, Sendable {
     case apiIntervals
     /// The chassis' name and location and the intervals, with forms for operators.
     case settingsPage
+    /// The alert log: every alert, open and closed, with filters and exports.
+    case alertsPage
 
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
         switch self {
         case .overview, .apiSlotHistory, .apiLocal, .apiCluster, .apiAlerts,
-             .healthActive, .metrics, .apiLoginLocks, .apiAudit, .auditPage:
+             .healthActive, .metrics, .apiLoginLocks, .apiAudit, .auditPage, .alertsPage:
             return ["GET", "HEAD"]
         case .apiChassis, .apiIntervals: return ["GET", "HEAD", "PATCH"]
         case .apiSlot: return ["GET", "HEAD", "PATCH", "POST"]
@@ -70,7 +72,7 @@ public enum Route: Equatable, Sendable {
         case .apiSession:
             // Logging in is for anyone; who-am-I and logging out need a session.
             return method == "POST" ? .anonymous : .anyUser
-        case .overview, .apiSlotHistory, .apiAlerts, .metrics, .logout, .apiSessionTicket:
+        case .overview, .apiSlotHistory, .apiAlerts, .metrics, .logout, .apiSessionTicket, .alertsPage:
             return .anyUser
         case .modulePage:
             // Everyone reads a slot they may see; operators name it and set its module type.
@@ -124,6 +126,7 @@ public enum Route: Equatable, Sendable {
         (.thresholdsPage, "/thresholds"),
         (.apiIntervals, "/api/v1/intervals"),
         (.settingsPage, "/settings"),
+        (.alertsPage, "/alerts"),
     ]
 
     /// Query parameters the route accepts; any other is a `400`. Pages (nil) ignore parameters
@@ -134,6 +137,7 @@ public enum Route: Equatable, Sendable {
         case .apiSlotHistory: return ["key", "seconds"]
         case .login: return ["next"]
         case .apiAudit, .auditPage: return ["actor", "action", "since", "until", "limit", "format"]
+        case .apiAlerts, .alertsPage: return WebApp.alertLogQueryNames
         default: return []
         }
     }
@@ -155,7 +159,7 @@ public enum Route: Equatable, Sendable {
     public var answersJSON: Bool {
         switch self {
         case .overview, .modulePage, .metrics, .healthActive, .login, .logout, .sessionTransfer, .usersPage, .auditPage,
-             .thresholdsPage, .settingsPage:
+             .thresholdsPage, .settingsPage, .alertsPage:
             return false
         default: return true
         }
@@ -175,6 +179,7 @@ public enum Route: Equatable, Sendable {
             case "audit": return .auditPage
             case "thresholds": return .thresholdsPage
             case "settings": return .settingsPage
+            case "alerts": return .alertsPage
             default: return nil
             }
         case 2:

@@ -24,4 +24,6 @@ public protocol StateSource: AnyObject {
     func thresholds() throws -> [ThresholdRule]
     /// One replicated setting (`interval_ms.cpu` ...).
     func setting(_ key: String) throws -> String?
+    /// The alert log, newest first, as `filter` asks.
+    func alertLog(filter: AlertFilter, limit: Int) throws -> [Alert]
 }

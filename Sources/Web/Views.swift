@@ -32,6 +32,7 @@ struct PageView {
     var thresholds: ThresholdsPageView? = nil
     var settings: SettingsPageView? = nil
     var slotEdit: SlotEditView? = nil
+    var alertLog: AlertLogPageView? = nil
 }
 
 /// The slot's form on its module page (for operators).

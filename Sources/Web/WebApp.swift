@@ -180,7 +180,7 @@ public final class WebApp: Sendable {
             case .apiSlotHistory(let chassisID, let slot): return try apiHistory(exchange, chassisID: chassisID, slot: slot)
             case .apiLocal: return try apiLocal(exchange)
             case .apiCluster: return try apiCluster(exchange)
-            case .apiAlerts: return try apiAlerts(exchange)
+            case .apiAlerts: return exchange.query.isEmpty ? try apiAlerts(exchange) : try apiAlertLog(exchange)
             case .apiAcknowledge(let alertID): return try apiAcknowledge(exchange, alertID: alertID)
             case .apiThresholds:
                 if exchange.request.method == "GET" || exchange.request.method == "HEAD" { return try apiThresholdList(exchange) }
@@ -205,6 +205,7 @@ public final class WebApp: Sendable {
             case .thresholdsPage: return try thresholdsPage(exchange)
             case .apiIntervals: return try apiIntervals(exchange)
             case .settingsPage: return try settingsPage(exchange)
+            case .alertsPage: return try alertsPage(exchange)
             }
         } catch let error as HTTPError {
             return failure(error.status, error.message, json: exchange.route.answersJSON, request: exchange.request,

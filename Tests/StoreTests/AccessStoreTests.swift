@@ -347,3 +347,34 @@ import Testing
         }
     }
 }
+
+/// The alert log's queries against real SQLite.
+@Suite struct AlertLogStoreTests {
+    @Test func filtersStatesSlotsTextAndPages() throws {
+        let store = try TemporaryStore()
+        let writer = store.writer
+        _ = try writer.raiseAlert(slotID: 1, metricKey: "a", metricLabel: "Temp one", severity: .warning, message: "hot one",
+                                  value: 80, at: 1_000)
+        _ = try writer.raiseAlert(slotID: 2, metricKey: "b", metricLabel: "Temp two", severity: .critical, message: "HOT two",
+                                  value: 99, at: 1_001)
+        _ = try writer.raiseAlert(slotID: nil, metricKey: "psu", metricLabel: "PSU", severity: .critical, message: "psu failed",
+                                  value: 0, at: 1_002)
+        try writer.clearAlert(slotID: 1, metricKey: "a", at: 1_010)
+        let reader = store.reader
+        func ids(_ filter: AlertFilter, limit: Int = 100) throws -> [Int64] { try reader.alertLog(filter: filter, limit: limit).map(\.id) }
+        let all = try ids(AlertFilter())
+        #expect(all.count == 3 && all == all.sorted(by: >))
+        #expect(try reader.alertLog(filter: AlertFilter(state: .closed), limit: 10).map(\.metricKey) == ["a"])
+        #expect(try reader.alertLog(filter: AlertFilter(state: .open), limit: 10).map(\.metricKey).sorted() == ["b", "psu"])
+        #expect(try reader.alertLog(filter: AlertFilter(severity: .critical, slots: [2], includeChassis: false), limit: 10)
+            .map(\.metricKey) == ["b"])
+        #expect(try reader.alertLog(filter: AlertFilter(slots: [], includeChassis: true), limit: 10).map(\.metricKey) == ["psu"])
+        #expect(try ids(AlertFilter(slots: [], includeChassis: false)).isEmpty, "an empty scope sees nothing")
+        #expect(try reader.alertLog(filter: AlertFilter(text: "hot"), limit: 10).map(\.metricKey).sorted() == ["a", "b"])
+        #expect(try reader.alertLog(filter: AlertFilter(text: "temp TWO"), limit: 10).map(\.metricKey) == ["b"])
+        #expect(try reader.alertLog(filter: AlertFilter(since: 1_001), limit: 10).count == 2)
+        let first = try ids(AlertFilter(), limit: 2)
+        #expect(first.count == 2)
+        #expect(try ids(AlertFilter(beforeID: first[1])) == [all[2]], "the next page starts after the last id")
+    }
+}

@@ -16,7 +16,7 @@ import Model
         case overview, modulePage, apiChassis, apiSlot, apiSlotHistory, apiLocal, apiCluster, apiAlerts, apiAcknowledge
         case apiThresholds, apiThreshold, healthActive, metrics, login, logout, apiSession, apiSessionTicket, sessionTransfer
         case apiUsers, apiUser, apiTokens, apiToken, apiLoginLocks, apiLoginLocksLift, apiAudit, usersPage, auditPage
-        case thresholdsPage, apiIntervals, settingsPage
+        case thresholdsPage, apiIntervals, settingsPage, alertsPage
     }
 
     /// Which case a route is, and whether it is a page a person opens (an anonymous GET of a page
@@ -53,6 +53,7 @@ import Model
         case .thresholdsPage: return (.thresholdsPage, true)
         case .apiIntervals: return (.apiIntervals, false)
         case .settingsPage: return (.settingsPage, true)
+        case .alertsPage: return (.alertsPage, true)
         }
     }
 

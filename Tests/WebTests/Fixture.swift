@@ -81,6 +81,18 @@ final class MemoryStateSource: StateSource {
         return rules
     }
 
+    func alertLog(filter: AlertFilter, limit: Int) throws -> [Alert] {
+        if failing { throw Broken() }
+        alertLogQueries.append(filter)
+        return Array(current.alerts.filter { alert in
+            let place = alert.slotID.map { slot in filter.slots.map { $0.contains(slot) } ?? true } ?? filter.includeChassis
+            let state = filter.state == .all || (filter.state == .open) == (alert.clearedAt == nil)
+            return place && state && (filter.severity == nil || alert.severity == filter.severity)
+        }.sorted { $0.id > $1.id }.prefix(limit))
+    }
+
+    var alertLogQueries: [AlertFilter] = []
+
     var settings: [String: String] = ["interval_ms.cpu": "500"]
 
     func setting(_ key: String) throws -> String? {

@@ -1,0 +1,156 @@
+import Access
+import Foundation
+import Model
+import Store
+
+/// The alert log: every alert, open and closed, with filters, paging and exports
+/// (`GET /api/v1/alerts?state=open|closed|all…`, the Alerts page). A customer reads only the
+/// alerts of its slots, in every form.
+extension WebApp {
+    static let alertLogQueryNames: Set<String> = ["state", "severity", "slot", "since", "until", "text", "before", "limit", "format"]
+
+    /// The filter the query asks for, within the caller's scope.
+    func alertFilter(_ exchange: Exchange) throws -> (AlertFilter, Int) {
+        func one(_ name: String) throws -> String? {
+            let values = exchange.values(name).filter { !$0.isEmpty }
+            guard values.count <= 1 else { throw HTTPError(400, "\(name) given more than once") }
+            return values.first
+        }
+        var filter = AlertFilter()
+        if let text = try one("state") {
+            guard let state = AlertFilter.State(rawValue: text) else { throw HTTPError(400, "state must be open, closed or all") }
+            filter.state = state
+        }
+        if let text = try one("severity") {
+            guard let severity = Severity(rawValue: text) else { throw HTTPError(400, "severity must be warning or critical") }
+            filter.severity = severity
+        }
+        var slot: Int?
+        if let text = try one("slot") {
+            guard let value = Int(text), (0...64).contains(value) else { throw HTTPError(400, "slot must be a number from 0 (the chassis) to 64") }
+            slot = value
+        }
+        let scope = scope(exchange)
+        switch (slot, scope) {
+        case (nil, nil): break
+        case (0?, nil): (filter.slots, filter.includeChassis) = ([], true)
+        case (let asked?, nil): (filter.slots, filter.includeChassis) = ([asked], false)
+        case (nil, let scope?): (filter.slots, filter.includeChassis) = (scope.slots, false)
+        case (let asked?, let scope?): (filter.slots, filter.includeChassis) = (scope.slots.filter { $0 == asked }, false)
+        }
+        for (name, keyPath) in [("since", \AlertFilter.since), ("until", \AlertFilter.until)] {
+            guard let text = try one(name) else { continue }
+            if let seconds = Double(text), seconds.isFinite {
+                filter[keyPath: keyPath] = seconds
+            } else if let parsed = Format.parseISOTime(text) {
+                filter[keyPath: keyPath] = parsed
+            } else {
+                throw HTTPError(400, "\(name) must be Unix seconds or a time like 2026-12-04T10:00:00Z")
+            }
+        }
+        if let text = try one("text") {
+            try Validation.text(text, field: "text", bytesMax: 128, allowEmpty: true)
+            filter.text = text
+        }
+        if let text = try one("before") {
+            guard let id = Int64(text), id > 0 else { throw HTTPError(400, "before must be an alert id") }
+            filter.beforeID = id
+        }
+        var limit = 100
+        if let text = try one("limit") {
+            guard let value = Int(text), (1...AlertFilter.limitMax).contains(value) else {
+                throw HTTPError(400, "limit must be between 1 and \(AlertFilter.limitMax)")
+            }
+            limit = value
+        }
+        return (filter, limit)
+    }
+
+    /// `GET /api/v1/alerts` with any filter is the log; without one, the polled document of what
+    /// is raised or new (as before).
+    func apiAlertLog(_ exchange: Exchange) throws -> Response {
+        let (filter, limit) = try alertFilter(exchange)
+        let alerts = try exchange.source.alertLog(filter: filter, limit: limit)
+        switch exchange.values("format").first ?? "json" {
+        case "json":
+            return try json(AlertLogDocument(alerts: alerts, next: alerts.count == limit ? alerts.last?.id : nil))
+        case "csv":
+            return Response(status: 200, headers: [
+                ("Content-Type", "text/csv; charset=utf-8"), ("Cache-Control", "no-store"),
+                ("Content-Disposition", "attachment; filename=\"chassis-alerts.csv\""),
+            ], body: Array(AlertCSV.render(alerts).utf8))
+        default:
+            throw HTTPError(400, "format must be json or csv")
+        }
+    }
+
+    func alertsPage(_ exchange: Exchange) throws -> Response {
+        let (filter, limit) = try alertFilter(exchange)
+        let alerts = try exchange.source.alertLog(filter: filter, limit: limit)
+        let current = try current(exchange)
+        var view = basePage(title: "Alert log — Chassis Manager", page: "alerts", snapshot: current.snapshot, stale: current.stale,
+                            local: exchange.local, request: exchange.request, viewer: exchange.principal)
+        let query = exchange.query.filter { $0.name != "format" && $0.name != "before" }
+            .map { URLCoding.encodeComponent($0.name) + "=" + URLCoding.encodeComponent($0.value) }
+        func link(_ base: String, _ extra: [String]) -> String {
+            let all = query + extra
+            return base + (all.isEmpty ? "" : "?" + all.joined(separator: "&"))
+        }
+        view.alertLog = AlertLogPageView(
+            state: filter.state.rawValue, severity: filter.severity?.rawValue ?? "",
+            slot: exchange.values("slot").first ?? "", text: filter.text ?? "",
+            alerts: alerts.map { ViewBuilder.alert(current.snapshot, $0) },
+            hasAlerts: !alerts.isEmpty,
+            count: alerts.count == 1 ? "1 alert" : "\(alerts.count) alerts",
+            nextURL: alerts.count == limit ? alerts.last.map { link("/alerts", ["before=\($0.id)"]) } : nil,
+            csvURL: link("/api/v1/alerts", ["format=csv"]), jsonURL: link("/api/v1/alerts", ["state=\(filter.state.rawValue)"]),
+            stateOptions: AlertFilter.State.allCases.map { OptionView(value: $0.rawValue, label: $0.rawValue, selected: $0 == filter.state) },
+            severityOptions: [OptionView(value: "", label: "any", selected: filter.severity == nil)]
+                + [Severity.warning, .critical].map { OptionView(value: $0.rawValue, label: $0.rawValue, selected: $0 == filter.severity) })
+        return try page(view, template: "alerts", source: exchange.source)
+    }
+}
+
+/// The alert log as CSV, formula-safe like the audit log's.
+enum AlertCSV {
+    static let columns = ["id", "slot", "severity", "metric", "label", "message", "value", "raised", "cleared", "acknowledged",
+                          "acknowledged_by"]
+
+    static func render(_ alerts: [Alert]) -> String {
+        var out = columns.joined(separator: ",") + "\r\n"
+        for alert in alerts {
+            let fields = [String(alert.id), alert.slotID.map(String.init) ?? "chassis", alert.severity.rawValue, alert.metricKey,
+                          alert.metricLabel, alert.message, alert.value.map { "\($0)" } ?? "", Format.isoTime(alert.raisedAt),
+                          Format.isoTime(alert.clearedAt), Format.isoTime(alert.acknowledgedAt), alert.acknowledgedBy ?? ""]
+            out += fields.map(AuditCSV.field).joined(separator: ",") + "\r\n"
+        }
+        return out
+    }
+}
+
+struct AlertLogDocument: Encodable {
+    var alerts: [Alert]
+    /// The `before` of the next page, when there may be one.
+    var next: Int64?
+}
+
+struct AlertLogPageView {
+    var state: String
+    var severity: String
+    var slot: String
+    var text: String
+    var alerts: [AlertView]
+    var hasAlerts: Bool
+    var count: String
+    var nextURL: String?
+    var csvURL: String
+    var jsonURL: String
+    var stateOptions: [OptionView]
+    var severityOptions: [OptionView]
+}
+
+struct OptionView {
+    var value: String
+    var label: String
+    var selected: Bool
+}
