@@ -243,6 +243,43 @@ final class BladeEngine {
                 logger.error("cannot mark a blade down", metadata: ["error": "\(error)"])
             }
         }
+        proposeBladeAlerts(now: now)
+    }
+
+    /// The metric key of the alert a blade that stopped reporting raises.
+    static let bladeDownKey = "blade.reporting"
+
+    /// On the active manager: a blade that stopped reporting is a critical alert until it reports
+    /// again (or leaves the membership). The log decides: one alert per blade, whichever blade is
+    /// the active manager, and a new active manager settles what it inherits on its first check.
+    private func proposeBladeAlerts(now: Double) {
+        guard coordinator.isActive else { return }
+        var memberSlots: [Int: String] = [:]
+        for member in coordinator.bladeMembers {
+            if let slot = member.slot, slot != config.blade.slot { memberSlots[slot] = member.name }
+        }
+        var slots = Set(memberSlots.keys)
+        for key in openAlerts.keys where key.hasSuffix("/" + Self.bladeDownKey) {
+            if let slot = Int(key.prefix { $0 != "/" }) { slots.insert(slot) }
+        }
+        for slot in slots.sorted() {
+            let key = "\(slot)/\(Self.bladeDownKey)"
+            let down = downSlots.contains(slot) && memberSlots[slot] != nil
+            guard (openAlerts[key] != nil) != down, !inFlight.contains(key) else { continue }
+            let name = memberSlots[slot] ?? "slot \(slot)"
+            let command: ClusterCommand = down
+                ? .raiseAlert(slotID: slot, metricKey: Self.bladeDownKey, metricLabel: "Blade reporting", severity: .critical,
+                              message: "\(name) (slot \(slot)) stopped reporting at \(Format.time(lastReports[slot]))",
+                              value: nil, at: now)
+                : .clearAlert(slotID: slot, metricKey: Self.bladeDownKey, at: now)
+            inFlight.insert(key)
+            coordinator.propose(command) { [weak self] response in
+                self?.inFlight.remove(key)
+                if !response.ok {
+                    self?.logger.warning("blade alert not recorded", metadata: ["slot": "\(slot)", "error": "\(response.error ?? "")"])
+                }
+            }
+        }
     }
 
     private let startedAt = StoreReader.wallClock()

@@ -1,5 +1,8 @@
 """Operating the chassis from the browser and the API, against a real 3-blade chassis over HTTPS:
 
+- A blade that stops reporting is one critical alert, decided by the active manager through the
+  log: still one after a failover, cleared when the blade reports again.
+
 - A sampling interval changed through the API takes effect on every blade: the spacing of each
   blade's CPU samples (as the active manager records them, replicated) follows it.
 - The chassis' name, set by an operator, is what every page and document says; a viewer is
@@ -126,3 +129,39 @@ def test_the_thresholds_page_in_a_browser(chassis):
         browser_login(browser, chassis.origin(active) + "/thresholds", "rules-viewer", viewer_password)
         assert "hwmon.coretemp-isa-0000.temp1" in browser.find_element("css selector", "main").text
         assert not browser.find_elements("css selector", "form.stack-form"), "a viewer is offered the form"
+
+
+def open_blade_alerts(chassis, active, slot):
+    reply = chassis.request(active, f"/api/v1/alerts?state=open&slot={slot}", auth=chassis.admin)
+    assert reply.status == 200, reply.text
+    return [alert for alert in reply.json()["alerts"] if alert["metricKey"] == "blade.reporting"]
+
+
+def all_blade_alerts(chassis, active, slot):
+    reply = chassis.request(active, f"/api/v1/alerts?state=all&slot={slot}", auth=chassis.admin)
+    return [alert for alert in reply.json()["alerts"] if alert["metricKey"] == "blade.reporting"]
+
+
+def test_a_dead_blade_is_one_critical_alert_across_a_failover_until_it_reports_again(chassis):
+    active = chassis.active_index()
+    others = [index for index in (1, 2, 3) if index != active]
+    dead = others[-1]
+    chassis.demo("kill", str(dead))
+    alerts = wait_until(lambda: open_blade_alerts(chassis, active, dead), timeout=15, what=f"blade {dead}'s down alert")
+    assert len(alerts) == 1 and alerts[0]["severity"] == "critical", alerts
+    assert f"slot {dead}" in alerts[0]["message"] and "stopped reporting" in alerts[0]["message"]
+    # The dead blade comes back: its alert clears. Then the active manager dies: its successor
+    # raises one alert for it, and still holds the first, cleared, once.
+    chassis.demo("start", str(dead))
+    wait_until(lambda: not open_blade_alerts(chassis, active, dead), timeout=20, what=f"blade {dead}'s alert to clear")
+    chassis.demo("kill", str(active))
+    successor = chassis.active_index(timeout=15, exclude=(active,))
+    former = wait_until(lambda: open_blade_alerts(chassis, successor, active), timeout=20,
+                        what=f"the former active manager's (blade {active}) down alert")
+    assert len(former) == 1, former
+    history = all_blade_alerts(chassis, successor, dead)
+    assert len(history) == 1 and history[0]["clearedAt"] is not None, f"one alert for blade {dead}, cleared: {history}"
+    chassis.demo("start", str(active))
+    wait_until(lambda: not open_blade_alerts(chassis, chassis.active_index(), active), timeout=20,
+               what=f"blade {active}'s alert to clear")
+    assert len(all_blade_alerts(chassis, chassis.active_index(), active)) == 1
