@@ -76,13 +76,7 @@ extension StoreReader {
             defer { statement.reset() }
             try statement.bind(arguments + [.integer(Int64(max(1, min(limit, AlertFilter.limitMax))))])
             var alerts: [Alert] = []
-            while try statement.step() {
-                alerts.append(Alert(id: statement.int64(0), slotID: statement.optionalInt(1), metricKey: statement.string(2),
-                                    metricLabel: statement.string(3), severity: Severity(rawValue: statement.string(4)) ?? .warning,
-                                    message: statement.string(5), value: statement.optionalDouble(6),
-                                    raisedAt: statement.double(7), clearedAt: statement.optionalDouble(8),
-                                    acknowledgedAt: statement.optionalDouble(9), acknowledgedBy: statement.optionalString(10)))
-            }
+            while try statement.step() { alerts.append(Self.alert(statement)) }
             return alerts
         }
     }

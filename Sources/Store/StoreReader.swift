@@ -300,14 +300,18 @@ public final class StoreReader {
             """)
         try statement.bind([.integer(openOnly ? 1 : 0), .integer(Int64(limit))])
         var alerts: [Alert] = []
-        while try statement.step() {
-            alerts.append(Alert(id: statement.int64(0), slotID: statement.optionalInt(1), metricKey: statement.string(2),
-                                metricLabel: statement.string(3), severity: Severity(rawValue: statement.string(4)) ?? .warning,
-                                message: statement.string(5), value: statement.optionalDouble(6),
-                                raisedAt: statement.double(7), clearedAt: statement.optionalDouble(8),
-                                acknowledgedAt: statement.optionalDouble(9), acknowledgedBy: statement.optionalString(10)))
-        }
+        while try statement.step() { alerts.append(Self.alert(statement)) }
         return alerts
+    }
+
+    /// One row of `SELECT id, slot_id, metric_key, metric_label, severity, message, value,
+    /// raised_at, cleared_at, acknowledged_at, acknowledged_by FROM alerts`.
+    static func alert(_ statement: Statement) -> Alert {
+        Alert(id: statement.int64(0), slotID: statement.optionalInt(1), metricKey: statement.string(2),
+              metricLabel: statement.string(3), severity: Severity(rawValue: statement.string(4)) ?? .warning,
+              message: statement.string(5), value: statement.optionalDouble(6), raisedAt: statement.double(7),
+              clearedAt: statement.optionalDouble(8), acknowledgedAt: statement.optionalDouble(9),
+              acknowledgedBy: statement.optionalString(10))
     }
 
     /// The alert log, newest first: every alert, or only those raised or not yet acknowledged.

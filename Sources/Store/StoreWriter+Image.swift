@@ -90,13 +90,7 @@ extension StoreWriter {
             SELECT id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
                    acknowledged_at, acknowledged_by FROM alerts ORDER BY id DESC LIMIT \(ConfigurationImage.alertsMax)
             """)
-        while try alerts.step() {
-            image.alerts.append(Alert(id: alerts.int64(0), slotID: alerts.optionalInt(1), metricKey: alerts.string(2),
-                                      metricLabel: alerts.string(3), severity: Severity(rawValue: alerts.string(4)) ?? .warning,
-                                      message: alerts.string(5), value: alerts.optionalDouble(6), raisedAt: alerts.double(7),
-                                      clearedAt: alerts.optionalDouble(8), acknowledgedAt: alerts.optionalDouble(9),
-                                      acknowledgedBy: alerts.optionalString(10)))
-        }
+        while try alerts.step() { image.alerts.append(StoreReader.alert(alerts)) }
         image.alerts.reverse()
         let settings = try config.statement("SELECT key, value FROM settings")
         while try settings.step() { image.settings[settings.string(0)] = settings.string(1) }
@@ -228,10 +222,6 @@ extension StoreWriter {
         defer { statement.reset() }
         try statement.bind([.integer(id)])
         guard try statement.step() else { return nil }
-        return Alert(id: statement.int64(0), slotID: statement.optionalInt(1), metricKey: statement.string(2),
-                     metricLabel: statement.string(3), severity: Severity(rawValue: statement.string(4)) ?? .warning,
-                     message: statement.string(5), value: statement.optionalDouble(6), raisedAt: statement.double(7),
-                     clearedAt: statement.optionalDouble(8), acknowledgedAt: statement.optionalDouble(9),
-                     acknowledgedBy: statement.optionalString(10))
+        return StoreReader.alert(statement)
     }
 }

@@ -141,6 +141,27 @@ extension WebApp {
         }
     }
 
+    /// A page's form post: its fields, handed to `action`; an `HTTPError` there becomes the
+    /// problem the page shows (the page is rendered again either way).
+    func formOutcome<T>(_ exchange: Exchange, _ action: ([String: String]) throws -> T) throws -> (result: T?, problem: String?) {
+        guard exchange.request.method == "POST" else { return (nil, nil) }
+        let fields: [String: String]
+        do { fields = try Validation.formFields(exchange.request.body) } catch { throw HTTPError(400, "\(error)") }
+        do {
+            return (try action(fields), nil)
+        } catch let error as HTTPError {
+            return (nil, error.message)
+        }
+    }
+
+    /// Turns an answer from `send` that is not a success into the `HTTPError` it carries.
+    func requireAccepted(_ response: Response) throws {
+        guard response.status < 300 else {
+            let message = (try? JSONDecoder().decode(ErrorDocument.self, from: Data(response.body)))?.error ?? "refused"
+            throw HTTPError(response.status, message)
+        }
+    }
+
     /// Sends a write to the engine on behalf of `actor` and maps its answer onto HTTP.
     func send(_ request: ControlRequest, actor: Actor?) -> Response {
         let reply: ControlResponse

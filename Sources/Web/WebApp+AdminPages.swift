@@ -8,18 +8,8 @@ import Store
 /// scripts), and the audit log with filters and exports.
 extension WebApp {
     func usersPage(_ exchange: Exchange) throws -> Response {
-        var notice: String?
-        var problem: String?
-        var createdToken: String?
-        if exchange.request.method == "POST" {
-            let fields: [String: String]
-            do { fields = try Validation.formFields(exchange.request.body) } catch { throw HTTPError(400, "\(error)") }
-            do {
-                (notice, createdToken) = try usersFormAction(fields, exchange)
-            } catch let error as HTTPError {
-                problem = error.message
-            }
-        }
+        let (outcome, problem) = try formOutcome(exchange) { try usersFormAction($0, exchange) }
+        let (notice, createdToken) = outcome ?? (nil, nil)
         var view = basePage(title: "Users — Chassis Manager", page: "users", snapshot: nil, stale: false, local: exchange.local,
                             request: exchange.request, viewer: exchange.principal)
         let users = try userDocuments(exchange)
@@ -61,17 +51,11 @@ extension WebApp {
             }
             return slots
         }
-        func check(_ response: Response) throws {
-            guard response.status < 300 else {
-                let message = (try? JSONDecoder().decode(ErrorDocument.self, from: Data(response.body)))?.error ?? "refused"
-                throw HTTPError(response.status, message)
-            }
-        }
         switch fields["action"] ?? "" {
         case "add":
             let request = try addUserRequest(name: field("name"), role: field("role"), password: fields["password"],
                                              slots: try slots(), chassis: field("chassis"))
-            try check(sendAsCaller(request, exchange))
+            try requireAccepted(sendAsCaller(request, exchange))
             return ("User \(field("name") ?? "") added.", nil)
         case "update":
             guard let name = field("name") else { throw HTTPError(400, "name the user") }
@@ -81,12 +65,12 @@ extension WebApp {
             let sameRole = field("role") == current?.role.rawValue && field("slots") == nil
             let request = try updateUserRequest(name: name, role: sameRole ? nil : field("role"), password: field("password"),
                                                 slots: try slots(), chassis: field("chassis"), exchange: exchange)
-            try check(sendAsCaller(request, exchange))
+            try requireAccepted(sendAsCaller(request, exchange))
             return ("User \(name) changed; their sessions have ended.", nil)
         case "remove":
             guard let name = field("name") else { throw HTTPError(400, "name the user") }
             guard name != exchange.principal?.user else { throw HTTPError(409, "you cannot remove yourself") }
-            try check(sendAsCaller(.removeUser(name: name), exchange))
+            try requireAccepted(sendAsCaller(.removeUser(name: name), exchange))
             return ("User \(name) removed.", nil)
         case "token":
             let days = try field("days").map { text -> Int in
@@ -94,18 +78,18 @@ extension WebApp {
                 return value
             }
             let (request, text) = try createTokenRequest(user: field("name"), label: fields["label"] ?? "", expiresInDays: days)
-            try check(sendAsCaller(request, exchange))
+            try requireAccepted(sendAsCaller(request, exchange))
             return ("Token created for \(field("name") ?? ""). Copy it now: it is not shown again.", text)
         case "revoke":
             guard let id = field("id") else { throw HTTPError(400, "name the token") }
-            try check(try apiRevokeToken(exchange, id: id))
+            try requireAccepted(try apiRevokeToken(exchange, id: id))
             return ("Token \(id) revoked.", nil)
         case "unlock":
             guard let key = field("key") else { throw HTTPError(400, "name the lock") }
             let request: ControlRequest = key.hasPrefix("user:") ? .liftLoginLock(user: String(key.dropFirst(5)), address: nil)
                 : .liftLoginLock(user: nil, address: String(key.drop(while: { $0 != ":" }).dropFirst()))
             if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, problem) }
-            try check(sendAsCaller(request, exchange))
+            try requireAccepted(sendAsCaller(request, exchange))
             return ("Lock lifted.", nil)
         default:
             throw HTTPError(400, "unknown action")

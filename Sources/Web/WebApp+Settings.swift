@@ -54,17 +54,7 @@ extension WebApp {
     }
 
     func settingsPage(_ exchange: Exchange) throws -> Response {
-        var notice: String?
-        var problem: String?
-        if exchange.request.method == "POST" {
-            let fields: [String: String]
-            do { fields = try Validation.formFields(exchange.request.body) } catch { throw HTTPError(400, "\(error)") }
-            do {
-                notice = try settingsFormAction(fields, exchange)
-            } catch let error as HTTPError {
-                problem = error.message
-            }
-        }
+        let (notice, problem) = try formOutcome(exchange) { try settingsFormAction($0, exchange) }
         let current = try current(exchange)
         let chassis = current.snapshot.chassis
         var view = basePage(title: "Settings — Chassis Manager", page: "settings", snapshot: current.snapshot, stale: current.stale,
@@ -81,18 +71,12 @@ extension WebApp {
     }
 
     func settingsFormAction(_ fields: [String: String], _ exchange: Exchange) throws -> String {
-        func check(_ response: Response) throws {
-            guard response.status < 300 else {
-                let message = (try? JSONDecoder().decode(ErrorDocument.self, from: Data(response.body)))?.error ?? "refused"
-                throw HTTPError(response.status, message)
-            }
-        }
         switch fields["action"] ?? "" {
         case "chassis":
             let request = ControlRequest.setChassisInfo(name: fields["name"], site: fields["site"], row: fields["row"],
                                                         rack: fields["rack"], shelf: fields["shelf"])
             if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, problem) }
-            try check(sendAsCaller(request, exchange))
+            try requireAccepted(sendAsCaller(request, exchange))
             return "Chassis name and location saved."
         case "intervals":
             let current = try intervals(exchange)
@@ -101,7 +85,7 @@ extension WebApp {
                 guard let text = fields[row.group]?[...].trimmingSpaces(), !text.isEmpty else { continue }
                 guard let value = Int(text) else { throw HTTPError(400, "\(row.group) must be a whole number of milliseconds") }
                 guard value != row.intervalMs || row.source != "chassis" else { continue }
-                try check(sendAsCaller(try intervalRequest(group: row.group, milliseconds: value), exchange))
+                try requireAccepted(sendAsCaller(try intervalRequest(group: row.group, milliseconds: value), exchange))
                 changed.append(row.group)
             }
             return changed.isEmpty ? "No interval changed." : "Intervals saved: \(changed.joined(separator: ", "))."

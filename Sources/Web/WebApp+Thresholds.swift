@@ -12,17 +12,7 @@ extension WebApp {
     }
 
     func thresholdsPage(_ exchange: Exchange) throws -> Response {
-        var notice: String?
-        var problem: String?
-        if exchange.request.method == "POST" {
-            let fields: [String: String]
-            do { fields = try Validation.formFields(exchange.request.body) } catch { throw HTTPError(400, "\(error)") }
-            do {
-                notice = try thresholdsFormAction(fields, exchange)
-            } catch let error as HTTPError {
-                problem = error.message
-            }
-        }
+        let (notice, problem) = try formOutcome(exchange) { try thresholdsFormAction($0, exchange) }
         let current = try current(exchange)
         var view = basePage(title: "Thresholds — Chassis Manager", page: "thresholds", snapshot: current.snapshot,
                             stale: current.stale, local: exchange.local, request: exchange.request, viewer: exchange.principal)
@@ -55,12 +45,6 @@ extension WebApp {
             guard let value = Double(text), value.isFinite else { throw HTTPError(400, "\(name) must be a number, not \"\(text.prefix(40))\"") }
             return value
         }
-        func check(_ response: Response) throws {
-            guard response.status < 300 else {
-                let message = (try? JSONDecoder().decode(ErrorDocument.self, from: Data(response.body)))?.error ?? "refused"
-                throw HTTPError(response.status, message)
-            }
-        }
         switch fields["action"] ?? "" {
         case "set":
             let scope: ThresholdScope
@@ -80,11 +64,11 @@ extension WebApp {
                 hysteresis: try number("hysteresis") ?? 0, minimumDurationSeconds: try number("minimumDurationSeconds") ?? 0))
             do { try input.validate(limits: limits) } catch { throw HTTPError(400, "\(error)") }
             if let problem = ControlValidation.problem(in: input.rule) { throw HTTPError(400, problem) }
-            try check(sendAsCaller(.setThreshold(input.rule), exchange))
+            try requireAccepted(sendAsCaller(.setThreshold(input.rule), exchange))
             return "Threshold for \(input.rule.metricKey) (\(Self.scopeText(scope))) saved."
         case "remove":
             guard let text = field("id"), let id = Int64(text), id > 0 else { throw HTTPError(400, "name the rule") }
-            try check(sendAsCaller(.removeThreshold(id: id), exchange))
+            try requireAccepted(sendAsCaller(.removeThreshold(id: id), exchange))
             return "Threshold \(id) removed."
         default:
             throw HTTPError(400, "unknown action")
