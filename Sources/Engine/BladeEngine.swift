@@ -37,6 +37,8 @@ final class BladeEngine {
     /// Alert and module proposals not yet committed, so that none is proposed twice.
     private var inFlight: Set<String> = []
     private var moduleSerials: [Int: String] = [:]
+    private var moduleModels: [Int: String] = [:]
+    private var expectedModels: [Int: String] = [:]
     private var slotRoles: [Int: String] = [:]
     private var batches: MetricsBatchBuilder
     /// Chassis-level devices, sampled while this blade is the active manager.
@@ -107,6 +109,8 @@ final class BladeEngine {
         rules = try store.loadThresholds()
         openAlerts = try store.openAlerts().mapValues(\.severity)
         moduleSerials = try store.currentModuleSerials()
+        moduleModels = try store.currentModuleModels()
+        expectedModels = try store.expectedModels()
         slotRoles = try store.slotRoles()
         for group in SamplingGroup.allCases {
             if let stored = try store.setting("interval_ms.\(group.rawValue)"), let value = Int(stored), value != intervalsMs[group] {
@@ -244,6 +248,40 @@ final class BladeEngine {
             }
         }
         proposeBladeAlerts(now: now)
+        proposeModuleAlerts(now: now)
+    }
+
+    /// The metric key of the alert a module of another model than its slot expects raises.
+    static let moduleModelKey = "module.model"
+
+    /// On the active manager: a module whose model is not the one its slot's type expects is a
+    /// warning until the module or the expected model changes (the slot's identity is sticky: the
+    /// operator decides whether the new model belongs there).
+    private func proposeModuleAlerts(now: Double) {
+        guard coordinator.isActive else { return }
+        var slots = Set(moduleModels.keys)
+        for key in openAlerts.keys where key.hasSuffix("/" + Self.moduleModelKey) {
+            if let slot = Int(key.prefix { $0 != "/" }) { slots.insert(slot) }
+        }
+        for slot in slots.sorted() {
+            let key = "\(slot)/\(Self.moduleModelKey)"
+            let expected = expectedModels[slot] ?? ""
+            let model = moduleModels[slot]
+            let mismatch = !expected.isEmpty && model != nil && model != expected
+            guard (openAlerts[key] != nil) != mismatch, !inFlight.contains(key) else { continue }
+            let command: ClusterCommand = mismatch
+                ? .raiseAlert(slotID: slot, metricKey: Self.moduleModelKey, metricLabel: "Module model", severity: .warning,
+                              message: "slot \(slot) holds a \(model ?? "?") where its type expects a \(expected)",
+                              value: nil, at: now)
+                : .clearAlert(slotID: slot, metricKey: Self.moduleModelKey, at: now)
+            inFlight.insert(key)
+            coordinator.propose(command) { [weak self] response in
+                self?.inFlight.remove(key)
+                if !response.ok {
+                    self?.logger.warning("module alert not recorded", metadata: ["slot": "\(slot)", "error": "\(response.error ?? "")"])
+                }
+            }
+        }
     }
 
     /// The metric key of the alert a blade that stopped reporting raises.
@@ -521,6 +559,7 @@ final class BladeEngine {
                 logger.notice("module installed", metadata: ["slot": "\(slotID)", "serial": "\(module.serial)"])
             }
             moduleSerials[slotID] = module.serial
+            moduleModels[slotID] = module.model
             response = ControlResponse(ok: true)
         }
         return response
@@ -549,6 +588,7 @@ final class BladeEngine {
                 return .failure("no slot \(slotID)", code: 404)
             }
             if let role = moduleType?.role { slotRoles[slotID] = role }
+            if let expected = moduleType?.expectedModel { expectedModels[slotID] = expected }
             return ControlResponse(ok: true)
         case .acknowledgeAlert(let id, let by):
             guard try store.acknowledgeAlert(id: id, by: by, at: time) else { return .failure("no alert \(id)", code: 404) }

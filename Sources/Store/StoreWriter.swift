@@ -133,6 +133,22 @@ public final class StoreWriter {
         return serials
     }
 
+    /// The model of the module now in each slot.
+    public func currentModuleModels() throws -> [Int: String] {
+        let statement = try config.statement("SELECT slot_id, model FROM modules WHERE removed_at IS NULL")
+        var models: [Int: String] = [:]
+        while try statement.step() { models[statement.int(0)] = statement.string(1) }
+        return models
+    }
+
+    /// The model each slot's module type expects (empty: any).
+    public func expectedModels() throws -> [Int: String] {
+        let statement = try config.statement("SELECT slot_id, expected_model FROM slots")
+        var models: [Int: String] = [:]
+        while try statement.step() { models[statement.int(0)] = statement.string(1) }
+        return models
+    }
+
     /// The role (module type) assigned to each slot.
     public func slotRoles() throws -> [Int: String] {
         let statement = try config.statement("SELECT slot_id, role FROM slots")
