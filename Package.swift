@@ -96,8 +96,9 @@ let package = Package(
         ]),
 
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus"]),
-        .testTarget(name: "AccessTests", dependencies: ["Access", "Model", "ChassisKeys", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "CertificatesTests", dependencies: ["Certificates", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "Model", "ChassisKeys", "Consensus",
+                                                        .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "CertificatesTests", dependencies: ["Certificates", "Consensus", .product(name: "Crypto", package: "swift-crypto")]),
         // The golden scenario files are read from the source tree (#filePath), not bundled.
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus"], exclude: ["testdata"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),

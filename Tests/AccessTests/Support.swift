@@ -1,22 +1,12 @@
+import struct Consensus.SplitMix64
 import Crypto
 import Foundation
 import Model
 @testable import Access
 
-/// A seeded generator (SplitMix64), so that salts, session ids and tokens repeat from run to run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// A seeded generator, so that salts, keys, serial numbers and tokens repeat from run to run: the
+/// consensus core's SplitMix64.
+typealias SeededGenerator = SplitMix64
 
 enum AccessFixture {
     static let key = SymmetricKey(data: [UInt8](repeating: 0x42, count: 32))
