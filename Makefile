@@ -1,22 +1,26 @@
 # Chassis Manager: the two commands a newcomer needs are `make demo` and `make test`.
-# Both install what is missing (Debian packages through apt, Python test tools through pip),
+# Both install what is missing (Debian packages through apt; for the tests, pinned Python tools
+# in a virtual environment under .build, never in the system Python),
 # build, and run. Everything else here is a step of those two or a benchmark.
 
 SHELL := /bin/bash
 SWIFT ?= swift
 BIN_DEBUG := .build/debug
 BIN_RELEASE := .build/release
-DEBIAN_PACKAGES := libfcgi-dev libsqlite3-dev libsensors-dev lm-sensors nginx chromium chromium-driver \
-	nftables iproute2 util-linux wrk sqlite3 libjs-chart.js procps libnss3-tools
-PYTHON_PACKAGES := pytest selenium
+# What the demo needs, and what the tests need besides (browser, partitions, load, the CA's
+# trust store, a virtual environment for the Python test tools).
+DEMO_PACKAGES := libfcgi-dev libsqlite3-dev libsensors-dev lm-sensors nginx iproute2 util-linux libjs-chart.js procps
+TEST_PACKAGES := $(DEMO_PACKAGES) chromium chromium-driver libnss3-tools nftables wrk sqlite3 openssl python3-venv
+VENV := .build/venv
+PYTHON := $(VENV)/bin/python
 SIM_SCHEDULES ?= 2000
 SIM_SEED ?= 1
 BLADES ?= 4
 
-.PHONY: demo test deps build build-release test-unit test-sim test-integration bench bench-web bench-consensus \
+.PHONY: demo test deps deps-demo build build-release test-unit test-sim test-integration bench bench-web bench-consensus \
 	bench-failover bench-replication chaos sim demo-down clean
 
-demo: deps build
+demo: deps-demo build
 	./scripts/demo.sh $(BLADES)
 
 demo-down:
@@ -25,8 +29,11 @@ demo-down:
 test: deps build test-unit test-sim test-integration
 	@echo "make test: all suites passed"
 
+deps-demo:
+	@./scripts/install-deps.sh $(DEMO_PACKAGES)
+
 deps:
-	@./scripts/install-deps.sh $(DEBIAN_PACKAGES) -- $(PYTHON_PACKAGES)
+	@./scripts/install-deps.sh $(TEST_PACKAGES) --venv $(VENV) requirements-test.txt
 
 build:
 	$(SWIFT) build
@@ -46,7 +53,7 @@ test-sim:
 	$(BIN_RELEASE)/chassis-sim --schedules $(SIM_SCHEDULES) --seed $(SIM_SEED) --engine-timing
 
 test-integration: build
-	python3 -m pytest -q Tests/integration
+	$(PYTHON) -m pytest -q Tests/integration
 
 sim:
 	$(SWIFT) build -c release --product chassis-sim
@@ -63,16 +70,16 @@ bench-web: build-release
 	./scripts/bench-web.sh
 
 bench-failover: build-release
-	python3 scripts/bench_failover.py
+	$(PYTHON) scripts/bench_failover.py
 
 bench-replication: build-release
-	python3 scripts/bench_replication.py
+	$(PYTHON) scripts/bench_replication.py
 
 # Random rounds of kill, pause, partition and packet loss on 3 and 5 blades (a short version runs
 # in make test).
 chaos: deps build-release
-	python3 scripts/chaos.py --rounds 20 --blades 3
-	python3 scripts/chaos.py --rounds 20 --blades 5
+	$(PYTHON) scripts/chaos.py --rounds 20 --blades 3
+	$(PYTHON) scripts/chaos.py --rounds 20 --blades 5
 
 clean:
 	rm -rf .build

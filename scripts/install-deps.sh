@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian packages and Python modules that are missing; does nothing when all are there.
-# Usage: install-deps.sh DEBIAN_PACKAGE... -- PYTHON_MODULE...
+# Installs the Debian packages that are missing, and (with --venv DIR REQUIREMENTS) a Python
+# virtual environment with the pinned test tools; does nothing when all are there. apt's progress
+# is shown: a first install takes a few minutes.
+# Usage: install-deps.sh DEBIAN_PACKAGE... [--venv DIR REQUIREMENTS_FILE]
 set -euo pipefail
 debian=()
-python=()
-target=debian
-for argument in "$@"; do
-  if [ "$argument" = "--" ]; then target=python; continue; fi
-  if [ $target = debian ]; then debian+=("$argument"); else python+=("$argument"); fi
+venv=""
+requirements=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --venv) venv="$2"; requirements="$3"; shift 3 ;;
+    --) shift ;;  # the old separator before Python modules: nothing follows it any more
+    *) debian+=("$1"); shift ;;
+  esac
 done
 
 missing=()
@@ -18,15 +23,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-missing=()
-for module in "${python[@]}"; do
-  python3 -c "import $module" 2>/dev/null || missing+=("$module")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing Python modules: ${missing[*]}"
-  python3 -m pip install -q "${missing[@]}"
+if [ -n "$venv" ]; then
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "creating the test tools' virtual environment in $venv"
+    python3 -m venv "$venv"
+  fi
+  # Installed when the requirements changed since the last install (or never were).
+  stamp="$venv/.requirements"
+  if ! cmp -s "$requirements" "$stamp"; then
+    echo "installing the test tools of $requirements into $venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+  fi
 fi
