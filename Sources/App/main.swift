@@ -62,7 +62,6 @@ do {
 
 let limits = WebLimits(requestBodyBytesMax: config.web.requestBodyBytesMax, staleAfterSeconds: config.web.staleAfterSeconds)
 // The session key is written by the engine (derived from the cluster key); read when first needed.
-let webKeyPath = config.paths.runtimeDir + "/web.key"
 let access = AccessSettings(
     policy: SessionPolicy(idleSeconds: Int64(config.access.sessionIdleSeconds),
                           lifetimeSeconds: Int64(config.access.sessionLifetimeSeconds)),
@@ -70,7 +69,7 @@ let access = AccessSettings(
     memberAddresses: Array(Set(config.members.map(\.address) + [config.blade.address])),
     httpsPort: config.access.httpsPort, httpPort: config.web.port,
     metricsAnonymousNetworks: config.access.metricsAnonymousNetworks,
-    loadKey: { try WebKey.load(path: webKeyPath) })
+    loadKey: { try WebKey.load(path: config.paths.webKey) })
 let app = WebApp(templates: templates, limits: limits, control: ControlClient(socketPath: config.paths.controlSocket),
                  access: access, defaultIntervalsMs: config.intervalsMs)
 let socketPath = socketOverride ?? config.paths.webSocket

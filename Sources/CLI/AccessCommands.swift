@@ -49,10 +49,7 @@ struct UserCommand: ParsableCommand {
                     ["name": user.name, "role": user.role.rawValue, "slots": user.scope?.text ?? "",
                      "tokens": String(access.tokens.values.filter { $0.user == user.name }.count)]
                 }
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(rows), as: UTF8.self))
-                return
+                return try printJSON(rows)
             }
             let now = Date().timeIntervalSince1970
             for user in users {
@@ -183,10 +180,7 @@ struct AuditCommand: ParsableCommand {
         let records = try AccessCommands.reader(try target.load())
             .audit(filter: AuditFilter(actor: actor, action: action, since: since), limit: limit)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(records), as: UTF8.self))
-            return
+            return try printJSON(records)
         }
         for record in records {
             print([Format.time(record.at), record.actor, record.role.isEmpty ? "-" : record.role, record.address, record.action,

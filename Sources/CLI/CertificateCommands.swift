@@ -54,9 +54,7 @@ struct CertificateCommand: ParsableCommand {
             let sealed = try SealedSecret.seal(Array(created.privateKeyPEM.utf8), key: try CertificateFiles.sealingKey(config),
                                                using: &random)
             let document = ["certificatePEM": created.certificatePEM, "sealedKey": sealed]
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(document), as: UTF8.self))
+            try printJSON(document, pretty: false)
         }
     }
 
@@ -71,8 +69,8 @@ struct CertificateCommand: ParsableCommand {
             let files = CertificateFiles(config)
             let reader = StoreReader(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase,
                                      staleAfterSeconds: config.web.staleAfterSeconds)
-            guard let authorityPEM = try reader.setting(CertificateFiles.authorityCertificateSetting),
-                  let sealedKey = try reader.setting(CertificateFiles.authorityKeySetting) else {
+            guard let authorityPEM = try reader.setting(CertificateSettings.authorityCertificate),
+                  let sealedKey = try reader.setting(CertificateSettings.authoritySealedKey) else {
                 throw ValidationError("the chassis has no certificate authority yet (the active manager makes it)")
             }
             let authority = try CertificateSummary.parse(pem: authorityPEM)
@@ -138,32 +136,21 @@ struct CertificateCommand: ParsableCommand {
 
 /// Where a blade keeps its certificate (`state_dir/tls`), and what the engine reads of it.
 struct CertificateFiles {
-    static let authorityCertificateSetting = "tls.ca.certificate"
-    static let authorityKeySetting = "tls.ca.key"
-
     let config: BladeConfig
-    let directory: String
-    var certificate: String { directory + "/blade.crt" }
-    var key: String { directory + "/blade.key" }
-    var authority: String { directory + "/ca.crt" }
+    var directory: String { config.paths.tlsDir }
+    var certificate: String { config.paths.certificate }
+    var key: String { config.paths.certificateKey }
+    var authority: String { config.paths.certificateAuthority }
     /// `NOTAFTER` (Unix seconds) of the certificate in force, for the expiry collector.
-    var notAfter: String { directory + "/blade.crt.not-after" }
+    var notAfter: String { config.paths.certificateNotAfter }
     /// What the engine compares to decide that a certificate is due: `NOTAFTER`, the
     /// authority's SHA-256, then the names, one per line.
-    var meta: String { directory + "/blade.crt.meta" }
+    var meta: String { config.paths.certificateMeta }
 
-    init(_ config: BladeConfig) {
-        self.config = config
-        directory = config.paths.stateDir + "/tls"
-    }
+    init(_ config: BladeConfig) { self.config = config }
 
     /// This blade's address and the chassis' configured names.
-    var wantedNames: (dns: [String], ip: [String]) {
-        let names = config.access.names
-        let addresses = names.filter { IPv4.parse($0) != nil }
-        return (names.filter { IPv4.parse($0) == nil }.map { $0.lowercased() }.sorted(),
-                Array(Set([config.blade.address] + addresses)).sorted())
-    }
+    var wantedNames: (dns: [String], ip: [String]) { config.certificateNames }
 
     static func sealingKey(_ config: BladeConfig) throws -> SymmetricKey {
         let secret = try ChassisSecret.load(clusterKeyFile: config.cluster.keyFile, stateDir: config.paths.stateDir, create: false)
@@ -201,7 +188,7 @@ struct CertificateFiles {
     }
 
     static func digest(_ pem: String) -> String {
-        SHA256.hash(data: Array(pem.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(Array(SHA256.hash(data: Array(pem.utf8))))
     }
 }
 

@@ -49,10 +49,7 @@ struct StatusCommand: ParsableCommand {
                                  staleAfterSeconds: config.web.staleAfterSeconds)
         let snapshot = try reader.snapshot()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(snapshot), as: UTF8.self))
-            return
+            return try printJSON(snapshot)
         }
         print(StatusText.render(snapshot, local: try reader.local(), now: StoreReader.wallClock()), terminator: "")
     }
@@ -119,6 +116,13 @@ struct AcknowledgeCommand: ParsableCommand {
         try check(ControlClient(socketPath: config.paths.controlSocket).send(.acknowledgeAlert(id: id, by: by)))
         print("alert \(id) acknowledged")
     }
+}
+
+/// Prints `value` as JSON with sorted keys (indented for a person, one line for a program).
+func printJSON<T: Encodable>(_ value: T, pretty: Bool = true) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
 func check(_ response: ControlResponse) throws {

@@ -518,8 +518,7 @@ extension Demo {
     /// Asks the active manager to hand over (to a named blade, or the next preferred).
     static func handOver(state: DemoState, to target: Int?) throws -> String {
         for blade in state.blades where !blade.witness {
-            // /health/active answers 200 on the active manager only (anonymous, over plain HTTP).
-            guard HTTPProbe.get(host: blade.address, port: state.port, path: "/health/active")?.status == 200 else { continue }
+            guard isActive(blade, state: state) else { continue }
             let config = try BladeConfig.load(path: blade.configPath)
             let name = try target.map { try state.blade($0).name }
             let response = try ControlClient(socketPath: config.paths.controlSocket).send(.handOver(to: name))
@@ -534,7 +533,7 @@ extension Demo {
         var found: String?
         try waitFor(seconds: seconds, what: "an active manager") {
             for blade in state.blades where !blade.witness {
-                if HTTPProbe.get(host: blade.address, port: state.port, path: "/health/active", timeoutMs: 300)?.status == 200 {
+                if isActive(blade, state: state) {
                     found = blade.address
                     return true
                 }
@@ -588,6 +587,11 @@ extension Demo {
         state.blades.removeAll { $0.index == index && !$0.witness }
         for member in state.blades { try prepare(member, state: state) }
         try state.save()
+    }
+
+    /// `/health/active` answers 200 on the active manager only (anonymous, over plain HTTP).
+    static func isActive(_ blade: DemoBlade, state: DemoState) -> Bool {
+        HTTPProbe.get(host: blade.address, port: state.port, path: "/health/active", timeoutMs: 300)?.status == 200
     }
 
     static func activeBlade(state: DemoState) throws -> DemoBlade {

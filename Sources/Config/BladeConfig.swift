@@ -55,6 +55,16 @@ public struct BladeConfig: Sendable, Equatable {
         public var metricsDatabase: String { runtimeDir + "/metrics.db" }
         public var controlSocket: String { runtimeDir + "/engine.sock" }
         public var webSocket: String { runtimeDir + "/web.sock" }
+        /// The web app's session key, written by the engine (derived from the cluster key).
+        public var webKey: String { runtimeDir + "/web.key" }
+        /// This blade's HTTPS certificate, its key, the chassis authority's certificate, and the
+        /// notes the engine reads of them (the end; the end, the authority's digest and the names).
+        public var tlsDir: String { stateDir + "/tls" }
+        public var certificate: String { tlsDir + "/blade.crt" }
+        public var certificateKey: String { tlsDir + "/blade.key" }
+        public var certificateAuthority: String { tlsDir + "/ca.crt" }
+        public var certificateNotAfter: String { tlsDir + "/blade.crt.not-after" }
+        public var certificateMeta: String { tlsDir + "/blade.crt.meta" }
     }
 
     public struct Web: Sendable, Equatable {
@@ -527,6 +537,15 @@ struct TableReader {
 }
 
 extension BladeConfig {
+    /// The names this blade's HTTPS certificate carries: its own address and the chassis'
+    /// configured names (DNS names lower-cased, addresses as written), each sorted. The engine
+    /// compares them with its certificate's notes; `chassisctl certificate` issues for them.
+    public var certificateNames: (dns: [String], ip: [String]) {
+        let addresses = access.names.filter { IPv4.parse($0) != nil }
+        return (access.names.filter { IPv4.parse($0) == nil }.map { $0.lowercased() }.sorted(),
+                Array(Set([blade.address] + addresses)).sorted())
+    }
+
     /// The address a browser uses for a member: HTTPS on `access.https_port` (the port left out
     /// when it is 443), or plain HTTP on `web.port` when HTTPS is off.
     public func publicURL(address: String) -> String {

@@ -258,29 +258,10 @@ final class BladeEngine {
     /// warning until the module or the expected model changes (the slot's identity is sticky: the
     /// operator decides whether the new model belongs there).
     private func proposeModuleAlerts(now: Double) {
-        guard coordinator.isActive else { return }
-        var slots = Set(moduleModels.keys)
-        for key in openAlerts.keys where key.hasSuffix("/" + Self.moduleModelKey) {
-            if let slot = Int(key.prefix { $0 != "/" }) { slots.insert(slot) }
-        }
-        for slot in slots.sorted() {
-            let key = "\(slot)/\(Self.moduleModelKey)"
-            let expected = expectedModels[slot] ?? ""
-            let model = moduleModels[slot]
-            let mismatch = !expected.isEmpty && model != nil && model != expected
-            guard (openAlerts[key] != nil) != mismatch, !inFlight.contains(key) else { continue }
-            let command: ClusterCommand = mismatch
-                ? .raiseAlert(slotID: slot, metricKey: Self.moduleModelKey, metricLabel: "Module model", severity: .warning,
-                              message: "slot \(slot) holds a \(model ?? "?") where its type expects a \(expected)",
-                              value: nil, at: now)
-                : .clearAlert(slotID: slot, metricKey: Self.moduleModelKey, at: now)
-            inFlight.insert(key)
-            coordinator.propose(command) { [weak self] response in
-                self?.inFlight.remove(key)
-                if !response.ok {
-                    self?.logger.warning("module alert not recorded", metadata: ["slot": "\(slot)", "error": "\(response.error ?? "")"])
-                }
-            }
+        settleSlotAlerts(key: Self.moduleModelKey, slots: Set(moduleModels.keys), now: now) { slot in
+            let expected = self.expectedModels[slot] ?? ""
+            guard let model = self.moduleModels[slot], !expected.isEmpty, model != expected else { return nil }
+            return ("Module model", .warning, "slot \(slot) holds a \(model) where its type expects a \(expected)")
         }
     }
 
@@ -288,33 +269,45 @@ final class BladeEngine {
     static let bladeDownKey = "blade.reporting"
 
     /// On the active manager: a blade that stopped reporting is a critical alert until it reports
-    /// again (or leaves the membership). The log decides: one alert per blade, whichever blade is
-    /// the active manager, and a new active manager settles what it inherits on its first check.
+    /// again (or leaves the membership).
     private func proposeBladeAlerts(now: Double) {
-        guard coordinator.isActive else { return }
         var memberSlots: [Int: String] = [:]
         for member in coordinator.bladeMembers {
             if let slot = member.slot, slot != config.blade.slot { memberSlots[slot] = member.name }
         }
-        var slots = Set(memberSlots.keys)
-        for key in openAlerts.keys where key.hasSuffix("/" + Self.bladeDownKey) {
-            if let slot = Int(key.prefix { $0 != "/" }) { slots.insert(slot) }
+        settleSlotAlerts(key: Self.bladeDownKey, slots: Set(memberSlots.keys), now: now) { slot in
+            guard self.downSlots.contains(slot), let name = memberSlots[slot] else { return nil }
+            return ("Blade reporting", .critical,
+                    "\(name) (slot \(slot)) stopped reporting at \(Format.time(self.lastReports[slot]))")
         }
-        for slot in slots.sorted() {
-            let key = "\(slot)/\(Self.bladeDownKey)"
-            let down = downSlots.contains(slot) && memberSlots[slot] != nil
-            guard (openAlerts[key] != nil) != down, !inFlight.contains(key) else { continue }
-            let name = memberSlots[slot] ?? "slot \(slot)"
-            let command: ClusterCommand = down
-                ? .raiseAlert(slotID: slot, metricKey: Self.bladeDownKey, metricLabel: "Blade reporting", severity: .critical,
-                              message: "\(name) (slot \(slot)) stopped reporting at \(Format.time(lastReports[slot]))",
-                              value: nil, at: now)
-                : .clearAlert(slotID: slot, metricKey: Self.bladeDownKey, at: now)
+    }
+
+    /// On the active manager, brings the alert log in line with a condition of each slot: raises
+    /// the alert (`condition` says its label, severity and message) where the condition holds and
+    /// none is open, clears it where one is open and the condition no longer holds. The log
+    /// decides, so there is one alert per slot whichever blade is the active manager, and a new
+    /// active manager settles what it inherits on its first pass. `slots` are those to look at
+    /// besides the ones with an open alert.
+    private func settleSlotAlerts(key metricKey: String, slots: Set<Int>, now: Double,
+                                  condition: (Int) -> (label: String, severity: Severity, message: String)?) {
+        guard coordinator.isActive else { return }
+        var candidates = slots
+        for key in openAlerts.keys where key.hasSuffix("/" + metricKey) {
+            if let slot = Int(key.prefix { $0 != "/" }) { candidates.insert(slot) }
+        }
+        for slot in candidates.sorted() {
+            let key = "\(slot)/\(metricKey)"
+            let holds = condition(slot)
+            guard (openAlerts[key] != nil) != (holds != nil), !inFlight.contains(key) else { continue }
+            let command: ClusterCommand = holds.map {
+                .raiseAlert(slotID: slot, metricKey: metricKey, metricLabel: $0.label, severity: $0.severity, message: $0.message,
+                            value: nil, at: now)
+            } ?? .clearAlert(slotID: slot, metricKey: metricKey, at: now)
             inFlight.insert(key)
             coordinator.propose(command) { [weak self] response in
                 self?.inFlight.remove(key)
                 if !response.ok {
-                    self?.logger.warning("blade alert not recorded", metadata: ["slot": "\(slot)", "error": "\(response.error ?? "")"])
+                    self?.logger.warning("alert not recorded", metadata: ["key": "\(key)", "error": "\(response.error ?? "")"])
                 }
             }
         }
@@ -522,11 +515,11 @@ final class BladeEngine {
             try store.appendAudit(record)
             response = ControlResponse(ok: true)
         case .setCertificateAuthority(let certificate, let sealedKey, let time):
-            guard try store.setting(CertificateService.authorityCertificateSetting) == nil else {
+            guard try store.setting(CertificateSettings.authorityCertificate) == nil else {
                 return .failure("the chassis already has a certificate authority", code: 409)
             }
-            try store.setSetting(CertificateService.authorityCertificateSetting, certificate)
-            try store.setSetting(CertificateService.authorityKeySetting, sealedKey)
+            try store.setSetting(CertificateSettings.authorityCertificate, certificate)
+            try store.setSetting(CertificateSettings.authoritySealedKey, sealedKey)
             try store.appendAudit(AuditRecord(id: 0, at: time, actor: "engine", role: "", address: config.blade.address,
                                               via: "engine", action: "certificates.authority.create", target: "chassis",
                                               old: nil, new: nil))

@@ -33,8 +33,6 @@ import Store
 /// grew from 18.7 to 23.8 MB, `make bench-web`). The engine reads only the notes it leaves
 /// (`blade.crt.meta`: the end, the authority's SHA-256 and the names).
 final class CertificateService {
-    static let authorityCertificateSetting = "tls.ca.certificate"
-    static let authorityKeySetting = "tls.ca.key"
     /// A certificate is renewed this long before it ends.
     static let renewBeforeSeconds = 45.0 * 86_400
     static let toolTimeoutSeconds = 60.0
@@ -44,9 +42,6 @@ final class CertificateService {
     let logger: Logger
     let loop: EventLoop
     let tool: String
-    let directory: String
-    var certificatePath: String { directory + "/blade.crt" }
-    var metaPath: String { directory + "/blade.crt.meta" }
     /// A tool run is under way (one at a time).
     private var running = false
     private var proposing = false
@@ -57,7 +52,6 @@ final class CertificateService {
         self.store = store
         self.loop = loop
         self.logger = logger
-        directory = config.paths.stateDir + "/tls"
         tool = Self.executableDirectory() + "/chassisctl"
     }
 
@@ -71,7 +65,8 @@ final class CertificateService {
 
     /// This blade's address and the chassis' configured names, as the notes list them.
     var wantedNames: Set<String> {
-        Set([config.blade.address] + config.access.names.map { IPv4.parse($0) == nil ? $0.lowercased() : $0 })
+        let names = config.certificateNames
+        return Set(names.dns + names.ip)
     }
 
     /// Brings this blade's certificate up to date; on the active manager, has the authority made
@@ -86,12 +81,12 @@ final class CertificateService {
         }
         let authority: String?
         do {
-            authority = try store.setting(Self.authorityCertificateSetting)
+            authority = try store.setting(CertificateSettings.authorityCertificate)
         } catch {
             return logger.error("certificates", metadata: ["error": "\(error)"])
         }
         guard let authority else {
-            if access(certificatePath, F_OK) != 0 {
+            if access(config.paths.certificate, F_OK) != 0 {
                 run("provisional") { [weak self] ok, _ in if ok { self?.reload() } }
             } else if isActive && !proposing {
                 proposing = true
@@ -122,14 +117,10 @@ final class CertificateService {
     /// Whether the notes say the certificate must be (re)issued: none, another authority, other
     /// names, or an end within 45 days.
     func isDue(authority: String, now: Double) -> Bool {
-        guard let text = try? String(contentsOfFile: metaPath, encoding: .utf8) else { return true }
+        guard let text = try? String(contentsOfFile: config.paths.certificateMeta, encoding: .utf8) else { return true }
         let lines = text.split(separator: "\n").map(String.init)
         guard lines.count >= 3, let notAfter = Double(lines[0]) else { return true }
-        let digest = SHA256.hash(data: Array(authority.utf8)).map { byte -> String in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
-        }.joined()
-        return lines[1] != digest || notAfter - Self.renewBeforeSeconds <= now || Set(lines.dropFirst(2)) != wantedNames
+        return lines[1] != Hex.encode(Array(SHA256.hash(data: Array(authority.utf8)))) || notAfter - Self.renewBeforeSeconds <= now || Set(lines.dropFirst(2)) != wantedNames
     }
 
     /// Runs `chassisctl certificate SUBCOMMAND --config FILE` off the loop; `done` runs on the loop.

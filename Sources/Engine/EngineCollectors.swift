@@ -26,7 +26,7 @@ enum EngineCollectors {
             slotID: String(config.blade.slot), configuredIdentity: identity, simulatedDirectory: hardware.simulatedDir,
             // Each simulated blade drifts differently, and the same way on every run.
             simulationSeed: UInt64(config.blade.slot) &* 7_919 &+ 17)
-        settings.certificateExpiryPath = config.paths.stateDir + "/tls/blade.crt.not-after"
+        settings.certificateExpiryPath = config.paths.certificateNotAfter
         settings.wallClock = { StoreReader.wallClock() }
         return CollectorSet(settings: settings)
     }

@@ -12,14 +12,9 @@ import Config
 /// which faces the network, never reads the cluster key itself. A single blade without a cluster
 /// key derives it from a random secret of its own (`local.key` in the state directory).
 enum WebKeyFile {
-    static func path(_ config: BladeConfig) -> String { config.paths.runtimeDir + "/web.key" }
-
     static func write(config: BladeConfig, clusterKey: [UInt8]?) throws {
         let key = webKey(try rootSecret(config: config, clusterKey: clusterKey))
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = key.flatMap { byte -> [UInt8] in [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }
-        text.append(0x0A)
-        try ChassisSecret.writeAtomically(path: path(config), contents: text, mode: 0o640)
+        try ChassisSecret.writeAtomically(path: config.paths.webKey, contents: Array((Hex.encode(key) + "\n").utf8), mode: 0o640)
     }
 
     static func webKey(_ rootSecret: [UInt8]) -> [UInt8] {

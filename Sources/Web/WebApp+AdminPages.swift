@@ -101,8 +101,6 @@ extension WebApp {
         let records = try exchange.source.audit(filter: filter, limit: limit)
         var view = basePage(title: "Audit log — Chassis Manager", page: "audit", snapshot: nil, stale: false, local: exchange.local,
                             request: exchange.request, viewer: exchange.principal)
-        let query = exchange.query.filter { $0.name != "format" }
-            .map { URLCoding.encodeComponent($0.name) + "=" + URLCoding.encodeComponent($0.value) }.joined(separator: "&")
         view.audit = AuditPageView(
             actor: filter.actor ?? "", action: filter.action ?? "",
             since: exchange.values("since").first ?? "", until: exchange.values("until").first ?? "",
@@ -112,8 +110,8 @@ extension WebApp {
                              action: record.action, target: record.target, old: record.old ?? "", new: record.new ?? "")
             },
             count: records.count == 1 ? "1 record" : "\(records.count) records",
-            csvURL: "/api/v1/audit?format=csv" + (query.isEmpty ? "" : "&" + query),
-            jsonURL: "/api/v1/audit" + (query.isEmpty ? "" : "?" + query))
+            csvURL: exchange.link("/api/v1/audit", dropping: ["format"], adding: ["format=csv"]),
+            jsonURL: exchange.link("/api/v1/audit", dropping: ["format"]))
         return try page(view, template: "audit", source: exchange.source)
     }
 }

@@ -11,11 +11,7 @@ extension WebApp {
 
     /// The filter the query asks for, within the caller's scope.
     func alertFilter(_ exchange: Exchange) throws -> (AlertFilter, Int) {
-        func one(_ name: String) throws -> String? {
-            let values = exchange.values(name).filter { !$0.isEmpty }
-            guard values.count <= 1 else { throw HTTPError(400, "\(name) given more than once") }
-            return values.first
-        }
+        func one(_ name: String) throws -> String? { try exchange.single(name) }
         var filter = AlertFilter()
         if let text = try one("state") {
             guard let state = AlertFilter.State(rawValue: text) else { throw HTTPError(400, "state must be open, closed or all") }
@@ -38,16 +34,8 @@ extension WebApp {
         case (nil, let scope?): (filter.slots, filter.includeChassis) = (scope.slots, false)
         case (let asked?, let scope?): (filter.slots, filter.includeChassis) = (scope.slots.filter { $0 == asked }, false)
         }
-        for (name, keyPath) in [("since", \AlertFilter.since), ("until", \AlertFilter.until)] {
-            guard let text = try one(name) else { continue }
-            if let seconds = Double(text), seconds.isFinite {
-                filter[keyPath: keyPath] = seconds
-            } else if let parsed = Format.parseISOTime(text) {
-                filter[keyPath: keyPath] = parsed
-            } else {
-                throw HTTPError(400, "\(name) must be Unix seconds or a time like 2026-12-04T10:00:00Z")
-            }
-        }
+        filter.since = try exchange.time("since")
+        filter.until = try exchange.time("until")
         if let text = try one("text") {
             try Validation.text(text, field: "text", bytesMax: 128, allowEmpty: true)
             filter.text = text
@@ -56,14 +44,7 @@ extension WebApp {
             guard let id = Int64(text), id > 0 else { throw HTTPError(400, "before must be an alert id") }
             filter.beforeID = id
         }
-        var limit = 100
-        if let text = try one("limit") {
-            guard let value = Int(text), (1...AlertFilter.limitMax).contains(value) else {
-                throw HTTPError(400, "limit must be between 1 and \(AlertFilter.limitMax)")
-            }
-            limit = value
-        }
-        return (filter, limit)
+        return (filter, try exchange.limit(default: 100, maximum: AlertFilter.limitMax))
     }
 
     /// `GET /api/v1/alerts` with any filter is the log; without one, the polled document of what
@@ -90,11 +71,8 @@ extension WebApp {
         let current = try current(exchange)
         var view = basePage(title: "Alert log — Chassis Manager", page: "alerts", snapshot: current.snapshot, stale: current.stale,
                             local: exchange.local, request: exchange.request, viewer: exchange.principal)
-        let query = exchange.query.filter { $0.name != "format" && $0.name != "before" }
-            .map { URLCoding.encodeComponent($0.name) + "=" + URLCoding.encodeComponent($0.value) }
         func link(_ base: String, _ extra: [String]) -> String {
-            let all = query + extra
-            return base + (all.isEmpty ? "" : "?" + all.joined(separator: "&"))
+            exchange.link(base, dropping: ["format", "before"], adding: extra)
         }
         view.alertLog = AlertLogPageView(
             state: filter.state.rawValue, severity: filter.severity?.rawValue ?? "",

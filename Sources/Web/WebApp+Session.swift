@@ -192,7 +192,7 @@ extension WebApp {
         let time = now()
         let authenticator = Authenticator(policy: access.policy, key: try state.key(access))
         guard let text = fields["ticket"], let ticket = authenticator.redeem(text, now: time) else {
-            return Self.loginRedirect(next: next, reason: "ticket")
+            return Self.loginRedirect(next: next)
         }
         // The ticket was made by a page in use (its 90 s bound the idle time); the session's
         // lifetime still counts from its login.
@@ -201,7 +201,7 @@ extension WebApp {
         let accessState = try state.snapshot(source: exchange.source)
         guard case .authenticated = authenticator.check(session, access: accessState, now: time),
               state.redeem(ticketID: ticket.id, expiresAt: ticket.expiresAt, now: Int64(time)) else {
-            return Self.loginRedirect(next: next, reason: "ticket")
+            return Self.loginRedirect(next: next)
         }
         var view = basePage(title: "Chassis Manager", page: "transfer", snapshot: nil, stale: false, local: nil,
                             request: exchange.request, viewer: nil)
@@ -211,7 +211,7 @@ extension WebApp {
         return response
     }
 
-    static func loginRedirect(next: String, reason: String) -> Response {
+    static func loginRedirect(next: String) -> Response {
         let location = "/login?next=" + URLCoding.encodeComponent(next)
         return Response(status: 303, headers: [("Location", location), ("Cache-Control", "no-store")])
     }

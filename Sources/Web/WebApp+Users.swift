@@ -158,28 +158,9 @@ extension WebApp {
     // MARK: Audit
 
     func auditFilter(_ exchange: Exchange) throws -> (AuditFilter, Int) {
-        func one(_ name: String) throws -> String? {
-            let values = exchange.values(name).filter { !$0.isEmpty }
-            guard values.count <= 1 else { throw HTTPError(400, "\(name) given more than once") }
-            if let value = values.first, let problem = ControlValidation.textProblem(value, field: name) { throw HTTPError(400, problem) }
-            return values.first
-        }
-        func time(_ name: String) throws -> Double? {
-            guard let text = try one(name) else { return nil }
-            if let seconds = Double(text), seconds.isFinite { return seconds }
-            guard let parsed = Format.parseISOTime(text) else {
-                throw HTTPError(400, "\(name) must be Unix seconds or a time like 2026-12-04T10:00:00Z")
-            }
-            return parsed
-        }
-        var limit = 500
-        if let text = try one("limit") {
-            guard let value = Int(text), (1...AuditRecord.recordsMax).contains(value) else {
-                throw HTTPError(400, "limit must be between 1 and \(AuditRecord.recordsMax)")
-            }
-            limit = value
-        }
-        return (AuditFilter(actor: try one("actor"), action: try one("action"), since: try time("since"), until: try time("until")), limit)
+        (AuditFilter(actor: try exchange.single("actor"), action: try exchange.single("action"), since: try exchange.time("since"),
+                     until: try exchange.time("until")),
+         try exchange.limit(default: 500, maximum: AuditRecord.recordsMax))
     }
 
     func apiAudit(_ exchange: Exchange) throws -> Response {

@@ -22,6 +22,7 @@ import Testing
         #expect(response.status == 200, "\(target)")
         let leaks = CustomerScopeTests.forbidden.filter { response.bodyText.contains($0) }
         #expect(leaks.isEmpty, "\(target) shows \(leaks)")
+        #expect(!source.alertLogQueries.isEmpty, "\(target) read no alert log")
         for filter in source.alertLogQueries {
             #expect(!filter.includeChassis, "\(target)")
             #expect(filter.slots.map { Set($0).isSubset(of: [2, 3]) } ?? false, "\(target): \(filter)")
