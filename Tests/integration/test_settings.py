@@ -190,3 +190,62 @@ def test_a_module_of_another_model_than_its_slot_expects_is_an_alert(chassis):
                             json={"moduleType": {"role": role, "expectedModel": model}})
     assert reply.status == 200, reply.text
     wait_until(lambda: not model_alerts(), timeout=10, what="the mismatch alert to clear")
+
+
+def test_the_console_commands_a_blade_operator_has(chassis):
+    """What the README promises of chassisctl on a blade: users, tokens, locks, the audit log and
+    the certificate, each seen to take effect through the web."""
+    from conftest import Session, Token
+    active = chassis.active_index()
+
+    def console(*arguments, input=None, check=True):
+        return ctl(*arguments, "--blade", str(active), "--demo-dir", chassis.directory, input=input, check=check)
+
+    first = "console-first-password"
+    console("user", "add", "con-op", "--role", "operator", "--password-stdin", input=first + "\n")
+    assert "con-op\toperator" in console("user", "list").stdout
+    session = Session(chassis, "con-op", first)
+    assert session.login(active).status == 200
+
+    console("user", "role", "con-op", "viewer")
+    assert chassis.request(active, "/api/v1/session", auth=session).status == 401, "a role change ends the sessions"
+    assert session.login(active).status == 200
+    assert chassis.request(active, "/api/v1/session", auth=session).json()["role"] == "viewer"
+
+    second = "console-second-password"
+    console("user", "passwd", "con-op", "--password-stdin", input=second + "\n")
+    assert Session(chassis, "con-op", first).login(active).status == 401
+    assert Session(chassis, "con-op", second).login(active).status == 200
+
+    source = "127.0.0.77"  # an address of its own: its failures throttle no other test
+    for _ in range(3):
+        assert Session(chassis, "con-op", "wrong-password").login(active, source=source).status == 401
+    assert Session(chassis, "con-op", second).login(active, source=source).status == 429
+    console("user", "unlock", "--user", "con-op", "--address", source)
+    assert Session(chassis, "con-op", second).login(active, source=source).status == 200
+
+    text = console("token", "create", "con-op", "--label", "console test").stdout.strip().splitlines()[-1]
+    token = Token(text)
+    token_id = text.split("_")[1]
+    assert chassis.request(active, "/api/v1/chassis", auth=token).status == 200
+    listing = console("token", "list").stdout
+    assert token_id in listing and "console test" in listing and text.split("_", 2)[2] not in listing
+    console("token", "revoke", token_id)
+    assert chassis.request(active, "/api/v1/chassis", auth=token).status == 401
+
+    audit = json.loads(console("audit", "--action", "user", "--json").stdout)
+    actions = {(record["action"], record["target"]) for record in audit}
+    assert {("user.add", "user con-op"), ("user.update", "user con-op")} <= actions, actions
+    assert all(record["via"] == "chassisctl" for record in audit if record["target"] == "user con-op")
+    assert second not in console("audit", "--json").stdout and first not in console("audit", "--json").stdout
+
+    before = console("certificate", "status").stdout
+    assert "CN=Chassis Manager CA" in before and chassis.address(active) in before
+    assert "issued until" in console("certificate", "issue", "--force").stdout
+    after = console("certificate", "status").stdout
+    fingerprint = lambda text: [line for line in text.splitlines() if line.startswith("sha256")][0]
+    assert fingerprint(before) != fingerprint(after), "a forced issue makes a new certificate"
+
+    console("user", "remove", "con-op")
+    assert "con-op" not in console("user", "list").stdout
+    assert Session(chassis, "con-op", second).login(active).status == 401
