@@ -60,8 +60,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ]),
-        // The chassis' own certificate authority, server certificates and sealed secrets: pure computation.
+        // The chassis' own certificate authority and server certificates: pure computation.
         .target(name: "Certificates", dependencies: [
+            "ChassisKeys",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "X509", package: "swift-certificates"),

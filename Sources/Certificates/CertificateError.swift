@@ -1,4 +1,4 @@
-/// An error of the certificate authority, of a certificate summary or of a sealed secret.
+/// An error of the certificate authority, or of a certificate summary.
 ///
 /// Every error says in a sentence what was wrong with the input, so that the engine can log it
 /// and an operator can act on it. The kind lets a caller tell the cases apart without matching
@@ -17,10 +17,6 @@ public struct CertificateError: Error, CustomStringConvertible, Equatable, Senda
         case notAnAuthority
         /// A host name, address, common name or number of days that cannot go into a certificate.
         case invalidArgument
-        /// A sealed secret that is not of the form `v1:` followed by base64 of the right length.
-        case malformedSealedSecret
-        /// A sealed secret that does not open: a wrong key, or text altered after sealing.
-        case sealedSecretRejected
         /// The random number generator gave no usable private key after many attempts.
         case randomnessExhausted
         /// Building or signing the certificate failed inside the X.509 library.

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Testing
-@testable import Certificates
+import ChassisKeys
 
 @Suite struct SealedSecretTests {
     let clusterKey = Array("0123456789abcdef0123456789abcdef".utf8)
@@ -13,13 +13,13 @@ import Testing
     }
 
     @Test func aSealedSecretOpensWithTheRightKey() throws {
-        let ca = try makeCA()
-        let sealed = try seal(ca.privateKeyPEM)
+        let secret = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n"
+        let sealed = try seal(secret)
         #expect(sealed.hasPrefix("v1:"))
         #expect(!sealed.contains("\n"))
         #expect(!sealed.contains("PRIVATE KEY"))
-        #expect(try SealedSecret.open(sealed, key: key) == Array(ca.privateKeyPEM.utf8))
-        #expect(try SealedSecret.open(sealed + "\n", key: key) == Array(ca.privateKeyPEM.utf8))
+        #expect(try SealedSecret.open(sealed, key: key) == Array(secret.utf8))
+        #expect(try SealedSecret.open(sealed + "\n", key: key) == Array(secret.utf8))
         #expect(try SealedSecret.open(seal(""), key: key) == [])
     }
 
@@ -34,8 +34,8 @@ import Testing
                                                    purpose: SealedSecret.caKeyPurpose)
         let otherPurpose = SealedSecret.derivedKey(clusterKey: clusterKey, purpose: "chassis-manager/sessions/v1")
         for wrong in [otherCluster, otherPurpose, SymmetricKey(data: clusterKey)] {
-            let error = #expect(throws: CertificateError.self) { _ = try SealedSecret.open(sealed, key: wrong) }
-            #expect(error?.kind == .sealedSecretRejected)
+            let error = #expect(throws: SealedSecretError.self) { _ = try SealedSecret.open(sealed, key: wrong) }
+            #expect(error?.kind == .rejected)
         }
     }
 
@@ -49,15 +49,15 @@ import Testing
             var flipped = bytes
             flipped[index] ^= 0x01
             let text = "v1:" + Data(flipped).base64EncodedString()
-            let error = #expect(throws: CertificateError.self, "byte \(index)") { _ = try SealedSecret.open(text, key: key) }
-            #expect(error?.kind == .sealedSecretRejected)
+            let error = #expect(throws: SealedSecretError.self, "byte \(index)") { _ = try SealedSecret.open(text, key: key) }
+            #expect(error?.kind == .rejected)
         }
     }
 
     @Test(arguments: ["", "v1:", "v2:AAAA", "secret", "v1:!!!!", "v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "V1:AAAA"])
     func malformedTextIsAnError(text: String) {
-        let error = #expect(throws: CertificateError.self) { _ = try SealedSecret.open(text, key: key) }
-        #expect(error?.kind == .malformedSealedSecret || error?.kind == .sealedSecretRejected)
+        let error = #expect(throws: SealedSecretError.self) { _ = try SealedSecret.open(text, key: key) }
+        #expect(error?.kind == .malformed || error?.kind == .rejected)
     }
 
     @Test func theDerivedKeyIsHKDFSHA256() {
@@ -71,7 +71,7 @@ import Testing
 
     @Test func aKeyAESDoesNotTakeIsAnError() {
         var generator = SeededGenerator(seed: 1)
-        #expect(throws: CertificateError.self) {
+        #expect(throws: SealedSecretError.self) {
             _ = try SealedSecret.seal([1, 2, 3], key: SymmetricKey(data: [UInt8](repeating: 1, count: 7)), using: &generator)
         }
     }

@@ -19,6 +19,8 @@ public enum SealedSecret {
     public static let prefix = "v1:"
     /// The HKDF purpose (its `info`) of the key that seals the chassis authority's private key.
     public static let caKeyPurpose = "chassis-manager/ca-key/v1"
+    /// The purpose of the key that seals the passwords of notification targets (an SMTP login).
+    public static let notificationPurpose = "chassis-manager/notification-secrets/v1"
 
     private static let nonceCount = 12
     private static let tagCount = 16
@@ -44,36 +46,43 @@ public enum SealedSecret {
     ///   - key: A 128-, 192- or 256-bit key, normally from `derivedKey(clusterKey:purpose:)`.
     ///   - generator: The source of the 12-byte nonce.
     /// - Returns: `v1:` and base64, without newlines.
-    /// - Throws: `CertificateError` when the key has a size AES does not take.
+    /// - Throws: `SealedSecretError` when the key has a size AES does not take.
     public static func seal<G: RandomNumberGenerator>(_ plaintext: [UInt8], key: SymmetricKey,
                                                       using generator: inout G) throws -> String {
-        let nonceBytes = Randomness.bytes(nonceCount, using: &generator)
+        var nonceBytes: [UInt8] = []
+        while nonceBytes.count < nonceCount {
+            var word = generator.next()
+            for _ in 0..<8 where nonceBytes.count < nonceCount {
+                nonceBytes.append(UInt8(truncatingIfNeeded: word))
+                word >>= 8
+            }
+        }
         do {
             let nonce = try AES.GCM.Nonce(data: nonceBytes)
             let box = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: associatedData)
             let combined = nonceBytes + Array(box.ciphertext) + Array(box.tag)
             return prefix + Data(combined).base64EncodedString()
         } catch {
-            throw CertificateError(.invalidArgument, "the secret could not be sealed (a key of \(key.bitCount) bits?): \(error)")
+            throw SealedSecretError(.badKey, "the secret could not be sealed (a key of \(key.bitCount) bits?): \(error)")
         }
     }
 
     /// Opens a sealed text.
     ///
     /// - Returns: The secret's bytes.
-    /// - Throws: `CertificateError` of kind `malformedSealedSecret` when the text is not of this
-    ///   form, and of kind `sealedSecretRejected` when the key is wrong or the text was altered.
+    /// - Throws: `SealedSecretError` of kind `malformed` when the text is not of this
+    ///   form, and of kind `rejected` when the key is wrong or the text was altered.
     public static func open(_ sealed: String, key: SymmetricKey) throws -> [UInt8] {
-        let text = sealed.trimmedWhitespace()
+        let text = String(sealed.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         guard text.hasPrefix(prefix) else {
             let shown = text.prefix(8)
-            throw CertificateError(.malformedSealedSecret, "a sealed secret begins with \"\(prefix)\", not \"\(shown)…\"")
+            throw SealedSecretError(.malformed, "a sealed secret begins with \"\(prefix)\", not \"\(shown)…\"")
         }
         guard let bytes = Data(base64Encoded: String(text.dropFirst(prefix.count))).map(Array.init) else {
-            throw CertificateError(.malformedSealedSecret, "the sealed secret's text after \"\(prefix)\" is not base64")
+            throw SealedSecretError(.malformed, "the sealed secret's text after \"\(prefix)\" is not base64")
         }
         guard bytes.count >= nonceCount + tagCount else {
-            throw CertificateError(.malformedSealedSecret,
+            throw SealedSecretError(.malformed,
                                    "the sealed secret is \(bytes.count) bytes, shorter than a nonce and a tag (\(nonceCount + tagCount))")
         }
         do {
@@ -82,8 +91,28 @@ public enum SealedSecret {
                                             tag: bytes[(bytes.count - tagCount)...])
             return Array(try AES.GCM.open(box, using: key, authenticating: associatedData))
         } catch {
-            throw CertificateError(.sealedSecretRejected,
+            throw SealedSecretError(.rejected,
                                    "the sealed secret does not open with this key: a wrong key, or the text was altered")
         }
+    }
+}
+
+/// A sealed secret that could not be made or opened.
+public struct SealedSecretError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Kind: String, Equatable, Sendable {
+        /// Not `v1:` followed by base64 of a nonce, a ciphertext and a tag.
+        case malformed
+        /// It does not open: a wrong key, or text altered after sealing.
+        case rejected
+        /// A key of a size AES does not take.
+        case badKey
+    }
+
+    public var kind: Kind
+    public var description: String
+
+    public init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
     }
 }
