@@ -9,8 +9,8 @@ BIN_DEBUG := .build/debug
 BIN_RELEASE := .build/release
 # What the demo needs, and what the tests need besides (browser, partitions, load, the CA's
 # trust store, a virtual environment for the Python test tools).
-DEMO_PACKAGES := libfcgi-dev libsqlite3-dev libsensors-dev lm-sensors nginx iproute2 util-linux libjs-chart.js procps
-TEST_PACKAGES := $(DEMO_PACKAGES) chromium chromium-driver libnss3-tools nftables wrk sqlite3 openssl python3-venv
+DEMO_PACKAGES := libfcgi-dev libsqlite3-dev libsensors-dev lm-sensors nginx iproute2 util-linux libjs-chart.js procps curl
+TEST_PACKAGES := $(DEMO_PACKAGES) chromium chromium-driver libnss3-tools nftables wrk sqlite3 openssl python3-venv prometheus-alertmanager
 VENV := .build/venv
 PYTHON := $(VENV)/bin/python
 SIM_SCHEDULES ?= 2000

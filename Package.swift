@@ -67,6 +67,8 @@ let package = Package(
             .product(name: "SwiftASN1", package: "swift-asn1"),
             .product(name: "X509", package: "swift-certificates"),
         ]),
+        // Notices of the chassis' events for Alertmanager, syslog, mail and hooks: pure formatting.
+        .target(name: "Notifications", dependencies: ["Model"]),
         // The engine's control protocol over a unix socket, and a blocking client.
         .target(name: "Control", dependencies: ["Model"]),
         // Routes, view models, templates and the redirect rule, callable without FastCGI.
@@ -77,7 +79,8 @@ let package = Package(
 
         .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc"]),
         .executableTarget(name: "Engine", dependencies: [
-            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "ChassisKeys",
+            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "ChassisKeys", "Notifications",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -27,4 +27,10 @@ public enum ClusterCommand: Sendable, Codable, Equatable {
     /// The chassis' certificate authority, created by the first active manager: its certificate,
     /// and its private key sealed under a key derived from the cluster key. The first one wins.
     case setCertificateAuthority(certificatePEM: String, sealedKey: String, at: Double)
+    /// The active manager delivered the events up to `eventID` to a notification target, so that
+    /// the next active manager resumes after them.
+    case notificationProgress(target: String, eventID: Int64)
+    /// Something the active manager saw happen that is not an alert's change (a member joined or
+    /// left): an entry of the event log.
+    case event(kind: ChassisEvent.Kind, severity: EventSeverity, slotID: Int?, message: String, at: Double)
 }

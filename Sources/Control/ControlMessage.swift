@@ -40,6 +40,13 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case recordLogin(user: String, address: String, success: Bool)
     /// An admin lifts the throttle's lock of a user, an address, or both.
     case liftLoginLock(user: String?, address: String?)
+
+    /// Where notifications go, the whole set at once. An email target's `password` is sealed by
+    /// the engine before the change enters the log; a target given without one keeps the sealed
+    /// password of the same login it replaces.
+    case setNotifications(NotificationTargets)
+    /// The active manager sends a test message to every target now and answers how each went.
+    case testNotifications
 }
 
 /// A request and who sends it: the web app says which user, with which role, from which address;
@@ -84,6 +91,8 @@ extension ControlRequest {
         case .endSession: return "session.end"
         case .recordLogin(_, _, let success): return success ? "login.succeeded" : "login.failed"
         case .liftLoginLock: return "login.unlock"
+        case .setNotifications: return "notifications.set"
+        case .testNotifications: return "notifications.test"
         }
     }
 }
@@ -99,13 +108,17 @@ public struct ControlResponse: Sendable, Codable, Equatable {
     public var id: Int64?
     /// When not the active manager, where to send the request instead.
     public var activeAddress: String?
+    /// Lines of a report (a notification test: one line per target).
+    public var report: [String]?
 
-    public init(ok: Bool, error: String? = nil, code: Int = 200, id: Int64? = nil, activeAddress: String? = nil) {
+    public init(ok: Bool, error: String? = nil, code: Int = 200, id: Int64? = nil, activeAddress: String? = nil,
+                report: [String]? = nil) {
         self.ok = ok
         self.error = error
         self.code = code
         self.id = id
         self.activeAddress = activeAddress
+        self.report = report
     }
 
     public static func failure(_ message: String, code: Int = 400) -> ControlResponse {

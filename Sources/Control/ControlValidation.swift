@@ -92,6 +92,10 @@ public enum ControlValidation {
             if user == nil && address == nil { return "name a user or an address to unlock" }
             if let user, user.isEmpty || user.utf8.count > userNameBytesMax { return "user must be 1 to \(userNameBytesMax) bytes" }
             return user.flatMap { textProblem($0, field: "user") } ?? address.flatMap { textProblem($0, field: "address") }
+        case .setNotifications(let targets):
+            return targets.problem()
+        case .testNotifications:
+            return nil
         }
     }
 

@@ -132,6 +132,7 @@ extension BladeEngine {
         case session(String)
         case login(user: String, address: String)
         case throttle(user: String?, address: String?)
+        case notifications
 
         var description: String {
             switch self {
@@ -147,6 +148,7 @@ extension BladeEngine {
             case .login(let user, _): return "user \(user)"
             case .throttle(let user, let address):
                 return [user.map { "user \($0)" }, address.map { "address \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            case .notifications: return "notifications"
             }
         }
 
@@ -162,7 +164,8 @@ extension BladeEngine {
 
     static func auditSubject(_ request: ControlRequest) -> AuditSubject? {
         switch request {
-        case .ping, .handOver, .addMember, .removeMember: return nil
+        case .ping, .handOver, .addMember, .removeMember, .testNotifications: return nil
+        case .setNotifications: return .notifications
         case .setThreshold(let rule): return .threshold(scope: rule.scope, key: rule.metricKey)
         case .removeThreshold(let id): return .thresholdID(id)
         case .setChassisInfo: return .chassis
@@ -223,6 +226,13 @@ extension BladeEngine {
                 values[name + "LockedUntil"] = number(record.lockedUntil)
             }
             return values
+        case .notifications:
+            // What each target addresses; never a password, sealed or not.
+            let targets = notifications?.targets ?? NotificationTargets()
+            return ["alertmanager": targets.alertmanager.map(\.url).joined(separator: ", "),
+                    "syslog": targets.syslog.map { "\($0.transport.rawValue)://\($0.host):\($0.port)" }.joined(separator: ", "),
+                    "email": targets.email.map { "\($0.server):\($0.port) to \($0.to.joined(separator: " "))" }.joined(separator: ", "),
+                    "hooks": targets.hooks.map(\.command).joined(separator: ", ")]
         }
     }
 

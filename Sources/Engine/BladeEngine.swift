@@ -61,6 +61,10 @@ final class BladeEngine {
     var reschedule: (SamplingGroup) -> Void = { _ in }
     /// Called when the chassis' certificate authority arrived through the log.
     var certificatesChanged: () -> Void = {}
+    /// Called after a command appended events or changed the notification targets.
+    var eventsChanged: () -> Void = {}
+    /// Sends notifications on the active manager; set by the service.
+    var notifications: NotificationService?
 
     init(config: BladeConfig, store: StoreWriter, coordinator: Coordinator, collectors: CollectorSet?, logger: Logger) throws {
         self.config = config
@@ -249,6 +253,7 @@ final class BladeEngine {
         }
         proposeBladeAlerts(now: now)
         proposeModuleAlerts(now: now)
+        proposeManagerAlert(now: now)
     }
 
     /// The metric key of the alert a module of another model than its slot expects raises.
@@ -262,6 +267,49 @@ final class BladeEngine {
             let expected = self.expectedModels[slot] ?? ""
             guard let model = self.moduleModels[slot], !expected.isEmpty, model != expected else { return nil }
             return ("Module model", .warning, "slot \(slot) holds a \(model) where its type expects a \(expected)")
+        }
+    }
+
+    /// The metric key of the chassis-level alert a change of active manager raises.
+    static let managerChangedKey = "manager.active"
+    /// The alert of a change of active manager clears by itself after this long.
+    static let managerChangedAlertSeconds = 600.0
+    /// The last other blade seen as the active manager, and when this one took over.
+    private var lastOtherActive: String?
+    private var managerChangedAt: Double?
+    private var managerChangeMessage: String?
+
+    /// On becoming the active manager after another: a warning (once committed, the same on every
+    /// blade), cleared after `managerChangedAlertSeconds`.
+    private func noteManagerChange(_ state: StoreWriter.EngineState, now: Double) {
+        if state.role == .active, lastPublished?.role != .active, let previous = lastOtherActive {
+            managerChangedAt = now
+            managerChangeMessage = "the active manager moved from \(previous) to \(config.blade.name) (\(config.blade.address)), term \(state.term)"
+        }
+        if let active = state.activeAddress, active != config.blade.address { lastOtherActive = active }
+        if state.role != .active { (managerChangeMessage, managerChangedAt) = (nil, nil) }
+    }
+
+    /// On the active manager: raises the pending alert of its own takeover, clears an old one.
+    private func proposeManagerAlert(now: Double) {
+        guard coordinator.isActive else { return }
+        let key = "0/\(Self.managerChangedKey)"
+        guard !inFlight.contains(key) else { return }
+        let command: ClusterCommand
+        if let message = managerChangeMessage {
+            command = .raiseAlert(slotID: nil, metricKey: Self.managerChangedKey, metricLabel: "Active manager", severity: .warning,
+                                  message: message, value: nil, at: managerChangedAt ?? now)
+        } else if openAlerts[key] != nil {
+            if managerChangedAt == nil { managerChangedAt = now }
+            guard now - (managerChangedAt ?? now) >= Self.managerChangedAlertSeconds else { return }
+            command = .clearAlert(slotID: nil, metricKey: Self.managerChangedKey, at: now)
+        } else {
+            return
+        }
+        inFlight.insert(key)
+        coordinator.propose(command) { [weak self] response in
+            self?.inFlight.remove(key)
+            if response.ok, case .raiseAlert = command { self?.managerChangeMessage = nil }
         }
     }
 
@@ -399,7 +447,11 @@ final class BladeEngine {
     /// Publishes the role and the lease for the web app; returns what it published.
     @discardableResult
     func publish(now: Double) -> StoreWriter.EngineState {
-        let state = coordinator.engineState()
+        var state = coordinator.engineState()
+        if state.role == .active, let notifications, !notifications.targets.isEmpty {
+            state.cluster?.notifications = notifications.published
+        }
+        noteManagerChange(state, now: now)
         if state.role == .active && !ownIdentification.isEmpty {
             checkModule(slotID: config.blade.slot, values: ownIdentification, now: now)
         }
@@ -457,6 +509,21 @@ final class BladeEngine {
         switch request {
         case .ping:
             reply(ControlResponse(ok: true))
+        case .setNotifications(let targets):
+            guard let notifications else { return reply(.failure("a witness sends no notifications", code: 409)) }
+            do {
+                let prepared = try notifications.prepare(targets)
+                coordinator.propose(.audited(.setNotifications(prepared), actor: actor, at: now), completion: reply)
+            } catch {
+                reply(.failure("\(error)", code: 400))
+            }
+        case .testNotifications:
+            guard let notifications else { return reply(.failure("a witness sends no notifications", code: 409)) }
+            guard coordinator.isActive else {
+                return reply(ControlResponse(ok: false, error: "only the active manager sends notifications", code: 409,
+                                             activeAddress: coordinator.activeMember?.member.address))
+            }
+            notifications.test(now: now, reply: reply)
         case .handOver(let target):
             let response = coordinator.handOver(to: target)
             if response.ok { recordEvent(request, actor: actor, target: "manager \(config.blade.name)", new: target.map { ["to": $0] }, now: now) }
@@ -474,6 +541,8 @@ final class BladeEngine {
                 if added.ok {
                     self.recordEvent(request, actor: actor, target: "member \(name)",
                                      new: ["address": address, "slot": slot.map(String.init) ?? "", "witness": String(witness)], now: now)
+                    self.proposeEvent(.memberAdded, slotID: slot,
+                                      message: "\(witness ? "witness" : "blade") \(name) (\(address)) added by \(actor.user)", now: now)
                 }
                 reply(added)
             }
@@ -484,12 +553,25 @@ final class BladeEngine {
             }
             let removed = coordinator.removeFromMembership(name: name)
             guard removed.ok else { return reply(removed) }
+            let slot = coordinator.bladeMembers.first { $0.name == name }?.slot
             coordinator.propose(.dropMember(name: name)) { [weak self] response in
-                if response.ok { self?.recordEvent(request, actor: actor, target: "member \(name)", new: nil, now: now) }
+                if response.ok {
+                    self?.recordEvent(request, actor: actor, target: "member \(name)", new: nil, now: now)
+                    self?.proposeEvent(.memberRemoved, slotID: slot, message: "\(name) removed by \(actor.user)", now: now)
+                }
                 reply(response)
             }
         default:
             coordinator.propose(.audited(request, actor: actor, at: now), completion: reply)
+        }
+    }
+
+    /// Proposes an entry of the event log (on the active manager).
+    func proposeEvent(_ kind: ChassisEvent.Kind, severity: EventSeverity = .info, slotID: Int?, message: String, now: Double) {
+        coordinator.propose(.event(kind: kind, severity: severity, slotID: slotID, message: message, at: now)) { [weak self] response in
+            if !response.ok {
+                self?.logger.warning("event not committed", metadata: ["kind": "\(kind.rawValue)", "error": "\(response.error ?? "")"])
+            }
         }
     }
 
@@ -530,11 +612,13 @@ final class BladeEngine {
                                           message: message, value: value, at: time)
             openAlerts["\(slotID ?? 0)/\(key)"] = severity
             logger.notice("alert raised", metadata: ["id": "\(id)", "severity": "\(severity.rawValue)", "message": "\(message)"])
+            eventsChanged()
             response = ControlResponse(ok: true, id: id)
         case .clearAlert(let slotID, let key, let time):
             try store.clearAlert(slotID: slotID, metricKey: key, at: time)
             openAlerts["\(slotID ?? 0)/\(key)"] = nil
             logger.notice("alert cleared", metadata: ["key": "\(key)", "slot": "\(slotID ?? 0)"])
+            eventsChanged()
             response = ControlResponse(ok: true)
         case .member(let name, let memberID, let address, let slot, let port, let priority, let witness):
             try store.upsertMember(MemberRecord(name: name, memberID: memberID, address: address, slotID: slot, port: port,
@@ -548,11 +632,27 @@ final class BladeEngine {
             response = ControlResponse(ok: true)
         case .recordModule(let slotID, let module, let time):
             guard (1...config.chassis.slots).contains(slotID) else { return .failure("no slot \(slotID)", code: 404) }
+            let previous = moduleSerials[slotID]
             if try store.recordModule(slotID: slotID, module: module, at: time) {
                 logger.notice("module installed", metadata: ["slot": "\(slotID)", "serial": "\(module.serial)"])
+                if let previous {
+                    try store.appendEvent(kind: .moduleReplaced, severity: .warning, slotID: slotID,
+                                          message: "module \(previous) replaced by \(module.model) \(module.serial)", at: time)
+                } else {
+                    try store.appendEvent(kind: .moduleInserted, severity: .info, slotID: slotID,
+                                          message: "module \(module.model) \(module.serial) inserted", at: time)
+                }
+                eventsChanged()
             }
             moduleSerials[slotID] = module.serial
             moduleModels[slotID] = module.model
+            response = ControlResponse(ok: true)
+        case .event(let kind, let severity, let slotID, let message, let time):
+            try store.appendEvent(kind: kind, severity: severity, slotID: slotID, message: message, at: time)
+            eventsChanged()
+            response = ControlResponse(ok: true)
+        case .notificationProgress(let target, let eventID):
+            try NotificationService.applyProgress(target: target, eventID: eventID, store: store)
             response = ControlResponse(ok: true)
         }
         return response
@@ -560,7 +660,7 @@ final class BladeEngine {
 
     func applyControl(_ request: ControlRequest, at time: Double) throws -> ControlResponse {
         switch request {
-        case .ping, .handOver, .addMember, .removeMember:
+        case .ping, .handOver, .addMember, .removeMember, .testNotifications:
             return ControlResponse(ok: true)
         case .addUser, .updateUser, .removeUser, .createToken, .revokeToken, .endSession, .recordLogin, .liftLoginLock:
             return try applyAccess(request, at: time)
@@ -586,6 +686,13 @@ final class BladeEngine {
         case .acknowledgeAlert(let id, let by):
             guard try store.acknowledgeAlert(id: id, by: by, at: time) else { return .failure("no alert \(id)", code: 404) }
             return ControlResponse(ok: true, id: id)
+        case .setNotifications(let targets):
+            try NotificationService.apply(targets, store: store)
+            notifications?.reload()
+            eventsChanged()
+            return ControlResponse(ok: true)
+        case .testNotifications:
+            return ControlResponse(ok: true)
         case .setInterval(let group, let intervalMs):
             try store.setSetting("interval_ms.\(group.rawValue)", String(intervalMs))
             if intervalsMs[group] != intervalMs {

@@ -34,6 +34,8 @@ final class EngineService {
     /// How often a blade checks its certificate (and the active manager that the chassis has an
     /// authority): a new authority is acted on at once, this only catches renewals and failures.
     static let certificateCheckIntervalSeconds: Int64 = 30
+    /// How often the active manager looks for notifications to send besides right after a change.
+    static let notifyIntervalMs: Int64 = 500
 
     let config: BladeConfig
     let logger: Logger
@@ -74,8 +76,24 @@ final class EngineService {
             self.engine = engine
             coordinator.apply = { [unowned engine] command, index in try engine.apply(command, index: index) }
             let logger = self.logger
+            if !self.witness {
+                let notifications = NotificationService(
+                    config: self.config, store: store, rootSecret: try WebKeyFile.rootSecret(config: self.config, clusterKey: key),
+                    loop: self.loop, logger: self.logger)
+                notifications.isActive = { [unowned coordinator] in coordinator.isActive }
+                notifications.propose = { [unowned coordinator] command, completion in coordinator.propose(command, completion: completion) }
+                engine.notifications = notifications
+                engine.eventsChanged = { [unowned self] in
+                    self.loop.execute { notifications.tick(now: StoreReader.wallClock()) }
+                }
+                self.housekeeping.append(self.loop.scheduleRepeatedTask(
+                    initialDelay: .milliseconds(Self.notifyIntervalMs), delay: .milliseconds(Self.notifyIntervalMs)) { _ in
+                    notifications.tick(now: StoreReader.wallClock())
+                })
+            }
             coordinator.restored = { [unowned engine] in
                 do { try engine.reloadConfiguration() } catch { logger.error("reload failed", metadata: ["error": "\(error)"]) }
+                engine.notifications?.reload()
             }
             coordinator.publishNow = { [unowned engine] in engine.publish(now: StoreReader.wallClock()) }
             coordinator.membersChanged = { [unowned engine] in engine.sendFullBatchesNext() }

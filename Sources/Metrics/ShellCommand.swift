@@ -26,20 +26,35 @@ public enum ShellCommand {
     static let drainAfterExitMs: Int32 = 1_000
     static let pollIntervalMs: Int32 = 20
 
+    /// - Parameter input: What the command reads on its standard input (a secret that must not
+    ///   be an argument); nil for /dev/null.
     public static func run(_ command: String, environment: [String: String] = [:], timeoutSeconds: Double,
-                           includeErrors: Bool = true, outputBytesMax: Int = outputBytesMaxDefault) -> Result {
+                           includeErrors: Bool = true, outputBytesMax: Int = outputBytesMaxDefault,
+                           input: [UInt8]? = nil) -> Result {
         var pipeEnds: [Int32] = [-1, -1]
+        var inputEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else {
             return Result(status: nil, output: [], timedOut: false, failure: "pipe: \(String(cString: strerror(errno)))")
         }
-        // Neither end may leak into other commands started meanwhile (the child gets its own copies).
-        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        if input != nil, pipe(&inputEnds) != 0 {
+            close(pipeEnds[0])
+            close(pipeEnds[1])
+            return Result(status: nil, output: [], timedOut: false, failure: "pipe: \(String(cString: strerror(errno)))")
+        }
+        // No end may leak into other commands started meanwhile (the child gets its own copies).
+        for end in pipeEnds + inputEnds where end >= 0 { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
+        var inputWriteEnd = inputEnds[1]
+        defer { if inputWriteEnd >= 0 { close(inputWriteEnd) } }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if input != nil {
+            posix_spawn_file_actions_adddup2(&actions, inputEnds[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
         if includeErrors {
             posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
@@ -83,6 +98,7 @@ public enum ShellCommand {
             }
         }
         close(writeEnd)
+        if inputEnds[0] >= 0 { close(inputEnds[0]) }
         guard spawned == 0 else {
             close(readEnd)
             return Result(status: nil, output: [], timedOut: false, failure: "cannot start /bin/sh: \(String(cString: strerror(spawned)))")
@@ -106,6 +122,30 @@ public enum ShellCommand {
                 return errno == EAGAIN || errno == EWOULDBLOCK
             }
         }
+        var pendingInput = input ?? []
+        var inputSent = 0
+        if inputWriteEnd >= 0 { _ = fcntl(inputWriteEnd, F_SETFL, fcntl(inputWriteEnd, F_GETFL) | O_NONBLOCK) }
+        /// Writes what the pipe takes of the input; closes it when all is written or the reader is gone.
+        func feed() {
+            while inputWriteEnd >= 0 {
+                if inputSent >= pendingInput.count {
+                    close(inputWriteEnd)
+                    inputWriteEnd = -1
+                    pendingInput = []
+                    return
+                }
+                let count = pendingInput.withUnsafeBytes { bytes in
+                    write(inputWriteEnd, bytes.baseAddress! + inputSent, bytes.count - inputSent)
+                }
+                if count > 0 { inputSent += count; continue }
+                if count < 0 && errno == EINTR { continue }
+                if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+                close(inputWriteEnd)
+                inputWriteEnd = -1
+                return
+            }
+        }
+        feed()
         let deadline = monotonicMs() + Int64(timeoutSeconds * 1_000)
         var status: Int32 = 0
         var exited = false
@@ -113,7 +153,13 @@ public enum ShellCommand {
             if waitpid(pid, &status, WNOHANG) == pid { exited = true; break }
             let remaining = deadline - monotonicMs()
             if remaining <= 0 { break }
-            if open {
+            if inputWriteEnd >= 0 {
+                var descriptors = [pollfd(fd: inputWriteEnd, events: Int16(POLLOUT), revents: 0),
+                                   pollfd(fd: open ? readEnd : -1, events: Int16(POLLIN), revents: 0)]
+                _ = poll(&descriptors, 2, min(pollIntervalMs, Int32(remaining)))
+                feed()
+                if open { open = drain() }
+            } else if open {
                 var descriptor = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&descriptor, 1, min(pollIntervalMs, Int32(remaining)))
                 open = drain()

@@ -6,13 +6,40 @@ public struct ClusterView: Sendable, Codable, Equatable {
     /// Why there is no active manager, when there is none.
     public var reason: String?
     public var members: [ClusterMember]
+    /// How this blade's notifications fare (on the active manager, which sends them).
+    public var notifications: [NotificationStatus]?
 
-    public init(term: UInt64, active: ClusterMember?, quorum: Bool, reason: String?, members: [ClusterMember]) {
+    public init(term: UInt64, active: ClusterMember?, quorum: Bool, reason: String?, members: [ClusterMember],
+                notifications: [NotificationStatus]? = nil) {
         self.term = term
         self.active = active
         self.quorum = quorum
         self.reason = reason
         self.members = members
+        self.notifications = notifications
+    }
+}
+
+/// One notification target's delivery as the blade that sends them counts it.
+public struct NotificationStatus: Sendable, Codable, Equatable {
+    public var target: String
+    public var sent: Int
+    public var failed: Int
+    /// Events the log no longer held when the target could take them.
+    public var dropped: Int
+    public var lastError: String?
+    public var lastSuccessAt: Double?
+    public var lastFailureAt: Double?
+
+    public init(target: String, sent: Int, failed: Int, dropped: Int, lastError: String?, lastSuccessAt: Double?,
+                lastFailureAt: Double?) {
+        self.target = target
+        self.sent = sent
+        self.failed = failed
+        self.dropped = dropped
+        self.lastError = lastError
+        self.lastSuccessAt = lastSuccessAt
+        self.lastFailureAt = lastFailureAt
     }
 }
 

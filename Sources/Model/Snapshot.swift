@@ -160,6 +160,9 @@ public struct Alert: Sendable, Codable, Equatable {
     public var acknowledgedAt: Double?
     public var acknowledgedBy: String?
 
+    /// The alert log keeps every open alert and this many newest alerts besides.
+    public static let recordsMax = 2_000
+
     public init(id: Int64, slotID: Int?, metricKey: String, metricLabel: String, severity: Severity, message: String,
                 value: Double?, raisedAt: Double, clearedAt: Double?, acknowledgedAt: Double?, acknowledgedBy: String?) {
         self.id = id

@@ -156,6 +156,20 @@ enum Migrations {
         );
         CREATE INDEX audit_at ON audit(at);
         """),
+        // What happened, in the order the log decided it; notifications are sent from it.
+        Migration(name: "2026-12-05-events-v1", sql: """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 64),
+            severity TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+            slot_id INTEGER,
+            alert_id INTEGER,
+            metric_key TEXT,
+            message TEXT NOT NULL CHECK (length(message) <= 1024)
+        );
+        CREATE INDEX events_at ON events(at);
+        """),
     ]
 
     /// The metrics database: a file on a tmpfs, rebuilt from the blades' reports after a reboot.

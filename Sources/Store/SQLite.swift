@@ -144,6 +144,7 @@ public enum SQLValue {
     case blob([UInt8])
 
     public static func int(_ value: Int?) -> SQLValue { value.map { .integer(Int64($0)) } ?? .null }
+    public static func int64(_ value: Int64?) -> SQLValue { value.map { .integer($0) } ?? .null }
     public static func double(_ value: Double?) -> SQLValue { value.map { .real($0) } ?? .null }
     public static func string(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
 }
@@ -215,6 +216,7 @@ public final class Statement {
     public func double(_ column: Int32) -> Double { sqlite3_column_double(pointer, column) }
     public func optionalDouble(_ column: Int32) -> Double? { isNull(column) ? nil : double(column) }
     public func optionalInt(_ column: Int32) -> Int? { isNull(column) ? nil : int(column) }
+    public func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
 
     public func string(_ column: Int32) -> String {
         guard let text = sqlite3_column_text(pointer, column) else { return "" }

@@ -40,6 +40,21 @@ public struct AlertFilter: Sendable, Equatable {
 }
 
 extension StoreReader {
+    /// The SQL condition on `slot_id` of a log's rows: only `slots` (nil: every slot), and the
+    /// chassis' own rows (no slot) when `includeChassis`.
+    static func placeCondition(slots: [Int]?, includeChassis: Bool) -> String {
+        var places: [String] = []
+        if let slots {
+            // Numbers only, from the caller's scope or a parsed parameter: safe to inline.
+            let list = slots.map(String.init).joined(separator: ", ")
+            if !list.isEmpty { places.append("slot_id IN (\(list))") }
+        } else {
+            places.append("slot_id IS NOT NULL")
+        }
+        if includeChassis { places.append("slot_id IS NULL") }
+        return places.isEmpty ? "0" : "(" + places.joined(separator: " OR ") + ")"
+    }
+
     /// The alert log as `filter` asks, newest first, at most `limit` entries.
     public func alertLog(filter: AlertFilter, limit: Int) throws -> [Alert] {
         var conditions: [String] = []
@@ -50,16 +65,7 @@ extension StoreReader {
         case .all: break
         }
         if let severity = filter.severity { conditions.append("severity = ?"); arguments.append(.text(severity.rawValue)) }
-        var places: [String] = []
-        if let slots = filter.slots {
-            // Numbers only, from the caller's scope or a parsed parameter: safe to inline.
-            let list = slots.map(String.init).joined(separator: ", ")
-            if !list.isEmpty { places.append("slot_id IN (\(list))") }
-        } else {
-            places.append("slot_id IS NOT NULL")
-        }
-        if filter.includeChassis { places.append("slot_id IS NULL") }
-        conditions.append(places.isEmpty ? "0" : "(" + places.joined(separator: " OR ") + ")")
+        conditions.append(Self.placeCondition(slots: filter.slots, includeChassis: filter.includeChassis))
         if let since = filter.since { conditions.append("raised_at >= ?"); arguments.append(.real(since)) }
         if let until = filter.until { conditions.append("raised_at <= ?"); arguments.append(.real(until)) }
         if let text = filter.text, !text.isEmpty {

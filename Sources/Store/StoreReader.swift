@@ -314,6 +314,16 @@ public final class StoreReader {
               acknowledgedBy: statement.optionalString(10))
     }
 
+    static let eventColumns = "id, at, kind, severity, slot_id, alert_id, metric_key, message"
+
+    /// An event row; nil for a kind this version does not know (written by a newer engine).
+    static func event(_ statement: Statement) -> ChassisEvent? {
+        guard let kind = ChassisEvent.Kind(rawValue: statement.string(2)) else { return nil }
+        return ChassisEvent(id: statement.int64(0), at: statement.double(1), kind: kind,
+                     severity: EventSeverity(rawValue: statement.string(3)) ?? .info, slotID: statement.optionalInt(4),
+                     alertID: statement.optionalInt64(5), metricKey: statement.optionalString(6), message: statement.string(7))
+    }
+
     /// The alert log, newest first: every alert, or only those raised or not yet acknowledged.
     public func alerts(openOnly: Bool, limit: Int = 500) throws -> [Alert] {
         try withConnection { try readAlerts($0, openOnly: openOnly, limit: min(max(limit, 1), 10_000)) }

@@ -48,9 +48,12 @@ public struct ConfigurationImage: Sendable, Codable, Equatable {
     public var revokedSessions: [RevokedSession]?
     public var loginFailures: [LoginFailures]?
     public var audit: [AuditRecord]?
+    /// The event log (absent in images of engines before it).
+    public var events: [ChassisEvent]?
 
-    /// The alert log in a snapshot keeps its newest entries only.
-    public static let alertsMax = 10_000
+    /// The alert log keeps every open alert and the newest `Alert.recordsMax` alerts otherwise,
+    /// in snapshots and in every blade's store alike: the SQL condition of the alerts it drops.
+    static let alertsDropped = "cleared_at IS NOT NULL AND id <= (SELECT coalesce(max(id), 0) FROM alerts) - \(Alert.recordsMax)"
 }
 
 extension StoreWriter {
@@ -88,10 +91,10 @@ extension StoreWriter {
         image.thresholds = try loadThresholds()
         let alerts = try config.statement("""
             SELECT id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
-                   acknowledged_at, acknowledged_by FROM alerts ORDER BY id DESC LIMIT \(ConfigurationImage.alertsMax)
+                   acknowledged_at, acknowledged_by FROM alerts WHERE NOT (\(ConfigurationImage.alertsDropped)) ORDER BY id
             """)
         while try alerts.step() { image.alerts.append(StoreReader.alert(alerts)) }
-        image.alerts.reverse()
+        image.events = try events(after: 0, limit: ChassisEvent.recordsMax)
         let settings = try config.statement("SELECT key, value FROM settings")
         while try settings.step() { image.settings[settings.string(0)] = settings.string(1) }
         return image
@@ -152,6 +155,16 @@ extension StoreWriter {
                 try alert.run([.integer(item.id), .int(item.slotID), .text(item.metricKey), .text(item.metricLabel),
                                .text(item.severity.rawValue), .text(item.message), .double(item.value), .real(item.raisedAt),
                                .double(item.clearedAt), .double(item.acknowledgedAt), .string(item.acknowledgedBy)])
+            }
+            if let events = image.events {
+                try config.execute("DELETE FROM events")
+                let statement = try config.statement("""
+                    INSERT INTO events (id, at, kind, severity, slot_id, alert_id, metric_key, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                for event in events.suffix(ChassisEvent.recordsMax) {
+                    try statement.run([.integer(event.id), .real(event.at), .text(event.kind.rawValue), .text(event.severity.rawValue),
+                                       .int(event.slotID), .int64(event.alertID), .string(event.metricKey), .text(event.message)])
+                }
             }
             if let users = image.users {
                 try config.execute("DELETE FROM api_tokens; DELETE FROM users")

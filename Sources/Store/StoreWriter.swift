@@ -540,6 +540,23 @@ public final class StoreWriter {
         return try statement.step() ? statement.string(0) : nil
     }
 
+    /// The keys of the settings that start with `prefix`.
+    public func settingKeys(prefix: String) throws -> [String] {
+        let statement = try config.statement("SELECT key FROM settings WHERE substr(key, 1, ?) = ? ORDER BY key")
+        defer { statement.reset() }
+        try statement.bind([.integer(Int64(prefix.utf8.count)), .text(prefix)])
+        var keys: [String] = []
+        while try statement.step() { keys.append(statement.string(0)) }
+        return keys
+    }
+
+    public func removeSetting(_ key: String) throws {
+        try config.transaction {
+            try config.statement("DELETE FROM settings WHERE key = ?").run([.text(key)])
+            try bumpGeneration(config)
+        }
+    }
+
     public func setSetting(_ key: String, _ value: String) throws {
         try config.transaction {
             try config.statement("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
@@ -561,17 +578,22 @@ public final class StoreWriter {
         return result
     }
 
+    /// Raises an alert (closing an open one of the same slot and key, as when a warning becomes
+    /// critical) and records the events; the log of closed alerts keeps its newest
+    /// `Alert.recordsMax`, as snapshots do.
     public func raiseAlert(slotID: Int?, metricKey: String, metricLabel: String, severity: Severity, message: String,
                            value: Double?, at now: Double) throws -> Int64 {
         try config.transaction {
-            try config.statement("UPDATE alerts SET cleared_at = ? WHERE slot_id IS ? AND metric_key = ? AND cleared_at IS NULL")
-                .run([.real(now), .int(slotID), .text(metricKey)])
+            try closeOpenAlert(slotID: slotID, metricKey: metricKey, at: now, reason: "replaced by a \(severity.rawValue) alert")
             try config.statement("""
                 INSERT INTO alerts (slot_id, metric_key, metric_label, severity, message, value, raised_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """).run([.int(slotID), .text(metricKey), .text(metricLabel), .text(severity.rawValue), .text(message),
                           .double(value), .real(now)])
             let id = config.lastInsertRowID
+            try appendEvent(kind: .alertRaised, severity: EventSeverity(severity), slotID: slotID, alertID: id,
+                            metricKey: metricKey, message: message, at: now)
+            try config.statement("DELETE FROM alerts WHERE \(ConfigurationImage.alertsDropped)").run()
             try bumpGeneration(config)
             return id
         }
@@ -579,20 +601,95 @@ public final class StoreWriter {
 
     public func clearAlert(slotID: Int?, metricKey: String, at now: Double) throws {
         try config.transaction {
-            try config.statement("UPDATE alerts SET cleared_at = ? WHERE slot_id IS ? AND metric_key = ? AND cleared_at IS NULL")
-                .run([.real(now), .int(slotID), .text(metricKey)])
+            try closeOpenAlert(slotID: slotID, metricKey: metricKey, at: now, reason: "cleared")
             try bumpGeneration(config)
+        }
+    }
+
+    /// Closes the open alert of a slot and key, if any, with an event.
+    private func closeOpenAlert(slotID: Int?, metricKey: String, at now: Double, reason: String) throws {
+        let open = try config.statement("""
+            SELECT id, severity, message FROM alerts WHERE slot_id IS ? AND metric_key = ? AND cleared_at IS NULL
+            """)
+        try open.bind([.int(slotID), .text(metricKey)])
+        var closed: [(Int64, Severity, String)] = []
+        while try open.step() {
+            closed.append((open.int64(0), Severity(rawValue: open.string(1)) ?? .warning, open.string(2)))
+        }
+        open.reset()
+        guard !closed.isEmpty else { return }
+        try config.statement("UPDATE alerts SET cleared_at = ? WHERE slot_id IS ? AND metric_key = ? AND cleared_at IS NULL")
+            .run([.real(now), .int(slotID), .text(metricKey)])
+        for (id, severity, message) in closed {
+            try appendEvent(kind: .alertCleared, severity: EventSeverity(severity), slotID: slotID, alertID: id,
+                            metricKey: metricKey, message: "\(reason): \(message)", at: now)
         }
     }
 
     /// Returns false when there is no such alert; acknowledging twice keeps the first acknowledgement.
     public func acknowledgeAlert(id: Int64, by operatorName: String, at now: Double) throws -> Bool {
         try config.transaction {
-            guard try config.scalarInt("SELECT count(*) FROM alerts WHERE id = ?", [.integer(id)]) ?? 0 > 0 else { return false }
-            try config.statement("UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND acknowledged_at IS NULL")
+            let alert = try config.statement("SELECT slot_id, metric_key, message, acknowledged_at FROM alerts WHERE id = ?")
+            try alert.bind([.integer(id)])
+            guard try alert.step() else { return false }
+            let (slotID, metricKey, message, already) = (alert.optionalInt(0), alert.string(1), alert.string(2), alert.optionalDouble(3))
+            alert.reset()
+            guard already == nil else { return true }
+            try config.statement("UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?")
                 .run([.real(now), .text(operatorName), .integer(id)])
+            try appendEvent(kind: .alertAcknowledged, severity: .info, slotID: slotID, alertID: id, metricKey: metricKey,
+                            message: "acknowledged by \(operatorName): \(message)", at: now)
             try bumpGeneration(config)
             return true
         }
+    }
+
+    // MARK: Events
+
+    /// Appends an event (inside the caller's transaction when there is one); the log keeps its
+    /// newest `ChassisEvent.recordsMax`, here as in snapshots, so ids and rows agree on every blade.
+    @discardableResult
+    public func appendEvent(kind: ChassisEvent.Kind, severity: EventSeverity, slotID: Int?, alertID: Int64? = nil,
+                            metricKey: String? = nil, message: String, at now: Double) throws -> Int64 {
+        try config.transaction {
+            try config.statement("""
+                INSERT INTO events (at, kind, severity, slot_id, alert_id, metric_key, message) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).run([.real(now), .text(kind.rawValue), .text(severity.rawValue), .int(slotID), .int64(alertID),
+                          .string(metricKey), .text(String(message.prefix(1_000)))])
+            let id = config.lastInsertRowID
+            try config.statement("DELETE FROM events WHERE id <= ?").run([.integer(id - Int64(ChassisEvent.recordsMax))])
+            return id
+        }
+    }
+
+    /// Events after `id`, oldest first: what a notification target has not been sent yet.
+    public func events(after id: Int64, limit: Int) throws -> [ChassisEvent] {
+        let statement = try config.statement("""
+            SELECT \(StoreReader.eventColumns) FROM events WHERE id > ? ORDER BY id LIMIT ?
+            """)
+        try statement.bind([.integer(id), .integer(Int64(max(1, limit)))])
+        var events: [ChassisEvent] = []
+        while try statement.step() { if let event = StoreReader.event(statement) { events.append(event) } }
+        statement.reset()
+        return events
+    }
+
+    /// The newest event's id (0 when there is none).
+    public func lastEventID() throws -> Int64 {
+        Int64(try config.scalarInt("SELECT coalesce(max(id), 0) FROM events") ?? 0)
+    }
+
+    /// Alerts open now and those cleared since `since`, for a receiver that wants the state
+    /// (Alertmanager) rather than the changes.
+    public func alertsOpenOrClearedSince(_ since: Double) throws -> [Alert] {
+        let statement = try config.statement("""
+            SELECT id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
+                   acknowledged_at, acknowledged_by FROM alerts WHERE cleared_at IS NULL OR cleared_at >= ? ORDER BY id
+            """)
+        try statement.bind([.real(since)])
+        var alerts: [Alert] = []
+        while try statement.step() { alerts.append(StoreReader.alert(statement)) }
+        statement.reset()
+        return alerts
     }
 }

@@ -43,19 +43,30 @@ public enum Route: Equatable, Sendable {
     case settingsPage
     /// The alert log: every alert, open and closed, with filters and exports.
     case alertsPage
+    /// The event log (alerts raised, acknowledged and cleared, modules, members), filtered, paged, exported.
+    case apiEvents
+    case eventsPage
+    /// Where notifications go (GET), set by admins (PUT); a test message to every target (POST).
+    case apiNotifications
+    case apiNotificationsTest
+    /// The notification targets, their delivery, and for admins an editor and a test button.
+    case notificationsPage
 
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
         switch self {
         case .overview, .apiSlotHistory, .apiLocal, .apiCluster, .apiAlerts,
-             .healthActive, .metrics, .apiLoginLocks, .apiAudit, .auditPage, .alertsPage:
+             .healthActive, .metrics, .apiLoginLocks, .apiAudit, .auditPage, .alertsPage, .apiEvents, .eventsPage:
             return ["GET", "HEAD"]
+        case .apiNotifications: return ["GET", "HEAD", "PUT"]
+        case .apiNotificationsTest: return ["POST"]
         case .apiChassis, .apiIntervals: return ["GET", "HEAD", "PATCH"]
         case .apiSlot: return ["GET", "HEAD", "PATCH", "POST"]
         case .apiAcknowledge, .logout, .apiSessionTicket, .sessionTransfer, .apiLoginLocksLift: return ["POST"]
         case .apiThresholds: return ["GET", "HEAD", "PUT", "POST"]
         case .apiThreshold, .apiToken: return ["DELETE"]
-        case .login, .usersPage, .apiUsers, .apiTokens, .thresholdsPage, .settingsPage, .modulePage: return ["GET", "HEAD", "POST"]
+        case .login, .usersPage, .apiUsers, .apiTokens, .thresholdsPage, .settingsPage, .modulePage, .notificationsPage:
+            return ["GET", "HEAD", "POST"]
         case .apiSession: return ["GET", "HEAD", "POST", "DELETE"]
         case .apiUser: return ["PATCH", "DELETE"]
         }
@@ -72,8 +83,14 @@ public enum Route: Equatable, Sendable {
         case .apiSession:
             // Logging in is for anyone; who-am-I and logging out need a session.
             return method == "POST" ? .anonymous : .anyUser
-        case .overview, .apiSlotHistory, .apiAlerts, .metrics, .logout, .apiSessionTicket, .alertsPage:
+        case .overview, .apiSlotHistory, .apiAlerts, .metrics, .logout, .apiSessionTicket, .alertsPage, .apiEvents, .eventsPage:
+            // A customer reads the events of its own slots only.
             return .anyUser
+        case .apiNotifications, .notificationsPage:
+            // The staff see where word goes; only admins change it (a hook is a command the engine runs).
+            return reads ? .staff : .administer
+        case .apiNotificationsTest:
+            return .administer
         case .modulePage:
             // Everyone reads a slot they may see; operators name it and set its module type.
             return reads ? .anyUser : .operate
@@ -127,6 +144,11 @@ public enum Route: Equatable, Sendable {
         (.apiIntervals, "/api/v1/intervals"),
         (.settingsPage, "/settings"),
         (.alertsPage, "/alerts"),
+        (.apiEvents, "/api/v1/events"),
+        (.eventsPage, "/events"),
+        (.apiNotifications, "/api/v1/notifications"),
+        (.apiNotificationsTest, "/api/v1/notifications/test"),
+        (.notificationsPage, "/notifications"),
     ]
 
     /// Query parameters the route accepts; any other is a `400`. Pages (nil) ignore parameters
@@ -138,6 +160,7 @@ public enum Route: Equatable, Sendable {
         case .login: return ["next"]
         case .apiAudit, .auditPage: return ["actor", "action", "since", "until", "limit", "format"]
         case .apiAlerts, .alertsPage: return WebApp.alertLogQueryNames
+        case .apiEvents, .eventsPage: return WebApp.eventLogQueryNames
         default: return []
         }
     }
@@ -159,7 +182,7 @@ public enum Route: Equatable, Sendable {
     public var answersJSON: Bool {
         switch self {
         case .overview, .modulePage, .metrics, .healthActive, .login, .logout, .sessionTransfer, .usersPage, .auditPage,
-             .thresholdsPage, .settingsPage, .alertsPage:
+             .thresholdsPage, .settingsPage, .alertsPage, .eventsPage, .notificationsPage:
             return false
         default: return true
         }
@@ -180,6 +203,8 @@ public enum Route: Equatable, Sendable {
             case "thresholds": return .thresholdsPage
             case "settings": return .settingsPage
             case "alerts": return .alertsPage
+            case "events": return .eventsPage
+            case "notifications": return .notificationsPage
             default: return nil
             }
         case 2:
@@ -208,6 +233,8 @@ public enum Route: Equatable, Sendable {
             case "login-locks": return .apiLoginLocks
             case "audit": return .apiAudit
             case "intervals": return .apiIntervals
+            case "events": return .apiEvents
+            case "notifications": return .apiNotifications
             default: return nil
             }
         case 2:
@@ -217,6 +244,7 @@ public enum Route: Equatable, Sendable {
             case "tokens": return .apiToken(id: rest[1])
             case "session": return rest[1] == "ticket" ? .apiSessionTicket : nil
             case "login-locks": return rest[1] == "lift" ? .apiLoginLocksLift : nil
+            case "notifications": return rest[1] == "test" ? .apiNotificationsTest : nil
             default: return nil
             }
         case 3:

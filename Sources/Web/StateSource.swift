@@ -26,4 +26,5 @@ public protocol StateSource: AnyObject {
     func setting(_ key: String) throws -> String?
     /// The alert log, newest first, as `filter` asks.
     func alertLog(filter: AlertFilter, limit: Int) throws -> [Alert]
+    func eventLog(filter: EventFilter, limit: Int) throws -> [ChassisEvent]
 }

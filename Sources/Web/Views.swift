@@ -33,6 +33,8 @@ struct PageView {
     var settings: SettingsPageView? = nil
     var slotEdit: SlotEditView? = nil
     var alertLog: AlertLogPageView? = nil
+    var eventLog: EventLogPageView? = nil
+    var notifications: NotificationsPageView? = nil
 }
 
 /// The slot's form on its module page (for operators).

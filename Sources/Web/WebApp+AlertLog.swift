@@ -21,30 +21,41 @@ extension WebApp {
             guard let severity = Severity(rawValue: text) else { throw HTTPError(400, "severity must be warning or critical") }
             filter.severity = severity
         }
+        let common = try logQuery(exchange, what: "an alert id")
+        (filter.slots, filter.includeChassis) = (common.slots, common.includeChassis)
+        (filter.since, filter.until, filter.text, filter.beforeID) = (common.since, common.until, common.text, common.beforeID)
+        return (filter, try exchange.limit(default: 100, maximum: AlertFilter.limitMax))
+    }
+
+    /// The parameters the alert and event logs share, the places within the caller's scope: a
+    /// customer asking for another slot, or for the chassis, gets nothing rather than an error.
+    func logQuery(_ exchange: Exchange, what: String) throws
+        -> (slots: [Int]?, includeChassis: Bool, since: Double?, until: Double?, text: String?, beforeID: Int64?) {
         var slot: Int?
-        if let text = try one("slot") {
+        if let text = try exchange.single("slot") {
             guard let value = Int(text), (0...64).contains(value) else { throw HTTPError(400, "slot must be a number from 0 (the chassis) to 64") }
             slot = value
         }
-        let scope = scope(exchange)
-        switch (slot, scope) {
+        var slots: [Int]?
+        var includeChassis = true
+        switch (slot, scope(exchange)) {
         case (nil, nil): break
-        case (0?, nil): (filter.slots, filter.includeChassis) = ([], true)
-        case (let asked?, nil): (filter.slots, filter.includeChassis) = ([asked], false)
-        case (nil, let scope?): (filter.slots, filter.includeChassis) = (scope.slots, false)
-        case (let asked?, let scope?): (filter.slots, filter.includeChassis) = (scope.slots.filter { $0 == asked }, false)
+        case (0?, nil): (slots, includeChassis) = ([], true)
+        case (let asked?, nil): (slots, includeChassis) = ([asked], false)
+        case (nil, let scope?): (slots, includeChassis) = (scope.slots, false)
+        case (let asked?, let scope?): (slots, includeChassis) = (scope.slots.filter { $0 == asked }, false)
         }
-        filter.since = try exchange.time("since")
-        filter.until = try exchange.time("until")
-        if let text = try one("text") {
-            try Validation.text(text, field: "text", bytesMax: 128, allowEmpty: true)
-            filter.text = text
+        var text: String?
+        if let given = try exchange.single("text") {
+            try Validation.text(given, field: "text", bytesMax: 128, allowEmpty: true)
+            text = given
         }
-        if let text = try one("before") {
-            guard let id = Int64(text), id > 0 else { throw HTTPError(400, "before must be an alert id") }
-            filter.beforeID = id
+        var beforeID: Int64?
+        if let given = try exchange.single("before") {
+            guard let id = Int64(given), id > 0 else { throw HTTPError(400, "before must be \(what)") }
+            beforeID = id
         }
-        return (filter, try exchange.limit(default: 100, maximum: AlertFilter.limitMax))
+        return (slots, includeChassis, try exchange.time("since"), try exchange.time("until"), text, beforeID)
     }
 
     /// `GET /api/v1/alerts` with any filter is the log; without one, the polled document of what

@@ -206,6 +206,11 @@ public final class WebApp: Sendable {
             case .apiIntervals: return try apiIntervals(exchange)
             case .settingsPage: return try settingsPage(exchange)
             case .alertsPage: return try alertsPage(exchange)
+            case .apiEvents: return try apiEvents(exchange)
+            case .eventsPage: return try eventsPage(exchange)
+            case .apiNotifications: return try apiNotifications(exchange)
+            case .apiNotificationsTest: return try apiNotificationsTest(exchange)
+            case .notificationsPage: return try notificationsPage(exchange)
             }
         } catch let error as HTTPError {
             return failure(error.status, error.message, json: exchange.route.answersJSON, request: exchange.request,

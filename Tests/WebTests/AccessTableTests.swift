@@ -16,7 +16,8 @@ import Model
         case overview, modulePage, apiChassis, apiSlot, apiSlotHistory, apiLocal, apiCluster, apiAlerts, apiAcknowledge
         case apiThresholds, apiThreshold, healthActive, metrics, login, logout, apiSession, apiSessionTicket, sessionTransfer
         case apiUsers, apiUser, apiTokens, apiToken, apiLoginLocks, apiLoginLocksLift, apiAudit, usersPage, auditPage
-        case thresholdsPage, apiIntervals, settingsPage, alertsPage
+        case thresholdsPage, apiIntervals, settingsPage, alertsPage, apiEvents, eventsPage, apiNotifications
+        case apiNotificationsTest, notificationsPage
     }
 
     /// Which case a route is, and whether it is a page a person opens (an anonymous GET of a page
@@ -54,6 +55,11 @@ import Model
         case .apiIntervals: return (.apiIntervals, false)
         case .settingsPage: return (.settingsPage, true)
         case .alertsPage: return (.alertsPage, true)
+        case .apiEvents: return (.apiEvents, false)
+        case .eventsPage: return (.eventsPage, true)
+        case .apiNotifications: return (.apiNotifications, false)
+        case .apiNotificationsTest: return (.apiNotificationsTest, false)
+        case .notificationsPage: return (.notificationsPage, true)
         }
     }
 

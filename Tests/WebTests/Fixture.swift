@@ -93,6 +93,25 @@ final class MemoryStateSource: StateSource {
 
     var alertLogQueries: [AlertFilter] = []
 
+    var events: [ChassisEvent] = [
+        ChassisEvent(id: 1, at: 1_764_000_000, kind: .moduleInserted, severity: .info, slotID: 1, alertID: nil, metricKey: nil,
+                     message: "module BX-100 SN-1 inserted"),
+        ChassisEvent(id: 2, at: 1_764_000_010, kind: .alertRaised, severity: .critical, slotID: 2, alertID: 7,
+                     metricKey: "cpu.usage", message: "slot 2 CPU above 95"),
+        ChassisEvent(id: 3, at: 1_764_000_020, kind: .alertRaised, severity: .warning, slotID: nil, alertID: 8,
+                     metricKey: "chassis.fan1", message: "chassis fan slow"),
+    ]
+    var eventLogQueries: [EventFilter] = []
+
+    func eventLog(filter: EventFilter, limit: Int) throws -> [ChassisEvent] {
+        if failing { throw Broken() }
+        eventLogQueries.append(filter)
+        return Array(events.filter { event in
+            let place = event.slotID.map { slot in filter.slots.map { $0.contains(slot) } ?? true } ?? filter.includeChassis
+            return place && (filter.minimumSeverity.map { event.severity >= $0 } ?? true)
+        }.sorted { $0.id > $1.id }.prefix(limit))
+    }
+
     var settings: [String: String] = ["interval_ms.cpu": "500"]
 
     func setting(_ key: String) throws -> String? {
