@@ -24,6 +24,7 @@ enum NotificationDelivery {
         config.set("request", "POST")
         config.set("header", "Content-Type: application/json")
         config.set("data-raw", String(decoding: body, as: UTF8.self))
+        if let caFile = target.caFile { config.set("cacert", caFile) }
         return curl(config, timeoutSeconds: curlTimeoutSeconds)
     }
 
@@ -32,6 +33,7 @@ enum NotificationDelivery {
         let scheme = target.security == .tls ? "smtps" : "smtp"
         config.set("url", "\(scheme)://\(target.server):\(target.port)")
         if target.security == .starttls { config.flag("ssl-reqd") }
+        if let caFile = target.caFile { config.set("cacert", caFile) }
         config.set("mail-from", target.from)
         for recipient in target.to { config.set("mail-rcpt", recipient) }
         if let username = target.username { config.set("user", "\(username):\(password ?? "")") }

@@ -83,19 +83,24 @@ public typealias MinimumSeverity = EventSeverity
 public struct AlertmanagerTarget: Sendable, Codable, Equatable {
     /// `http://host:9093` or `https://…`, to which `/api/v2/alerts` is added.
     public var url: String
+    /// A file of CA certificates (PEM) on every blade that an `https` Alertmanager's certificate
+    /// must chain to, when it is not one the system trusts.
+    public var caFile: String?
     public var minimumSeverity: MinimumSeverity
 
-    public init(url: String, minimumSeverity: MinimumSeverity = .warning) {
+    public init(url: String, caFile: String? = nil, minimumSeverity: MinimumSeverity = .warning) {
         self.url = url
+        self.caFile = caFile
         self.minimumSeverity = minimumSeverity
     }
 
-    enum Keys: String, CodingKey, CaseIterable { case url, minimumSeverity }
+    enum Keys: String, CodingKey, CaseIterable { case url, caFile, minimumSeverity }
 
     public init(from decoder: Decoder) throws {
         try NotificationDecoding.refuseUnknown(decoder, Keys.self)
         let container = try decoder.container(keyedBy: Keys.self)
         url = try container.decode(String.self, forKey: .url)
+        caFile = try container.decodeIfPresent(String.self, forKey: .caFile)
         minimumSeverity = try container.decodeIfPresent(MinimumSeverity.self, forKey: .minimumSeverity) ?? .warning
     }
 
@@ -103,6 +108,7 @@ public struct AlertmanagerTarget: Sendable, Codable, Equatable {
 
     func problem() -> String? {
         NotificationDecoding.urlProblem(url, field: "url", schemes: ["http", "https"])
+            ?? caFile.flatMap { NotificationDecoding.pathProblem($0, field: "caFile") }
     }
 }
 
@@ -170,12 +176,15 @@ public struct EmailTarget: Sendable, Codable, Equatable {
     public var sealedPassword: String?
     public var from: String
     public var to: [String]
+    /// CA certificates (PEM) on every blade the server's certificate must chain to, when it is not
+    /// one the system trusts.
+    public var caFile: String?
     public var minimumSeverity: MinimumSeverity
 
     public static let recipientsMax = 16
 
     public init(server: String, port: Int = 587, security: Security = .starttls, username: String? = nil,
-                password: String? = nil, sealedPassword: String? = nil, from: String, to: [String],
+                password: String? = nil, sealedPassword: String? = nil, from: String, to: [String], caFile: String? = nil,
                 minimumSeverity: MinimumSeverity = .warning) {
         self.server = server
         self.port = port
@@ -185,11 +194,12 @@ public struct EmailTarget: Sendable, Codable, Equatable {
         self.sealedPassword = sealedPassword
         self.from = from
         self.to = to
+        self.caFile = caFile
         self.minimumSeverity = minimumSeverity
     }
 
     enum Keys: String, CodingKey, CaseIterable {
-        case server, port, security, username, password, sealedPassword, from, to, minimumSeverity
+        case server, port, security, username, password, sealedPassword, from, to, caFile, minimumSeverity
     }
 
     public init(from decoder: Decoder) throws {
@@ -203,6 +213,7 @@ public struct EmailTarget: Sendable, Codable, Equatable {
         sealedPassword = try container.decodeIfPresent(String.self, forKey: .sealedPassword)
         from = try container.decode(String.self, forKey: .from)
         to = try container.decode([String].self, forKey: .to)
+        caFile = try container.decodeIfPresent(String.self, forKey: .caFile)
         minimumSeverity = try container.decodeIfPresent(MinimumSeverity.self, forKey: .minimumSeverity) ?? .warning
     }
 
@@ -235,6 +246,7 @@ public struct EmailTarget: Sendable, Codable, Equatable {
         for (index, address) in to.enumerated() {
             if let problem = NotificationDecoding.mailboxProblem(address, field: "to[\(index)]") { return problem }
         }
+        if let caFile, let problem = NotificationDecoding.pathProblem(caFile, field: "caFile") { return problem }
         return nil
     }
 }
@@ -318,6 +330,12 @@ enum NotificationDecoding {
             return "\(field) contains a control character"
         }
         return nil
+    }
+
+    /// An absolute path without control characters.
+    static func pathProblem(_ path: String, field: String) -> String? {
+        if !path.hasPrefix("/") { return "\(field) must be an absolute path" }
+        return textProblem(path, field: field, bytesMax: 1_024, allowEmpty: false)
     }
 
     /// A host name (letters, digits, `-`, `.`) or an IPv4 address.
