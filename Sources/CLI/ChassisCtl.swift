@@ -110,11 +110,17 @@ struct AcknowledgeCommand: ParsableCommand {
     @Argument var id: Int64
     @Option(help: "Who acknowledges.")
     var by: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+    @Option(help: "Why (shown with the alert and in the audit log).")
+    var comment: String?
+    @Option(name: .customLong("for"), help: "Minutes the acknowledgement holds; then the alert is new again.")
+    var minutes: Int?
 
     func run() throws {
         let config = try target.load()
-        try check(ControlClient(socketPath: config.paths.controlSocket).send(.acknowledgeAlert(id: id, by: by)))
-        print("alert \(id) acknowledged")
+        if let minutes, !(1...10_080).contains(minutes) { throw ValidationError("--for must be from 1 to 10080 minutes (a week)") }
+        let until = minutes.map { Date().timeIntervalSince1970 + Double($0 * 60) }
+        try AccessCommands.send(.acknowledgeAlert(id: id, by: by, comment: comment, until: until), config)
+        print("alert \(id) acknowledged" + (minutes.map { " for \($0) min" } ?? ""))
     }
 }
 

@@ -30,6 +30,8 @@ public enum ClusterCommand: Sendable, Codable, Equatable {
     /// The active manager delivered the events up to `eventID` to a notification target, so that
     /// the next active manager resumes after them.
     case notificationProgress(target: String, eventID: Int64)
+    /// The active manager saw an acknowledgement's time run out while its alert was open.
+    case acknowledgementLapsed(alertID: Int64, at: Double)
     /// Something the active manager saw happen that is not an alert's change (a member joined or
     /// left): an entry of the event log.
     case event(kind: ChassisEvent.Kind, severity: EventSeverity, slotID: Int?, message: String, at: Double)

@@ -12,7 +12,8 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case removeThreshold(id: Int64)
     case setChassisInfo(name: String?, site: String?, row: String?, rack: String?, shelf: String?)
     case setSlot(slotID: Int, name: String?, moduleType: ModuleType?)
-    case acknowledgeAlert(id: Int64, by: String)
+    /// `comment` says why; `until` ends the acknowledgement (the alert is then new again).
+    case acknowledgeAlert(id: Int64, by: String, comment: String? = nil, until: Double? = nil)
     /// Sampling interval of one group, in milliseconds.
     case setInterval(group: SamplingGroup, intervalMs: Int)
     /// Asks the active manager to hand over, to a named member or to the most preferred other.

@@ -36,8 +36,10 @@ public enum ControlValidation {
                 if moduleType.role.isEmpty { return "role must not be empty" }
             }
             return nil
-        case .acknowledgeAlert(let id, let by):
+        case .acknowledgeAlert(let id, let by, let comment, let until):
             guard id > 0 else { return "alert id must be positive" }
+            if let comment, let problem = textProblem(comment, field: "comment", bytesMax: 512) { return problem }
+            if let until, !until.isFinite { return "until must be a time" }
             return textProblem(by, field: "acknowledged by") ?? (by.isEmpty ? "say who acknowledges" : nil)
         case .setInterval(_, let intervalMs):
             return intervalMsRange.contains(intervalMs) ? nil

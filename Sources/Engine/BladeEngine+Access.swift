@@ -170,7 +170,7 @@ extension BladeEngine {
         case .removeThreshold(let id): return .thresholdID(id)
         case .setChassisInfo: return .chassis
         case .setSlot(let slot, _, _): return .slot(slot)
-        case .acknowledgeAlert(let id, _): return .alert(id)
+        case .acknowledgeAlert(let id, _, _, _): return .alert(id)
         case .setInterval(let group, _): return .interval(group)
         case .addUser(let name, _, _, _), .updateUser(let name, _, _, _), .removeUser(let name): return .user(name)
         case .createToken(let id, _, _, _, _), .revokeToken(let id): return .token(id)
@@ -203,7 +203,8 @@ extension BladeEngine {
             }
         case .alert(let id):
             return try store.alert(id: id).map {
-                ["acknowledgedBy": $0.acknowledgedBy ?? "", "acknowledgedAt": number($0.acknowledgedAt)]
+                ["acknowledgedBy": $0.acknowledgedBy ?? "", "acknowledgedAt": number($0.acknowledgedAt),
+                 "comment": $0.acknowledgedComment ?? "", "until": number($0.acknowledgedUntil)]
             }
         case .interval(let group):
             return try store.setting("interval_ms.\(group.rawValue)").map { ["intervalMs": $0] }

@@ -254,6 +254,24 @@ final class BladeEngine {
         proposeBladeAlerts(now: now)
         proposeModuleAlerts(now: now)
         proposeManagerAlert(now: now)
+        proposeLapsedAcknowledgements(now: now)
+    }
+
+    /// On the active manager: an acknowledgement given for a time that has run out ends through
+    /// the log (the alert is new again on every blade, and notified again).
+    private func proposeLapsedAcknowledgements(now: Double) {
+        guard coordinator.isActive else { return }
+        let lapsed: [Int64]
+        do { lapsed = try store.lapsedAcknowledgements(at: now) } catch {
+            logger.error("cannot read the acknowledgements", metadata: ["error": "\(error)"])
+            return
+        }
+        for id in lapsed {
+            let key = "acknowledgement/\(id)"
+            guard !inFlight.contains(key) else { continue }
+            inFlight.insert(key)
+            coordinator.propose(.acknowledgementLapsed(alertID: id, at: now)) { [weak self] _ in self?.inFlight.remove(key) }
+        }
     }
 
     /// The metric key of the alert a module of another model than its slot expects raises.
@@ -651,6 +669,9 @@ final class BladeEngine {
             try store.appendEvent(kind: kind, severity: severity, slotID: slotID, message: message, at: time)
             eventsChanged()
             response = ControlResponse(ok: true)
+        case .acknowledgementLapsed(let id, let time):
+            if try store.lapseAcknowledgement(id: id, at: time) { eventsChanged() }
+            response = ControlResponse(ok: true)
         case .notificationProgress(let target, let eventID):
             try NotificationService.applyProgress(target: target, eventID: eventID, store: store)
             response = ControlResponse(ok: true)
@@ -683,8 +704,12 @@ final class BladeEngine {
             if let role = moduleType?.role { slotRoles[slotID] = role }
             if let expected = moduleType?.expectedModel { expectedModels[slotID] = expected }
             return ControlResponse(ok: true)
-        case .acknowledgeAlert(let id, let by):
-            guard try store.acknowledgeAlert(id: id, by: by, at: time) else { return .failure("no alert \(id)", code: 404) }
+        case .acknowledgeAlert(let id, let by, let comment, let until):
+            if let until, until <= time { return .failure("until must be later than now", code: 400) }
+            guard try store.acknowledgeAlert(id: id, by: by, comment: comment, until: until, at: time) else {
+                return .failure("no alert \(id)", code: 404)
+            }
+            eventsChanged()
             return ControlResponse(ok: true, id: id)
         case .setNotifications(let targets):
             try NotificationService.apply(targets, store: store)

@@ -28,6 +28,8 @@ public struct ChassisEvent: Sendable, Codable, Equatable {
         case alertRaised = "alert.raised"
         case alertAcknowledged = "alert.acknowledged"
         case alertCleared = "alert.cleared"
+        /// An acknowledgement given for a time ran out while the alert was still open.
+        case alertAcknowledgementExpired = "alert.acknowledgement-expired"
         case moduleInserted = "module.inserted"
         case moduleReplaced = "module.replaced"
         case memberAdded = "member.added"

@@ -159,12 +159,17 @@ public struct Alert: Sendable, Codable, Equatable {
     public var clearedAt: Double?
     public var acknowledgedAt: Double?
     public var acknowledgedBy: String?
+    /// What the acknowledger said, and until when the acknowledgement holds (then the alert is
+    /// new again, and notified again).
+    public var acknowledgedComment: String?
+    public var acknowledgedUntil: Double?
 
     /// The alert log keeps every open alert and this many newest alerts besides.
     public static let recordsMax = 2_000
 
     public init(id: Int64, slotID: Int?, metricKey: String, metricLabel: String, severity: Severity, message: String,
-                value: Double?, raisedAt: Double, clearedAt: Double?, acknowledgedAt: Double?, acknowledgedBy: String?) {
+                value: Double?, raisedAt: Double, clearedAt: Double?, acknowledgedAt: Double?, acknowledgedBy: String?,
+                acknowledgedComment: String? = nil, acknowledgedUntil: Double? = nil) {
         self.id = id
         self.slotID = slotID
         self.metricKey = metricKey
@@ -176,6 +181,8 @@ public struct Alert: Sendable, Codable, Equatable {
         self.clearedAt = clearedAt
         self.acknowledgedAt = acknowledgedAt
         self.acknowledgedBy = acknowledgedBy
+        self.acknowledgedComment = acknowledgedComment
+        self.acknowledgedUntil = acknowledgedUntil
     }
 }
 

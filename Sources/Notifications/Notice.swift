@@ -30,6 +30,7 @@ public struct Notice: Sendable, Equatable {
         case .alertRaised: what = "\(event.severity.rawValue.uppercased()) raised"
         case .alertCleared: what = "\(event.severity.rawValue) cleared"
         case .alertAcknowledged: what = "acknowledged"
+        case .alertAcknowledgementExpired: what = "\(event.severity.rawValue.uppercased()) again (acknowledgement expired)"
         case .moduleInserted: what = "module inserted"
         case .moduleReplaced: what = "module replaced"
         case .memberAdded: what = "member added"

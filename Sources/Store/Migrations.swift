@@ -170,6 +170,11 @@ enum Migrations {
         );
         CREATE INDEX events_at ON events(at);
         """),
+        // An acknowledgement says why, and may hold only for a while.
+        Migration(name: "2026-12-05-alert-acknowledgement-comment", sql: """
+        ALTER TABLE alerts ADD COLUMN acknowledged_comment TEXT CHECK (length(acknowledged_comment) <= 512);
+        ALTER TABLE alerts ADD COLUMN acknowledged_until REAL;
+        """),
     ]
 
     /// The metrics database: a file on a tmpfs, rebuilt from the blades' reports after a reboot.

@@ -75,8 +75,7 @@ extension StoreReader {
         if let before = filter.beforeID { conditions.append("id < ?"); arguments.append(.integer(before)) }
         return try withDatabase { database in
             let statement = try database.statement("""
-                SELECT id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
-                       acknowledged_at, acknowledged_by FROM main.alerts
+                SELECT \(StoreReader.alertColumns) FROM main.alerts
                 WHERE \(conditions.joined(separator: " AND ")) ORDER BY id DESC LIMIT ?
                 """)
             defer { statement.reset() }

@@ -293,8 +293,7 @@ public final class StoreReader {
 
     private func readAlerts(_ database: Database, openOnly: Bool, limit: Int) throws -> [Alert] {
         let statement = try database.statement("""
-            SELECT id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
-                   acknowledged_at, acknowledged_by FROM main.alerts
+            SELECT \(StoreReader.alertColumns) FROM main.alerts
             WHERE ? = 0 OR cleared_at IS NULL OR acknowledged_at IS NULL
             ORDER BY raised_at DESC, id DESC LIMIT ?
             """)
@@ -304,14 +303,20 @@ public final class StoreReader {
         return alerts
     }
 
-    /// One row of `SELECT id, slot_id, metric_key, metric_label, severity, message, value,
-    /// raised_at, cleared_at, acknowledged_at, acknowledged_by FROM alerts`.
+    /// The columns of an alert, in the order `alert(_:)` reads them.
+    static let alertColumns = """
+        id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at, acknowledged_at, \
+        acknowledged_by, acknowledged_comment, acknowledged_until
+        """
+
+    /// One row of `SELECT \(alertColumns) FROM alerts`.
     static func alert(_ statement: Statement) -> Alert {
         Alert(id: statement.int64(0), slotID: statement.optionalInt(1), metricKey: statement.string(2),
               metricLabel: statement.string(3), severity: Severity(rawValue: statement.string(4)) ?? .warning,
               message: statement.string(5), value: statement.optionalDouble(6), raisedAt: statement.double(7),
               clearedAt: statement.optionalDouble(8), acknowledgedAt: statement.optionalDouble(9),
-              acknowledgedBy: statement.optionalString(10))
+              acknowledgedBy: statement.optionalString(10), acknowledgedComment: statement.optionalString(11),
+              acknowledgedUntil: statement.optionalDouble(12))
     }
 
     static let eventColumns = "id, at, kind, severity, slot_id, alert_id, metric_key, message"

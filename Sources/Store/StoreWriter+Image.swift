@@ -90,8 +90,7 @@ extension StoreWriter {
         }
         image.thresholds = try loadThresholds()
         let alerts = try config.statement("""
-            SELECT id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
-                   acknowledged_at, acknowledged_by FROM alerts WHERE NOT (\(ConfigurationImage.alertsDropped)) ORDER BY id
+            SELECT \(StoreReader.alertColumns) FROM alerts WHERE NOT (\(ConfigurationImage.alertsDropped)) ORDER BY id
             """)
         while try alerts.step() { image.alerts.append(StoreReader.alert(alerts)) }
         image.events = try events(after: 0, limit: ChassisEvent.recordsMax)
@@ -148,13 +147,13 @@ extension StoreWriter {
                                    .real(rule.hysteresis), .real(rule.minimumDurationSeconds)])
             }
             let alert = try config.statement("""
-                INSERT INTO alerts (id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
-                                    acknowledged_at, acknowledged_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO alerts (\(StoreReader.alertColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for item in image.alerts {
                 try alert.run([.integer(item.id), .int(item.slotID), .text(item.metricKey), .text(item.metricLabel),
                                .text(item.severity.rawValue), .text(item.message), .double(item.value), .real(item.raisedAt),
-                               .double(item.clearedAt), .double(item.acknowledgedAt), .string(item.acknowledgedBy)])
+                               .double(item.clearedAt), .double(item.acknowledgedAt), .string(item.acknowledgedBy),
+                               .string(item.acknowledgedComment), .double(item.acknowledgedUntil)])
             }
             if let events = image.events {
                 try config.execute("DELETE FROM events")
@@ -229,8 +228,7 @@ extension StoreWriter {
 
     public func alert(id: Int64) throws -> Alert? {
         let statement = try config.statement("""
-            SELECT id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
-                   acknowledged_at, acknowledged_by FROM alerts WHERE id = ?
+            SELECT \(StoreReader.alertColumns) FROM alerts WHERE id = ?
             """)
         defer { statement.reset() }
         try statement.bind([.integer(id)])

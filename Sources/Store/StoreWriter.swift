@@ -626,19 +626,63 @@ public final class StoreWriter {
         }
     }
 
-    /// Returns false when there is no such alert; acknowledging twice keeps the first acknowledgement.
-    public func acknowledgeAlert(id: Int64, by operatorName: String, at now: Double) throws -> Bool {
+    /// Returns false when there is no such alert. Acknowledging twice keeps the first
+    /// acknowledgement, unless it was for a time that has run out.
+    public func acknowledgeAlert(id: Int64, by operatorName: String, comment: String? = nil, until: Double? = nil,
+                                 at now: Double) throws -> Bool {
         try config.transaction {
-            let alert = try config.statement("SELECT slot_id, metric_key, message, acknowledged_at FROM alerts WHERE id = ?")
+            let alert = try config.statement("""
+                SELECT slot_id, metric_key, message, acknowledged_at, acknowledged_until FROM alerts WHERE id = ?
+                """)
             try alert.bind([.integer(id)])
             guard try alert.step() else { return false }
-            let (slotID, metricKey, message, already) = (alert.optionalInt(0), alert.string(1), alert.string(2), alert.optionalDouble(3))
+            let (slotID, metricKey, message) = (alert.optionalInt(0), alert.string(1), alert.string(2))
+            let (already, lapses) = (alert.optionalDouble(3), alert.optionalDouble(4))
             alert.reset()
-            guard already == nil else { return true }
-            try config.statement("UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?")
-                .run([.real(now), .text(operatorName), .integer(id)])
+            if already != nil, lapses.map({ $0 > now }) ?? true { return true }
+            let comment = comment.flatMap { $0.isEmpty ? nil : String($0.prefix(512)) }
+            try config.statement("""
+                UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ?, acknowledged_comment = ?, acknowledged_until = ? WHERE id = ?
+                """).run([.real(now), .text(operatorName), .string(comment), .double(until), .integer(id)])
+            let note = (comment.map { " (\($0))" } ?? "") + (until.map { " until \(Format.time($0))" } ?? "")
             try appendEvent(kind: .alertAcknowledged, severity: .info, slotID: slotID, alertID: id, metricKey: metricKey,
-                            message: "acknowledged by \(operatorName): \(message)", at: now)
+                            message: "acknowledged by \(operatorName)\(note): \(message)", at: now)
+            try bumpGeneration(config)
+            return true
+        }
+    }
+
+    /// Open alerts whose acknowledgement holds until a time that has come.
+    public func lapsedAcknowledgements(at now: Double) throws -> [Int64] {
+        let statement = try config.statement("""
+            SELECT id FROM alerts WHERE cleared_at IS NULL AND acknowledged_at IS NOT NULL AND acknowledged_until <= ?
+            """)
+        defer { statement.reset() }
+        try statement.bind([.real(now)])
+        var ids: [Int64] = []
+        while try statement.step() { ids.append(statement.int64(0)) }
+        return ids
+    }
+
+    /// Ends an acknowledgement whose time ran out: the alert is new again, and an event says so
+    /// (with the alert's severity, so that it is notified again). False when there is nothing to end.
+    public func lapseAcknowledgement(id: Int64, at now: Double) throws -> Bool {
+        try config.transaction {
+            let alert = try config.statement("""
+                SELECT slot_id, metric_key, message, severity, acknowledged_by FROM alerts
+                WHERE id = ? AND cleared_at IS NULL AND acknowledged_at IS NOT NULL AND acknowledged_until <= ?
+                """)
+            try alert.bind([.integer(id), .real(now)])
+            guard try alert.step() else { return false }
+            let (slotID, metricKey, message) = (alert.optionalInt(0), alert.string(1), alert.string(2))
+            let (severity, by) = (Severity(rawValue: alert.string(3)) ?? .warning, alert.string(4))
+            alert.reset()
+            try config.statement("""
+                UPDATE alerts SET acknowledged_at = NULL, acknowledged_by = NULL, acknowledged_comment = NULL,
+                    acknowledged_until = NULL WHERE id = ?
+                """).run([.integer(id)])
+            try appendEvent(kind: .alertAcknowledgementExpired, severity: EventSeverity(severity), slotID: slotID, alertID: id,
+                            metricKey: metricKey, message: "the acknowledgement by \(by) expired: \(message)", at: now)
             try bumpGeneration(config)
             return true
         }
@@ -683,8 +727,7 @@ public final class StoreWriter {
     /// (Alertmanager) rather than the changes.
     public func alertsOpenOrClearedSince(_ since: Double) throws -> [Alert] {
         let statement = try config.statement("""
-            SELECT id, slot_id, metric_key, metric_label, severity, message, value, raised_at, cleared_at,
-                   acknowledged_at, acknowledged_by FROM alerts WHERE cleared_at IS NULL OR cleared_at >= ? ORDER BY id
+            SELECT \(StoreReader.alertColumns) FROM alerts WHERE cleared_at IS NULL OR cleared_at >= ? ORDER BY id
             """)
         try statement.bind([.real(since)])
         var alerts: [Alert] = []

@@ -137,16 +137,46 @@ struct SlotInput: Decodable {
 }
 
 /// `{"by": "name"}`, optional.
+/// `{"by", "comment", "forSeconds"}`, each optional: an acknowledgement that says why, and that
+/// holds for a while (at most a week) before the alert is new again.
 struct AcknowledgeInput: Decodable {
     var by: String?
+    var comment: String?
+    var forSeconds: Double?
 
-    enum Keys: String, CodingKey { case by }
+    static let forSecondsMax = 7 * 86_400.0
 
-    init(by: String?) { self.by = by }
+    enum Keys: String, CodingKey { case by, comment, forSeconds }
+
+    init(by: String?, comment: String? = nil, forSeconds: Double? = nil) {
+        self.by = by
+        self.comment = comment
+        self.forSeconds = forSeconds
+    }
 
     init(from decoder: Decoder) throws {
-        try refuseUnknownKeys(decoder, allowed: ["by"])
-        by = try decoder.container(keyedBy: Keys.self).decodeIfPresent(String.self, forKey: .by)
+        try refuseUnknownKeys(decoder, allowed: ["by", "comment", "forSeconds"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        by = try container.decodeIfPresent(String.self, forKey: .by)
+        comment = try container.decodeIfPresent(String.self, forKey: .comment)
+        forSeconds = try container.decodeIfPresent(Double.self, forKey: .forSeconds)
+    }
+
+    /// The form's fields: `by`, `comment`, `for` (seconds; empty for no end).
+    init(fields: [String: String]) throws {
+        by = fields["by"]
+        comment = fields["comment"]
+        if let text = fields["for"], !text.isEmpty {
+            guard let seconds = Double(text) else { throw InputError("for must be a number of seconds") }
+            forSeconds = seconds
+        }
+    }
+
+    func check() throws {
+        if let forSeconds, !(forSeconds.isFinite && forSeconds >= 60 && forSeconds <= Self.forSecondsMax) {
+            throw InputError("forSeconds must be from 60 to \(Int(Self.forSecondsMax)) (a week)")
+        }
+        if let comment { try Validation.text(comment, field: "comment", bytesMax: 512, allowEmpty: true) }
     }
 }
 

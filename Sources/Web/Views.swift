@@ -318,7 +318,11 @@ enum ViewBuilder {
             raised: Format.time(alert.raisedAt), raisedISO: Format.isoTime(alert.raisedAt),
             cleared: alert.clearedAt != nil, clearedAt: Format.time(alert.clearedAt),
             acknowledged: alert.acknowledgedAt != nil,
-            acknowledgedText: alert.acknowledgedAt.map { "by \(alert.acknowledgedBy ?? "?") at \(Format.time($0))" } ?? "")
+            acknowledgedText: alert.acknowledgedAt.map {
+                "by \(alert.acknowledgedBy ?? "?") at \(Format.time($0))"
+                    + (alert.acknowledgedUntil.map { " until \(Format.time($0))" } ?? "")
+                    + (alert.acknowledgedComment.map { ": \($0)" } ?? "")
+            } ?? "")
     }
 
     static func metricUnit(_ snapshot: ChassisSnapshot, slotID: Int?, key: String) -> String {

@@ -215,16 +215,20 @@ extension WebApp {
     func apiAcknowledge(_ exchange: Exchange, alertID: String) throws -> Response {
         guard let id = Int64(alertID), id > 0 else { throw HTTPError(400, "alert id must be a positive number, not \"\(alertID)\"") }
         let type = exchange.request.header("Content-Type")?.lowercased() ?? ""
-        var by: String?
+        var input = AcknowledgeInput(by: nil)
         var returnPath: String?
         if type.hasPrefix("application/x-www-form-urlencoded") {
             let fields: [String: String]
-            do { fields = try Validation.formFields(exchange.request.body) } catch { throw HTTPError(400, "\(error)") }
-            by = fields["by"]
+            do {
+                fields = try Validation.formFields(exchange.request.body)
+                input = try AcknowledgeInput(fields: fields)
+            } catch { throw HTTPError(400, "\(error)") }
             returnPath = fields["return"]
         } else if !exchange.request.body.isEmpty {
-            by = try decode(AcknowledgeInput.self, exchange).by
+            input = try decode(AcknowledgeInput.self, exchange)
         }
+        do { try input.check() } catch { throw HTTPError(400, "\(error)") }
+        let by = input.by
         let user = exchange.principal?.user ?? "web " + exchange.request.remoteAddress
         let acknowledger = by.map { $0.isEmpty || $0 == user ? user : "\(user) (\($0))" } ?? user
         do {
@@ -232,7 +236,9 @@ extension WebApp {
         } catch {
             throw HTTPError(400, "\(error)")
         }
-        let response = sendAsCaller(.acknowledgeAlert(id: id, by: acknowledger), exchange)
+        let comment = input.comment.flatMap { $0.isEmpty ? nil : $0 }
+        let until = input.forSeconds.map { now() + $0 }
+        let response = sendAsCaller(.acknowledgeAlert(id: id, by: acknowledger, comment: comment, until: until), exchange)
         if let returnPath, response.status == 200 {
             return Response(status: 303, headers: [("Location", Self.safeReturnPath(returnPath)), ("Cache-Control", "no-store")])
         }

@@ -29,6 +29,30 @@ import Testing
         #expect(try store.writer.events(after: events[2].id, limit: 1).map(\.id) == [events[3].id])
     }
 
+    @Test func anAcknowledgementForATimeLapsesAndTheAlertIsNewAgain() throws {
+        let store = try TemporaryStore()
+        let id = try store.writer.raiseAlert(slotID: 3, metricKey: "fan", metricLabel: "Fan", severity: .critical, message: "fan stopped",
+                                             value: 0, at: Self.now)
+        #expect(try store.writer.acknowledgeAlert(id: id, by: "alice", comment: "part ordered", until: Self.now + 3_600, at: Self.now))
+        var alert = try #require(try store.writer.alert(id: id))
+        #expect(alert.acknowledgedBy == "alice" && alert.acknowledgedComment == "part ordered" && alert.acknowledgedUntil == Self.now + 3_600)
+        #expect(try store.writer.lapsedAcknowledgements(at: Self.now + 3_599).isEmpty)
+        #expect(try !store.writer.lapseAcknowledgement(id: id, at: Self.now + 3_599), "not before its time")
+        #expect(try store.writer.lapsedAcknowledgements(at: Self.now + 3_600) == [id])
+        #expect(try store.writer.lapseAcknowledgement(id: id, at: Self.now + 3_600))
+        alert = try #require(try store.writer.alert(id: id))
+        #expect(alert.acknowledgedAt == nil && alert.acknowledgedComment == nil && alert.acknowledgedUntil == nil)
+        let last = try #require(try store.writer.events(after: 0, limit: 10).last)
+        #expect(last.kind == .alertAcknowledgementExpired && last.severity == .critical, "notified again at its severity")
+        #expect(last.message == "the acknowledgement by alice expired: fan stopped")
+        // Acknowledged again without an end, it stays; the image carries the comment.
+        #expect(try store.writer.acknowledgeAlert(id: id, by: "bob", comment: "for good", at: Self.now + 4_000))
+        #expect(try store.writer.lapsedAcknowledgements(at: Self.now + 1e9).isEmpty)
+        let other = try TemporaryStore()
+        try other.writer.importConfiguration(try store.writer.exportConfiguration())
+        #expect(try other.writer.alert(id: id)?.acknowledgedComment == "for good")
+    }
+
     @Test func theEventLogKeepsItsNewestRecordsHereAndInSnapshots() throws {
         let store = try TemporaryStore()
         for index in 0..<(ChassisEvent.recordsMax + 25) {

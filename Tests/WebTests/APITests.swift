@@ -177,6 +177,29 @@ import Model
         #expect(control.sent.allSatisfy { $0.actor?.user == "admin" && $0.actor?.role == .admin && $0.actor?.via == "session" })
     }
 
+    @Test func anAcknowledgementSaysWhyAndHowLong() throws {
+        let control = RecordingControl()
+        let app = try Fixture.app(control: control, clock: 1_000_000)
+        let json = app.send("POST", "/api/v1/alerts/11/acknowledge", MemoryStateSource(),
+                            body: #"{"comment": "replacing the fan", "forSeconds": 3600}"#)
+        #expect(json.status == 200)
+        let form = app.send("POST", "/api/v1/alerts/10/acknowledge", MemoryStateSource(), body: "comment=known&for=86400&return=%2Falerts",
+                            headers: ["Content-Type": "application/x-www-form-urlencoded"])
+        #expect(form.status == 303 && form.header("Location") == "/alerts")
+        #expect(control.requests == [
+            .acknowledgeAlert(id: 11, by: "admin", comment: "replacing the fan", until: 1_003_600),
+            .acknowledgeAlert(id: 10, by: "admin", comment: "known", until: 1_086_400),
+        ])
+        for (body, problem) in [(#"{"forSeconds": 10}"#, "forSeconds must be from 60 to 604800"),
+                                (#"{"forSeconds": 1e9}"#, "forSeconds must be from 60 to 604800"),
+                                (#"{"comment": "a\u0000b"}"#, "comment contains control characters"),
+                                (#"{"until": 5}"#, "unknown field")] {
+            let refused = app.send("POST", "/api/v1/alerts/9/acknowledge", MemoryStateSource(), body: body)
+            #expect(refused.status == 400 && refused.bodyText.contains(problem), "\(body) \(refused.bodyText)")
+        }
+        #expect(control.requests.count == 2, "nothing refused reached the engine")
+    }
+
     @Test func foreignOriginsCannotWrite() throws {
         let control = RecordingControl()
         let app = try Fixture.app(control: control)
