@@ -18,7 +18,7 @@ SIM_SEED ?= 1
 BLADES ?= 4
 
 .PHONY: demo test deps deps-demo build build-release test-unit test-sim test-integration bench bench-web bench-consensus \
-	bench-failover bench-replication chaos sim demo-down clean
+	bench-failover bench-replication bench-alerts chaos sim demo-down clean
 
 demo: deps-demo build
 	./scripts/demo.sh $(BLADES)
@@ -60,7 +60,7 @@ sim:
 	$(BIN_RELEASE)/chassis-sim --schedules 100000 --seed $(SIM_SEED)
 	$(BIN_RELEASE)/chassis-sim --schedules 100000 --seed $(SIM_SEED) --engine-timing
 
-bench: deps build-release bench-consensus bench-web bench-failover bench-replication
+bench: deps build-release bench-consensus bench-web bench-failover bench-replication bench-alerts
 
 bench-consensus:
 	$(SWIFT) build -c release --product chassis-sim
@@ -74,6 +74,10 @@ bench-failover: build-release
 
 bench-replication: build-release
 	$(PYTHON) scripts/bench_replication.py
+
+# From a sensor's crossing to the alert in the API and in a real Alertmanager (3 blades).
+bench-alerts: build-release
+	$(PYTHON) scripts/bench_alerts.py
 
 # Random rounds of kill, pause, partition and packet loss on 3 and 5 blades (a short version runs
 # in make test).

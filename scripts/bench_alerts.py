@@ -233,7 +233,10 @@ class Bench:
             output = process.communicate(timeout=60)[0]
         if process.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {output.strip()}")
-        sample_wall = self.first_crossing_sample(active, slot, t0_wall) if t_api is not None else None
+        # The active manager records the blade's batches a moment after it evaluates them.
+        sample_wall = None
+        if t_api is not None:
+            sample_wall, _ = wait_until(lambda: self.first_crossing_sample(active, slot, t0_wall), 5, interval=0.1)
 
         def since_t0(moment):
             return None if moment is None else (moment - t0) * 1000
@@ -253,12 +256,19 @@ class Bench:
               flush=True)
 
         # Back to normal: release, wait for the clearing on both sides, then a random phase.
+        released = time.monotonic()
         self.cluster.demo("set-sensor", str(slot), SENSOR, "release")
-        cleared, took = wait_until(lambda: self.clean(active, slot), ROUND_TIMEOUT, interval=0.05)
-        if not cleared:
-            print(f"round {number}: the alert was not cleared in the API and Alertmanager within "
-                  f"{ROUND_TIMEOUT:.0f} s of the release", flush=True)
-        result["cleared"] = took * 1000 if cleared else None
+        cleared_api = cleared_am = None
+        while (cleared_api is None or cleared_am is None) and time.monotonic() - released < 2 * ROUND_TIMEOUT:
+            if cleared_api is None and self.open_alert(active, slot) is None:
+                cleared_api = (time.monotonic() - released) * 1000
+            if cleared_am is None and self.am_active(slot) is False:
+                cleared_am = (time.monotonic() - released) * 1000
+            time.sleep(0.05)
+        if cleared_api is None or cleared_am is None:
+            print(f"round {number}: the alert was not cleared within {2 * ROUND_TIMEOUT:.0f} s of the release "
+                  f"(API {show(cleared_api)} ms, Alertmanager {show(cleared_am)} ms)", flush=True)
+        result["cleared_api"], result["cleared_am"] = cleared_api, cleared_am
         time.sleep(0.5 + self.rng.uniform(0, self.interval_ms / 1000))
         return result
 
@@ -300,7 +310,9 @@ def report(results, interval_ms, interval_source, rounds_asked, floors):
           f"(batch to the active manager; raisedAt is its receipt)")
     print(f"  raised -> listed by the API                  {median_of('api', 'raised')}  (commit, apply, read, our poll)")
     print(f"  raised -> active in Alertmanager             {median_of('am', 'raised')}  (commit, curl POST, our poll)")
-    print(f"  release -> cleared in API and Alertmanager   {median_of('cleared')}")
+    print(f"  release -> cleared in the API                {median_of('cleared_api')}  "
+          f"(the simulated sensor drifts back from {CROSSING_VALUE}: not a latency of the product)")
+    print(f"  release -> resolved in Alertmanager          {median_of('cleared_am')}")
     api_floor, am_floor = floors
     if api_floor and am_floor:
         print(f"floor: one API poll (new HTTPS connection) median {statistics.median(api_floor):.1f} ms "

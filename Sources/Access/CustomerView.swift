@@ -17,6 +17,10 @@ public enum CustomerView {
         view.alerts = snapshot.alerts.filter { alert in
             alert.slotID.map { scope.contains(slot: $0, chassisID: chassisID) } ?? false
         }
+        // A window on the whole chassis concerns the customer's slots too; one on another slot does not.
+        view.maintenance = snapshot.maintenance?.filter { window in
+            window.slotID.map { scope.contains(slot: $0, chassisID: chassisID) } ?? true
+        }
         return view
     }
 

@@ -14,7 +14,7 @@ struct ChassisCtl: ParsableCommand {
         commandName: "chassisctl",
         abstract: "Chassis Manager console: status, settings and the simulated chassis.",
         subcommands: [StatusCommand.self, ThresholdCommand.self, AcknowledgeCommand.self, UserCommand.self, TokenCommand.self,
-                      AuditCommand.self, EventsCommand.self, NotifyCommand.self, CertificateCommand.self, DemoCommand.self])
+                      AuditCommand.self, EventsCommand.self, NotifyCommand.self, MaintenanceCommand.self, CertificateCommand.self, DemoCommand.self])
 }
 
 /// Where a command finds a blade: its configuration file, or a blade of the running demo.

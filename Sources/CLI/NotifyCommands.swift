@@ -80,3 +80,52 @@ struct EventsCommand: ParsableCommand {
 }
 
 extension EventSeverity: ExpressibleByArgument {}
+
+/// `chassisctl maintenance`: windows in which a slot's (or the chassis') alerts are held.
+struct MaintenanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "maintenance", abstract: "Maintenance windows: alerts shown, their notifications held.",
+        subcommands: [List.self, Add.self, Remove.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Windows that have not ended.")
+        @OptionGroup var target: BladeOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let windows = try AccessCommands.reader(try target.load()).snapshot().maintenance ?? []
+            if json { return try printJSON(windows) }
+            for window in windows {
+                print([String(window.id), window.slotID.map { "slot \($0)" } ?? "chassis", Format.time(window.startsAt),
+                       Format.time(window.endsAt), window.createdBy, window.reason].joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Schedule a window from now.")
+        @OptionGroup var target: BladeOptions
+        @Option(help: "The slot; the whole chassis when left out.") var slot: Int?
+        @Option(help: "How long, in minutes (at most a week).") var minutes: Int
+        @Option(help: "Why.") var reason: String
+
+        func run() throws {
+            let start = Date().timeIntervalSince1970
+            let request = ControlRequest.addMaintenance(slotID: slot, startsAt: start, endsAt: start + Double(minutes) * 60,
+                                                        reason: reason, by: AccessCommands.actor.user)
+            try AccessCommands.send(request, try target.load())
+            print("maintenance scheduled for \(minutes) min on \(slot.map { "slot \($0)" } ?? "the whole chassis")")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a window (or end it now).")
+        @OptionGroup var target: BladeOptions
+        @Argument var id: Int64
+
+        func run() throws {
+            try AccessCommands.send(.removeMaintenance(id: id), try target.load())
+            print("maintenance \(id) cancelled")
+        }
+    }
+}

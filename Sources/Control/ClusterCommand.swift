@@ -32,6 +32,8 @@ public enum ClusterCommand: Sendable, Codable, Equatable {
     case notificationProgress(target: String, eventID: Int64)
     /// The active manager saw an acknowledgement's time run out while its alert was open.
     case acknowledgementLapsed(alertID: Int64, at: Double)
+    /// The active manager saw a maintenance window end: one event names the alerts still open in it.
+    case maintenanceEnded(id: Int64, at: Double)
     /// Something the active manager saw happen that is not an alert's change (a member joined or
     /// left): an entry of the event log.
     case event(kind: ChassisEvent.Kind, severity: EventSeverity, slotID: Int?, message: String, at: Double)

@@ -48,6 +48,10 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case setNotifications(NotificationTargets)
     /// The active manager sends a test message to every target now and answers how each went.
     case testNotifications
+    /// A maintenance window on a slot (nil: the whole chassis); `by` is who scheduled it.
+    case addMaintenance(slotID: Int?, startsAt: Double, endsAt: Double, reason: String, by: String)
+    /// Cancels a window (or ends it early).
+    case removeMaintenance(id: Int64)
 }
 
 /// A request and who sends it: the web app says which user, with which role, from which address;
@@ -94,6 +98,8 @@ extension ControlRequest {
         case .liftLoginLock: return "login.unlock"
         case .setNotifications: return "notifications.set"
         case .testNotifications: return "notifications.test"
+        case .addMaintenance: return "maintenance.add"
+        case .removeMaintenance: return "maintenance.remove"
         }
     }
 }

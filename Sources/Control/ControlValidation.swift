@@ -98,6 +98,15 @@ public enum ControlValidation {
             return targets.problem()
         case .testNotifications:
             return nil
+        case .addMaintenance(let slotID, let startsAt, let endsAt, let reason, let by):
+            if let slotID, !slotIDRange.contains(slotID) { return "slot must be between 1 and 16" }
+            guard startsAt.isFinite, endsAt.isFinite else { return "start and end must be times" }
+            if endsAt <= startsAt { return "the end must be after the start" }
+            if endsAt - startsAt > MaintenanceWindow.secondsMax { return "a window is at most a week" }
+            if reason.isEmpty { return "say why (reason)" }
+            return textProblem(reason, field: "reason", bytesMax: 256) ?? textProblem(by, field: "by")
+        case .removeMaintenance(let id):
+            return id > 0 ? nil : "maintenance id must be positive"
         }
     }
 

@@ -133,6 +133,7 @@ extension BladeEngine {
         case login(user: String, address: String)
         case throttle(user: String?, address: String?)
         case notifications
+        case maintenance(Int64?)
 
         var description: String {
             switch self {
@@ -149,6 +150,7 @@ extension BladeEngine {
             case .throttle(let user, let address):
                 return [user.map { "user \($0)" }, address.map { "address \($0)" }].compactMap { $0 }.joined(separator: ", ")
             case .notifications: return "notifications"
+            case .maintenance(let id): return id.map { "maintenance \($0)" } ?? "maintenance"
             }
         }
 
@@ -166,6 +168,8 @@ extension BladeEngine {
         switch request {
         case .ping, .handOver, .addMember, .removeMember, .testNotifications: return nil
         case .setNotifications: return .notifications
+        case .addMaintenance: return .maintenance(nil)
+        case .removeMaintenance(let id): return .maintenance(id)
         case .setThreshold(let rule): return .threshold(scope: rule.scope, key: rule.metricKey)
         case .removeThreshold(let id): return .thresholdID(id)
         case .setChassisInfo: return .chassis
@@ -227,6 +231,12 @@ extension BladeEngine {
                 values[name + "LockedUntil"] = number(record.lockedUntil)
             }
             return values
+        case .maintenance(let id):
+            guard let id else { return nil }
+            return try store.maintenanceWindows().first { $0.window.id == id }.map {
+                ["slot": $0.window.slotID.map(String.init) ?? "chassis", "startsAt": number($0.window.startsAt),
+                 "endsAt": number($0.window.endsAt), "reason": $0.window.reason]
+            }
         case .notifications:
             // What each target addresses; never a password, sealed or not.
             let targets = notifications?.targets ?? NotificationTargets()

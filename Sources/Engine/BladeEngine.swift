@@ -272,6 +272,17 @@ final class BladeEngine {
             inFlight.insert(key)
             coordinator.propose(.acknowledgementLapsed(alertID: id, at: now)) { [weak self] _ in self?.inFlight.remove(key) }
         }
+        let ended: [Int64]
+        do { ended = try store.maintenanceDueToEnd(at: now) } catch {
+            logger.error("cannot read the maintenance windows", metadata: ["error": "\(error)"])
+            return
+        }
+        for id in ended {
+            let key = "maintenance/\(id)"
+            guard !inFlight.contains(key) else { continue }
+            inFlight.insert(key)
+            coordinator.propose(.maintenanceEnded(id: id, at: now)) { [weak self] _ in self?.inFlight.remove(key) }
+        }
     }
 
     /// The metric key of the alert a module of another model than its slot expects raises.
@@ -669,6 +680,9 @@ final class BladeEngine {
             try store.appendEvent(kind: kind, severity: severity, slotID: slotID, message: message, at: time)
             eventsChanged()
             response = ControlResponse(ok: true)
+        case .maintenanceEnded(let id, let time):
+            if try store.endMaintenance(id: id, at: time) { eventsChanged() }
+            response = ControlResponse(ok: true)
         case .acknowledgementLapsed(let id, let time):
             if try store.lapseAcknowledgement(id: id, at: time) { eventsChanged() }
             response = ControlResponse(ok: true)
@@ -718,6 +732,18 @@ final class BladeEngine {
             return ControlResponse(ok: true)
         case .testNotifications:
             return ControlResponse(ok: true)
+        case .addMaintenance(let slotID, let startsAt, let endsAt, let reason, let by):
+            if let slotID, slotID > config.chassis.slots { return .failure("no slot \(slotID)", code: 404) }
+            let window = MaintenanceWindow(id: 0, slotID: slotID, startsAt: startsAt, endsAt: endsAt, reason: reason, createdBy: by)
+            guard let id = try store.addMaintenance(window, at: time) else {
+                return .failure("the chassis already holds \(MaintenanceWindow.countMax) maintenance windows", code: 409)
+            }
+            eventsChanged()
+            return ControlResponse(ok: true, id: id)
+        case .removeMaintenance(let id):
+            guard try store.removeMaintenance(id: id, at: time) else { return .failure("no maintenance window \(id)", code: 404) }
+            eventsChanged()
+            return ControlResponse(ok: true, id: id)
         case .setInterval(let group, let intervalMs):
             try store.setSetting("interval_ms.\(group.rawValue)", String(intervalMs))
             if intervalsMs[group] != intervalMs {

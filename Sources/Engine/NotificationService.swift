@@ -236,7 +236,11 @@ final class NotificationService {
                            metadata: ["target": "\(id)", "count": "\(first.id - position - 1)"])
         }
         guard let upTo = events.last?.id else { return }
-        let notices = events.filter { $0.severity >= minimum }.map(context.notice)
+        // An alert's change in a maintenance window is held: the window's end names what is still open.
+        let windows = (try? store.maintenanceWindows().map(\.window)) ?? []
+        let notices = events.filter { event in
+            event.severity >= minimum && !(event.alertID != nil && windows.covers(slotID: event.slotID, at: event.at))
+        }.map(context.notice)
         guard !notices.isEmpty else {
             advance(id, to: upTo)
             return
@@ -251,8 +255,9 @@ final class NotificationService {
         let body: [UInt8]
         do {
             let context = try NoticeContext(store: store, config: config)
+            let windows = try store.maintenanceWindows().map(\.window)
             let alerts = try store.alertsOpenOrClearedSince(now - AlertmanagerAlerts.clearedResendSeconds)
-                .filter { EventSeverity($0.severity) >= target.minimumSeverity }
+                .filter { EventSeverity($0.severity) >= target.minimumSeverity && !windows.covers(slotID: $0.slotID, at: now) }
             body = try AlertmanagerAlerts.body(alerts, context: context.alertmanager, now: now)
         } catch {
             logger.error("cannot build the alerts for Alertmanager", metadata: ["error": "\(error)"])

@@ -34,6 +34,9 @@ public struct ChassisEvent: Sendable, Codable, Equatable {
         case moduleReplaced = "module.replaced"
         case memberAdded = "member.added"
         case memberRemoved = "member.removed"
+        case maintenanceScheduled = "maintenance.scheduled"
+        case maintenanceEnded = "maintenance.ended"
+        case maintenanceRemoved = "maintenance.removed"
     }
 
     public var id: Int64

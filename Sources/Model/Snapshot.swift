@@ -11,9 +11,11 @@ public struct ChassisSnapshot: Sendable, Codable, Equatable {
     /// Alerts that are raised, or cleared but not yet acknowledged, newest first.
     public var alerts: [Alert]
     public var engine: EngineFreshness
+    /// Maintenance windows that have not ended.
+    public var maintenance: [MaintenanceWindow]?
 
     public init(dataVersion: String, generatedAt: Double, chassis: ChassisInfo, slots: [SlotView],
-                chassisMetrics: [MetricValue], alerts: [Alert], engine: EngineFreshness) {
+                chassisMetrics: [MetricValue], alerts: [Alert], engine: EngineFreshness, maintenance: [MaintenanceWindow]? = nil) {
         self.dataVersion = dataVersion
         self.generatedAt = generatedAt
         self.chassis = chassis
@@ -21,6 +23,7 @@ public struct ChassisSnapshot: Sendable, Codable, Equatable {
         self.chassisMetrics = chassisMetrics
         self.alerts = alerts
         self.engine = engine
+        self.maintenance = maintenance
     }
 }
 

@@ -35,6 +35,9 @@ public struct Notice: Sendable, Equatable {
         case .moduleReplaced: what = "module replaced"
         case .memberAdded: what = "member added"
         case .memberRemoved: what = "member removed"
+        case .maintenanceScheduled: what = "maintenance scheduled"
+        case .maintenanceEnded: what = "maintenance ended"
+        case .maintenanceRemoved: what = "maintenance cancelled"
         }
         return "[\(chassisName)] \(what), \(place): \(event.message)"
     }

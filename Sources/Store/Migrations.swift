@@ -175,6 +175,17 @@ enum Migrations {
         ALTER TABLE alerts ADD COLUMN acknowledged_comment TEXT CHECK (length(acknowledged_comment) <= 512);
         ALTER TABLE alerts ADD COLUMN acknowledged_until REAL;
         """),
+        Migration(name: "2026-12-05-maintenance-v1", sql: """
+        CREATE TABLE maintenance (
+            id INTEGER PRIMARY KEY,
+            slot_id INTEGER,
+            starts_at REAL NOT NULL,
+            ends_at REAL NOT NULL CHECK (ends_at > starts_at),
+            reason TEXT NOT NULL CHECK (length(reason) BETWEEN 1 AND 256),
+            created_by TEXT NOT NULL,
+            ended INTEGER NOT NULL DEFAULT 0 CHECK (ended IN (0, 1))
+        );
+        """),
     ]
 
     /// The metrics database: a file on a tmpfs, rebuilt from the blades' reports after a reboot.

@@ -257,7 +257,8 @@ public final class StoreReader {
         let worst: Status = statuses.filter { $0 != .unknown }.map { $0 == .down ? Status.critical : $0 }.max() ?? .ok
         chassis.status = engine.stale ? .unknown : worst
         return ChassisSnapshot(dataVersion: version, generatedAt: now, chassis: chassis, slots: slotViews,
-                               chassisMetrics: chassisMetrics, alerts: alerts, engine: engine)
+                               chassisMetrics: chassisMetrics, alerts: alerts, engine: engine,
+                               maintenance: try Self.readMaintenance(database, now: now))
     }
 
     static func list(_ text: String) -> [String] { text.split(separator: ",").map(String.init) }

@@ -50,6 +50,13 @@ public struct ConfigurationImage: Sendable, Codable, Equatable {
     public var audit: [AuditRecord]?
     /// The event log (absent in images of engines before it).
     public var events: [ChassisEvent]?
+    /// Maintenance windows, with whether their end was recorded (absent in older images).
+    public var maintenance: [Maintenance]?
+
+    public struct Maintenance: Sendable, Codable, Equatable {
+        public var window: MaintenanceWindow
+        public var ended: Bool
+    }
 
     /// The alert log keeps every open alert and the newest `Alert.recordsMax` alerts otherwise,
     /// in snapshots and in every blade's store alike: the SQL condition of the alerts it drops.
@@ -94,6 +101,7 @@ extension StoreWriter {
             """)
         while try alerts.step() { image.alerts.append(StoreReader.alert(alerts)) }
         image.events = try events(after: 0, limit: ChassisEvent.recordsMax)
+        image.maintenance = try maintenanceWindows().map { ConfigurationImage.Maintenance(window: $0.window, ended: $0.ended) }
         let settings = try config.statement("SELECT key, value FROM settings")
         while try settings.step() { image.settings[settings.string(0)] = settings.string(1) }
         return image
@@ -155,6 +163,7 @@ extension StoreWriter {
                                .double(item.clearedAt), .double(item.acknowledgedAt), .string(item.acknowledgedBy),
                                .string(item.acknowledgedComment), .double(item.acknowledgedUntil)])
             }
+            if let maintenance = image.maintenance { try importMaintenance(maintenance) }
             if let events = image.events {
                 try config.execute("DELETE FROM events")
                 let statement = try config.statement("""

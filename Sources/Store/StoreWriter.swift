@@ -56,7 +56,7 @@ public final class StoreWriter {
         leaseBoard = try LeaseBoard.openForWriting(path: LeaseBoard.path(metricsDatabase: metricsDatabase))
     }
 
-    private func bumpGeneration(_ database: Database) throws {
+    func bumpGeneration(_ database: Database) throws {
         try database.statement("UPDATE meta SET generation = generation + 1 WHERE id = 1").run()
     }
 

@@ -51,6 +51,10 @@ public enum Route: Equatable, Sendable {
     case apiNotificationsTest
     /// The notification targets, their delivery, and for admins an editor and a test button.
     case notificationsPage
+    /// Maintenance windows that have not ended (GET, a customer its slots' and the chassis'),
+    /// scheduled by operators (POST); one cancelled (DELETE).
+    case apiMaintenance
+    case apiMaintenanceWindow(id: String)
 
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
@@ -59,6 +63,8 @@ public enum Route: Equatable, Sendable {
              .healthActive, .metrics, .apiLoginLocks, .apiAudit, .auditPage, .alertsPage, .apiEvents, .eventsPage:
             return ["GET", "HEAD"]
         case .apiNotifications: return ["GET", "HEAD", "PUT"]
+        case .apiMaintenance: return ["GET", "HEAD", "POST"]
+        case .apiMaintenanceWindow: return ["DELETE"]
         case .apiNotificationsTest: return ["POST"]
         case .apiChassis, .apiIntervals: return ["GET", "HEAD", "PATCH"]
         case .apiSlot: return ["GET", "HEAD", "PATCH", "POST"]
@@ -91,6 +97,10 @@ public enum Route: Equatable, Sendable {
             return reads ? .staff : .administer
         case .apiNotificationsTest:
             return .administer
+        case .apiMaintenance:
+            return reads ? .anyUser : .operate
+        case .apiMaintenanceWindow:
+            return .operate
         case .modulePage:
             // Everyone reads a slot they may see; operators name it and set its module type.
             return reads ? .anyUser : .operate
@@ -149,6 +159,8 @@ public enum Route: Equatable, Sendable {
         (.apiNotifications, "/api/v1/notifications"),
         (.apiNotificationsTest, "/api/v1/notifications/test"),
         (.notificationsPage, "/notifications"),
+        (.apiMaintenance, "/api/v1/maintenance"),
+        (.apiMaintenanceWindow(id: "1"), "/api/v1/maintenance/1"),
     ]
 
     /// Query parameters the route accepts; any other is a `400`. Pages (nil) ignore parameters
@@ -235,6 +247,7 @@ public enum Route: Equatable, Sendable {
             case "intervals": return .apiIntervals
             case "events": return .apiEvents
             case "notifications": return .apiNotifications
+            case "maintenance": return .apiMaintenance
             default: return nil
             }
         case 2:
@@ -245,6 +258,7 @@ public enum Route: Equatable, Sendable {
             case "session": return rest[1] == "ticket" ? .apiSessionTicket : nil
             case "login-locks": return rest[1] == "lift" ? .apiLoginLocksLift : nil
             case "notifications": return rest[1] == "test" ? .apiNotificationsTest : nil
+            case "maintenance": return .apiMaintenanceWindow(id: rest[1])
             default: return nil
             }
         case 3:

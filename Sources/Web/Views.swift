@@ -106,6 +106,8 @@ struct AlertView {
     var clearedAt: String
     var acknowledged: Bool
     var acknowledgedText: String
+    /// Raised in a slot (or chassis) under maintenance now: shown, its notifications held.
+    var inMaintenance = false
 }
 
 struct MetricRowView {
@@ -310,7 +312,7 @@ enum ViewBuilder {
             href = slotPath(snapshot.chassis.chassisID, slotID)
         }
         let unit = metricUnit(snapshot, slotID: alert.slotID, key: alert.metricKey)
-        return AlertView(
+        var view = AlertView(
             id: String(alert.id), severity: alert.severity.rawValue,
             severityText: alert.severity == .critical ? "Critical" : "Warning",
             place: place, href: href, label: alert.metricLabel, message: alert.message,
@@ -323,6 +325,8 @@ enum ViewBuilder {
                     + (alert.acknowledgedUntil.map { " until \(Format.time($0))" } ?? "")
                     + (alert.acknowledgedComment.map { ": \($0)" } ?? "")
             } ?? "")
+        view.inMaintenance = alert.clearedAt == nil && (snapshot.maintenance ?? []).covers(slotID: alert.slotID, at: snapshot.generatedAt)
+        return view
     }
 
     static func metricUnit(_ snapshot: ChassisSnapshot, slotID: Int?, key: String) -> String {

@@ -64,7 +64,8 @@ extension WebApp {
             canEdit: exchange.principal.map { Route.settingsPage.rule(method: "POST").permits($0.role) } ?? false,
             name: chassis.name, site: chassis.site, row: chassis.row, rack: chassis.rack, shelf: chassis.shelf,
             chassisID: chassis.chassisID,
-            intervals: try intervals(exchange).map { IntervalRowView(group: $0.group, intervalMs: String($0.intervalMs), source: $0.source) })
+            intervals: try intervals(exchange).map { IntervalRowView(group: $0.group, intervalMs: String($0.intervalMs), source: $0.source) },
+            maintenance: maintenanceRows(current.snapshot))
         var response = try page(view, template: "settings", source: exchange.source)
         if problem != nil { response.status = 400 }
         return response
@@ -89,6 +90,8 @@ extension WebApp {
                 changed.append(row.group)
             }
             return changed.isEmpty ? "No interval changed." : "Intervals saved: \(changed.joined(separator: ", "))."
+        case "maintenance", "maintenance-remove":
+            return try maintenanceFormAction(fields, exchange)
         default:
             throw HTTPError(400, "unknown action")
         }
@@ -153,6 +156,8 @@ struct SettingsPageView {
     var shelf: String
     var chassisID: String
     var intervals: [IntervalRowView]
+    var maintenance: [MaintenanceRowView]
+    var hasMaintenance: Bool { !maintenance.isEmpty }
 }
 
 struct IntervalRowView {

@@ -211,6 +211,8 @@ public final class WebApp: Sendable {
             case .apiNotifications: return try apiNotifications(exchange)
             case .apiNotificationsTest: return try apiNotificationsTest(exchange)
             case .notificationsPage: return try notificationsPage(exchange)
+            case .apiMaintenance: return try apiMaintenance(exchange)
+            case .apiMaintenanceWindow(let id): return try apiMaintenanceWindow(exchange, id: id)
             }
         } catch let error as HTTPError {
             return failure(error.status, error.message, json: exchange.route.answersJSON, request: exchange.request,

@@ -17,7 +17,7 @@ import Model
         case apiThresholds, apiThreshold, healthActive, metrics, login, logout, apiSession, apiSessionTicket, sessionTransfer
         case apiUsers, apiUser, apiTokens, apiToken, apiLoginLocks, apiLoginLocksLift, apiAudit, usersPage, auditPage
         case thresholdsPage, apiIntervals, settingsPage, alertsPage, apiEvents, eventsPage, apiNotifications
-        case apiNotificationsTest, notificationsPage
+        case apiNotificationsTest, notificationsPage, apiMaintenance, apiMaintenanceWindow
     }
 
     /// Which case a route is, and whether it is a page a person opens (an anonymous GET of a page
@@ -60,6 +60,8 @@ import Model
         case .apiNotifications: return (.apiNotifications, false)
         case .apiNotificationsTest: return (.apiNotificationsTest, false)
         case .notificationsPage: return (.notificationsPage, true)
+        case .apiMaintenance: return (.apiMaintenance, false)
+        case .apiMaintenanceWindow: return (.apiMaintenanceWindow, false)
         }
     }
 

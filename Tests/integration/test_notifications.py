@@ -302,3 +302,50 @@ def test_the_events_page_and_export(chassis, targets):
     assert all(event["slotID"] in (2, 3) for event in events), events
     page = chassis.request(active, "/notifications", auth=chassis.admin)
     assert page.status == 200 and SMTP_PASSWORD not in page.text and "data-target-id" in page.text
+
+
+def test_a_maintenance_window_holds_notifications_until_it_ends(chassis, targets):
+    active = chassis.active_index()
+    slot = [index for index in (1, 2, 3) if index != active][0]
+    reply = chassis.request(active, "/api/v1/maintenance", method="POST", auth=chassis.admin,
+                            json={"slot": slot, "durationSeconds": 15, "reason": "fan swap"})
+    assert reply.status == 201, reply.text
+    elsewhere = 1 if slot != 1 else 2
+    hidden = chassis.request(active, "/api/v1/maintenance", method="POST", auth=chassis.admin,
+                             json={"slot": 1, "durationSeconds": 600, "reason": "private work on slot 1"})
+    assert hidden.status == 201, hidden.text
+    bad = chassis.request(active, "/api/v1/maintenance", method="POST", auth=chassis.admin,
+                          json={"slot": slot, "durationSeconds": 8 * 86400, "reason": "too long"})
+    assert bad.status == 400 and "a window is at most a week" in bad.text, bad.text
+    customer = chassis.session("customer-a", index=active)
+    seen = chassis.request(active, "/api/v1/maintenance", auth=customer).json()["maintenance"]
+    assert all(window["slotID"] in (2, 3, None) for window in seen), seen
+    assert chassis.request(active, "/api/v1/maintenance", method="POST", auth=customer,
+                           json={"durationSeconds": 60, "reason": "x"}).status == 403
+    chassis.demo("set-sensor", str(slot), SENSOR, "101")
+    try:
+        def open_alert():
+            alerts = chassis.request(active, f"/api/v1/alerts?state=open&slot={slot}", auth=chassis.admin).json()["alerts"]
+            return [a for a in alerts if a["metricKey"] == SENSOR]
+        alert = wait_until(open_alert, timeout=20, what="the alert in maintenance")[0]
+        page = chassis.request(active, f"/alerts?state=open&slot={slot}", auth=chassis.admin)
+        assert "in maintenance" in page.text
+        events = chassis.request(active, f"/api/v1/events?kind=alert.raised&slot={slot}", auth=chassis.admin).json()["events"]
+        raised = f"{CHASSIS_ID}-{[e for e in events if e['alertID'] == alert['id']][0]['id']}"
+        time.sleep(3)
+        assert not any(line[0] == raised for line in hook_lines(targets)), "an alert in maintenance was notified"
+
+        def ended():
+            found = chassis.request(chassis.active_index(), f"/api/v1/events?kind=maintenance.ended&slot={slot}",
+                                    auth=chassis.admin).json()["events"]
+            return found
+        end = wait_until(ended, timeout=40, what="the end of the window")[0]
+        # The sensor's neighbours warm up with it: one or more alerts, the worst critical.
+        assert end["severity"] == "critical" and "still open: fan swap" in end["message"], end
+        end_id = f"{CHASSIS_ID}-{end['id']}"
+        wait_until(lambda: any(line[0] == end_id for line in hook_lines(targets)), timeout=15, what="the end notified")
+        assert not any(line[0] == raised for line in hook_lines(targets)), "the held alert itself stays held"
+    finally:
+        chassis.demo("set-sensor", str(slot), SENSOR, "release", check=False)
+    window_id = hidden.json()["maintenance"][-1]["id"]
+    assert chassis.request(active, f"/api/v1/maintenance/{window_id}", method="DELETE", auth=chassis.admin).status == 200
