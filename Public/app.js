@@ -611,17 +611,29 @@
 
   function onSubmit(event) {
     var form = event.target;
+    // A form that changes something hard to undo asks first (no inline handlers: the page's CSP forbids them).
+    if (form.hasAttribute && form.hasAttribute("data-confirm") && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      return;
+    }
     if (!form.classList || !form.classList.contains("ack-form")) return;
     event.preventDefault();
     var button = form.querySelector("button");
     if (button) button.disabled = true;
+    var body = {};
+    var comment = form.querySelector("[name=comment]");
+    if (comment && comment.value) body.comment = comment.value;
+    var duration = form.querySelector("[name=for]");
+    if (duration && duration.value) body.forSeconds = Number(duration.value);
     fetch(form.action, {
       method: "POST", redirect: "manual", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" }, body: "{}"
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
     }).then(function (response) {
       if (response.ok) {
         var item = form.closest("li");
-        if (item) item.remove();
+        // In the alert log's table, the row shows the acknowledgement once the page is read again.
+        if (!item) { location.reload(); return; }
+        item.remove();
         etag = null;
         poll();
         return;

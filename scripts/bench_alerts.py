@@ -44,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -214,13 +215,19 @@ class Bench:
                    "--dir", self.cluster.directory]
         t0_wall, t0 = time.time(), time.monotonic()
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        command_end = t_api = t_am = None
+        # The command's own end is taken by a thread that waits for it, not by the 20 ms polls.
+        finished = {}
+
+        def wait_command():
+            finished["output"] = process.communicate()[0]
+            finished["at"] = time.monotonic()
+        waiter = threading.Thread(target=wait_command, daemon=True)
+        waiter.start()
+        t_api = t_am = None
         alert = None
         next_poll = t0
         try:
-            while (t_api is None or t_am is None or command_end is None) and time.monotonic() - t0 < ROUND_TIMEOUT:
-                if command_end is None and process.poll() is not None:
-                    command_end = time.monotonic()
+            while (t_api is None or t_am is None or waiter.is_alive()) and time.monotonic() - t0 < ROUND_TIMEOUT:
                 if t_api is None:
                     alert = self.open_alert(active, slot)
                     if alert is not None:
@@ -230,9 +237,10 @@ class Bench:
                 next_poll += POLL_INTERVAL
                 time.sleep(max(0.0, next_poll - time.monotonic()))
         finally:
-            output = process.communicate(timeout=60)[0]
-        if process.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {output.strip()}")
+            waiter.join(timeout=60)
+        if waiter.is_alive() or process.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): {finished.get('output', '').strip()}")
+        command_end = finished["at"]
         # The active manager records the blade's batches a moment after it evaluates them.
         sample_wall = None
         if t_api is not None:

@@ -6,7 +6,9 @@ import Model
 /// descriptor's `prometheusName`, with the descriptor's labels plus `chassis`, `slot` and `label`;
 /// `HELP` and `TYPE` once per name; then status, alert and role gauges of our own.
 public enum PrometheusExposition {
-    public static func render(snapshot: ChassisSnapshot, stale: Bool, local: LocalView?) -> String {
+    /// - Parameter notifications: the active manager's delivery counts (staff only).
+    public static func render(snapshot: ChassisSnapshot, stale: Bool, local: LocalView?,
+                              notifications: [NotificationStatus]? = nil) -> String {
         var families: [String: Family] = [:]
         var order: [String] = []
         let chassisID = snapshot.chassis.chassisID
@@ -86,6 +88,15 @@ public enum PrometheusExposition {
                 value: RedirectRule.isActive(local) ? 1 : 0)
             add("chassis_manager_term", help: "Election term this blade knows.", type: "gauge",
                 labels: [("chassis", chassisID), ("blade", local.blade)], value: Double(local.term))
+        }
+        for status in notifications ?? [] {
+            let labels = [("chassis", chassisID), ("target", status.target)]
+            add("chassis_notifications_sent_total", help: "Notifications delivered by this blade as active manager.",
+                type: "counter", labels: labels, value: Double(status.sent))
+            add("chassis_notifications_failed_total", help: "Notification deliveries that failed (each retried).",
+                type: "counter", labels: labels, value: Double(status.failed))
+            add("chassis_notifications_dropped_total", help: "Events the log no longer held when their target could take them.",
+                type: "counter", labels: labels, value: Double(status.dropped))
         }
 
         var out = ""

@@ -55,6 +55,14 @@ public enum Route: Equatable, Sendable {
     /// scheduled by operators (POST); one cancelled (DELETE).
     case apiMaintenance
     case apiMaintenanceWindow(id: String)
+    /// The managers: every member, its role and last word, the term, quorum and lease; for
+    /// admins, hand-over and membership forms.
+    case managerPage
+    /// Asks the active manager to hand over (POST `{"to"}`, optional).
+    case apiHandOver
+    /// Adds a member (POST); removes one (DELETE).
+    case apiMembers
+    case apiMember(name: String)
 
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
@@ -64,7 +72,9 @@ public enum Route: Equatable, Sendable {
             return ["GET", "HEAD"]
         case .apiNotifications: return ["GET", "HEAD", "PUT"]
         case .apiMaintenance: return ["GET", "HEAD", "POST"]
-        case .apiMaintenanceWindow: return ["DELETE"]
+        case .apiMaintenanceWindow, .apiMember: return ["DELETE"]
+        case .managerPage: return ["GET", "HEAD", "POST"]
+        case .apiHandOver, .apiMembers: return ["POST"]
         case .apiNotificationsTest: return ["POST"]
         case .apiChassis, .apiIntervals: return ["GET", "HEAD", "PATCH"]
         case .apiSlot: return ["GET", "HEAD", "PATCH", "POST"]
@@ -101,6 +111,10 @@ public enum Route: Equatable, Sendable {
             return reads ? .anyUser : .operate
         case .apiMaintenanceWindow:
             return .operate
+        case .managerPage:
+            return reads ? .staff : .administer
+        case .apiHandOver, .apiMembers, .apiMember:
+            return .administer
         case .modulePage:
             // Everyone reads a slot they may see; operators name it and set its module type.
             return reads ? .anyUser : .operate
@@ -161,6 +175,10 @@ public enum Route: Equatable, Sendable {
         (.notificationsPage, "/notifications"),
         (.apiMaintenance, "/api/v1/maintenance"),
         (.apiMaintenanceWindow(id: "1"), "/api/v1/maintenance/1"),
+        (.managerPage, "/manager"),
+        (.apiHandOver, "/api/v1/cluster/handover"),
+        (.apiMembers, "/api/v1/cluster/members"),
+        (.apiMember(name: "blade9"), "/api/v1/cluster/members/blade9"),
     ]
 
     /// Query parameters the route accepts; any other is a `400`. Pages (nil) ignore parameters
@@ -194,7 +212,7 @@ public enum Route: Equatable, Sendable {
     public var answersJSON: Bool {
         switch self {
         case .overview, .modulePage, .metrics, .healthActive, .login, .logout, .sessionTransfer, .usersPage, .auditPage,
-             .thresholdsPage, .settingsPage, .alertsPage, .eventsPage, .notificationsPage:
+             .thresholdsPage, .settingsPage, .alertsPage, .eventsPage, .notificationsPage, .managerPage:
             return false
         default: return true
         }
@@ -217,6 +235,7 @@ public enum Route: Equatable, Sendable {
             case "alerts": return .alertsPage
             case "events": return .eventsPage
             case "notifications": return .notificationsPage
+            case "manager": return .managerPage
             default: return nil
             }
         case 2:
@@ -259,9 +278,16 @@ public enum Route: Equatable, Sendable {
             case "login-locks": return rest[1] == "lift" ? .apiLoginLocksLift : nil
             case "notifications": return rest[1] == "test" ? .apiNotificationsTest : nil
             case "maintenance": return .apiMaintenanceWindow(id: rest[1])
+            case "cluster":
+                switch rest[1] {
+                case "handover": return .apiHandOver
+                case "members": return .apiMembers
+                default: return nil
+                }
             default: return nil
             }
         case 3:
+            if rest[0] == "cluster" && rest[1] == "members" { return .apiMember(name: rest[2]) }
             return rest[0] == "alerts" && rest[2] == "acknowledge" ? .apiAcknowledge(alertID: rest[1]) : nil
         case 4:
             return rest[0] == "chassis" && rest[2] == "slots" ? .apiSlot(chassisID: rest[1], slot: rest[3]) : nil

@@ -35,6 +35,7 @@ struct PageView {
     var alertLog: AlertLogPageView? = nil
     var eventLog: EventLogPageView? = nil
     var notifications: NotificationsPageView? = nil
+    var manager: ManagerPageView? = nil
 }
 
 /// The slot's form on its module page (for operators).

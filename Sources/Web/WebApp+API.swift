@@ -116,7 +116,9 @@ extension WebApp {
         let current = try current(exchange)
         // A customer's scrape names no blade: this blade's own series are another slot's.
         let local = scope(exchange) == nil ? try? exchange.source.local() : nil
-        let text = PrometheusExposition.render(snapshot: current.snapshot, stale: current.stale, local: local)
+        let notifications = scope(exchange) == nil ? (try? exchange.source.cluster())?.notifications : nil
+        let text = PrometheusExposition.render(snapshot: current.snapshot, stale: current.stale, local: local,
+                                               notifications: notifications)
         return Response(status: 200, headers: [("Content-Type", MediaType.prometheus), ("Cache-Control", "no-store")],
                         body: Array(text.utf8))
     }

@@ -213,6 +213,10 @@ public final class WebApp: Sendable {
             case .notificationsPage: return try notificationsPage(exchange)
             case .apiMaintenance: return try apiMaintenance(exchange)
             case .apiMaintenanceWindow(let id): return try apiMaintenanceWindow(exchange, id: id)
+            case .managerPage: return try managerPage(exchange)
+            case .apiHandOver: return try apiHandOver(exchange)
+            case .apiMembers: return try apiAddMember(exchange)
+            case .apiMember(let name): return sendAsCaller(.removeMember(name: name), exchange)
             }
         } catch let error as HTTPError {
             return failure(error.status, error.message, json: exchange.route.answersJSON, request: exchange.request,

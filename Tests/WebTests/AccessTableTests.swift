@@ -17,7 +17,8 @@ import Model
         case apiThresholds, apiThreshold, healthActive, metrics, login, logout, apiSession, apiSessionTicket, sessionTransfer
         case apiUsers, apiUser, apiTokens, apiToken, apiLoginLocks, apiLoginLocksLift, apiAudit, usersPage, auditPage
         case thresholdsPage, apiIntervals, settingsPage, alertsPage, apiEvents, eventsPage, apiNotifications
-        case apiNotificationsTest, notificationsPage, apiMaintenance, apiMaintenanceWindow
+        case apiNotificationsTest, notificationsPage, apiMaintenance, apiMaintenanceWindow, managerPage, apiHandOver, apiMembers
+        case apiMember
     }
 
     /// Which case a route is, and whether it is a page a person opens (an anonymous GET of a page
@@ -62,6 +63,10 @@ import Model
         case .notificationsPage: return (.notificationsPage, true)
         case .apiMaintenance: return (.apiMaintenance, false)
         case .apiMaintenanceWindow: return (.apiMaintenanceWindow, false)
+        case .managerPage: return (.managerPage, true)
+        case .apiHandOver: return (.apiHandOver, false)
+        case .apiMembers: return (.apiMembers, false)
+        case .apiMember: return (.apiMember, false)
         }
     }
 
