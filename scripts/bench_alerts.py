@@ -175,13 +175,14 @@ class Bench:
     # -- probes --------------------------------------------------------------------------------
 
     def open_alert(self, active, slot):
-        """The open alert of SENSOR in `slot` per the active manager's API, or None."""
+        """The open alert of SENSOR in `slot` per the active manager's API; False if it lists none,
+        None if it did not answer 200."""
         started = time.monotonic()
         reply = self.cluster.try_get(active, f"/api/v1/alerts?state=open&slot={slot}", timeout=1.0)
         self.api_request_ms.append((time.monotonic() - started) * 1000)
         if reply is None or reply.status != 200:
             return None
-        return next((alert for alert in reply.json()["alerts"] if alert["metricKey"] == SENSOR), None)
+        return next((alert for alert in reply.json()["alerts"] if alert["metricKey"] == SENSOR), False)
 
     def am_active(self, slot):
         started = time.monotonic()
@@ -201,7 +202,7 @@ class Bench:
 
     def clean(self, active, slot):
         """Nothing raised for SENSOR in `slot`, in the API nor in Alertmanager."""
-        return self.open_alert(active, slot) is None and self.am_active(slot) is False
+        return self.open_alert(active, slot) is False and self.am_active(slot) is False
 
     # -- one round -----------------------------------------------------------------------------
 
@@ -230,7 +231,7 @@ class Bench:
             while (t_api is None or t_am is None or waiter.is_alive()) and time.monotonic() - t0 < ROUND_TIMEOUT:
                 if t_api is None:
                     alert = self.open_alert(active, slot)
-                    if alert is not None:
+                    if alert:
                         t_api = time.monotonic()
                 if t_am is None and self.am_active(slot):
                     t_am = time.monotonic()
@@ -268,7 +269,7 @@ class Bench:
         self.cluster.demo("set-sensor", str(slot), SENSOR, "release")
         cleared_api = cleared_am = None
         while (cleared_api is None or cleared_am is None) and time.monotonic() - released < 2 * ROUND_TIMEOUT:
-            if cleared_api is None and self.open_alert(active, slot) is None:
+            if cleared_api is None and self.open_alert(active, slot) is False:
                 cleared_api = (time.monotonic() - released) * 1000
             if cleared_am is None and self.am_active(slot) is False:
                 cleared_am = (time.monotonic() - released) * 1000

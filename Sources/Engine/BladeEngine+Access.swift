@@ -27,10 +27,14 @@ extension BladeEngine {
         return response
     }
 
+    func auditRecord(_ request: ControlRequest, actor: Actor, target: String, new: [String: String]?, now: Double) -> AuditRecord {
+        AuditRecord(id: 0, at: now, actor: actor.user, role: actor.role?.rawValue ?? "", address: actor.address,
+                    via: actor.via, action: request.auditAction, target: target, old: nil, new: Self.json(new))
+    }
+
     /// Proposes an audit record of a change that took effect outside the log.
     func recordEvent(_ request: ControlRequest, actor: Actor, target: String, new: [String: String]?, now: Double) {
-        let record = AuditRecord(id: 0, at: now, actor: actor.user, role: actor.role?.rawValue ?? "", address: actor.address,
-                                 via: actor.via, action: request.auditAction, target: target, old: nil, new: Self.json(new))
+        let record = auditRecord(request, actor: actor, target: target, new: new, now: now)
         coordinator.propose(.auditEvent(record)) { [weak self] response in
             if !response.ok {
                 self?.logger.warning("audit record not committed", metadata: ["action": "\(record.action)",

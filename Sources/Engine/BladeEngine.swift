@@ -554,9 +554,17 @@ final class BladeEngine {
             }
             notifications.test(now: now, reply: reply)
         case .handOver(let target):
-            let response = coordinator.handOver(to: target)
-            if response.ok { recordEvent(request, actor: actor, target: "manager \(config.blade.name)", new: target.map { ["to": $0] }, now: now) }
-            reply(response)
+            guard coordinator.isActive else { return reply(coordinator.handOver(to: target)) }
+            // Recorded first, while this blade can still commit: after the hand-over it cannot.
+            let record = auditRecord(request, actor: actor, target: "manager \(config.blade.name)",
+                                     new: ["to": target ?? "the most preferred member"], now: now)
+            coordinator.propose(.auditEvent(record)) { [weak self] recorded in
+                guard let self else { return }
+                if !recorded.ok {
+                    self.logger.warning("hand-over not recorded", metadata: ["error": "\(recorded.error ?? "")"])
+                }
+                reply(self.coordinator.handOver(to: target))
+            }
         case .addMember(let name, let address, let slot, let port, let priority, let witness):
             guard coordinator.isActive else {
                 reply(.failure("only the active manager adds members", code: 409))

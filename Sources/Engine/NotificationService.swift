@@ -295,6 +295,8 @@ final class NotificationService {
                     self.nextAttemptAt[id] = nil
                     self.statuses[id]?.lastSuccessAt = finished
                     delivered()
+                    // What arrived while this delivery ran goes now, not at the next timer.
+                    self.tick(now: finished)
                 }
             }
         }

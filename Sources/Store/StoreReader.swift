@@ -82,6 +82,13 @@ public final class StoreReader {
         }
     }
 
+    /// The next `dataVersion()` reads the databases whatever the time since the last check: after
+    /// this process's own change went through the engine, the page it answers must show it.
+    public func expectChange() {
+        lastCheckNanoseconds = 0
+        lastDataVersions = nil
+    }
+
     /// A token that changes whenever either database changes: each database's epoch (new after a
     /// reboot wipes the tmpfs) and generation, read only when SQLite's data_version moved.
     public func dataVersion() throws -> String {

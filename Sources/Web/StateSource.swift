@@ -27,4 +27,10 @@ public protocol StateSource: AnyObject {
     /// The alert log, newest first, as `filter` asks.
     func alertLog(filter: AlertFilter, limit: Int) throws -> [Alert]
     func eventLog(filter: EventFilter, limit: Int) throws -> [ChassisEvent]
+    /// A change of this process's went through: the next read must not be a cached one.
+    func expectChange()
+}
+
+extension StateSource {
+    func expectChange() {}
 }

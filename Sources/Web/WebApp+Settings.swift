@@ -65,7 +65,7 @@ extension WebApp {
             name: chassis.name, site: chassis.site, row: chassis.row, rack: chassis.rack, shelf: chassis.shelf,
             chassisID: chassis.chassisID,
             intervals: try intervals(exchange).map { IntervalRowView(group: $0.group, intervalMs: String($0.intervalMs), source: $0.source) },
-            maintenance: maintenanceRows(current.snapshot))
+            maintenance: maintenanceRows(current.snapshot), hasMaintenance: !(current.snapshot.maintenance ?? []).isEmpty)
         var response = try page(view, template: "settings", source: exchange.source)
         if problem != nil { response.status = 400 }
         return response
@@ -157,7 +157,8 @@ struct SettingsPageView {
     var chassisID: String
     var intervals: [IntervalRowView]
     var maintenance: [MaintenanceRowView]
-    var hasMaintenance: Bool { !maintenance.isEmpty }
+    /// Stored, not computed: templates see stored properties only.
+    var hasMaintenance: Bool
 }
 
 struct IntervalRowView {

@@ -28,7 +28,9 @@ extension WebApp {
 
     /// Sends a change on behalf of the caller and maps the engine's answer onto HTTP.
     func sendAsCaller(_ request: ControlRequest, _ exchange: Exchange) -> Response {
-        send(request, actor: exchange.principal?.actor(address: exchange.request.remoteAddress))
+        let response = send(request, actor: exchange.principal?.actor(address: exchange.request.remoteAddress))
+        if response.status < 300 { exchange.source.expectChange() }
+        return response
     }
 
     // MARK: Users

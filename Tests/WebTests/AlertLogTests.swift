@@ -6,6 +6,16 @@ import Testing
 
 /// The alert log: open and closed alerts with filters and exports, a customer's slots only.
 @Suite struct AlertLogTests {
+    @Test func operatorsAcknowledgeOpenAlertsFromTheLogAndViewersCannot() throws {
+        let source = CustomerScopeTests.source()
+        let operatorPage = try Fixture.app().get("/alerts?state=open", source, as: .session(.operator))
+        #expect(operatorPage.status == 200)
+        #expect(operatorPage.bodyText.contains("class=\"ack-form inline-form\""), "\(operatorPage.bodyText.prefix(3000))")
+        #expect(operatorPage.bodyText.contains("name=\"comment\"") && operatorPage.bodyText.contains("<option value=\"3600\">"))
+        let viewerPage = try Fixture.app().get("/alerts?state=open", source, as: .session(.viewer))
+        #expect(viewerPage.status == 200 && !viewerPage.bodyText.contains("ack-form inline-form"))
+    }
+
     @Test func theStaffReadTheWholeLog() throws {
         let source = CustomerScopeTests.source()
         let response = try Fixture.app().get("/api/v1/alerts?state=all&limit=50", source, as: .session(.viewer))

@@ -10,6 +10,25 @@ import Testing
         try Fixture.app(control: control, defaultIntervalsMs: [.cpu: 1_000, .sensors: 3_000])
     }
 
+    @Test func maintenanceWindowsAreListedWithAFormForOperators() throws {
+        let source = MemoryStateSource()
+        source.current.maintenance = [MaintenanceWindow(id: 7, slotID: 2, startsAt: Fixture.now - 60, endsAt: Fixture.now + 3_600,
+                                                        reason: "fan <swap>", createdBy: "alice")]
+        let page = try Fixture.app().get("/settings", source, as: .session(.operator))
+        #expect(page.status == 200)
+        #expect(page.bodyText.contains("data-maintenance-id=\"7\"") && page.bodyText.contains("fan &lt;swap&gt;"))
+        #expect(page.bodyText.contains("name=\"reason\""))
+        let control = RecordingControl()
+        let app = try Fixture.app(control: control)
+        let posted = app.send("POST", "/settings", source, body: "action=maintenance&slot=2&hours=1.5&reason=new+fans",
+                              headers: ["Content-Type": "application/x-www-form-urlencoded"])
+        #expect(posted.status == 200 && posted.bodyText.contains("Maintenance scheduled."))
+        #expect(control.requests == [.addMaintenance(slotID: 2, startsAt: Fixture.now, endsAt: Fixture.now + 5_400,
+                                                     reason: "new fans", by: "admin")])
+        let viewer = try Fixture.app().get("/settings", source, as: .session(.viewer))
+        #expect(viewer.bodyText.contains("fan &lt;swap&gt;") && !viewer.bodyText.contains("name=\"reason\""))
+    }
+
     @Test func intervalsSayWhereEachComesFrom() throws {
         let response = try Self.app().get("/api/v1/intervals", MemoryStateSource(), as: .session(.viewer))
         #expect(response.status == 200)

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import CHASSIS_ID, demo_chassis, request, wait_until
+from conftest import CHASSIS_ID, browser_login, chromium, demo_chassis, request, wait_until
 
 PORT = 19280
 TLS_PORT = 19243
@@ -349,3 +349,77 @@ def test_a_maintenance_window_holds_notifications_until_it_ends(chassis, targets
         chassis.demo("set-sensor", str(slot), SENSOR, "release", check=False)
     window_id = hidden.json()["maintenance"][-1]["id"]
     assert chassis.request(active, f"/api/v1/maintenance/{window_id}", method="DELETE", auth=chassis.admin).status == 200
+
+
+def test_operators_work_the_editors_in_a_browser_and_a_viewer_gets_no_form(chassis, targets):
+    """Chromium as an operator: acknowledge an alert with a comment and a duration on the alert log,
+    schedule and cancel a maintenance window on the Settings page; as a viewer, neither form."""
+    active = chassis.active_index()
+    for name, role in (("browser-operator", "operator"), ("browser-viewer", "viewer")):
+        reply = chassis.request(active, "/api/v1/users", method="POST", auth=chassis.admin,
+                                json={"name": name, "role": role, "password": f"{name}-password-1"})
+        assert reply.status in (201, 409), reply.text
+    slot = [index for index in (1, 2, 3) if index != active][0]
+    chassis.demo("set-sensor", str(slot), SENSOR, "101")
+    try:
+        def open_alert():
+            alerts = chassis.request(chassis.active_index(), f"/api/v1/alerts?state=open&slot={slot}", auth=chassis.admin).json()
+            return [a for a in alerts["alerts"] if a["metricKey"] == SENSOR and a.get("acknowledgedAt") is None]
+        alert = wait_until(open_alert, timeout=20, what="an alert to acknowledge")[0]
+        with chromium(chassis.ca) as browser:
+            browser_login(browser, chassis.origin(active) + f"/alerts?state=open&slot={slot}", "browser-operator",
+                          "browser-operator-password-1")
+            row = browser.find_element("css selector", f"table.alert-log [data-alert-id='{alert['id']}']")
+            row.find_element("name", "comment").send_keys("replacing the heat sink")
+            from selenium.webdriver.support.ui import Select
+            Select(row.find_element("name", "for")).select_by_value("3600")
+            row.find_element("css selector", "button[type=submit]").click()
+            wait_until(lambda: "replacing the heat sink" in browser.find_element("css selector", "main").text, timeout=10,
+                       what="the acknowledgement on the page")
+            acknowledged = chassis.request(active, f"/api/v1/alerts?state=open&slot={slot}", auth=chassis.admin).json()["alerts"]
+            mine = [a for a in acknowledged if a["id"] == alert["id"]][0]
+            assert mine["acknowledgedBy"] == "browser-operator" and mine["acknowledgedComment"] == "replacing the heat sink"
+            assert 3500 < mine["acknowledgedUntil"] - time.time() <= 3600, mine
+
+            browser.get(chassis.origin(active) + "/settings")
+            form = browser.find_element("css selector", "#maintenance form.stack-form")
+            form.find_element("name", "slot").send_keys(str(slot))
+            form.find_element("name", "hours").clear()
+            form.find_element("name", "hours").send_keys("1")
+            form.find_element("name", "reason").send_keys("browser maintenance")
+            form.find_element("css selector", "button[type=submit]").click()
+            wait_until(lambda: "browser maintenance" in browser.find_element("css selector", "#maintenance").text, timeout=10,
+                       what="the window listed")
+            windows = chassis.request(active, "/api/v1/maintenance", auth=chassis.admin).json()["maintenance"]
+            window = [w for w in windows if w["reason"] == "browser maintenance"][0]
+            assert window["slotID"] == slot and window["createdBy"] == "browser-operator"
+            browser.find_element("css selector", f"[data-maintenance-id='{window['id']}'] button").click()
+            wait_until(lambda: "browser maintenance" not in browser.find_element("css selector", "#maintenance").text,
+                       timeout=10, what="the window cancelled")
+            severe = [entry for entry in browser.get_log("browser") if entry.get("level") == "SEVERE"]
+            assert not severe, severe
+        with chromium(chassis.ca) as browser:
+            browser_login(browser, chassis.origin(active) + "/settings", "browser-viewer", "browser-viewer-password-1")
+            assert "Maintenance windows" in browser.find_element("css selector", "main").text
+            assert not browser.find_elements("css selector", "#maintenance form"), "a viewer is offered the form"
+            browser.get(chassis.origin(active) + "/alerts?state=open")
+            assert not browser.find_elements("css selector", "form.ack-form"), "a viewer is offered to acknowledge"
+            browser.get(chassis.origin(active) + "/manager")
+            assert browser.find_elements("css selector", "[data-member]") and not browser.find_elements("name", "to")
+    finally:
+        chassis.demo("set-sensor", str(slot), SENSOR, "release", check=False)
+
+
+def test_an_admin_hands_over_from_the_managers_page(chassis):
+    active = chassis.active_index()
+    page = chassis.request(active, "/manager", auth=chassis.admin)
+    assert page.status == 200 and page.text.count("data-member=") == 3, page.text[:500]
+    target = [f"blade{index}" for index in (1, 2, 3) if index != active][0]
+    form = f"action=handover&to={target}"
+    reply = chassis.request(active, "/manager", method="POST", auth=chassis.admin, body=form.encode(),
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert reply.status == 200 and f"Handed over to {target}" in reply.text, reply.text[:400]
+    successor = chassis.active_index(timeout=10)
+    assert f"blade{successor}" == target
+    audit = chassis.request(successor, "/api/v1/audit?action=manager.handover", auth=chassis.admin).json()["records"]
+    assert audit and audit[0]["actor"] == "admin"
