@@ -52,6 +52,10 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case addMaintenance(slotID: Int?, startsAt: Double, endsAt: Double, reason: String, by: String)
     /// Cancels a window (or ends it early).
     case removeMaintenance(id: Int64)
+    /// How the slot's identity holds to its module; `slot+serial` approves the module now in it.
+    case setSlotAffinity(slotID: Int, affinity: SlotAffinity)
+    /// Approves the module with this serial, now in the slot, under `slot+serial`.
+    case approveModule(slotID: Int, serial: String)
 }
 
 /// A request and who sends it: the web app says which user, with which role, from which address;
@@ -100,6 +104,8 @@ extension ControlRequest {
         case .testNotifications: return "notifications.test"
         case .addMaintenance: return "maintenance.add"
         case .removeMaintenance: return "maintenance.remove"
+        case .setSlotAffinity: return "slot.affinity"
+        case .approveModule: return "module.approve"
         }
     }
 }

@@ -107,6 +107,12 @@ public enum ControlValidation {
             return textProblem(reason, field: "reason", bytesMax: 256) ?? textProblem(by, field: "by")
         case .removeMaintenance(let id):
             return id > 0 ? nil : "maintenance id must be positive"
+        case .setSlotAffinity(let slotID, _):
+            return slotIDRange.contains(slotID) ? nil : "slot must be between 1 and 16"
+        case .approveModule(let slotID, let serial):
+            guard slotIDRange.contains(slotID) else { return "slot must be between 1 and 16" }
+            if serial.isEmpty { return "name the serial number to approve" }
+            return textProblem(serial, field: "serial")
         }
     }
 

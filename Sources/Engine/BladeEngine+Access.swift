@@ -173,6 +173,7 @@ extension BladeEngine {
         case .ping, .handOver, .addMember, .removeMember, .testNotifications: return nil
         case .setNotifications: return .notifications
         case .addMaintenance: return .maintenance(nil)
+        case .setSlotAffinity(let slot, _), .approveModule(let slot, _): return .slot(slot)
         case .removeMaintenance(let id): return .maintenance(id)
         case .setThreshold(let rule): return .threshold(scope: rule.scope, key: rule.metricKey)
         case .removeThreshold(let id): return .thresholdID(id)
@@ -207,7 +208,8 @@ extension BladeEngine {
         case .slot(let slotID):
             return try store.exportSlot(slotID).map {
                 ["name": $0.name, "role": $0.moduleType.role, "function": $0.moduleType.function,
-                 "expectedModel": $0.moduleType.expectedModel]
+                 "expectedModel": $0.moduleType.expectedModel, "affinity": ($0.affinity ?? .slot).rawValue,
+                 "approvedSerial": $0.approvedSerial ?? ""]
             }
         case .alert(let id):
             return try store.alert(id: id).map {

@@ -40,6 +40,7 @@ final class BladeEngine {
     private var moduleModels: [Int: String] = [:]
     private var expectedModels: [Int: String] = [:]
     private var slotRoles: [Int: String] = [:]
+    private var slotAffinities: [Int: (affinity: SlotAffinity, approved: String)] = [:]
     private var batches: MetricsBatchBuilder
     /// Chassis-level devices, sampled while this blade is the active manager.
     private let chassisDevices: ChassisDevicesCollector?
@@ -116,6 +117,7 @@ final class BladeEngine {
         moduleModels = try store.currentModuleModels()
         expectedModels = try store.expectedModels()
         slotRoles = try store.slotRoles()
+        slotAffinities = try store.slotAffinities()
         for group in SamplingGroup.allCases {
             if let stored = try store.setting("interval_ms.\(group.rawValue)"), let value = Int(stored), value != intervalsMs[group] {
                 intervalsMs[group] = value
@@ -297,6 +299,22 @@ final class BladeEngine {
             guard let model = self.moduleModels[slot], !expected.isEmpty, model != expected else { return nil }
             return ("Module model", .warning, "slot \(slot) holds a \(model) where its type expects a \(expected)")
         }
+        settleSlotAlerts(key: Self.moduleSerialKey, slots: Set(moduleSerials.keys), now: now) { slot in
+            guard let serial = self.moduleSerials[slot], self.awaitsApproval(slot) else { return nil }
+            let approved = self.slotAffinities[slot]?.approved ?? ""
+            return ("Module approval", .warning,
+                    "slot \(slot) holds module \(serial)\(approved.isEmpty ? "" : " instead of \(approved)"): approve it to manage it as the slot's type")
+        }
+    }
+
+    /// The metric key of the alert a module waiting for approval (`slot+serial`) raises.
+    static let moduleSerialKey = "module.serial"
+
+    /// Whether the slot is `slot+serial` and holds a module other than the approved one: it is not
+    /// managed as the slot's type (the type's thresholds do not apply) until an operator approves it.
+    func awaitsApproval(_ slot: Int) -> Bool {
+        guard let entry = slotAffinities[slot], entry.affinity == .slotSerial, let serial = moduleSerials[slot] else { return false }
+        return serial != entry.approved
     }
 
     /// The metric key of the chassis-level alert a change of active manager raises.
@@ -398,7 +416,8 @@ final class BladeEngine {
         guard reading.descriptor.unit != "text", reading.descriptor.replication != .local else { return .ok }
         if reading.fault != nil { return .unknown }
         let rule = ThresholdEvaluator.effectiveRule(key: reading.descriptor.key, slotID: slotID == 0 ? nil : slotID,
-                                                     role: slotRoles[slotID], chassisID: config.chassis.id,
+                                                     role: awaitsApproval(slotID) ? nil : slotRoles[slotID],
+                                                     chassisID: config.chassis.id,
                                                      hardware: reading.descriptor.limits, rules: rules)
         let conditionKey = "\(slotID)/\(reading.descriptor.key)"
         var state = conditions[conditionKey] ?? ConditionState()
@@ -752,6 +771,19 @@ final class BladeEngine {
             guard try store.removeMaintenance(id: id, at: time) else { return .failure("no maintenance window \(id)", code: 404) }
             eventsChanged()
             return ControlResponse(ok: true, id: id)
+        case .setSlotAffinity(let slotID, let affinity):
+            guard slotID <= config.chassis.slots, try store.setSlotAffinity(slotID: slotID, affinity: affinity) else {
+                return .failure("no slot \(slotID)", code: 404)
+            }
+            slotAffinities = try store.slotAffinities()
+            return ControlResponse(ok: true)
+        case .approveModule(let slotID, let serial):
+            guard try store.approveModule(slotID: slotID, serial: serial, at: time) else {
+                return .failure("slot \(slotID) does not hold module \(serial)", code: 409)
+            }
+            slotAffinities = try store.slotAffinities()
+            eventsChanged()
+            return ControlResponse(ok: true)
         case .setInterval(let group, let intervalMs):
             try store.setSetting("interval_ms.\(group.rawValue)", String(intervalMs))
             if intervalsMs[group] != intervalMs {

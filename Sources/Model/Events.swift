@@ -32,6 +32,7 @@ public struct ChassisEvent: Sendable, Codable, Equatable {
         case alertAcknowledgementExpired = "alert.acknowledgement-expired"
         case moduleInserted = "module.inserted"
         case moduleReplaced = "module.replaced"
+        case moduleApproved = "module.approved"
         case memberAdded = "member.added"
         case memberRemoved = "member.removed"
         case maintenanceScheduled = "maintenance.scheduled"

@@ -67,6 +67,14 @@ public struct ModuleType: Sendable, Codable, Equatable {
     }
 }
 
+/// How a slot's identity holds to the module in it: `slot` manages any module inserted as the
+/// slot's type; `slot+serial` only the module an operator approved, and another serial is a
+/// warning (and is not given the type's thresholds) until approved.
+public enum SlotAffinity: String, Sendable, Codable, CaseIterable {
+    case slot
+    case slotSerial = "slot+serial"
+}
+
 public struct ModuleInfo: Sendable, Codable, Equatable {
     public var serial: String
     public var model: String
@@ -104,6 +112,14 @@ public struct SlotView: Sendable, Codable, Equatable {
     public var lastReportAt: Double?
     /// Set when the blade stopped reporting: its values are the last status before it failed.
     public var downSince: Double?
+    /// `slot+serial` when the slot holds only an approved module (nil: `slot`).
+    public var affinity: SlotAffinity?
+    /// The serial number approved for the slot under `slot+serial`.
+    public var approvedSerial: String?
+    /// Whether the module now in the slot waits for an operator's approval.
+    public var awaitingApproval: Bool {
+        affinity == .slotSerial && module.map { $0.serial != (approvedSerial ?? "") } == true
+    }
 
     public init(slotID: Int, name: String, moduleType: ModuleType, status: Status, module: ModuleInfo?,
                 history: [ModuleInfo], metrics: [MetricValue], lastReportAt: Double?, downSince: Double?) {

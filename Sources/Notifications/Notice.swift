@@ -33,6 +33,7 @@ public struct Notice: Sendable, Equatable {
         case .alertAcknowledgementExpired: what = "\(event.severity.rawValue.uppercased()) again (acknowledgement expired)"
         case .moduleInserted: what = "module inserted"
         case .moduleReplaced: what = "module replaced"
+        case .moduleApproved: what = "module approved"
         case .memberAdded: what = "member added"
         case .memberRemoved: what = "member removed"
         case .maintenanceScheduled: what = "maintenance scheduled"

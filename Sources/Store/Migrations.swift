@@ -175,6 +175,10 @@ enum Migrations {
         ALTER TABLE alerts ADD COLUMN acknowledged_comment TEXT CHECK (length(acknowledged_comment) <= 512);
         ALTER TABLE alerts ADD COLUMN acknowledged_until REAL;
         """),
+        Migration(name: "2026-12-05-slot-affinity", sql: """
+        ALTER TABLE slots ADD COLUMN affinity TEXT NOT NULL DEFAULT 'slot' CHECK (affinity IN ('slot', 'slot+serial'));
+        ALTER TABLE slots ADD COLUMN approved_serial TEXT NOT NULL DEFAULT '' CHECK (length(approved_serial) <= 256);
+        """),
         Migration(name: "2026-12-05-maintenance-v1", sql: """
         CREATE TABLE maintenance (
             id INTEGER PRIMARY KEY,

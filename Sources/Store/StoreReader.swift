@@ -160,6 +160,8 @@ public final class StoreReader {
     private struct SlotRow {
         var name: String
         var moduleType: ModuleType
+        var affinity = SlotAffinity.slot
+        var approvedSerial = ""
     }
 
     private func readSnapshot(_ database: Database, version: String) throws -> ChassisSnapshot {
@@ -174,10 +176,13 @@ public final class StoreReader {
         chassisRow.reset()
 
         var slotRows: [Int: SlotRow] = [:]
-        let slots = try database.statement("SELECT slot_id, name, role, function, expected_model FROM main.slots ORDER BY slot_id")
+        let slots = try database.statement("""
+            SELECT slot_id, name, role, function, expected_model, affinity, approved_serial FROM main.slots ORDER BY slot_id
+            """)
         while try slots.step() {
             slotRows[slots.int(0)] = SlotRow(name: slots.string(1), moduleType: ModuleType(
-                role: slots.string(2), function: slots.string(3), expectedModel: slots.string(4)))
+                role: slots.string(2), function: slots.string(3), expectedModel: slots.string(4)),
+                affinity: SlotAffinity(rawValue: slots.string(5)) ?? .slot, approvedSerial: slots.string(6))
         }
 
         var modules: [Int: [ModuleInfo]] = [:]
@@ -253,9 +258,11 @@ public final class StoreReader {
                 status = metrics.map(\.status).filter { $0 != .unknown }.max() ?? .ok
             }
             if engine.stale && status < .unknown { status = .unknown }
-            slotViews.append(SlotView(slotID: slotID, name: row.name, moduleType: row.moduleType, status: status,
-                                      module: current, history: history, metrics: metrics,
-                                      lastReportAt: report?.last, downSince: report?.down))
+            var view = SlotView(slotID: slotID, name: row.name, moduleType: row.moduleType, status: status,
+                                module: current, history: history, metrics: metrics,
+                                lastReportAt: report?.last, downSince: report?.down)
+            if row.affinity == .slotSerial { (view.affinity, view.approvedSerial) = (.slotSerial, row.approvedSerial) }
+            slotViews.append(view)
         }
         let chassisMetrics = metricsBySlot[0] ?? []
         var statuses: [Status] = slotViews.map(\.status)

@@ -25,6 +25,9 @@ public struct ConfigurationImage: Sendable, Codable, Equatable {
         public var slotID: Int
         public var name: String
         public var moduleType: ModuleType
+        /// Absent in images of engines before slot affinity.
+        public var affinity: SlotAffinity?
+        public var approvedSerial: String?
     }
 
     public struct Module: Sendable, Codable, Equatable {
@@ -79,10 +82,13 @@ extension StoreWriter {
                                   slotCount: chassis.int(6))
         }
         chassis.reset()
-        let slots = try config.statement("SELECT slot_id, name, role, function, expected_model FROM slots ORDER BY slot_id")
+        let slots = try config.statement("""
+            SELECT slot_id, name, role, function, expected_model, affinity, approved_serial FROM slots ORDER BY slot_id
+            """)
         while try slots.step() {
             image.slots.append(.init(slotID: slots.int(0), name: slots.string(1), moduleType: ModuleType(
-                role: slots.string(2), function: slots.string(3), expectedModel: slots.string(4))))
+                role: slots.string(2), function: slots.string(3), expectedModel: slots.string(4)),
+                affinity: SlotAffinity(rawValue: slots.string(5)), approvedSerial: slots.string(6)))
         }
         let modules = try config.statement("""
             SELECT id, slot_id, serial, model, revision, manufacturer, mac_addresses, ip_addresses, installed_at, removed_at
@@ -125,13 +131,16 @@ extension StoreWriter {
                               .text(chassis.rack), .text(chassis.shelf), .integer(Int64(chassis.slotCount))])
             }
             let slot = try config.statement("""
-                INSERT INTO slots (slot_id, name, role, function, expected_model) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO slots (slot_id, name, role, function, expected_model, affinity, approved_serial)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (slot_id) DO UPDATE SET name = excluded.name, role = excluded.role,
-                    function = excluded.function, expected_model = excluded.expected_model
+                    function = excluded.function, expected_model = excluded.expected_model,
+                    affinity = excluded.affinity, approved_serial = excluded.approved_serial
                 """)
             for item in image.slots {
                 try slot.run([.integer(Int64(item.slotID)), .text(item.name), .text(item.moduleType.role),
-                              .text(item.moduleType.function), .text(item.moduleType.expectedModel)])
+                              .text(item.moduleType.function), .text(item.moduleType.expectedModel),
+                              .text((item.affinity ?? .slot).rawValue), .text(item.approvedSerial ?? "")])
             }
             let module = try config.statement("""
                 INSERT INTO modules (id, slot_id, serial, model, revision, manufacturer, mac_addresses, ip_addresses,
@@ -227,12 +236,15 @@ extension StoreWriter {
     }
 
     public func exportSlot(_ slotID: Int) throws -> ConfigurationImage.Slot? {
-        let statement = try config.statement("SELECT slot_id, name, role, function, expected_model FROM slots WHERE slot_id = ?")
+        let statement = try config.statement("""
+            SELECT slot_id, name, role, function, expected_model, affinity, approved_serial FROM slots WHERE slot_id = ?
+            """)
         defer { statement.reset() }
         try statement.bind([.integer(Int64(slotID))])
         guard try statement.step() else { return nil }
         return .init(slotID: statement.int(0), name: statement.string(1), moduleType: ModuleType(
-            role: statement.string(2), function: statement.string(3), expectedModel: statement.string(4)))
+            role: statement.string(2), function: statement.string(3), expectedModel: statement.string(4)),
+            affinity: SlotAffinity(rawValue: statement.string(5)), approvedSerial: statement.string(6))
     }
 
     public func alert(id: Int64) throws -> Alert? {

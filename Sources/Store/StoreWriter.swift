@@ -149,6 +149,42 @@ public final class StoreWriter {
         return models
     }
 
+    /// Each slot's affinity and approved serial.
+    public func slotAffinities() throws -> [Int: (affinity: SlotAffinity, approved: String)] {
+        let statement = try config.statement("SELECT slot_id, affinity, approved_serial FROM slots")
+        defer { statement.reset() }
+        var result: [Int: (SlotAffinity, String)] = [:]
+        while try statement.step() {
+            result[statement.int(0)] = (SlotAffinity(rawValue: statement.string(1)) ?? .slot, statement.string(2))
+        }
+        return result
+    }
+
+    /// Sets a slot's affinity; `slot+serial` approves the module now in it (if any). False when
+    /// there is no such slot.
+    public func setSlotAffinity(slotID: Int, affinity: SlotAffinity) throws -> Bool {
+        try config.transaction {
+            let serial = try currentModuleSerials()[slotID] ?? ""
+            try config.statement("UPDATE slots SET affinity = ?, approved_serial = ? WHERE slot_id = ?")
+                .run([.text(affinity.rawValue), .text(affinity == .slotSerial ? serial : ""), .integer(Int64(slotID))])
+            let found = config.changes > 0
+            try bumpGeneration(config)
+            return found
+        }
+    }
+
+    /// Approves `serial` for a `slot+serial` slot; false when it is not the module in the slot.
+    public func approveModule(slotID: Int, serial: String, at now: Double) throws -> Bool {
+        try config.transaction {
+            guard try currentModuleSerials()[slotID] == serial else { return false }
+            try config.statement("UPDATE slots SET approved_serial = ? WHERE slot_id = ?").run([.text(serial), .integer(Int64(slotID))])
+            try appendEvent(kind: .moduleApproved, severity: .info, slotID: slotID,
+                            message: "module \(serial) approved for slot \(slotID)", at: now)
+            try bumpGeneration(config)
+            return true
+        }
+    }
+
     /// The role (module type) assigned to each slot.
     public func slotRoles() throws -> [Int: String] {
         let statement = try config.statement("SELECT slot_id, role FROM slots")

@@ -102,19 +102,28 @@ struct ThresholdInput: Decodable {
 struct SlotInput: Decodable {
     var name: String?
     var moduleType: ModuleType?
+    /// `slot` or `slot+serial`.
+    var affinity: SlotAffinity?
+    /// The serial of the module in the slot, approved under `slot+serial`.
+    var approve: String?
 
     init(name: String?, moduleType: ModuleType?) {
         self.name = name
         self.moduleType = moduleType
     }
 
-    enum Keys: String, CodingKey { case name, moduleType }
+    enum Keys: String, CodingKey { case name, moduleType, affinity, approve }
     enum TypeKeys: String, CodingKey { case role, function, expectedModel }
 
     init(from decoder: Decoder) throws {
-        try refuseUnknownKeys(decoder, allowed: ["name", "moduleType"])
+        try refuseUnknownKeys(decoder, allowed: ["name", "moduleType", "affinity", "approve"])
         let container = try decoder.container(keyedBy: Keys.self)
         name = try container.decodeIfPresent(String.self, forKey: .name)
+        if let text = try container.decodeIfPresent(String.self, forKey: .affinity) {
+            guard let affinity = SlotAffinity(rawValue: text) else { throw InputError("affinity must be slot or slot+serial") }
+            self.affinity = affinity
+        }
+        approve = try container.decodeIfPresent(String.self, forKey: .approve)
         if container.contains(.moduleType) {
             let nested = try container.superDecoder(forKey: .moduleType)
             try refuseUnknownKeys(nested, allowed: ["role", "function", "expectedModel"])
@@ -126,7 +135,9 @@ struct SlotInput: Decodable {
     }
 
     func validate(limits: WebLimits) throws {
-        guard name != nil || moduleType != nil else { throw InputError("nothing to change: give name or moduleType") }
+        guard name != nil || moduleType != nil || affinity != nil || approve != nil else {
+            throw InputError("nothing to change: give name, moduleType, affinity or approve")
+        }
         if let name { try Validation.text(name, field: "name", bytesMax: limits.nameBytesMax, allowEmpty: true) }
         if let moduleType {
             try Validation.text(moduleType.role, field: "moduleType.role", bytesMax: limits.nameBytesMax, allowEmpty: false)

@@ -47,6 +47,10 @@ struct SlotEditView {
     var role = ""
     var function = ""
     var expectedModel = ""
+    var affinityOptions: [OptionView] = []
+    /// The serial of a module that waits for approval (`slot+serial`), when one does.
+    var awaitingSerial: String? = nil
+    var approvedSerial = ""
 }
 
 struct UserBarView {
@@ -186,6 +190,9 @@ struct ModuleView {
     var role: String?
     var function: String?
     var expectedModel: String?
+    /// `slot+serial` when the slot holds only approved modules (nil: `slot`, the default).
+    var affinity: String? = nil
+    var approvedSerial: String? = nil
     var modelMismatch: Bool
     var lastReport: String
     var downSince: String?
@@ -480,7 +487,7 @@ enum ViewBuilder {
         }
         let mismatch = !slot.moduleType.expectedModel.isEmpty && slot.module != nil
             && slot.module?.model != slot.moduleType.expectedModel
-        return ModuleView(
+        var view = ModuleView(
             slotID: String(slot.slotID), name: nonEmpty(slot.name), status: slot.module == nil ? "empty" : slot.status.rawValue,
             statusText: slot.module == nil ? "Empty" : Format.statusText(slot.status),
             role: nonEmpty(slot.moduleType.role), function: nonEmpty(slot.moduleType.function),
@@ -489,5 +496,8 @@ enum ViewBuilder {
             downSince: slot.downSince.map { Format.time($0) },
             identity: identity, history: history, groups: groups, charts: charts, hasCharts: !charts.isEmpty,
             hasGroups: !groups.isEmpty)
+        view.affinity = slot.affinity?.rawValue
+        view.approvedSerial = slot.approvedSerial.flatMap(nonEmpty)
+        return view
     }
 }

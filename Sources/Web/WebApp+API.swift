@@ -197,7 +197,19 @@ extension WebApp {
         }
         let input = try decode(SlotInput.self, exchange)
         do { try input.validate(limits: limits) } catch { throw HTTPError(400, "\(error)") }
-        return sendAsCaller(.setSlot(slotID: slotID, name: input.name, moduleType: input.moduleType), exchange)
+        var requests: [ControlRequest] = []
+        if input.name != nil || input.moduleType != nil {
+            requests.append(.setSlot(slotID: slotID, name: input.name, moduleType: input.moduleType))
+        }
+        if let affinity = input.affinity { requests.append(.setSlotAffinity(slotID: slotID, affinity: affinity)) }
+        if let serial = input.approve { requests.append(.approveModule(slotID: slotID, serial: serial)) }
+        var response = Response(status: 400, headers: [], body: [])
+        for request in requests {
+            if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, problem) }
+            response = sendAsCaller(request, exchange)
+            guard response.status == 200 else { return response }
+        }
+        return response
     }
 
     func apiSetThreshold(_ exchange: Exchange) throws -> Response {

@@ -59,6 +59,12 @@ extension WebApp {
         edit.role = slot.moduleType.role
         edit.function = slot.moduleType.function
         edit.expectedModel = slot.moduleType.expectedModel
+        edit.affinityOptions = [OptionView(value: "slot", label: "slot: any module inserted is managed as the slot's type",
+                                           selected: slot.affinity != .slotSerial),
+                                OptionView(value: "slot+serial", label: "slot+serial: another serial waits for approval",
+                                           selected: slot.affinity == .slotSerial)]
+        edit.awaitingSerial = slot.awaitingApproval ? slot.module?.serial : nil
+        edit.approvedSerial = slot.approvedSerial ?? ""
         view.slotEdit = edit
         var response = try page(view, template: "module", source: exchange.source)
         if edit.problem != nil { response.status = 400 }
@@ -71,6 +77,19 @@ extension WebApp {
         do { fields = try Validation.formFields(exchange.request.body) } catch { throw HTTPError(400, "\(error)") }
         let current = try current(exchange)
         let slot = try slot(current, chassisID: chassisID, slot: slotText)
+        if fields["action"] == "approve" {
+            let serial = fields["serial"] ?? ""
+            let request = ControlRequest.approveModule(slotID: slot.slotID, serial: serial)
+            if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, problem) }
+            try requireAccepted(sendAsCaller(request, exchange))
+            return "Module \(serial) approved: it is managed as the slot's type."
+        }
+        if let text = fields["affinity"] {
+            guard let affinity = SlotAffinity(rawValue: text) else { throw HTTPError(400, "affinity must be slot or slot+serial") }
+            if affinity != (slot.affinity ?? .slot) {
+                try requireAccepted(sendAsCaller(.setSlotAffinity(slotID: slot.slotID, affinity: affinity), exchange))
+            }
+        }
         let name = fields["name"].map { String($0[...].trimmingSpaces()) }
         let role = fields["role"].map { String($0[...].trimmingSpaces()) } ?? slot.moduleType.role
         let input = SlotInput(name: name, moduleType: ModuleType(

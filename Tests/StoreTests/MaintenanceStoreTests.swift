@@ -56,3 +56,32 @@ import Testing
         #expect(try other.writer.maintenanceWindows().map(\.window) == store.writer.maintenanceWindows().map(\.window))
     }
 }
+
+@Suite struct SlotAffinityStoreTests {
+    static let module = ModuleInfo(serial: "SN-1", model: "CM-Blade 200", revision: "A", manufacturer: "CM", macAddresses: [],
+                                   ipAddresses: [], installedAt: 1_000, removedAt: nil)
+
+    @Test func slotPlusSerialApprovesTheModuleInTheSlotAndThenOnlyTheOneInIt() throws {
+        let store = try TemporaryStore()
+        try store.writer.ensureChassis(chassisID: "C", name: "c", site: "", row: "", rack: "", shelf: "", slotCount: 4)
+        try store.writer.recordModule(slotID: 2, module: Self.module, at: 1_000)
+        #expect(try store.writer.setSlotAffinity(slotID: 2, affinity: .slotSerial))
+        #expect(try store.writer.slotAffinities()[2]?.affinity == .slotSerial)
+        #expect(try store.writer.slotAffinities()[2]?.approved == "SN-1", "the module in the slot when it was set is approved")
+        var replacement = Self.module
+        replacement.serial = "SN-2"
+        try store.writer.recordModule(slotID: 2, module: replacement, at: 2_000)
+        var slot = try #require(try store.reader.snapshot().slots.first { $0.slotID == 2 })
+        #expect(slot.awaitingApproval && slot.approvedSerial == "SN-1")
+        #expect(try !store.writer.approveModule(slotID: 2, serial: "SN-1", at: 2_100), "only the module now in the slot")
+        #expect(try store.writer.approveModule(slotID: 2, serial: "SN-2", at: 2_100))
+        slot = try #require(try store.reader.snapshot().slots.first { $0.slotID == 2 })
+        #expect(!slot.awaitingApproval && slot.approvedSerial == "SN-2")
+        #expect(try store.writer.events(after: 0, limit: 10).last?.kind == .moduleApproved)
+        let other = try TemporaryStore()
+        try other.writer.importConfiguration(try store.writer.exportConfiguration())
+        #expect(try other.writer.slotAffinities()[2]?.approved == "SN-2")
+        #expect(try store.writer.setSlotAffinity(slotID: 2, affinity: .slot))
+        #expect(try store.reader.snapshot().slots.first { $0.slotID == 2 }?.affinity == nil)
+    }
+}

@@ -249,3 +249,40 @@ def test_the_console_commands_a_blade_operator_has(chassis):
     console("user", "remove", "con-op")
     assert "con-op" not in console("user", "list").stdout
     assert Session(chassis, "con-op", second).login(active).status == 401
+
+
+def test_a_replaced_module_under_slot_plus_serial_waits_for_approval(chassis):
+    """slot+serial: the slot keeps only the module an operator approved; a replacement raises a
+    warning (one, across the chassis) until it is approved from the API, and the approval is an
+    event and in the audit log."""
+    active = chassis.active_index()
+    slot = [index for index in (1, 2, 3) if index != active][0]
+    path = f"/api/v1/chassis/{CHASSIS_ID}/slots/{slot}"
+    before = chassis.request(active, path, auth=chassis.admin).json()["slot"]["module"]["serial"]
+    reply = chassis.request(active, path, method="PATCH", auth=chassis.admin, json={"affinity": "slot+serial"})
+    assert reply.status == 200, reply.text
+    document = chassis.request(active, path, auth=chassis.admin).json()["slot"]
+    assert document["affinity"] == "slot+serial" and document["approvedSerial"] == before
+    assert chassis.request(active, path, method="PATCH", auth=chassis.admin, json={"affinity": "serial"}).status == 400
+
+    def serial_alerts():
+        alerts = chassis.request(chassis.active_index(), f"/api/v1/alerts?state=open&slot={slot}", auth=chassis.admin).json()
+        return [alert for alert in alerts["alerts"] if alert["metricKey"] == "module.serial"]
+
+    chassis.demo("replace", str(slot), "--serial", "CMR-AFFINITY-1")
+    alerts = wait_until(serial_alerts, timeout=20, what="the approval alert")
+    assert len(alerts) == 1 and alerts[0]["severity"] == "warning", alerts
+    assert "CMR-AFFINITY-1" in alerts[0]["message"] and before in alerts[0]["message"]
+    page = chassis.request(active, f"/chassis/{CHASSIS_ID}/slots/{slot}", auth=chassis.admin)
+    assert "waits for approval" in page.text and "Approve module CMR-AFFINITY-1" in page.text
+    wrong = chassis.request(active, path, method="PATCH", auth=chassis.admin, json={"approve": before})
+    assert wrong.status == 409 and "does not hold module" in wrong.text, wrong.text
+    reply = chassis.request(active, path, method="PATCH", auth=chassis.admin, json={"approve": "CMR-AFFINITY-1"})
+    assert reply.status == 200, reply.text
+    wait_until(lambda: not serial_alerts(), timeout=10, what="the approval alert to clear")
+    events = chassis.request(active, f"/api/v1/events?kind=module&slot={slot}", auth=chassis.admin).json()["events"]
+    kinds = [event["kind"] for event in events]
+    assert kinds[:2] == ["module.approved", "module.replaced"], kinds
+    audit = chassis.request(active, "/api/v1/audit?action=module.approve", auth=chassis.admin).json()["records"]
+    assert audit and json.loads(audit[0]["new"])["approvedSerial"] == "CMR-AFFINITY-1"
+    chassis.request(active, path, method="PATCH", auth=chassis.admin, json={"affinity": "slot"})
