@@ -48,6 +48,10 @@ final class BladeEngine {
     /// When each other blade's last batch arrived (wall clock), and which are shown as down.
     private var lastReports: [Int: Double] = [:]
     private var downSlots: Set<Int> = []
+    /// Each other blade's clock as its batches show it (on every blade; acted on by the active manager).
+    private var clocks: [Int: ClockSkewEstimator] = [:]
+    /// Sensors whose readings fail, by "slot/key": since when, and their label and error.
+    private var faulting: [String: (slot: Int, key: String, label: String, since: Double, fault: String)] = [:]
     /// The last (run, sequence) seen from each slot, to drop batches that arrive out of order.
     private var lastSequences: [Int: (run: UInt64, sequence: UInt64)] = [:]
     private(set) var samplesWritten = 0
@@ -205,11 +209,12 @@ final class BladeEngine {
         if pendingBatches.count >= Self.pendingBatchesMax { pendingBatches.removeFirst() }
         pendingBatches.append(batch)
         lastReports[batch.slotID] = now
+        clocks[batch.slotID, default: ClockSkewEstimator()].note(sampled: batch.sampledAt, received: now)
         if downSlots.remove(batch.slotID) != nil {
             logger.notice("blade reporting again", metadata: ["slot": "\(batch.slotID)", "blade": "\(sender)"])
         }
         guard coordinator.isActive else { return }
-        for value in batch.values where value.fault == nil {
+        for value in batch.values {
             guard let descriptor = value.descriptor ?? store.knownDescriptor(slotID: batch.slotID, key: value.key),
                   descriptor.unit != "text" else { continue }
             _ = evaluate(Reading(descriptor: descriptor, value: value.value, text: value.text, fault: value.fault),
@@ -257,6 +262,56 @@ final class BladeEngine {
         proposeModuleAlerts(now: now)
         proposeManagerAlert(now: now)
         proposeLapsedAcknowledgements(now: now)
+        proposeClockAlerts(now: now)
+        proposeSensorFaultAlerts(now: now)
+    }
+
+    /// The metric key of the alert a blade whose clock is far off raises.
+    static let clockSkewKey = "clock.skew"
+
+    /// On the active manager: a blade whose clock is more than 2 s off this one's (as its batches
+    /// show) is a warning until it is within 1 s: its times, and every alert it causes, would be wrong.
+    private func proposeClockAlerts(now: Double) {
+        settleSlotAlerts(key: Self.clockSkewKey, slots: Set(clocks.keys), now: now) { slot in
+            let key = "\(slot)/\(Self.clockSkewKey)"
+            guard let estimator = self.clocks[slot], !self.downSlots.contains(slot),
+                  estimator.isFarOff(wasFarOff: self.openAlerts[key] != nil), let skew = estimator.estimate else { return nil }
+            let direction = skew > 0 ? "behind" : "ahead of"
+            let seconds = (abs(skew) * 10).rounded() / 10
+            return ("Clock", .warning, "slot \(slot)'s clock is \(seconds) s \(direction) the active manager's")
+        }
+    }
+
+    /// A sensor that stops reading is a warning once it has failed for this long.
+    static let sensorFaultSeconds = 5.0
+    static let sensorFaultPrefix = "reading:"
+
+    /// On the active manager: a health sensor whose readings fail (libsensors cannot read it) for
+    /// `sensorFaultSeconds` is a warning, one per sensor, until it reads again.
+    private func proposeSensorFaultAlerts(now: Double) {
+        guard coordinator.isActive else { return }
+        var wanted: [String: (slot: Int, key: String, label: String, message: String)] = [:]
+        for entry in faulting.values where now - entry.since >= Self.sensorFaultSeconds && !downSlots.contains(entry.slot) {
+            wanted["\(entry.slot)/\(Self.sensorFaultPrefix)\(entry.key)"] =
+                (entry.slot, entry.key, entry.label, "\(entry.label) stopped reading since \(Format.time(entry.since)): \(entry.fault)")
+        }
+        let open = openAlerts.keys.filter { $0.contains("/" + Self.sensorFaultPrefix) }
+        for alertKey in Set(open).union(wanted.keys).sorted() where !inFlight.contains(alertKey) {
+            let isOpen = openAlerts[alertKey] != nil
+            let command: ClusterCommand
+            if let entry = wanted[alertKey], !isOpen {
+                command = .raiseAlert(slotID: entry.slot == 0 ? nil : entry.slot, metricKey: Self.sensorFaultPrefix + entry.key,
+                                      metricLabel: entry.label + " reading", severity: .warning, message: entry.message,
+                                      value: nil, at: now)
+            } else if wanted[alertKey] == nil, isOpen, let separator = alertKey.firstIndex(of: "/") {
+                let slot = Int(alertKey[..<separator]) ?? 0
+                command = .clearAlert(slotID: slot == 0 ? nil : slot, metricKey: String(alertKey[alertKey.index(after: separator)...]), at: now)
+            } else {
+                continue
+            }
+            inFlight.insert(alertKey)
+            coordinator.propose(command) { [weak self] _ in self?.inFlight.remove(alertKey) }
+        }
     }
 
     /// On the active manager: an acknowledgement given for a time that has run out ends through
@@ -414,7 +469,14 @@ final class BladeEngine {
     /// becomes a proposal to the replicated alert log.
     private func evaluate(_ reading: Reading, slotID: Int, now: Double) -> Status {
         guard reading.descriptor.unit != "text", reading.descriptor.replication != .local else { return .ok }
-        if reading.fault != nil { return .unknown }
+        let faultKey = "\(slotID)/\(reading.descriptor.key)"
+        if let fault = reading.fault {
+            if reading.descriptor.metricClass == .health, faulting[faultKey] == nil {
+                faulting[faultKey] = (slotID, reading.descriptor.key, reading.descriptor.label, now, fault)
+            }
+            return .unknown
+        }
+        faulting[faultKey] = nil
         let rule = ThresholdEvaluator.effectiveRule(key: reading.descriptor.key, slotID: slotID == 0 ? nil : slotID,
                                                      role: awaitsApproval(slotID) ? nil : slotRoles[slotID],
                                                      chassisID: config.chassis.id,

@@ -286,3 +286,22 @@ def test_a_replaced_module_under_slot_plus_serial_waits_for_approval(chassis):
     audit = chassis.request(active, "/api/v1/audit?action=module.approve", auth=chassis.admin).json()["records"]
     assert audit and json.loads(audit[0]["new"])["approvedSerial"] == "CMR-AFFINITY-1"
     chassis.request(active, path, method="PATCH", auth=chassis.admin, json={"affinity": "slot"})
+
+
+def test_a_sensor_that_stops_reading_is_one_warning_until_it_reads_again(chassis):
+    active = chassis.active_index()
+    slot = [index for index in (1, 2, 3) if index != active][-1]
+    sensor = "hwmon.coretemp-isa-0000.temp1"
+
+    def fault_alerts():
+        alerts = chassis.request(chassis.active_index(), f"/api/v1/alerts?state=open&slot={slot}", auth=chassis.admin).json()
+        return [alert for alert in alerts["alerts"] if alert["metricKey"] == "reading:" + sensor]
+
+    chassis.demo("set-sensor", str(slot), sensor, "fault")
+    try:
+        alerts = wait_until(fault_alerts, timeout=25, what="the sensor's reading alert")
+        assert len(alerts) == 1 and alerts[0]["severity"] == "warning", alerts
+        assert "stopped reading" in alerts[0]["message"]
+    finally:
+        chassis.demo("set-sensor", str(slot), sensor, "release", check=False)
+    wait_until(lambda: not fault_alerts(), timeout=20, what="the reading alert to clear")
