@@ -373,6 +373,14 @@
     return spanSeconds < 600 ? text + ":" + pad(d.getUTCSeconds()) : text;
   }
 
+  // The range of the history charts: the last hour from the raw samples (and live), or 6 h or
+  // 24 h from the minute aggregates (mean per minute).
+  var historySeconds = HISTORY_SECONDS;
+  var LIMIT_STYLE = {
+    highCritical: { label: "high critical", color: "--critical" }, lowCritical: { label: "low critical", color: "--critical" },
+    highWarning: { label: "high warning", color: "--warning" }, lowWarning: { label: "low warning", color: "--warning" }
+  };
+
   function setUpCharts() {
     var figures = document.querySelectorAll("figure.chart");
     if (!figures.length) return;
@@ -382,18 +390,42 @@
       });
       return;
     }
+    document.querySelectorAll("[data-range]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        historySeconds = Number(button.getAttribute("data-range"));
+        document.querySelectorAll("[data-range]").forEach(function (other) {
+          other.setAttribute("aria-pressed", other === button ? "true" : "false");
+        });
+        var note = document.querySelector("[data-range-note]");
+        if (note) {
+          setText(note, historySeconds <= HISTORY_SECONDS ? "last hour, every sample, updated live"
+            : "last " + historySeconds / 3600 + " h, mean per minute");
+        }
+        loadCharts(figures);
+      });
+    });
+    loadCharts(figures);
+  }
+
+  function loadCharts(figures) {
+    charts.forEach(function (chart) { chart.destroy(); });
+    charts = [];
     var parts = location.pathname.split("/");
     var base = "/api/v1/chassis/" + parts[2] + "/slots/" + parts[4] + "/history";
+    var seconds = historySeconds;
     figures.forEach(function (figure) {
       var keys = Array.prototype.map.call(figure.querySelectorAll("li[data-key]"), function (li) {
         return { key: li.getAttribute("data-key"), label: li.textContent };
       });
+      var limits = Array.prototype.map.call(figure.querySelectorAll("li[data-limit]"), function (li) {
+        return { name: li.getAttribute("data-limit"), value: Number(li.getAttribute("data-value")) };
+      }).filter(function (limit) { return isFinite(limit.value) && LIMIT_STYLE[limit.name]; });
       var unit = figure.getAttribute("data-unit");
-      var query = keys.map(function (k) { return "key=" + encodeURIComponent(k.key); }).join("&") + "&seconds=" + HISTORY_SECONDS;
+      var query = keys.map(function (k) { return "key=" + encodeURIComponent(k.key); }).join("&") + "&seconds=" + seconds;
       fetch(base + "?" + query, { cache: "no-store", redirect: "manual", credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (doc) {
-          if (!doc) return;
+          if (!doc || seconds !== historySeconds) return;
           var textColor = cssVar("--muted"), gridColor = cssVar("--line");
           var datasets = doc.series.map(function (series, index) {
             return {
@@ -403,6 +435,17 @@
               borderWidth: 1.5, pointRadius: 0, tension: 0.2
             };
           });
+          // Each limit the series share is a dashed line across the range.
+          var now = Date.now() / 1000;
+          limits.forEach(function (limit) {
+            var style = LIMIT_STYLE[limit.name];
+            datasets.push({
+              label: style.label, limit: true,
+              data: [{ x: now - seconds, y: limit.value }, { x: now, y: limit.value }],
+              borderColor: cssVar(style.color), backgroundColor: cssVar(style.color),
+              borderWidth: 1, borderDash: [6, 4], pointRadius: 0
+            });
+          });
           var chart = new window.Chart(figure.querySelector("canvas"), {
             type: "line",
             data: { datasets: datasets },
@@ -410,12 +453,13 @@
               animation: false, parsing: false, normalized: true, responsive: true, maintainAspectRatio: false,
               interaction: { mode: "nearest", axis: "x", intersect: false },
               scales: {
-                x: { type: "linear", ticks: { color: textColor, maxTicksLimit: 7, callback: function (v) { return timeLabel(v, this.max - this.min); } }, grid: { color: gridColor } },
+                x: { type: "linear", min: now - seconds, ticks: { color: textColor, maxTicksLimit: 7, callback: function (v) { return timeLabel(v, this.max - this.min); } }, grid: { color: gridColor } },
                 y: { ticks: { color: textColor, maxTicksLimit: 6, callback: function (v) { return formatValue(v, null, null, unit); } }, grid: { color: gridColor } }
               },
               plugins: {
                 legend: { position: "bottom", labels: { color: textColor, boxWidth: 10, boxHeight: 10 } },
                 tooltip: {
+                  filter: function (item) { return !item.dataset.limit; },
                   callbacks: {
                     title: function (items) { return items.length ? formatTime(items[0].parsed.x) : ""; },
                     label: function (item) { return item.dataset.label + ": " + formatValue(item.parsed.y, null, null, unit); }
@@ -424,6 +468,7 @@
               }
             }
           });
+          figure.setAttribute("data-range-loaded", String(seconds));
           charts.push(chart);
         })
         .catch(function () { /* the table still shows current values */ });
@@ -434,10 +479,18 @@
     if (!charts.length) return;
     var byKey = {};
     metrics.forEach(function (m) { byKey[m.descriptor.key] = m; });
-    var horizon = Date.now() / 1000 - HISTORY_SECONDS;
+    if (historySeconds > HISTORY_SECONDS) return; // the longer ranges are minute means, not live
+    var now = Date.now() / 1000;
+    var horizon = now - HISTORY_SECONDS;
     charts.forEach(function (chart) {
       var changed = false;
+      chart.options.scales.x.min = horizon;
       chart.data.datasets.forEach(function (dataset) {
+        if (dataset.limit) {
+          dataset.data[0].x = horizon;
+          dataset.data[dataset.data.length - 1].x = now;
+          return;
+        }
         var metric = byKey[dataset.key];
         if (!metric || typeof metric.value !== "number") return;
         var last = dataset.data.length ? dataset.data[dataset.data.length - 1].x : -Infinity;

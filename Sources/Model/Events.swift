@@ -52,8 +52,10 @@ public struct ChassisEvent: Sendable, Codable, Equatable {
     public var metricKey: String?
     public var message: String
 
-    /// The event log keeps this many newest events, in snapshots and on every blade alike.
+    /// The event log keeps this many newest events, none older than `keptSeconds` before the
+    /// newest, in snapshots and on every blade alike (the bound is applied as each is appended).
     public static let recordsMax = 2_000
+    public static let keptSeconds = 90 * 86_400.0
 
     public init(id: Int64, at: Double, kind: Kind, severity: EventSeverity, slotID: Int?, alertID: Int64?,
                 metricKey: String?, message: String) {

@@ -145,9 +145,11 @@ public struct MetricValue: Sendable, Codable, Equatable {
     /// Thresholds in force (user-defined, else the hardware's limits).
     public var thresholds: Limits
     public var status: Status
+    /// Where the thresholds come from: `libsensors`, `built-in`, or the rule (`slot 2 rule 7`).
+    public var thresholdSource: String?
 
     public init(descriptor: MetricDescriptor, value: Double?, text: String?, fault: String?, sampledAt: Double,
-                thresholds: Limits, status: Status) {
+                thresholds: Limits, status: Status, thresholdSource: String? = nil) {
         self.descriptor = descriptor
         self.value = value
         self.text = text
@@ -155,6 +157,7 @@ public struct MetricValue: Sendable, Codable, Equatable {
         self.sampledAt = sampledAt
         self.thresholds = thresholds
         self.status = status
+        self.thresholdSource = thresholdSource
     }
 }
 
@@ -183,8 +186,10 @@ public struct Alert: Sendable, Codable, Equatable {
     public var acknowledgedComment: String?
     public var acknowledgedUntil: Double?
 
-    /// The alert log keeps every open alert and this many newest alerts besides.
+    /// The alert log keeps every open alert and this many newest alerts besides, none that
+    /// closed more than `keptSeconds` before the newest was raised.
     public static let recordsMax = 2_000
+    public static let keptSeconds = 90 * 86_400.0
 
     public init(id: Int64, slotID: Int?, metricKey: String, metricLabel: String, severity: Severity, message: String,
                 value: Double?, raisedAt: Double, clearedAt: Double?, acknowledgedAt: Double?, acknowledgedBy: String?,

@@ -84,6 +84,27 @@ public enum ThresholdEvaluator {
         }
     }
 
+    /// Where `rule` (as `effectiveRule` chose it) comes from, for the page beside each reading:
+    /// the user rule and its scope, else the metric's own limits (libsensors' for a sensor), or
+    /// nil when there are none.
+    public static func source(of rule: ThresholdRule, descriptorSource: String) -> String? {
+        guard rule.id == 0 else {
+            let scope: String
+            switch rule.scope {
+            case .global: scope = "global"
+            case .chassis: scope = "chassis"
+            case .moduleType(let role): scope = "type \(role)"
+            case .slot(let slot): scope = "slot \(slot)"
+            }
+            return "\(scope) rule \(rule.id)"
+        }
+        let limits = rule.limits
+        guard limits.lowCritical != nil || limits.lowWarning != nil || limits.highWarning != nil || limits.highCritical != nil else {
+            return nil
+        }
+        return descriptorSource == "libsensors" ? "libsensors" : "built-in"
+    }
+
     /// The limits in force for a metric: the most specific user rule, else the hardware's limits.
     public static func effectiveRule(key: String, slotID: Int?, role: String?, chassisID: String,
                                      hardware: Limits, rules: [ThresholdRule]) -> ThresholdRule {

@@ -229,7 +229,8 @@ public final class StoreReader {
             metricsBySlot[slotID, default: []].append(MetricValue(
                 descriptor: descriptor, value: values.optionalDouble(3), text: values.optionalString(4),
                 fault: values.optionalString(5), sampledAt: values.double(6), thresholds: rule.limits,
-                status: Status(rawValue: values.string(7)) ?? .unknown))
+                status: Status(rawValue: values.string(7)) ?? .unknown,
+                thresholdSource: ThresholdEvaluator.source(of: rule, descriptorSource: descriptor.source)))
         }
         if descriptorCache.count > seen.count { descriptorCache = descriptorCache.filter { seen.contains($0.key) } }
 

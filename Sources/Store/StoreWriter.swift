@@ -630,6 +630,7 @@ public final class StoreWriter {
             try appendEvent(kind: .alertRaised, severity: EventSeverity(severity), slotID: slotID, alertID: id,
                             metricKey: metricKey, message: message, at: now)
             try config.statement("DELETE FROM alerts WHERE \(ConfigurationImage.alertsDropped)").run()
+            try config.statement("DELETE FROM alerts WHERE cleared_at < ?").run([.real(now - Alert.keptSeconds)])
             try bumpGeneration(config)
             return id
         }
@@ -737,7 +738,8 @@ public final class StoreWriter {
                 """).run([.real(now), .text(kind.rawValue), .text(severity.rawValue), .int(slotID), .int64(alertID),
                           .string(metricKey), .text(String(message.prefix(1_000)))])
             let id = config.lastInsertRowID
-            try config.statement("DELETE FROM events WHERE id <= ?").run([.integer(id - Int64(ChassisEvent.recordsMax))])
+            try config.statement("DELETE FROM events WHERE id <= ? OR at < ?")
+                .run([.integer(id - Int64(ChassisEvent.recordsMax)), .real(now - ChassisEvent.keptSeconds)])
             return id
         }
     }

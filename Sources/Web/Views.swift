@@ -130,6 +130,8 @@ struct MetricRowView {
     var sampledAtISO: String
     var source: String
     var metricClass: String
+    /// Where the limits come from (`libsensors`, `slot 2 rule 7`), or a dash.
+    var rule: String = "—"
 }
 
 struct OverviewView {
@@ -239,6 +241,13 @@ struct ChartView {
     var unit: String
     var unitSymbol: String
     var series: [ChartSeriesView]
+    /// The limits every series of the chart shares, drawn as lines (empty when they differ or there are none).
+    var limits: [ChartLimitView] = []
+}
+
+struct ChartLimitView {
+    var name: String
+    var value: String
 }
 
 struct ChartSeriesView {
@@ -353,7 +362,17 @@ enum ViewBuilder {
             highWarning: Format.limit(metric.thresholds.highWarning, unit: unit),
             highCritical: Format.limit(metric.thresholds.highCritical, unit: unit),
             sampledAt: Format.time(metric.sampledAt), sampledAtISO: Format.isoTime(metric.sampledAt),
-            source: metric.descriptor.source, metricClass: metric.descriptor.metricClass.rawValue)
+            source: metric.descriptor.source, metricClass: metric.descriptor.metricClass.rawValue,
+            rule: metric.thresholdSource ?? "—")
+    }
+
+    /// The limits all `metrics` share, for the lines of their chart.
+    static func sharedLimits(_ metrics: [MetricValue]) -> [ChartLimitView] {
+        guard let first = metrics.first?.thresholds, metrics.allSatisfy({ $0.thresholds == first }) else { return [] }
+        return [("lowCritical", first.lowCritical), ("lowWarning", first.lowWarning), ("highWarning", first.highWarning),
+                ("highCritical", first.highCritical)].compactMap { name, value in
+            value.map { ChartLimitView(name: name, value: "\($0)") }
+        }
     }
 
     static func kindText(_ group: SamplingGroup) -> String {
@@ -469,7 +488,8 @@ enum ViewBuilder {
                         id: "chart-\(charts.count + 1)",
                         title: component.name + (symbol.isEmpty ? "" : " (\(symbol))"),
                         unit: unit, unitSymbol: symbol,
-                        series: chunk.map { ChartSeriesView(key: $0.descriptor.key, label: $0.descriptor.label) }))
+                        series: chunk.map { ChartSeriesView(key: $0.descriptor.key, label: $0.descriptor.label) },
+                        limits: Self.sharedLimits(Array(chunk))))
                     start += limits.chartSeriesMax
                 }
             }

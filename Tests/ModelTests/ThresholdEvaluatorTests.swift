@@ -74,4 +74,19 @@ import Testing
     @Test func statusesOrderFromBestToWorst() {
         #expect([Status.down, .ok, .critical, .unknown, .warning].sorted() == [.ok, .unknown, .warning, .critical, .down])
     }
+
+    @Test func theSourceOfTheLimitsInForce() {
+        let hardware = Limits(highWarning: 80, highCritical: 95)
+        let rules = [ThresholdRule(id: 7, scope: .slot(2), metricKey: "temp", limits: Limits(highCritical: 90)),
+                     ThresholdRule(id: 3, scope: .moduleType("blade"), metricKey: "temp", limits: Limits(highCritical: 92))]
+        func source(slot: Int?, role: String?, descriptorSource: String = "libsensors", limits: Limits = hardware) -> String? {
+            let rule = ThresholdEvaluator.effectiveRule(key: "temp", slotID: slot, role: role, chassisID: "C", hardware: limits, rules: rules)
+            return ThresholdEvaluator.source(of: rule, descriptorSource: descriptorSource)
+        }
+        #expect(source(slot: 2, role: "blade") == "slot 2 rule 7")
+        #expect(source(slot: 1, role: "blade") == "type blade rule 3")
+        #expect(source(slot: 1, role: "switch") == "libsensors")
+        #expect(source(slot: 1, role: nil, descriptorSource: "proc") == "built-in")
+        #expect(source(slot: 1, role: nil, limits: .none) == nil, "no limits, no source")
+    }
 }

@@ -71,6 +71,22 @@ import Testing
         #expect(try other.writer.appendEvent(kind: .memberAdded, severity: .info, slotID: nil, message: "x", at: Self.now) == next)
     }
 
+    @Test func bothLogsForgetWhatIsOlderThanTheirAge() throws {
+        let store = try TemporaryStore()
+        try store.writer.appendEvent(kind: .moduleInserted, severity: .info, slotID: 1, message: "old", at: Self.now)
+        let old = try store.writer.raiseAlert(slotID: 1, metricKey: "a", metricLabel: "A", severity: .warning, message: "old",
+                                              value: nil, at: Self.now)
+        try store.writer.clearAlert(slotID: 1, metricKey: "a", at: Self.now + 1)
+        let stillOpen = try store.writer.raiseAlert(slotID: 1, metricKey: "b", metricLabel: "B", severity: .warning, message: "open",
+                                                    value: nil, at: Self.now)
+        let later = Self.now + ChassisEvent.keptSeconds + 10
+        _ = try store.writer.raiseAlert(slotID: 2, metricKey: "c", metricLabel: "C", severity: .warning, message: "new",
+                                        value: nil, at: later)
+        #expect(try store.writer.events(after: 0, limit: 100).allSatisfy { $0.at >= later - ChassisEvent.keptSeconds })
+        #expect(try store.writer.alert(id: old) == nil, "a closed alert older than the bound is gone")
+        #expect(try store.writer.alert(id: stillOpen) != nil, "an open alert stays whatever its age")
+    }
+
     @Test func theAlertLogKeepsOpenAlertsAndItsNewestClosedOnes() throws {
         let store = try TemporaryStore()
         let old = try store.writer.raiseAlert(slotID: 1, metricKey: "fan", metricLabel: "Fan", severity: .critical, message: "old",

@@ -288,7 +288,10 @@ enum Fixture {
     static func metric(_ descriptor: MetricDescriptor, _ value: Double?, status: Status = .ok, text: String? = nil,
                        fault: String? = nil) -> MetricValue {
         MetricValue(descriptor: descriptor, value: value, text: text, fault: fault, sampledAt: now - 1,
-                    thresholds: descriptor.limits, status: status)
+                    thresholds: descriptor.limits, status: status,
+                    thresholdSource: ThresholdEvaluator.source(of: ThresholdRule(scope: .global, metricKey: descriptor.key,
+                                                                                 limits: descriptor.limits),
+                                                               descriptorSource: descriptor.source))
     }
 
     static func bladeMetrics(temperature: Double, status: Status, chipLabel: String = "Package id 0") -> [MetricValue] {

@@ -64,6 +64,10 @@ import Model
         #expect(html.contains("<canvas"))
         #expect(html.contains("data-key=\"hwmon.coretemp-isa-0000.temp1\""))
         #expect(html.contains("data-poll=\"/api/v1/chassis/660007770088/slots/2\""))
+        // Beside each reading, where its limits come from; on the chart, the limits its series share.
+        #expect(html.contains("<th scope=\"col\">Limits from</th>") && html.contains("data-field=\"rule\">built-in</td>"))
+        #expect(html.contains("data-limit=\"highWarning\" data-value=\"80.0\"") && html.contains("data-limit=\"highCritical\" data-value=\"95.0\""))
+        #expect(html.contains("data-range=\"86400\""))
         // The banner is on this page too.
         #expect(html.contains("2 new alerts"))
     }

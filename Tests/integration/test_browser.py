@@ -178,6 +178,25 @@ def test_overview_updates_live_and_shows_the_alert_banner(browser_chassis, drive
     _still_same_page(driver, MODULE_URL)
     print(f"module page: {CPU_KEY} {first['rows'][CPU_KEY]} -> {now['rows'][CPU_KEY]}")
 
+    # The history's range: 24 h from the minute aggregates, the limits drawn as dashed lines.
+    charts_js = """
+    return Array.from(document.querySelectorAll('figure.chart')).map((figure) => {
+      const chart = window.Chart.getChart(figure.querySelector('canvas'));
+      return {loaded: figure.getAttribute('data-range-loaded'), limits: figure.querySelectorAll('li[data-limit]').length,
+              lines: chart ? chart.data.datasets.filter((d) => d.limit).length : -1,
+              min: chart ? chart.options.scales.x.min : null};
+    });"""
+    wait_until(lambda: all(c["loaded"] == "3600" for c in driver.execute_script(charts_js)), timeout=10,
+               what="the charts of the last hour")
+    driver.find_element("css selector", "[data-range='86400']").click()
+    charts = wait_until(lambda: (lambda cs: cs if cs and all(c["loaded"] == "86400" for c in cs) else None)(
+        driver.execute_script(charts_js)), timeout=10, what="the charts of the last 24 h")
+    assert all(c["lines"] == c["limits"] for c in charts), charts
+    assert any(c["limits"] > 0 for c in charts), f"no chart drew limits: {charts}"
+    assert all(abs(c["min"] - (time.time() - 86400)) < 120 for c in charts), charts
+    assert "mean per minute" in driver.find_element("css selector", "[data-range-note]").text
+    _still_same_page(driver, MODULE_URL)
+
     logs = driver.get_log("browser")
     severe = [entry for entry in logs if entry.get("level") == "SEVERE"]
     assert not severe, "console errors:\n" + "\n".join(entry.get("message", "") for entry in severe)
