@@ -56,6 +56,8 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case setSlotAffinity(slotID: Int, affinity: SlotAffinity)
     /// Approves the module with this serial, now in the slot, under `slot+serial`.
     case approveModule(slotID: Int, serial: String)
+    /// The members a group's values are sent to; nil: all (the default).
+    case setReplication(group: SamplingGroup, members: [String]?)
 }
 
 /// A request and who sends it: the web app says which user, with which role, from which address;
@@ -106,6 +108,7 @@ extension ControlRequest {
         case .removeMaintenance: return "maintenance.remove"
         case .setSlotAffinity: return "slot.affinity"
         case .approveModule: return "module.approve"
+        case .setReplication: return "replication.set"
         }
     }
 }

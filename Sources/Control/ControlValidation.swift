@@ -45,10 +45,7 @@ public enum ControlValidation {
             return intervalMsRange.contains(intervalMs) ? nil
                 : "interval must be between \(intervalMsRange.lowerBound) and \(intervalMsRange.upperBound) ms"
         case .addMember(let name, let address, let slot, let port, let priority, _):
-            if name.isEmpty || name.utf8.count > 64
-                || !name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }) {
-                return "member name must be 1 to 64 letters, digits, '-', '_' or '.'"
-            }
+            if let problem = memberNameProblem(name) { return problem }
             // ASCII digits only: Character.isNumber also takes "½" or "٣", which Int(_:) does not.
             let parts = address.split(separator: ".", omittingEmptySubsequences: false)
             if parts.count != 4 || !parts.allSatisfy({ part in
@@ -109,6 +106,10 @@ public enum ControlValidation {
             return id > 0 ? nil : "maintenance id must be positive"
         case .setSlotAffinity(let slotID, _):
             return slotIDRange.contains(slotID) ? nil : "slot must be between 1 and 16"
+        case .setReplication(_, let members):
+            guard let members else { return nil }
+            if members.count > 64 { return "at most 64 members" }
+            return members.lazy.compactMap(memberNameProblem).first
         case .approveModule(let slotID, let serial):
             guard slotIDRange.contains(slotID) else { return "slot must be between 1 and 16" }
             if serial.isEmpty { return "name the serial number to approve" }
@@ -180,6 +181,15 @@ public enum ControlValidation {
     /// Names may hold any printable text (it is escaped when shown) but no control characters.
     /// Rows, racks, shelves and module roles (the store's columns hold 64).
     public static let shortTextBytesMax = 64
+
+    /// A member's name: 1 to 64 ASCII letters, digits, `-`, `_` or `.`.
+    public static func memberNameProblem(_ name: String) -> String? {
+        if name.isEmpty || name.utf8.count > 64
+            || !name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }) {
+            return "member name must be 1 to 64 letters, digits, '-', '_' or '.'"
+        }
+        return nil
+    }
 
     public static func textProblem(_ value: String, field: String, bytesMax: Int = nameBytesMax) -> String? {
         if value.utf8.count > bytesMax { return "\(field) is longer than \(bytesMax) bytes" }

@@ -138,6 +138,7 @@ extension BladeEngine {
         case throttle(user: String?, address: String?)
         case notifications
         case maintenance(Int64?)
+        case replication(SamplingGroup)
 
         var description: String {
             switch self {
@@ -155,6 +156,7 @@ extension BladeEngine {
                 return [user.map { "user \($0)" }, address.map { "address \($0)" }].compactMap { $0 }.joined(separator: ", ")
             case .notifications: return "notifications"
             case .maintenance(let id): return id.map { "maintenance \($0)" } ?? "maintenance"
+            case .replication(let group): return "replication \(group.rawValue)"
             }
         }
 
@@ -174,6 +176,7 @@ extension BladeEngine {
         case .setNotifications: return .notifications
         case .addMaintenance: return .maintenance(nil)
         case .setSlotAffinity(let slot, _), .approveModule(let slot, _): return .slot(slot)
+        case .setReplication(let group, _): return .replication(group)
         case .removeMaintenance(let id): return .maintenance(id)
         case .setThreshold(let rule): return .threshold(scope: rule.scope, key: rule.metricKey)
         case .removeThreshold(let id): return .thresholdID(id)
@@ -237,6 +240,8 @@ extension BladeEngine {
                 values[name + "LockedUntil"] = number(record.lockedUntil)
             }
             return values
+        case .replication(let group):
+            return ["members": try store.setting(ReplicationPolicy.settingPrefix + group.rawValue) ?? "all"]
         case .maintenance(let id):
             guard let id else { return nil }
             return try store.maintenanceWindows().first { $0.window.id == id }.map {

@@ -29,6 +29,8 @@ final class BladeEngine {
     let collectors: CollectorSet?
     var simulated: SimulatedHardware? { collectors?.simulator }
     private(set) var intervalsMs: [SamplingGroup: Int]
+    /// Which members each group's values go to (all by default).
+    private(set) var replication = ReplicationPolicy()
     private var rules: [ThresholdRule] = []
     /// Threshold conditions by "slot/key", on every blade (statuses are computed everywhere).
     private var conditions: [String: ConditionState] = [:]
@@ -122,6 +124,7 @@ final class BladeEngine {
         expectedModels = try store.expectedModels()
         slotRoles = try store.slotRoles()
         slotAffinities = try store.slotAffinities()
+        try reloadReplication()
         for group in SamplingGroup.allCases {
             if let stored = try store.setting("interval_ms.\(group.rawValue)"), let value = Int(stored), value != intervalsMs[group] {
                 intervalsMs[group] = value
@@ -131,6 +134,12 @@ final class BladeEngine {
     }
 
     var activeGroups: [SamplingGroup] { collectors?.groups ?? [] }
+
+    private func reloadReplication() throws {
+        var settings: [String: String] = [:]
+        for key in try store.settingKeys(prefix: ReplicationPolicy.settingPrefix) { settings[key] = try store.setting(key) }
+        replication = ReplicationPolicy.from(settings: settings)
+    }
 
     // MARK: Sampling
 
@@ -167,7 +176,19 @@ final class BladeEngine {
         }
         // Always through the builder, so that it knows every last value when peers appear.
         if let batch = batches.batch(evaluated.map { ($0.reading, $0.status) }, at: now), coordinator.hasPeers {
-            coordinator.broadcast(batch)
+            if replication.isEverywhere {
+                coordinator.broadcast(batch)
+            } else {
+                var groups: [String: SamplingGroup] = [:]
+                for item in evaluated { groups[item.reading.descriptor.key] = item.reading.descriptor.group }
+                let policy = replication
+                coordinator.broadcast { peer in
+                    var kept = batch
+                    kept.values = batch.values.filter { value in groups[value.key].map { policy.sends($0, to: peer) } ?? true }
+                    // Even with nothing in it for this peer, the batch says the blade is alive.
+                    return kept
+                }
+            }
         }
         if groups.contains(.sensors) { sampleChassisDevices(now: now) }
     }
@@ -619,6 +640,9 @@ final class BladeEngine {
         switch request {
         case .ping:
             reply(ControlResponse(ok: true))
+        case .setReplication(_, let members?) where !Set(members).isSubset(of: Set(coordinator.bladeMembers.map(\.name))):
+            let unknown = Set(members).subtracting(coordinator.bladeMembers.map(\.name)).sorted()
+            reply(.failure("not a member of the chassis: \(unknown.joined(separator: ", "))", code: 400))
         case .setNotifications(let targets):
             guard let notifications else { return reply(.failure("a witness sends no notifications", code: 409)) }
             do {
@@ -845,6 +869,13 @@ final class BladeEngine {
             }
             slotAffinities = try store.slotAffinities()
             eventsChanged()
+            return ControlResponse(ok: true)
+        case .setReplication(let group, let members):
+            let key = ReplicationPolicy.settingPrefix + group.rawValue
+            if let members { try store.setSetting(key, ReplicationPolicy.encodeList(members)) } else { try store.removeSetting(key) }
+            try reloadReplication()
+            // Every blade sends everything once more, so that members now included have it all.
+            sendFullBatchesNext()
             return ControlResponse(ok: true)
         case .setInterval(let group, let intervalMs):
             try store.setSetting("interval_ms.\(group.rawValue)", String(intervalMs))

@@ -314,11 +314,16 @@ final class Coordinator {
 
     /// Sends a metrics batch to every other member (replication: all blades by default).
     func broadcast(_ batch: MetricsBatch) {
+        broadcast { _ in batch }
+    }
+
+    /// Sends each other blade its own batch (`batchFor` its name; nil sends nothing), for a
+    /// replication policy that keeps some groups from some members.
+    func broadcast(_ batchFor: (String) -> MetricsBatch?) {
         guard let transport else { return }
-        let payload = [PayloadKind.metrics.rawValue] + batch.wireEncoded()
         for member in node.membership.members where member.id != me && !member.isWitness {
-            guard let peer = peersByID[member.id] else { continue }
-            transport.send(payload, to: peer.member.name, deferrable: true)
+            guard let peer = peersByID[member.id], let batch = batchFor(peer.member.name) else { continue }
+            transport.send([PayloadKind.metrics.rawValue] + batch.wireEncoded(), to: peer.member.name, deferrable: true)
         }
     }
 

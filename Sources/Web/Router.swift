@@ -63,6 +63,9 @@ public enum Route: Equatable, Sendable {
     /// Adds a member (POST); removes one (DELETE).
     case apiMembers
     case apiMember(name: String)
+    /// The replication policy (Table I): every group's class, mode, interval and members (GET);
+    /// the members a group goes to, changed by operators (PATCH).
+    case apiReplication
 
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
@@ -76,7 +79,7 @@ public enum Route: Equatable, Sendable {
         case .managerPage: return ["GET", "HEAD", "POST"]
         case .apiHandOver, .apiMembers: return ["POST"]
         case .apiNotificationsTest: return ["POST"]
-        case .apiChassis, .apiIntervals: return ["GET", "HEAD", "PATCH"]
+        case .apiChassis, .apiIntervals, .apiReplication: return ["GET", "HEAD", "PATCH"]
         case .apiSlot: return ["GET", "HEAD", "PATCH", "POST"]
         case .apiAcknowledge, .logout, .apiSessionTicket, .sessionTransfer, .apiLoginLocksLift: return ["POST"]
         case .apiThresholds: return ["GET", "HEAD", "PUT", "POST"]
@@ -125,7 +128,7 @@ public enum Route: Equatable, Sendable {
             return reads ? .anyUser : .operate
         case .apiLocal, .apiCluster:
             return .staff
-        case .apiThresholds, .thresholdsPage, .apiIntervals, .settingsPage:
+        case .apiThresholds, .thresholdsPage, .apiIntervals, .settingsPage, .apiReplication:
             // Every rule is read by the staff (a rule names any slot); changed by operators.
             return reads ? .staff : .operate
         case .apiAcknowledge, .apiThreshold:
@@ -179,6 +182,7 @@ public enum Route: Equatable, Sendable {
         (.apiHandOver, "/api/v1/cluster/handover"),
         (.apiMembers, "/api/v1/cluster/members"),
         (.apiMember(name: "blade9"), "/api/v1/cluster/members/blade9"),
+        (.apiReplication, "/api/v1/replication"),
     ]
 
     /// Query parameters the route accepts; any other is a `400`. Pages (nil) ignore parameters
@@ -267,6 +271,7 @@ public enum Route: Equatable, Sendable {
             case "events": return .apiEvents
             case "notifications": return .apiNotifications
             case "maintenance": return .apiMaintenance
+            case "replication": return .apiReplication
             default: return nil
             }
         case 2:

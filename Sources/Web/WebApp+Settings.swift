@@ -36,6 +36,37 @@ extension WebApp {
         return try json(IntervalsDocument(intervals: try intervals(exchange)))
     }
 
+    /// Table I: each group's class, mode, interval and the members it goes to.
+    func replicationRows(_ exchange: Exchange) throws -> [ReplicationDocument.Row] {
+        let intervals = Dictionary(try intervals(exchange).map { ($0.group, $0) }, uniquingKeysWith: { first, _ in first })
+        return try SamplingGroup.allCases.map { group in
+            let interval = intervals[group.rawValue]
+            let members = try exchange.source.setting(ReplicationPolicy.settingPrefix + group.rawValue).map(ReplicationPolicy.decodeList)
+            return ReplicationDocument.Row(
+                group: group.rawValue, metricClass: ReplicationPolicy.metricClass(group).rawValue,
+                mode: ReplicationPolicy.isStatic(group) ? "static" : "dynamic",
+                intervalMs: interval?.intervalMs ?? group.defaultIntervalMs, intervalSource: interval?.source ?? "default",
+                replicatedTo: members.map(ReplicationDocument.Targets.members) ?? .all)
+        }
+    }
+
+    /// `GET /api/v1/replication`; `PATCH` with `{"network": ["blade1", "blade2"], "disk": "all"}`.
+    func apiReplication(_ exchange: Exchange) throws -> Response {
+        if exchange.request.method == "PATCH" {
+            let input = try decode(ReplicationInput.self, exchange)
+            for (name, members) in input.values.sorted(by: { $0.key < $1.key }) {
+                guard let group = SamplingGroup(rawValue: name) else {
+                    throw HTTPError(400, "unknown group \"\(name.prefix(40))\"; groups: \(SamplingGroup.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                let request = ControlRequest.setReplication(group: group, members: members)
+                if let problem = ControlValidation.problem(in: request) { throw HTTPError(400, "\(name): \(problem)") }
+                let response = sendAsCaller(request, exchange)
+                guard response.status == 200 else { return response }
+            }
+        }
+        return try json(ReplicationDocument(groups: try replicationRows(exchange)))
+    }
+
     func intervalRequest(group name: String, milliseconds: Int) throws -> ControlRequest {
         guard let group = SamplingGroup(rawValue: name) else {
             throw HTTPError(400, "unknown group \"\(name.prefix(40))\"; groups: \(SamplingGroup.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -65,7 +96,8 @@ extension WebApp {
             name: chassis.name, site: chassis.site, row: chassis.row, rack: chassis.rack, shelf: chassis.shelf,
             chassisID: chassis.chassisID,
             intervals: try intervals(exchange).map { IntervalRowView(group: $0.group, intervalMs: String($0.intervalMs), source: $0.source) },
-            maintenance: maintenanceRows(current.snapshot), hasMaintenance: !(current.snapshot.maintenance ?? []).isEmpty)
+            maintenance: maintenanceRows(current.snapshot), hasMaintenance: !(current.snapshot.maintenance ?? []).isEmpty,
+            replication: try replicationViews(exchange))
         var response = try page(view, template: "settings", source: exchange.source)
         if problem != nil { response.status = 400 }
         return response
@@ -90,6 +122,19 @@ extension WebApp {
                 changed.append(row.group)
             }
             return changed.isEmpty ? "No interval changed." : "Intervals saved: \(changed.joined(separator: ", "))."
+        case "replication":
+            let members = try clusterMemberNames(exchange)
+            var changed: [String] = []
+            for row in try replicationRows(exchange) {
+                guard fields["to.\(row.group)"] != nil, let group = SamplingGroup(rawValue: row.group) else { continue }
+                let chosen = members.filter { fields["to.\(row.group).\($0)"] != nil }
+                let wanted: [String]? = chosen.count == members.count ? nil : chosen
+                let current: [String]? = { if case .members(let names) = row.replicatedTo { return names.sorted() } else { return nil } }()
+                guard wanted?.sorted() != current else { continue }
+                try requireAccepted(sendAsCaller(.setReplication(group: group, members: wanted), exchange))
+                changed.append(row.group)
+            }
+            return changed.isEmpty ? "No replication changed." : "Replication saved: \(changed.joined(separator: ", "))."
         case "maintenance", "maintenance-remove":
             return try maintenanceFormAction(fields, exchange)
         default:
@@ -159,10 +204,89 @@ struct SettingsPageView {
     var maintenance: [MaintenanceRowView]
     /// Stored, not computed: templates see stored properties only.
     var hasMaintenance: Bool
+    var replication: [ReplicationRowView]
+}
+
+struct ReplicationRowView {
+    var group: String
+    var metricClass: String
+    var mode: String
+    var replicatedTo: String
+    var members: [ReplicationMemberView]
+}
+
+struct ReplicationMemberView {
+    var name: String
+    var checked: Bool
+}
+
+struct ReplicationDocument: Encodable {
+    enum Targets: Encodable, Equatable {
+        case all
+        case members([String])
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .all: try container.encode("all")
+            case .members(let names): try container.encode(names)
+            }
+        }
+    }
+
+    struct Row: Encodable {
+        var group: String
+        var metricClass: String
+        var mode: String
+        var intervalMs: Int
+        var intervalSource: String
+        var replicatedTo: Targets
+    }
+
+    var groups: [Row]
+}
+
+/// `{"network": ["blade1", "blade2"], "disk": "all"}`.
+struct ReplicationInput: Decodable {
+    var values: [String: [String]?]
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        guard !container.allKeys.isEmpty else { throw InputError("give at least one group's members (a list) or \"all\"") }
+        guard container.allKeys.count <= SamplingGroup.allCases.count else { throw InputError("too many groups") }
+        var values: [String: [String]?] = [:]
+        for key in container.allKeys {
+            if let word = try? container.decode(String.self, forKey: key) {
+                guard word == "all" else { throw InputError("\(key.stringValue.prefix(40)): a list of members, or \"all\"") }
+                values[key.stringValue] = .some(nil)
+            } else {
+                values[key.stringValue] = .some(try container.decode([String].self, forKey: key))
+            }
+        }
+        self.values = values
+    }
 }
 
 struct IntervalRowView {
     var group: String
     var intervalMs: String
     var source: String
+}
+
+extension WebApp {
+    /// The blades of the chassis (witnesses hold no values), by name.
+    func clusterMemberNames(_ exchange: Exchange) throws -> [String] {
+        try exchange.source.cluster().members.filter { $0.slotID != nil }.map(\.name).sorted()
+    }
+
+    func replicationViews(_ exchange: Exchange) throws -> [ReplicationRowView] {
+        let members = (try? clusterMemberNames(exchange)) ?? []
+        return try replicationRows(exchange).map { row in
+            let chosen: Set<String>? = { if case .members(let names) = row.replicatedTo { return Set(names) } else { return nil } }()
+            return ReplicationRowView(
+                group: row.group, metricClass: row.metricClass, mode: row.mode,
+                replicatedTo: chosen.map { $0.isEmpty ? "no other member" : $0.sorted().joined(separator: ", ") } ?? "all members",
+                members: members.map { ReplicationMemberView(name: $0, checked: chosen?.contains($0) ?? true) })
+        }
+    }
 }

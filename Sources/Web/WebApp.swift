@@ -214,6 +214,7 @@ public final class WebApp: Sendable {
             case .apiMaintenance: return try apiMaintenance(exchange)
             case .apiMaintenanceWindow(let id): return try apiMaintenanceWindow(exchange, id: id)
             case .managerPage: return try managerPage(exchange)
+            case .apiReplication: return try apiReplication(exchange)
             case .apiHandOver: return try apiHandOver(exchange)
             case .apiMembers: return try apiAddMember(exchange)
             case .apiMember(let name): return sendAsCaller(.removeMember(name: name), exchange)

@@ -10,6 +10,27 @@ import Testing
         try Fixture.app(control: control, defaultIntervalsMs: [.cpu: 1_000, .sensors: 3_000])
     }
 
+    @Test func theReplicationPolicyIsShownAndChanged() throws {
+        let source = MemoryStateSource()
+        source.settings["replicate.network"] = #"["blade1"]"#
+        let control = RecordingControl()
+        let app = try Fixture.app(control: control)
+        let document = app.get("/api/v1/replication", source, as: .session(.viewer))
+        #expect(document.status == 200)
+        #expect(document.bodyText.contains(#""group":"network""#) && document.bodyText.contains(#""replicatedTo":["blade1"]"#))
+        #expect(document.bodyText.contains(#""group":"sensors""#) && document.bodyText.contains(#""replicatedTo":"all""#))
+        let changed = app.send("PATCH", "/api/v1/replication", source, body: #"{"network": "all", "disk": ["blade2"]}"#)
+        #expect(changed.status == 200)
+        #expect(control.requests == [.setReplication(group: .disk, members: ["blade2"]), .setReplication(group: .network, members: nil)])
+        for (body, problem) in [(#"{"gpu": "all"}"#, "unknown group"), (#"{"disk": "some"}"#, "a list of members, or"),
+                                (#"{"disk": ["bad name"]}"#, "member name must be")] {
+            let refused = app.send("PATCH", "/api/v1/replication", source, body: body)
+            #expect(refused.status == 400 && refused.bodyText.contains(problem), "\(body) \(refused.bodyText)")
+        }
+        let page = app.get("/settings", source, as: .session(.operator))
+        #expect(page.bodyText.contains("Replication policy") && page.bodyText.contains("data-group=\"network\""))
+    }
+
     @Test func maintenanceWindowsAreListedWithAFormForOperators() throws {
         let source = MemoryStateSource()
         source.current.maintenance = [MaintenanceWindow(id: 7, slotID: 2, startsAt: Fixture.now - 60, endsAt: Fixture.now + 3_600,

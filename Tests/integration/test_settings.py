@@ -305,3 +305,47 @@ def test_a_sensor_that_stops_reading_is_one_warning_until_it_reads_again(chassis
     finally:
         chassis.demo("set-sensor", str(slot), sensor, "release", check=False)
     wait_until(lambda: not fault_alerts(), timeout=20, what="the reading alert to clear")
+
+
+def test_the_replication_policy_keeps_a_group_from_the_members_left_out(chassis):
+    """Table I: every group's class, mode, interval and members. Network values kept to the active
+    manager alone stop reaching the standbys (their stores stop moving for that group while the
+    others go on) and flow again once the group goes to all."""
+    import sqlite3
+    active = chassis.active_index()
+    standby, other = [index for index in (1, 2, 3) if index != active]
+    document = chassis.request(active, "/api/v1/replication", auth=chassis.admin).json()["groups"]
+    rows = {row["group"]: row for row in document}
+    assert rows["sensors"]["metricClass"] == "health" and rows["identification"]["mode"] == "static"
+    assert all(row["replicatedTo"] == "all" for row in document), document
+    refused = chassis.request(active, "/api/v1/replication", method="PATCH", auth=chassis.admin, json={"network": ["nobody"]})
+    assert refused.status == 400 and "not a member of the chassis: nobody" in refused.text, refused.text
+
+    def latest(index, slot, prefix):
+        """When blade `index` last recorded a value of `slot`'s metrics starting with `prefix`."""
+        state = chassis.state()
+        runtime = state["blades"][index - 1]["runtimeDirectory"]
+        connection = sqlite3.connect(f"file:{runtime}/metrics.db?mode=ro", uri=True)
+        try:
+            row = connection.execute(
+                "SELECT max(v.sampled_at) FROM metrics m JOIN current_values v ON v.metric_id = m.id WHERE m.slot_id = ? AND m.key LIKE ?",
+                (slot, prefix + "%")).fetchone()
+        finally:
+            connection.close()
+        return row[0] or 0
+
+    reply = chassis.request(active, "/api/v1/replication", method="PATCH", auth=chassis.admin,
+                            json={"network": [f"blade{active}"]})
+    assert reply.status == 200, reply.text
+    assert {row["group"]: row for row in reply.json()["groups"]}["network"]["replicatedTo"] == [f"blade{active}"]
+    time.sleep(2)
+    net_before, cpu_before = latest(standby, other, "network."), latest(standby, other, "cpu.")
+    time.sleep(12)  # network is sampled every 5 s
+    assert latest(standby, other, "cpu.") > cpu_before + 5, "the other groups still flow"
+    assert latest(standby, other, "network.") == net_before, "network values reached a member left out"
+    assert latest(active, other, "network.") > net_before, "the member kept in still gets them"
+    reply = chassis.request(active, "/api/v1/replication", method="PATCH", auth=chassis.admin, json={"network": "all"})
+    assert reply.status == 200, reply.text
+    wait_until(lambda: latest(standby, other, "network.") > net_before, timeout=15, what="network values again")
+    audit = chassis.request(active, "/api/v1/audit?action=replication.set", auth=chassis.admin).json()["records"]
+    assert len(audit) >= 2 and audit[0]["actor"] == "admin"
