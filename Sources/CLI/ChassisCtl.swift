@@ -13,7 +13,9 @@ struct ChassisCtl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chassisctl",
         abstract: "Chassis Manager console: status, settings and the simulated chassis.",
-        subcommands: [StatusCommand.self, ThresholdCommand.self, AcknowledgeCommand.self, UserCommand.self, TokenCommand.self,
+        subcommands: [StatusCommand.self, AlertsCommand.self, ThresholdsCommand.self, ThresholdCommand.self, AcknowledgeCommand.self,
+                      ChassisCommand.self, SlotCommand.self, IntervalCommand.self, ReplicationCommand.self, HandOverCommand.self,
+                      MemberCommand.self, UserCommand.self, TokenCommand.self,
                       AuditCommand.self, EventsCommand.self, NotifyCommand.self, MaintenanceCommand.self, CertificateCommand.self, DemoCommand.self])
 }
 

@@ -349,3 +349,30 @@ def test_the_replication_policy_keeps_a_group_from_the_members_left_out(chassis)
     wait_until(lambda: latest(standby, other, "network.") > net_before, timeout=15, what="network values again")
     audit = chassis.request(active, "/api/v1/audit?action=replication.set", auth=chassis.admin).json()["records"]
     assert len(audit) >= 2 and audit[0]["actor"] == "admin"
+
+
+def test_an_operator_at_a_blades_console_changes_what_the_browser_changes(chassis):
+    active = chassis.active_index()
+
+    def console(*arguments, check=True):
+        return ctl(*arguments, "--blade", str(active), "--demo-dir", chassis.directory, check=check)
+
+    console("chassis", "--name", "Console chassis", "--rack", "R7")
+    document = chassis.request(active, "/api/v1/chassis", auth=chassis.admin).json()["chassis"]
+    assert document["name"] == "Console chassis" and document["rack"] == "R7"
+    console("slot", "3", "--name", "db-primary", "--function", "database")
+    slot = chassis.request(active, f"/api/v1/chassis/{CHASSIS_ID}/slots/3", auth=chassis.admin).json()["slot"]
+    assert slot["name"] == "db-primary" and slot["moduleType"]["function"] == "database"
+    console("interval", "memory", "2500")
+    intervals = {row["group"]: row for row in chassis.request(active, "/api/v1/intervals", auth=chassis.admin).json()["intervals"]}
+    assert intervals["memory"]["intervalMs"] == 2500
+    assert "memory\tperformance\tdynamic\tall" in console("replication").stdout
+    refused = console("interval", "memory", "5", check=False)
+    assert refused.returncode != 0 and "interval" in refused.stderr, refused.stderr
+    assert "Console chassis" not in console("thresholds").stdout  # a list of rules, nothing else
+    console("alerts", "--state", "all")
+    audit = chassis.request(active, "/api/v1/audit?action=chassis.set", auth=chassis.admin).json()["records"]
+    assert audit and audit[0]["via"] == "chassisctl"
+    target = [f"blade{index}" for index in (1, 2, 3) if index != active][0]
+    console("handover", target)
+    assert f"blade{chassis.active_index(timeout=10)}" == target
