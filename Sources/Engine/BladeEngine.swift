@@ -401,6 +401,11 @@ final class BladeEngine {
     private var lastOtherActive: String?
     private var managerChangedAt: Double?
     private var managerChangeMessage: String?
+    /// Since when this blade has seen no majority; and the loss to report once it is the active manager.
+    private var noQuorumSince: Double?
+    private var quorumLoss: (from: Double, to: Double)?
+    /// A loss of quorum shorter than this is an election's ordinary gap, not an event.
+    static let quorumLossSeconds = 2.0
 
     /// On becoming the active manager after another: a warning (once committed, the same on every
     /// blade), cleared after `managerChangedAlertSeconds`.
@@ -411,6 +416,22 @@ final class BladeEngine {
         }
         if let active = state.activeAddress, active != config.blade.address { lastOtherActive = active }
         if state.role != .active { (managerChangeMessage, managerChangedAt) = (nil, nil) }
+        if let quorum = state.cluster?.quorum {
+            if !quorum, noQuorumSince == nil { noQuorumSince = now }
+            if quorum, let since = noQuorumSince {
+                noQuorumSince = nil
+                if now - since >= Self.quorumLossSeconds { quorumLoss = (since, now) }
+            }
+        }
+        // Another blade took over: the loss is its to report (it saw it too), not this one's later.
+        if quorumLoss != nil, state.role == .standby, state.cluster?.quorum == true { quorumLoss = nil }
+        if let loss = quorumLoss, state.role == .active, coordinator.isActive {
+            quorumLoss = nil
+            let seconds = Int((loss.to - loss.from).rounded())
+            proposeEvent(.quorumLost, severity: .warning, slotID: nil,
+                         message: "the chassis had no majority from \(Format.time(loss.from)) to \(Format.time(loss.to)) (\(seconds) s): no active manager, no changes; seen by \(config.blade.name)",
+                         now: now)
+        }
     }
 
     /// On the active manager: raises the pending alert of its own takeover, clears an old one.

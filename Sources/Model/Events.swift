@@ -38,6 +38,8 @@ public struct ChassisEvent: Sendable, Codable, Equatable {
         case maintenanceScheduled = "maintenance.scheduled"
         case maintenanceEnded = "maintenance.ended"
         case maintenanceRemoved = "maintenance.removed"
+        /// The chassis had no majority (so no active manager and no changes) for a while.
+        case quorumLost = "cluster.quorum-lost"
     }
 
     public var id: Int64

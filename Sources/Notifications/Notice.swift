@@ -39,6 +39,7 @@ public struct Notice: Sendable, Equatable {
         case .maintenanceScheduled: what = "maintenance scheduled"
         case .maintenanceEnded: what = "maintenance ended"
         case .maintenanceRemoved: what = "maintenance cancelled"
+        case .quorumLost: what = "QUORUM was lost"
         }
         return "[\(chassisName)] \(what), \(place): \(event.message)"
     }

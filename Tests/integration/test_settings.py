@@ -376,3 +376,26 @@ def test_an_operator_at_a_blades_console_changes_what_the_browser_changes(chassi
     target = [f"blade{index}" for index in (1, 2, 3) if index != active][0]
     console("handover", target)
     assert f"blade{chassis.active_index(timeout=10)}" == target
+
+
+def test_a_lost_quorum_is_an_event_once_the_chassis_has_an_active_manager_again(chassis):
+    active = chassis.active_index()
+    if active != 1:  # the most preferred blade (lowest address) is the one likely to win again
+        reply = chassis.request(active, "/api/v1/cluster/handover", method="POST", auth=chassis.admin, json={"to": "blade1"})
+        assert reply.status == 200, reply.text
+        wait_until(lambda: chassis.active_index() == 1, timeout=10, what="blade1 active")
+    chassis.demo("pause", "2")
+    chassis.demo("pause", "3")
+    try:
+        wait_until(lambda: chassis.health(1) != 200, timeout=10, what="blade1 to lose its majority")
+        time.sleep(3)
+    finally:
+        chassis.demo("resume", "2", check=False)
+        chassis.demo("resume", "3", check=False)
+
+    def lost():
+        index = chassis.active_index(timeout=15)
+        events = chassis.request(index, "/api/v1/events?kind=cluster", auth=chassis.admin).json()["events"]
+        return [event for event in events if event["kind"] == "cluster.quorum-lost"]
+    events = wait_until(lost, timeout=30, what="the quorum-lost event")
+    assert events[0]["severity"] == "warning" and "no majority" in events[0]["message"], events
