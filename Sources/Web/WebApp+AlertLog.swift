@@ -63,14 +63,21 @@ extension WebApp {
     func apiAlertLog(_ exchange: Exchange) throws -> Response {
         let (filter, limit) = try alertFilter(exchange)
         let alerts = try exchange.source.alertLog(filter: filter, limit: limit)
+        return try export(exchange, name: "chassis-alerts",
+                          json: AlertLogDocument(alerts: alerts, next: alerts.count == limit ? alerts.last?.id : nil),
+                          csv: { AlertCSV.render(alerts) })
+    }
+
+    /// A log as JSON (the default) or as a CSV download (`format=csv`).
+    func export<T: Encodable>(_ exchange: Exchange, name: String, json document: T, csv: () -> String) throws -> Response {
         switch exchange.values("format").first ?? "json" {
         case "json":
-            return try json(AlertLogDocument(alerts: alerts, next: alerts.count == limit ? alerts.last?.id : nil))
+            return try json(document)
         case "csv":
             return Response(status: 200, headers: [
                 ("Content-Type", "text/csv; charset=utf-8"), ("Cache-Control", "no-store"),
-                ("Content-Disposition", "attachment; filename=\"chassis-alerts.csv\""),
-            ], body: Array(AlertCSV.render(alerts).utf8))
+                ("Content-Disposition", "attachment; filename=\"\(name).csv\""),
+            ], body: Array(csv().utf8))
         default:
             throw HTTPError(400, "format must be json or csv")
         }

@@ -31,17 +31,9 @@ extension WebApp {
     func apiEvents(_ exchange: Exchange) throws -> Response {
         let (filter, limit) = try eventFilter(exchange)
         let events = try exchange.source.eventLog(filter: filter, limit: limit)
-        switch exchange.values("format").first ?? "json" {
-        case "json":
-            return try json(EventLogDocument(events: events, next: events.count == limit ? events.last?.id : nil))
-        case "csv":
-            return Response(status: 200, headers: [
-                ("Content-Type", "text/csv; charset=utf-8"), ("Cache-Control", "no-store"),
-                ("Content-Disposition", "attachment; filename=\"chassis-events.csv\""),
-            ], body: Array(EventCSV.render(events).utf8))
-        default:
-            throw HTTPError(400, "format must be json or csv")
-        }
+        return try export(exchange, name: "chassis-events",
+                          json: EventLogDocument(events: events, next: events.count == limit ? events.last?.id : nil),
+                          csv: { EventCSV.render(events) })
     }
 
     func eventsPage(_ exchange: Exchange) throws -> Response {

@@ -117,7 +117,7 @@ extension WebApp {
             for row in current {
                 guard let text = fields[row.group]?[...].trimmingSpaces(), !text.isEmpty else { continue }
                 guard let value = Int(text) else { throw HTTPError(400, "\(row.group) must be a whole number of milliseconds") }
-                guard value != row.intervalMs || row.source != "chassis" else { continue }
+                guard value != row.intervalMs else { continue } // an unchanged field leaves the group where it is set
                 try requireAccepted(sendAsCaller(try intervalRequest(group: row.group, milliseconds: value), exchange))
                 changed.append(row.group)
             }

@@ -168,18 +168,7 @@ extension WebApp {
     func apiAudit(_ exchange: Exchange) throws -> Response {
         let (filter, limit) = try auditFilter(exchange)
         let records = try exchange.source.audit(filter: filter, limit: limit)
-        let format = exchange.values("format").first ?? "json"
-        switch format {
-        case "json":
-            return try json(AuditDocument(records: records))
-        case "csv":
-            return Response(status: 200, headers: [
-                ("Content-Type", "text/csv; charset=utf-8"), ("Cache-Control", "no-store"),
-                ("Content-Disposition", "attachment; filename=\"chassis-audit.csv\""),
-            ], body: Array(AuditCSV.render(records).utf8))
-        default:
-            throw HTTPError(400, "format must be json or csv")
-        }
+        return try export(exchange, name: "chassis-audit", json: AuditDocument(records: records), csv: { AuditCSV.render(records) })
     }
 }
 

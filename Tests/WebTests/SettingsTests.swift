@@ -62,6 +62,21 @@ import Testing
         #expect(row("disk")?["intervalMs"] as? Int == SamplingGroup.disk.defaultIntervalMs)
     }
 
+    @Test func theIntervalsFormSendsOnlyWhatChanged() throws {
+        let control = RecordingControl()
+        let source = MemoryStateSource()
+        let app = try Self.app(control)
+        // Every group's field as the page shows it (cpu set on the chassis to 500, the rest the file's), disk changed.
+        let fields = SamplingGroup.allCases.map { group -> String in
+            let value = group == .cpu ? 500 : group == .sensors ? 3_000 : group == .disk ? 7_000 : group.defaultIntervalMs
+            return "\(group.rawValue)=\(value)"
+        }.joined(separator: "&")
+        let response = app.send("POST", "/settings", source, body: "action=intervals&" + fields,
+                                headers: ["Content-Type": "application/x-www-form-urlencoded"], as: .session(.operator))
+        #expect(response.status == 200 && response.bodyText.contains("Intervals saved: disk."), "\(response.bodyText.prefix(400))")
+        #expect(control.requests == [.setInterval(group: .disk, intervalMs: 7_000)], "an unchanged field pins nothing")
+    }
+
     @Test func anOperatorChangesIntervals() throws {
         let control = RecordingControl()
         let response = try Self.app(control).send("PATCH", "/api/v1/intervals", MemoryStateSource(),
