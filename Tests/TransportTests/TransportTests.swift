@@ -102,7 +102,7 @@ let key = Array("0123456789abcdef0123456789abcdef".utf8)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
-        let port = Int.random(in: 20_000...29_000)
+        let port = Int.random(in: 20_000...23_999)
         let endpoints = [PeerEndpoint(name: "a", host: "127.0.0.1", port: port),
                          PeerEndpoint(name: "b", host: "127.0.0.1", port: port + 1),
                          PeerEndpoint(name: "c", host: "127.0.0.1", port: port + 2)]
@@ -129,8 +129,9 @@ let key = Array("0123456789abcdef0123456789abcdef".utf8)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
-        // Its own range of ports: Swift Testing runs the suite's tests in parallel.
-        let port = Int.random(in: 40_000...49_000)
+        // Its own range of ports (Swift Testing runs the suite's tests in parallel), below the
+        // kernel's ephemeral range (32768 and up), where an outgoing connection may hold one.
+        let port = Int.random(in: 24_000...27_999)
         let endpoints = [PeerEndpoint(name: "a", host: "127.0.0.1", port: port),
                          PeerEndpoint(name: "b", host: "127.0.0.1", port: port + 1)]
         let inboxB = Inbox()
@@ -162,7 +163,7 @@ let key = Array("0123456789abcdef0123456789abcdef".utf8)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
-        let port = Int.random(in: 30_000...39_000)
+        let port = Int.random(in: 28_000...31_999)
         let endpoints = [PeerEndpoint(name: "a", host: "127.0.0.1", port: port + 9),
                          PeerEndpoint(name: "b", host: "127.0.0.1", port: port)]
         let inbox = Inbox()
