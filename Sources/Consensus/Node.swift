@@ -167,9 +167,15 @@ public final class Node {
     }
 
     /// Decodes and handles one message; undecodable bytes are counted in `stats` and dropped.
-    public func step(encoded bytes: [UInt8]) -> Ready {
+    /// - Parameter sender: the member the transport authenticated the bytes as coming from; a
+    ///   message that claims another sender is refused (one member's key cannot speak for another).
+    public func step(encoded bytes: [UInt8], from sender: MemberID? = nil) -> Ready {
         do {
             let message = try Message.decode(bytes, limits: config.limits)
+            if let sender, message.from != sender {
+                stats.rejectedWrongSender += 1
+                return collect()
+            }
             stepOne(message)
         } catch {
             stats.rejectedMalformed += 1

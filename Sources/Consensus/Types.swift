@@ -134,6 +134,8 @@ public struct Stats: Equatable, Sendable {
     public var rejectedImpossible = 0
     /// Messages addressed to another member, or claiming to come from this one.
     public var rejectedMisaddressed = 0
+    /// Messages whose sender is not the member the transport authenticated them as coming from.
+    public var rejectedWrongSender = 0
     /// Vote and pre-vote requests refused because a live leader was heard recently.
     public var votesWithheldForLeader = 0
     /// Proposals and operator requests refused.

@@ -295,7 +295,7 @@ final class Coordinator {
             // The core must see the time of receipt, not of the last tick: a follower that
             // noted a leader's heartbeat a tick early would end its stickiness window early.
             advanceClock()
-            handle(node.step(encoded: Array(payload.dropFirst())))
+            handle(node.step(encoded: Array(payload.dropFirst()), from: idsByName[sender]))
         case .metrics:
             guard let batch = try? MetricsBatch.decode(wire: Array(payload.dropFirst())) else {
                 malformedPayloads += 1

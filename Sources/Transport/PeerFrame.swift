@@ -56,6 +56,23 @@ public enum PeerLimits {
     /// Frames waiting to be sent to one peer; beyond it the oldest are dropped (the protocols
     /// above retransmit what matters).
     public static let queuedFramesMax = 1_024
+    /// Bytes waiting to be sent to one peer, at most (a snapshot of the configuration is the largest).
+    public static let queuedBytesMax = 16 << 20
+    /// A connection that has not yet carried an authenticated data frame takes no larger frame:
+    /// a stranger cannot make a blade buffer megabytes before its MAC is checked. The sending side
+    /// opens every connection with an empty data frame (a greeting), so a large first payload is
+    /// never refused.
+    public static let unauthenticatedFrameBytesMax = 64 << 10
+    /// An accepted connection that has not carried an authenticated data frame within this time is closed.
+    public static let authenticateWithinMs: Int64 = 3_000
+    /// Accepted connections at once, at most: a few per peer (reconnections overlap), at least this many.
+    public static let incomingConnectionsMin = 16
+    public static let incomingConnectionsPerPeer = 4
+}
+
+/// The largest frame a connection's decoder takes now: small until the connection authenticated.
+final class FrameLimit {
+    var bytesMax = PeerLimits.unauthenticatedFrameBytesMax
 }
 
 public enum PeerFrameError: Error, Equatable, Sendable {
@@ -183,6 +200,11 @@ public struct PeerCounters: Sendable, Equatable, Codable {
     public var malformed = 0
     public var unknownSender = 0
     public var queueDrops = 0
+    /// Connections refused: from an address that is no member's, or beyond the cap.
+    public var refusedAddress = 0
+    public var refusedOverCap = 0
+    /// Accepted connections closed for carrying no authenticated frame in time.
+    public var unauthenticated = 0
 
     public init() {}
 }

@@ -71,9 +71,15 @@ public final class PeerTransport {
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(Self.userTimeoutOption, value: SocketOptionValue(Self.unacknowledgedTimeoutMs))
             .childChannelInitializer { [unowned self] channel in
-                let handler = IncomingHandler(transport: self)
+                // Only members' addresses, and not more connections at once than members could need.
+                if let refusal = self.admit(channel) {
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(refusal)
+                }
+                let limit = FrameLimit()
+                let handler = IncomingHandler(transport: self, limit: limit)
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder()), handler])
+                    try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder(limit: limit)), handler])
                 }
             }
         server = try bootstrap.bind(host: localHost, port: port).wait()
@@ -129,7 +135,34 @@ public final class PeerTransport {
 
     // MARK: Called by the handlers, on the loop
 
-    func received(frame bytes: [UInt8], guard replayGuard: inout ReplayGuard?, channel: Channel) {
+    struct Refused: Error {}
+
+    /// Accepted connections open now.
+    private(set) var incomingCount = 0
+
+    /// Why an accepted connection is refused at once, or nil to take it.
+    func admit(_ channel: Channel) -> Refused? {
+        let allowed = Set(peers.values.map(\.host))
+        guard let remote = channel.remoteAddress?.ipAddress, allowed.contains(remote) else {
+            counters.refusedAddress += 1
+            return Refused()
+        }
+        guard incomingCount < max(PeerLimits.incomingConnectionsMin, PeerLimits.incomingConnectionsPerPeer * peers.count) else {
+            counters.refusedOverCap += 1
+            return Refused()
+        }
+        return nil
+    }
+
+    func incomingOpened() { incomingCount += 1 }
+    func incomingClosed() { incomingCount -= 1 }
+    func noteUnauthenticated() { counters.unauthenticated += 1 }
+
+    /// Takes one frame of an accepted connection; true when it was an authenticated data frame
+    /// (the connection has then proved it speaks for a member). An empty payload is the sender's
+    /// greeting: authenticated, nothing to deliver.
+    @discardableResult
+    func received(frame bytes: [UInt8], guard replayGuard: inout ReplayGuard?, channel: Channel) -> Bool {
         counters.bytesReceived += bytes.count
         let frame: PeerFrame
         do {
@@ -137,16 +170,16 @@ public final class PeerTransport {
         } catch PeerFrameError.forged {
             counters.forged += 1
             channel.close(promise: nil)
-            return
+            return false
         } catch {
             counters.malformed += 1
             channel.close(promise: nil)
-            return
+            return false
         }
         guard var guardState = replayGuard, frame.kind == .data else {
             counters.malformed += 1
             channel.close(promise: nil)
-            return
+            return false
         }
         switch guardState.check(frame) {
         case .accept:
@@ -154,15 +187,16 @@ public final class PeerTransport {
         case .replayed, .senderChanged:
             counters.replayed += 1
             channel.close(promise: nil)
-            return
+            return false
         }
         guard peers[frame.sender] != nil else {
             counters.unknownSender += 1
             channel.close(promise: nil)
-            return
+            return false
         }
         counters.framesReceived += 1
-        deliver(frame.sender, frame.payload)
+        if !frame.payload.isEmpty { deliver(frame.sender, frame.payload) }
+        return true
     }
 
     func decodeFailed(_ error: Error) {
@@ -189,10 +223,13 @@ public final class PeerTransport {
 /// Splits the byte stream into whole frames, refusing oversized or malformed headers at once.
 struct FrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = [UInt8]
+    /// The largest frame taken now (small until the connection authenticated).
+    let limit: FrameLimit
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         let header = buffer.getBytes(at: buffer.readerIndex, length: min(buffer.readableBytes, PeerLimits.headerBytesMax)) ?? []
         guard let length = try PeerCodec.frameLength(header[...]) else { return .needMoreData }
+        guard length <= limit.bytesMax else { throw PeerFrameError.oversized(length) }
         guard buffer.readableBytes >= length, let frame = buffer.readBytes(length: length) else { return .needMoreData }
         context.fireChannelRead(NIOAny(frame))
         return .continue
@@ -203,19 +240,37 @@ struct FrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// An accepted connection: says hello with a fresh nonce, then takes data frames.
+/// An accepted connection: says hello with a fresh nonce, then takes data frames. Until one has
+/// authenticated, frames are small and the connection has `authenticateWithinMs` to send one.
 final class IncomingHandler: ChannelInboundHandler {
     typealias InboundIn = [UInt8]
     typealias OutboundOut = ByteBuffer
 
     unowned let transport: PeerTransport
+    let limit: FrameLimit
     private var replayGuard: ReplayGuard?
+    private var authenticated = false
+    private var deadline: Scheduled<Void>?
 
-    init(transport: PeerTransport) {
+    init(transport: PeerTransport, limit: FrameLimit) {
         self.transport = transport
+        self.limit = limit
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        transport.incomingClosed()
+        context.fireChannelInactive()
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        transport.incomingOpened()
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: .milliseconds(PeerLimits.authenticateWithinMs)) { [weak self] in
+            guard let self, !self.authenticated else { return }
+            self.transport.noteUnauthenticated()
+            channel.close(promise: nil)
+        }
         var generator = SystemRandomNumberGenerator()
         let nonce = (0..<PeerLimits.nonceBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
         replayGuard = ReplayGuard(nonce: nonce)
@@ -226,7 +281,12 @@ final class IncomingHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        transport.received(frame: unwrapInboundIn(data), guard: &replayGuard, channel: context.channel)
+        let accepted = transport.received(frame: unwrapInboundIn(data), guard: &replayGuard, channel: context.channel)
+        if accepted && !authenticated {
+            authenticated = true
+            deadline?.cancel()
+            limit.bytesMax = PeerLimits.frameBytesMax
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -244,6 +304,7 @@ final class OutgoingConnection {
     private var nonce: [UInt8]?
     private var sequence: UInt64 = 0
     private var queue: [[UInt8]] = []
+    private var queuedBytes = 0
     private var connecting = false
     private var reconnectDelayMs = PeerTransport.reconnectDelayMinMs
     private var closed = false
@@ -256,11 +317,12 @@ final class OutgoingConnection {
     }
 
     func enqueue(_ payload: [UInt8], deferrable: Bool) {
-        if queue.count >= PeerLimits.queuedFramesMax {
-            queue.removeFirst()
+        while !queue.isEmpty && (queue.count >= PeerLimits.queuedFramesMax || queuedBytes + payload.count > PeerLimits.queuedBytesMax) {
+            queuedBytes -= queue.removeFirst().count
             transport.noteQueueDrop()
         }
         queue.append(payload)
+        queuedBytes += payload.count
         if deferrable {
             if deferredFlush == nil {
                 deferredFlush = transport.loop.scheduleTask(in: .milliseconds(PeerTransport.deferredSendMaxMs)) { [weak self] in
@@ -296,7 +358,8 @@ final class OutgoingConnection {
             .channelOption(PeerTransport.userTimeoutOption, value: SocketOptionValue(PeerTransport.unacknowledgedTimeoutMs))
             .channelInitializer { [unowned self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder()),
+                    // The peer sends a hello only: a small frame.
+                    try channel.pipeline.syncOperations.addHandlers([ByteToMessageHandler(FrameDecoder(limit: FrameLimit())),
                                                                      HelloHandler(connection: self)])
                 }
             }
@@ -346,6 +409,9 @@ final class OutgoingConnection {
         nonce = frame.nonce
         sequence = 0
         reconnectDelayMs = PeerTransport.reconnectDelayMinMs
+        // The greeting first: an empty data frame that authenticates this connection at once, so
+        // that the peer lifts its small limit before a large payload (a snapshot) arrives.
+        queue.insert([], at: 0)
         flush()
     }
 
@@ -358,6 +424,7 @@ final class OutgoingConnection {
         guard channel.isWritable else {
             for _ in queue { transport.noteQueueDrop() }
             queue.removeAll(keepingCapacity: true)
+            queuedBytes = 0
             return
         }
         for payload in queue {
@@ -370,6 +437,7 @@ final class OutgoingConnection {
             transport.noteSent(bytes: bytes.count)
         }
         queue.removeAll(keepingCapacity: true)
+        queuedBytes = 0
         channel.flush()
         transport.noteWrite()
     }

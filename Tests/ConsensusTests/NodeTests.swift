@@ -157,6 +157,13 @@ struct NodeTests {
         #expect(follower.stats.rejectedImpossible == 1)
         _ = follower.step(encoded: [1, 2, 3])
         #expect(follower.stats.rejectedMalformed == 1)
+        // A member's key speaks for that member only: m3's frame claiming to be m1's heartbeat is refused.
+        let forged = Message(kind: .heartbeat, from: m1, to: m2, term: term + 5)
+        _ = follower.step(encoded: forged.encode(), from: m3)
+        #expect(follower.stats.rejectedWrongSender == 1)
+        #expect(follower.term == term, "the forged message changed nothing")
+        _ = follower.step(encoded: Message(kind: .heartbeat, from: m1, to: m2, term: term).encode(), from: m1)
+        #expect(follower.stats.rejectedWrongSender == 1)
         #expect(follower.leader == m1)
     }
 

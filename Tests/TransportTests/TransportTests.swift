@@ -189,4 +189,56 @@ let key = Array("0123456789abcdef0123456789abcdef".utf8)
         #expect(Self.waitUntil { (try? loop.submit { b.counters.malformed }.wait()) ?? 0 >= 1 })
         try? garbage.close().wait()
     }
+
+    /// The edge a stranger meets: only members' addresses, small frames and a deadline until a
+    /// connection authenticated, a cap on connections. A large first payload still goes through,
+    /// behind the sender's greeting.
+    @Test func strangersAreRefusedAndUnauthenticatedConnectionsAreSmallAndShort() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let loop = group.next()
+        let port = Int.random(in: 10_000...13_999)
+        let endpoints = [PeerEndpoint(name: "a", host: "127.0.0.1", port: port),
+                         PeerEndpoint(name: "b", host: "127.0.0.1", port: port + 1)]
+        let inbox = Inbox()
+        let a = Self.transport("a", endpoints, loop: loop)
+        let b = Self.transport("b", endpoints, loop: loop, inbox: inbox)
+        try a.start(); try b.start()
+        defer { a.stop(); b.stop() }
+        func counters() -> PeerCounters { (try? loop.submit { b.counters }.wait()) ?? PeerCounters() }
+
+        // From an address that is no member's: closed at once.
+        let stranger = try ClientBootstrap(group: loop).bind(to: try SocketAddress(ipAddress: "127.0.0.9", port: 0))
+            .connect(host: "127.0.0.1", port: port + 1).wait()
+        #expect(Self.waitUntil { counters().refusedAddress == 1 })
+        #expect(Self.waitUntil { !stranger.isActive })
+
+        // A frame header announcing 1 MiB before anything authenticated: refused as oversized.
+        let big = try ClientBootstrap(group: loop).connect(host: "127.0.0.1", port: port + 1).wait()
+        let frame = PeerCodec(key: key).encode(PeerFrame(kind: .data, sender: "a", nonce: Array(repeating: 1, count: 16),
+                                                         sequence: 1, payload: [UInt8](repeating: 7, count: 1 << 20)))
+        var head = big.allocator.buffer(capacity: 200)
+        head.writeBytes(frame.prefix(200))
+        try big.writeAndFlush(head).wait()
+        #expect(Self.waitUntil { counters().oversized == 1 })
+        #expect(Self.waitUntil { !big.isActive })
+
+        // Silent: closed once its time to authenticate is up.
+        let silent = try ClientBootstrap(group: loop).connect(host: "127.0.0.1", port: port + 1).wait()
+        #expect(Self.waitUntil(Double(PeerLimits.authenticateWithinMs) / 1_000 + 2) { counters().unauthenticated == 1 })
+        #expect(!silent.isActive)
+
+        // A member's first payload may be large: its greeting authenticated the connection first.
+        let large = [UInt8](repeating: 0x41, count: 1 << 20)
+        try loop.submit { a.send(large, to: "b") }.wait()
+        #expect(Self.waitUntil { inbox.all.count == 1 })
+        #expect(inbox.all.first?.1.utf8.count == 1 << 20 && inbox.all.first?.0 == "a", "the greeting itself is never delivered")
+
+        // The cap: connections beyond it are closed as they arrive.
+        let capacity = max(PeerLimits.incomingConnectionsMin, PeerLimits.incomingConnectionsPerPeer * 1)
+        var held: [Channel] = []
+        for _ in 0..<(capacity + 3) { held.append(try ClientBootstrap(group: loop).connect(host: "127.0.0.1", port: port + 1).wait()) }
+        #expect(Self.waitUntil { counters().refusedOverCap >= 3 })
+        for channel in held { try? channel.close().wait() }
+    }
 }
