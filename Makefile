@@ -53,6 +53,7 @@ test-sim:
 	$(BIN_RELEASE)/chassis-sim --schedules $(SIM_SCHEDULES) --seed $(SIM_SEED) --engine-timing
 
 test-integration: build
+	./scripts/check-nginx-tls.sh
 	$(PYTHON) -m pytest -q Tests/integration
 
 sim:

@@ -309,6 +309,19 @@ PYTHON
         "$(curl -s "${TRUST[@]}" "$HTTPS/params" | tr -d '\n')"
     check "an unknown path is the app's 404" 404 "$(status "$HTTPS/no/such/page")"
     check "a foreign Host still never reaches the app" 421 "$(status -H "Host: evil.example" "$HTTPS/health/active")"
+    # Logins at a bounded rate per address (30 at once, then one a second); the page itself is not.
+    CODES=""
+    for _ in $(seq 1 40); do CODES="$CODES $(status -X POST --data 'user=a&password=b' "$HTTPS/login")"; done
+    # (the stand-in answers 404 to a path it does not know: such a login reached the app)
+    REACHED=$(printf '%s' "$CODES" | tr ' ' '\n' | grep -c '^404$')
+    if [ "$REACHED" -ge 30 ] && [ "$REACHED" -le 35 ]; then
+        pass "40 logins at once: $REACHED reach the app (the burst of 30, and one a second after it)"
+    else
+        fail "40 logins at once: $REACHED reached the app, not 30 to 35:$CODES"
+    fi
+    contains "… and the rest are refused with 429" " 429" "$CODES"
+    check "the login page still reaches the app (a GET is not a login)" 404 "$(status "$HTTPS/login")"
+    check "a login body over 8 KB is refused" 413 "$(status -X POST --data "user=$(head -c 9000 /dev/zero | tr '\0' a)" "$HTTPS/api/v1/session")"
 else
     echo "skipped: the FastCGI stand-in checks (python3 is not installed)"
 fi
