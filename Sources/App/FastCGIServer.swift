@@ -96,8 +96,17 @@ final class FastCGIServer: @unchecked Sendable {
         guard listenFD >= 0 else {
             throw StartError(description: "cannot listen on \(socketPath): \(String(cString: strerror(errno)))")
         }
-        // nginx's workers run as another user (nobody) unless nginx runs as root.
-        chmod(socketPath, 0o666)
+        // Only the socket's owner and group may connect (issue 11: a local user must not speak
+        // FastCGI with forged parameters). The group is the runtime directory's: where nginx
+        // runs as another user (www-data), the directory is made group www-data (tmpfiles.d),
+        // and so is the socket.
+        var directoryStatus = stat()
+        if stat(directory, &directoryStatus) == 0, directoryStatus.st_gid != getgid() {
+            if chown(socketPath, uid_t(bitPattern: -1), directoryStatus.st_gid) != 0 {
+                log("cannot give \(socketPath) the group of its directory: \(String(cString: strerror(errno)))")
+            }
+        }
+        chmod(socketPath, 0o660)
         var bound = stat()
         if stat(socketPath, &bound) == 0 {
             socketIdentity = (UInt64(bound.st_dev), UInt64(bound.st_ino))
@@ -224,22 +233,71 @@ final class FastCGIServer: @unchecked Sendable {
         slowLaneSignal.unlock()
     }
 
-    /// Serves, one after another, the connections whose request head had not all arrived: each
-    /// read blocks for at most `ioTimeoutSeconds`, here rather than in a worker.
+    /// A request head that has not all arrived this long after it was sent to the slow lane is
+    /// given up: the deadline is the whole head's, not each read's (one byte every few seconds
+    /// would otherwise hold the lane).
+    static let headDeadlineMs = 5_000
+    /// Connections waiting in the slow lane at once; more are closed.
+    static let slowLaneMax = 128
+
+    /// Waits, for every connection whose request head had not all arrived, until its head is
+    /// there (then serves it) or its deadline passes (then closes it): many slow clients at
+    /// once, each bounded, none holding the others.
     private func slowLaneWork() {
         guard let request = makeRequest(for: "slow lane") else { return }
         var source: StateSource?
+        var waiting: [(descriptor: Int32, deadline: Int64)] = []
+        let peekBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.peekBytes, alignment: 8)
+        defer { peekBuffer.deallocate() }
         while true {
             slowLaneSignal.lock()
-            while slowLane.isEmpty && !isStopping { slowLaneSignal.wait() }
+            while slowLane.isEmpty && waiting.isEmpty && !isStopping { slowLaneSignal.wait() }
             if isStopping {
                 slowLaneSignal.unlock()
+                for entry in waiting { closed(entry.descriptor, closeIt: true) }
                 return
             }
-            let descriptor = slowLane.removeFirst()
+            let arrived = slowLane
+            slowLane.removeAll(keepingCapacity: true)
             slowLaneSignal.unlock()
-            serveConnection(descriptor, request: request, source: &source)
+            let now = Self.monotonicMs()
+            for descriptor in arrived {
+                if waiting.count >= Self.slowLaneMax {
+                    closed(descriptor, closeIt: true)
+                } else {
+                    waiting.append((descriptor, now + Int64(Self.headDeadlineMs)))
+                }
+            }
+            var descriptors = waiting.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
+            let soonest = waiting.map(\.deadline).min() ?? now
+            // Short waits: new arrivals are picked up at the next turn.
+            _ = poll(&descriptors, nfds_t(descriptors.count), Int32(max(0, min(100, soonest - Self.monotonicMs()))))
+            let after = Self.monotonicMs()
+            var still: [(descriptor: Int32, deadline: Int64)] = []
+            for (index, entry) in waiting.enumerated() {
+                let readable = descriptors[index].revents != 0
+                let state: Readiness = readable ? peek(entry.descriptor, into: peekBuffer) : .waitForTheRest
+                switch state {
+                case .serve:
+                    serveConnection(entry.descriptor, request: request, source: &source)
+                case .closed:
+                    closed(entry.descriptor, closeIt: true)
+                case .waitForTheRest, .armAgain:
+                    if after >= entry.deadline {
+                        closed(entry.descriptor, closeIt: true)
+                    } else {
+                        still.append(entry)
+                    }
+                }
+            }
+            waiting = still
         }
+    }
+
+    static func monotonicMs() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
     }
 
     /// Accepts what is waiting (up to `acceptsPerWake`) and registers each connection.

@@ -192,6 +192,15 @@ enum Demo {
         return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &random)] })
     }
 
+    /// nginx started by root (without a `user` directive, as the demo starts it) runs its workers
+    /// as `nobody`: the runtime directory takes nobody's group, so that the web app's FastCGI
+    /// socket (0660, the directory's group) admits them and no other user. Started by anyone
+    /// else, nginx's workers are that user already.
+    static func shareWithNginxWorkers(_ directory: String) {
+        guard getuid() == 0, let nobody = getpwnam("nobody") else { return }
+        _ = chown(directory, uid_t(bitPattern: -1), nobody.pointee.pw_gid)
+    }
+
     /// Writes a blade's configuration file and nginx configuration.
     static func prepare(_ blade: DemoBlade, state: DemoState) throws {
         let fileManager = FileManager.default
@@ -199,6 +208,7 @@ enum Demo {
                      blade.runtimeDirectory] {
             try fileManager.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
+        shareWithNginxWorkers(blade.runtimeDirectory)
         let config = """
         # Written by chassisctl demo up; see config/blade.example.toml for every setting.
         [blade]

@@ -199,12 +199,49 @@ def test_idle_half_sent_and_garbage_fastcgi_connections_hold_no_worker(chassis, 
         except ConnectionResetError:
             ended = True
         assert ended, "a connection sending no FastCGI is closed at once"
-        # A stalled head is dropped after the read timeout (5 s), not held for ever.
-        assert stalled[0].recv(64) == b""
+        # A stalled head is dropped at its deadline (5 s), not held for ever (with its bytes
+        # unread, the peer may see a reset).
+        try:
+            dropped = stalled[0].recv(64) == b""
+        except ConnectionResetError:
+            dropped = True
+        assert dropped
     finally:
         for connection in idle + stalled + [garbage]:
             connection.close()
     assert admin.get(1, "/api/v1/chassis").status == 200
+
+
+def test_the_fastcgi_socket_is_its_owners_and_a_trickled_head_has_one_deadline(chassis, admin):
+    """Only the socket's owner and group may connect (0660), and a request head sent one byte at
+    a time, each within the old per-read timeout, is dropped at its one deadline (5 s)."""
+    import stat as stat_module
+    web_socket = os.path.join(chassis.state()["blades"][0]["runtimeDirectory"], "web.sock")
+    mode = stat_module.S_IMODE(os.stat(web_socket).st_mode)
+    assert mode == 0o660, oct(mode)
+    head = bytes([1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]) + bytes([1, 4, 0, 1, 0, 40, 0, 0]) + bytes(40)
+    trickles = []
+    for _ in range(4):
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(web_socket)
+        trickles.append(connection)
+    started = time.monotonic()
+    closed_at = None
+    try:
+        for index, byte in enumerate(head):
+            for connection in trickles:
+                try:
+                    connection.send(bytes([byte]))
+                except OSError:
+                    closed_at = closed_at or time.monotonic() - started
+            if closed_at:
+                break
+            assert admin.get(1, "/api/v1/local", timeout=5).status == 200, "a trickling client held the app"
+            time.sleep(1.0)  # each byte well within a per-read timeout of 5 s
+    finally:
+        for connection in trickles:
+            connection.close()
+    assert closed_at is not None and closed_at < 9, f"the trickled heads were held for {closed_at} s"
 
 
 def test_hostile_names_render_as_text(chassis, admin):
