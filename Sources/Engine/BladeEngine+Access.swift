@@ -47,6 +47,9 @@ extension BladeEngine {
         switch request {
         case .addUser(let name, let role, let scope, let hash):
             guard try store.user(named: name) == nil else { return .failure("user \(name) exists", code: 409) }
+            guard try store.users().count < UserRecord.countMax else {
+                return .failure("the chassis holds at most \(UserRecord.countMax) users: remove one first", code: 409)
+            }
             try store.insertUser(UserRecord(name: name, role: role, scope: scope, passwordHash: hash, generation: 1,
                                             createdAt: time, updatedAt: time))
             logger.notice("user added", metadata: ["user": "\(name)", "role": "\(role.rawValue)"])
@@ -77,7 +80,11 @@ extension BladeEngine {
             return ControlResponse(ok: true)
         case .createToken(let id, let user, let label, let hash, let expiresAt):
             guard try store.user(named: user) != nil else { return .failure("no user \(user)", code: 404) }
-            guard try !store.tokens().contains(where: { $0.id == id }) else { return .failure("token \(id) exists", code: 409) }
+            let tokens = try store.tokens()
+            guard !tokens.contains(where: { $0.id == id }) else { return .failure("token \(id) exists", code: 409) }
+            guard tokens.count < TokenRecord.countMax else {
+                return .failure("the chassis holds at most \(TokenRecord.countMax) API tokens: revoke one first", code: 409)
+            }
             try store.insertToken(TokenRecord(id: id, user: user, label: label, secretHash: hash, createdAt: time,
                                               expiresAt: expiresAt))
             return ControlResponse(ok: true)

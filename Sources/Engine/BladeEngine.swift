@@ -834,6 +834,12 @@ final class BladeEngine {
         case .addUser, .updateUser, .removeUser, .createToken, .revokeToken, .endSession, .recordLogin, .liftLoginLock:
             return try applyAccess(request, at: time)
         case .setThreshold(let rule):
+            // A new rule (not one replacing another of the same scope and key) past the bound is refused.
+            let existing = try store.loadThresholds()
+            let replaces = existing.contains { $0.id == rule.id || ($0.scope == rule.scope && $0.metricKey == rule.metricKey) }
+            guard replaces || existing.count < ThresholdRule.countMax else {
+                return .failure("the chassis holds at most \(ThresholdRule.countMax) threshold rules: remove one first", code: 409)
+            }
             let id = try store.setThreshold(rule)
             rules = try store.loadThresholds()
             logger.notice("threshold set", metadata: ["key": "\(rule.metricKey)", "id": "\(id)"])

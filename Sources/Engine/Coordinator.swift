@@ -486,14 +486,25 @@ final class Coordinator {
         }
     }
 
+    /// After a failed compaction, none is tried again before this (doubling from 1 s to a
+    /// minute): a configuration the snapshot cannot take must not cost an export on every update.
+    private var compactionRetryAt: UInt64 = 0
+    private var compactionBackoffMs: UInt64 = 1_000
+    static let compactionBackoffMaxMs: UInt64 = 60_000
+
     private func compact(_ wanted: Int) {
         let index = min(wanted, appliedIndex)
         guard index > node.snapshot.index else { return }
+        let now = StoreReader.monotonicNanoseconds()
+        guard now >= compactionRetryAt else { return }
         do {
             let data = Array(try encoder.encode(try store.exportConfiguration()))
             handle(try node.compact(upTo: index, data: data))
+            compactionBackoffMs = 1_000
         } catch {
-            logger.error("cannot compact the log", metadata: ["error": "\(error)"])
+            compactionRetryAt = now + compactionBackoffMs * 1_000_000
+            logger.error("cannot compact the log", metadata: ["error": "\(error)", "retry_in_ms": "\(compactionBackoffMs)"])
+            compactionBackoffMs = min(compactionBackoffMs * 2, Self.compactionBackoffMaxMs)
         }
     }
 

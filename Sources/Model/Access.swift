@@ -49,6 +49,11 @@ public struct AccessScope: Sendable, Codable, Equatable, Hashable {
 }
 
 /// A local user, as every blade holds it.
+extension UserRecord {
+    /// A chassis holds at most this many users (the replicated configuration has to fit a snapshot).
+    public static let countMax = 500
+}
+
 public struct UserRecord: Sendable, Codable, Equatable {
     public var name: String
     public var role: Role
@@ -76,6 +81,11 @@ public struct UserRecord: Sendable, Codable, Equatable {
 
 /// An API token for scripts and Prometheus: `cm_ID_SECRET` is shown once; only the SHA-256 of
 /// the secret is kept. It carries its user's role and scope.
+extension TokenRecord {
+    /// A chassis holds at most this many API tokens.
+    public static let countMax = 1_000
+}
+
 public struct TokenRecord: Sendable, Codable, Equatable {
     public var id: String
     public var user: String

@@ -18,6 +18,11 @@ public enum ThresholdScope: Sendable, Codable, Equatable, Hashable {
 }
 
 /// A user-defined threshold for one metric key (or a key prefix ending in `*`).
+extension ThresholdRule {
+    /// A chassis holds at most this many rules (the replicated configuration has to fit a snapshot).
+    public static let countMax = 1_000
+}
+
 public struct ThresholdRule: Sendable, Codable, Equatable {
     public var id: Int64
     public var scope: ThresholdScope

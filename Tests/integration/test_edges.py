@@ -112,3 +112,34 @@ def test_three_hundred_hostile_peer_connections_leave_the_active_manager_in_plac
     assert refused + dropped >= 290, f"refused {refused}, dropped {dropped}:\n" + "\n".join(
         line for line in metrics.splitlines() if line.startswith("chassis_peer_"))
     assert rss_kib(engine) - rss_before < 16 * 1024, f"the engine grew from {rss_before} KiB to {rss_kib(engine)} KiB"
+
+
+def test_the_configuration_at_its_bound_refuses_one_more_rule_and_still_compacts_and_fails_over(chassis):
+    """ThresholdRule.countMax rules: one more is refused with a clear error and nothing changes;
+    the log still compacts (snapshots hold it all) and a SIGKILL of the active manager leaves the
+    same rules on its successor."""
+    active = chassis.active_index()
+    token = chassis.token()
+    existing = len(chassis.request(active, "/api/v1/thresholds", auth=token).json()["thresholds"])
+    bound = 1000
+    for index in range(bound - existing):
+        reply = chassis.request(active, "/api/v1/thresholds", method="PUT", auth=token,
+                                json={"scope": {"slot": 1 + index % 3}, "metricKey": f"bound.test.{index}",
+                                      "limits": {"highWarning": 1, "highCritical": 2}})
+        assert reply.status in (200, 201), f"rule {index}: {reply.status} {reply.text}"
+    refused = chassis.request(active, "/api/v1/thresholds", method="PUT", auth=token,
+                              json={"scope": "global", "metricKey": "one.too.many", "limits": {"highWarning": 1}})
+    assert refused.status == 409 and "at most 1000 threshold rules" in refused.text, refused.text
+    replaced = chassis.request(active, "/api/v1/thresholds", method="PUT", auth=token,
+                               json={"scope": {"slot": 1}, "metricKey": "bound.test.0", "limits": {"highWarning": 5}})
+    assert replaced.status in (200, 201), "changing an existing rule at the bound is fine"
+    rules = chassis.request(active, "/api/v1/thresholds", auth=token).json()["thresholds"]
+    assert len(rules) == bound and not any(rule["metricKey"] == "one.too.many" for rule in rules)
+    log = chassis.log(active)
+    assert "cannot compact the log" not in log, "a snapshot could not hold the configuration"
+    chassis.demo("kill", str(active))
+    try:
+        successor = chassis.active_index(timeout=15, exclude=(active,))
+        assert len(chassis.request(successor, "/api/v1/thresholds", auth=token).json()["thresholds"]) == bound
+    finally:
+        chassis.demo("start", str(active))
