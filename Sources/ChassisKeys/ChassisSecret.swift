@@ -93,5 +93,12 @@ public enum ChassisSecret {
             unlink(temporary)
             throw Problem("cannot write \(path): \(String(cString: strerror(errno)))")
         }
+        // The rename itself lasts only once the directory is on disk too.
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let directoryFD = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            _ = fsync(directoryFD)
+            close(directoryFD)
+        }
     }
 }

@@ -62,6 +62,10 @@ final class EngineService {
         let key = try config.cluster.keyFile.map { try PeerCodec.loadKey(path: $0) }
         try WebKeyFile.write(config: config, clusterKey: key)
         let store = try StoreWriter(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase)
+        if let reason = store.rebuiltMetrics {
+            logger.warning("the metrics database did not open or check: set aside as metrics.db.broken and started anew",
+                           metadata: ["error": "\(reason)"])
+        }
         let collectors = witness ? nil : EngineCollectors.make(config: config)
         for problem in collectors?.setupErrors ?? [] {
             logger.warning("collector setup", metadata: ["problem": "\(problem)"])

@@ -1,4 +1,5 @@
 import CMalloc
+import ChassisKeys
 import Config
 import Control
 #if canImport(FoundationEssentials)
@@ -80,7 +81,13 @@ func learnMembers(_ config: BladeConfig, via: (address: String, port: Int)) -> B
                                                        "members": "\(joined.members.map(\.name).joined(separator: ","))"])
             if joined.members.count > 1 {
                 try? FileManager.default.createDirectory(atPath: config.paths.stateDir, withIntermediateDirectories: true)
-                if let data = try? JSONEncoder().encode(view) { try? data.write(to: saved, options: .atomic) }
+                if let data = try? JSONEncoder().encode(view) {
+                    do {
+                        try ChassisSecret.writeAtomically(path: saved.path, contents: Array(data), mode: 0o640)
+                    } catch {
+                        logger.warning("cannot keep the members learnt", metadata: ["error": "\(error)"])
+                    }
+                }
                 return joined
             }
             logger.warning("the member named by join_via listed no other member; asking again")

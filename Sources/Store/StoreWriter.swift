@@ -12,7 +12,7 @@ import Model
 /// migrations and every write transaction. Not thread-safe: call it from one thread or queue.
 public final class StoreWriter {
     let config: Database
-    let metrics: Database
+    var metrics: Database
     /// The lease for the web app's per-request check, in shared memory beside the metrics database.
     public let leaseBoard: LeaseBoard
     /// Metric ids by slot and key, so that a sample costs no lookup.
@@ -49,11 +49,37 @@ public final class StoreWriter {
         // The configuration must survive power loss: full fsync on every commit.
         try config.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON")
         try Migrations.migrate(config, Migrations.configuration)
-        metrics = try Database(path: metricsDatabase, mode: .readWrite)
-        // The metrics live on a tmpfs and are rebuilt from the blades' reports: no fsync.
-        try metrics.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON")
-        try Migrations.migrate(metrics, Migrations.metrics)
+        // The metrics live on a tmpfs and are rebuilt from the blades' reports: no fsync. A file
+        // that does not open or check is the chassis' recent past only: it is set aside and
+        // started anew rather than keeping the engine from starting.
+        do {
+            metrics = try Self.openMetrics(metricsDatabase)
+        } catch {
+            let aside = metricsDatabase + ".broken"
+            for suffix in ["", "-wal", "-shm"] {
+                unlink(aside + suffix)
+                rename(metricsDatabase + suffix, aside + suffix)
+            }
+            metrics = try Self.openMetrics(metricsDatabase)
+            rebuiltMetrics = "\(error)"
+        }
         leaseBoard = try LeaseBoard.openForWriting(path: LeaseBoard.path(metricsDatabase: metricsDatabase))
+    }
+
+    /// Why the metrics database was set aside and started anew at this start, if it was.
+    public private(set) var rebuiltMetrics: String?
+
+    static func openMetrics(_ path: String) throws -> Database {
+        let database = try Database(path: path, mode: .readWrite)
+        try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON")
+        let check = try database.statement("PRAGMA quick_check")
+        defer { check.reset() }
+        guard try check.step(), check.string(0) == "ok" else {
+            throw StoreError(code: 11, message: "the metrics database fails its check", context: path)
+        }
+        check.reset()
+        try Migrations.migrate(database, Migrations.metrics)
+        return database
     }
 
     func bumpGeneration(_ database: Database) throws {

@@ -85,3 +85,20 @@ import Testing
         #expect(try store.reader.snapshot().slots.first { $0.slotID == 2 }?.affinity == nil)
     }
 }
+
+@Suite struct BrokenMetricsDatabaseTests {
+    @Test func aMetricsDatabaseThatIsNotSQLiteIsSetAsideAndStartedAnew() throws {
+        let directory = NSTemporaryDirectory() + "store-broken-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory + "/run", withIntermediateDirectories: true)
+        let garbage = Data((0..<8_192).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        try garbage.write(to: URL(fileURLWithPath: directory + "/run/metrics.db"))
+        let writer = try StoreWriter(configDatabase: directory + "/state/config.db", metricsDatabase: directory + "/run/metrics.db")
+        #expect(writer.rebuiltMetrics != nil, "the broken file is noticed")
+        #expect(FileManager.default.fileExists(atPath: directory + "/run/metrics.db.broken"), "and kept aside for a look")
+        try writer.ensureChassis(chassisID: "C", name: "c", site: "", row: "", rack: "", shelf: "", slotCount: 2)
+        try writer.registerBlade(slotID: 1, name: "blade1", address: "127.0.1.1")
+        let again = try StoreWriter(configDatabase: directory + "/state/config.db", metricsDatabase: directory + "/run/metrics.db")
+        #expect(again.rebuiltMetrics == nil, "a sound file is kept")
+    }
+}
