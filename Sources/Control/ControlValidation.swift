@@ -46,14 +46,7 @@ public enum ControlValidation {
                 : "interval must be between \(intervalMsRange.lowerBound) and \(intervalMsRange.upperBound) ms"
         case .addMember(let name, let address, let slot, let port, let priority, _):
             if let problem = memberNameProblem(name) { return problem }
-            // ASCII digits only: Character.isNumber also takes "½" or "٣", which Int(_:) does not.
-            let parts = address.split(separator: ".", omittingEmptySubsequences: false)
-            if parts.count != 4 || !parts.allSatisfy({ part in
-                !part.isEmpty && part.utf8.count <= 3 && part.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
-                    && (Int(part) ?? 256) <= 255
-            }) {
-                return "member address must be an IPv4 address"
-            }
+            if IPv4.parse(address) == nil { return "member address must be an IPv4 address" }
             if let slot, !slotIDRange.contains(slot) { return "slot must be between 1 and 16" }
             if !(1...65535).contains(port) { return "port must be between 1 and 65535" }
             if let priority, !(-1000...1000).contains(priority) { return "priority must be between -1000 and 1000" }
