@@ -21,6 +21,9 @@ final class ControlServer {
         self.path = path
     }
 
+    /// A client that has not sent its line within this time is closed.
+    static let idleSeconds: Int64 = 10
+
     func start(group: EventLoopGroup, handle: @escaping (ControlRequest, Actor, @escaping (ControlResponse) -> Void) -> Void) throws {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
@@ -38,6 +41,13 @@ final class ControlServer {
     }
 }
 
+/// Linux's `struct ucred` (pid, uid, gid), which the Glibc module does not export.
+struct PeerCredentials {
+    var pid: Int32
+    var uid: UInt32
+    var gid: UInt32
+}
+
 final class ControlConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -45,13 +55,45 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     private let handle: (ControlRequest, Actor, @escaping (ControlResponse) -> Void) -> Void
     private var pending: [UInt8] = []
     private var answered = false
+    /// The client as the kernel knows it (SO_PEERCRED), not as it says.
+    private var peer: PeerCredentials?
+    private var idle: Scheduled<Void>?
 
     init(handle: @escaping (ControlRequest, Actor, @escaping (ControlResponse) -> Void) -> Void) {
         self.handle = handle
     }
 
+    /// Who may send requests at all: root and the engine's own user (the web app and chassisctl
+    /// run as it). The socket's mode (0660) already keeps others out; this holds even if its
+    /// group admits more.
+    static func admits(uid: UInt32) -> Bool { uid == 0 || uid == geteuid() }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let channel = context.channel
+        idle = context.eventLoop.scheduleTask(in: .seconds(ControlServer.idleSeconds)) { channel.close(promise: nil) }
+        if let provider = channel as? SocketOptionProvider {
+            let credentials: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(17 /* SO_PEERCRED */))
+            credentials.whenSuccess { [weak self] (value: PeerCredentials) in self?.peer = value }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idle?.cancel()
+        context.fireChannelInactive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !answered else { return }
+        guard let peer else {
+            reply(context: context, .failure("the caller's credentials are unknown", code: 403))
+            return
+        }
+        guard Self.admits(uid: peer.uid) else {
+            reply(context: context, .failure("uid \(peer.uid) may not use the control socket", code: 403))
+            return
+        }
         var buffer = unwrapInboundIn(data)
         if let bytes = buffer.readBytes(length: buffer.readableBytes) { pending += bytes }
         if let newline = pending.firstIndex(of: 0x0A) {
@@ -66,7 +108,8 @@ final class ControlConnectionHandler: ChannelInboundHandler {
                 return
             }
             let loop = context.eventLoop
-            handle(envelope.request, envelope.actor ?? .console(uid: nil, pid: nil)) { response in
+            // A request from the console is in the audit log as the user the kernel says sent it.
+            handle(envelope.request, envelope.actor ?? .console(uid: peer.uid, pid: peer.pid)) { response in
                 loop.execute { self.reply(context: context, response) }
             }
         } else if pending.count > ControlLimits.lineBytesMax {
@@ -76,6 +119,7 @@ final class ControlConnectionHandler: ChannelInboundHandler {
 
     private func reply(context: ChannelHandlerContext, _ response: ControlResponse) {
         answered = true
+        idle?.cancel()
         var line = (try? JSONEncoder().encode(response)) ?? Data(#"{"ok":false,"code":500}"#.utf8)
         line.append(0x0A)
         var buffer = context.channel.allocator.buffer(capacity: line.count)

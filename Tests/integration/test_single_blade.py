@@ -294,3 +294,24 @@ def test_a_broken_configuration_file_stops_the_engine_with_the_line(tmp_path):
     assert result.returncode == 2
     assert f"{config}:3:" in result.stderr
     assert "IPv4" in result.stderr
+
+
+def test_the_control_socket_knows_its_caller_and_closes_idle_clients(chassis, admin):
+    """A request without an actor is audited as the user and process the kernel says sent it
+    (SO_PEERCRED), not as anyone it claims; a client that sends nothing is closed."""
+    control = os.path.join(chassis.state()["blades"][0]["runtimeDirectory"], "engine.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(5)
+        client.connect(control)
+        client.sendall(json.dumps({"setInterval": {"group": "disk", "intervalMs": 6000}}).encode() + b"\n")
+        reply = json.loads(client.recv(4096).decode())
+    assert reply["ok"], reply
+    records = admin.get(1, "/api/v1/audit?action=interval.set").json()["records"]
+    mine = [record for record in records if record["address"] == f"local pid {os.getpid()}"]
+    assert mine and mine[0]["actor"] == ("root" if os.getuid() == 0 else f"uid {os.getuid()}"), records[:2]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as idle:
+        idle.settimeout(15)
+        idle.connect(control)
+        started = time.monotonic()
+        assert idle.recv(64) == b"", "an idle client is closed"
+        assert time.monotonic() - started < 12
