@@ -54,12 +54,14 @@ public enum TOMLParser {
         enum Target { case root, table(String), arrayItem(String) }
         var target = Target.root
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split the bytes, not the Characters: "\r\n" is one Character, so a CRLF file split by
+        // Character would be a single line (found by fuzzing).
+        for rawLine in text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false) {
             lineNumber += 1
-            guard rawLine.utf8.count <= lineBytesMax else {
+            guard rawLine.count <= lineBytesMax else {
                 throw TOMLError(line: lineNumber, message: "line is longer than \(lineBytesMax) bytes")
             }
-            var cursor = Cursor(Array(rawLine.utf8), line: lineNumber)
+            var cursor = Cursor(Array(rawLine), line: lineNumber)
             cursor.skipSpaces()
             if cursor.atEndOrComment { continue }
             if cursor.peek == UInt8(ascii: "[") {

@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import Model
 import Testing
 
@@ -63,6 +64,14 @@ import Testing
         #expect(config.members[0].priority == 10)
         #expect(config.members[2].witness)
         #expect(config.members[0].port == 7400)
+    }
+
+    /// Found by fuzzing: a file with CRLF line ends was one line ("\r\n" is one Character).
+    @Test func crlfLineEndsParseLikeLF() throws {
+        let crlf = Self.example.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(try BladeConfig.parse(crlf, file: "blade.toml") == BladeConfig.parse(Self.example, file: "blade.toml"))
+        #expect(try TOMLParser.parse("a = 1\r\nb = 2\r\n") == TOMLParser.parse("a = 1\nb = 2\n"))
+        #expect(throws: (any Error).self) { try TOMLParser.parse("[blade]\r\nname = \r\n") }
     }
 
     @Test func theExampleFileInTheRepositoryParses() throws {
