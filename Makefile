@@ -17,8 +17,8 @@ SIM_SCHEDULES ?= 2000
 SIM_SEED ?= 1
 BLADES ?= 4
 
-.PHONY: demo test deps deps-demo build build-release test-unit test-sim test-integration bench bench-web bench-consensus \
-	bench-failover bench-replication bench-alerts chaos sim demo-down clean
+.PHONY: demo test deps deps-demo build build-release test-unit test-fuzz test-sim test-integration bench bench-web bench-consensus \
+	bench-failover bench-replication bench-alerts chaos sim demo-down clean fuzz
 
 demo: deps-demo build
 	./scripts/demo.sh $(BLADES)
@@ -26,7 +26,7 @@ demo: deps-demo build
 demo-down:
 	$(BIN_DEBUG)/chassisctl demo down
 
-test: deps build test-unit test-sim test-integration
+test: deps build test-unit test-fuzz test-sim test-integration
 	@echo "make test: all suites passed"
 
 deps-demo:
@@ -42,7 +42,17 @@ build-release:
 	$(SWIFT) build -c release
 
 test-unit:
+	./scripts/check-unwraps.sh
 	$(SWIFT) test
+
+# Coverage-guided fuzzing (libFuzzer) of the parsers that read bytes from outside the process,
+# built with swiftc into .build/fuzz: 10 s per target in make test, FUZZ_SECONDS each here.
+test-fuzz:
+	./scripts/fuzz.sh 10
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The consensus core under thousands of random fault schedules, in a release build of the
 # simulator only (it depends on nothing but the core): with the core's default timing and with

@@ -4,15 +4,12 @@
 // hold them): `TOMLParser.parse` and `BladeConfig.parse` read it. Checked:
 // - every error names a line of the text (0 only for the whole file);
 // - a parsed document written back as TOML (`render` below) parses to the same values;
-// - with FUZZ_KNOWN_ISSUES=1 also: the same text with CRLF line ends parses the same way
-//   (the parser says it reads CRLF files). Off by default: it fails today (see the report in
-//   Fuzz/crashes/README.md); turn it on for good once that is fixed.
+// - the same text with CRLF line ends parses the same way (the parser reads CRLF files; this
+//   check found that it did not, and BladeConfigTests.crlfLineEndsParseLikeLF keeps it so).
 import Config
 #if canImport(Glibc)
 import Glibc
 #endif
-
-private let checkKnownIssues = getenv("FUZZ_KNOWN_ISSUES") != nil
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzConfigText(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -42,7 +39,7 @@ public func fuzzConfigText(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         invariantFailed("BladeConfig.parse threw \(type(of: error)), not a ConfigError: \(error)")
     }
 
-    if checkKnownIssues, !text.utf8.contains(0x0D) {
+    if !text.utf8.contains(0x0D) {
         let crlf = String(decoding: text.utf8.flatMap { $0 == 0x0A ? [0x0D, 0x0A] : [$0] }, as: UTF8.self)
         switch (parsed, Result { try TOMLParser.parse(crlf) }) {
         case (.success(let lf), .success(let crlfDocument)):

@@ -14,8 +14,7 @@
 #
 # usage: scripts/fuzz.sh [SECONDS] [TARGET ...]
 #   SECONDS per target (default: $FUZZ_SECONDS, else 60); TARGETs default to all of them.
-#   FUZZ_BUILD_ONLY=1 builds and stops. FUZZ_KNOWN_ISSUES=1 turns on the checks of known,
-#   reported bugs (see Fuzz/crashes/README.md).
+#   FUZZ_BUILD_ONLY=1 builds and stops.
 #
 # Each target fuzzes its own working corpus, .build/fuzz/corpus-<target>, seeded from
 # Fuzz/corpus/<target> (which is never written to). A crash, a broken invariant, a timeout or an
