@@ -113,14 +113,11 @@ enum AlertCSV {
                           "acknowledged_by"]
 
     static func render(_ alerts: [Alert]) -> String {
-        var out = columns.joined(separator: ",") + "\r\n"
-        for alert in alerts {
-            let fields = [String(alert.id), alert.slotID.map(String.init) ?? "chassis", alert.severity.rawValue, alert.metricKey,
-                          alert.metricLabel, alert.message, alert.value.map { "\($0)" } ?? "", Format.isoTime(alert.raisedAt),
-                          Format.isoTime(alert.clearedAt), Format.isoTime(alert.acknowledgedAt), alert.acknowledgedBy ?? ""]
-            out += fields.map(AuditCSV.field).joined(separator: ",") + "\r\n"
-        }
-        return out
+        AuditCSV.table(columns, alerts.map { alert in
+            [String(alert.id), alert.slotID.map(String.init) ?? "chassis", alert.severity.rawValue, alert.metricKey,
+             alert.metricLabel, alert.message, alert.value.map { "\($0)" } ?? "", Format.isoTime(alert.raisedAt),
+             Format.isoTime(alert.clearedAt), Format.isoTime(alert.acknowledgedAt), alert.acknowledgedBy ?? ""]
+        })
     }
 }
 

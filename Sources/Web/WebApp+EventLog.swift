@@ -69,14 +69,10 @@ enum EventCSV {
     static let columns = ["id", "at", "kind", "severity", "slot", "alert", "metric", "message"]
 
     static func render(_ events: [ChassisEvent]) -> String {
-        var out = columns.joined(separator: ",") + "\r\n"
-        for event in events {
-            let fields = [String(event.id), Format.isoTime(event.at), event.kind.rawValue, event.severity.rawValue,
-                          event.slotID.map(String.init) ?? "chassis", event.alertID.map(String.init) ?? "", event.metricKey ?? "",
-                          event.message]
-            out += fields.map(AuditCSV.field).joined(separator: ",") + "\r\n"
-        }
-        return out
+        AuditCSV.table(columns, events.map { event in
+            [String(event.id), Format.isoTime(event.at), event.kind.rawValue, event.severity.rawValue,
+             event.slotID.map(String.init) ?? "chassis", event.alertID.map(String.init) ?? "", event.metricKey ?? "", event.message]
+        })
     }
 }
 

@@ -178,12 +178,16 @@ enum AuditCSV {
     static let columns = ["id", "time", "actor", "role", "address", "via", "action", "target", "old", "new"]
 
     static func render(_ records: [AuditRecord]) -> String {
+        table(columns, records.map { record in
+            [String(record.id), Format.isoTime(record.at), record.actor, record.role, record.address, record.via,
+             record.action, record.target, record.old ?? "", record.new ?? ""]
+        })
+    }
+
+    /// A header line and a line per row, CRLF-ended, every field made formula-safe (the logs' exports).
+    static func table(_ columns: [String], _ rows: [[String]]) -> String {
         var out = columns.joined(separator: ",") + "\r\n"
-        for record in records {
-            let fields = [String(record.id), Format.isoTime(record.at), record.actor, record.role, record.address, record.via,
-                          record.action, record.target, record.old ?? "", record.new ?? ""]
-            out += fields.map(field).joined(separator: ",") + "\r\n"
-        }
+        for row in rows { out += row.map(field).joined(separator: ",") + "\r\n" }
         return out
     }
 
