@@ -45,8 +45,10 @@ extension WebApp {
 
     func apiNotificationsTest(_ exchange: Exchange) throws -> Response {
         let reply = try testNotifications(exchange)
-        return try json(NotificationTestDocument(ok: reply.ok, report: reply.report ?? [], error: reply.error),
-                        status: reply.ok ? 200 : 502)
+        // The engine's refusal (no targets: 409; not the active manager: 409) is the caller's to
+        // read; a target that failed is 502 (found by schemathesis).
+        let status = reply.ok ? 200 : [400, 404, 409, 503].contains(reply.code) ? reply.code : 502
+        return try json(NotificationTestDocument(ok: reply.ok, report: reply.report ?? [], error: reply.error), status: status)
     }
 
     func testNotifications(_ exchange: Exchange) throws -> ControlResponse {

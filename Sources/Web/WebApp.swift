@@ -222,6 +222,10 @@ public final class WebApp: Sendable {
         } catch let error as HTTPError {
             return failure(error.status, error.message, json: exchange.route.answersJSON, request: exchange.request,
                            source: exchange.source, viewer: exchange.principal)
+        } catch let error as InputError {
+            // A check of the caller's input that no handler turned into its 400: still the caller's.
+            return failure(400, error.description, json: exchange.route.answersJSON, request: exchange.request,
+                           source: exchange.source, viewer: exchange.principal)
         } catch {
             return unavailable(exchange.request, reason: "The state store cannot be read: \(error)", json: exchange.route.answersJSON)
         }
