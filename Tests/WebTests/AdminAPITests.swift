@@ -111,6 +111,29 @@ import Store
         #expect(control.requests == [.removeUser(name: "oper")])
     }
 
+    /// Found by schemathesis: an admin could take away its own role (and so the chassis' last admin).
+    @Test func anAdminCannotChangeItsOwnRole() throws {
+        let control = RecordingControl()
+        let app = try Fixture.app(control: control)
+        let own = app.send("PATCH", "/api/v1/users/admin", MemoryStateSource(), body: #"{"role": "viewer"}"#)
+        #expect(own.status == 409 && own.bodyText.contains("your own role"))
+        #expect(control.requests.isEmpty)
+        let other = app.send("PATCH", "/api/v1/users/oper", MemoryStateSource(), body: #"{"role": "viewer"}"#)
+        #expect(other.status == 200)
+        #expect(control.requests.count == 1)
+    }
+
+    /// Found by schemathesis: the engine's refusal of a notification test is answered as it is (409), not 502.
+    @Test func aNotificationTestTheEngineRefusesKeepsItsStatus() throws {
+        let control = RecordingControl()
+        control.reply = ControlResponse(ok: false, error: "no notification targets are set", code: 409)
+        let refused = try Fixture.app(control: control).send("POST", "/api/v1/notifications/test", MemoryStateSource(), body: "")
+        #expect(refused.status == 409 && refused.bodyText.contains("no notification targets are set"))
+        control.reply = ControlResponse(ok: false, error: "some targets failed", code: 502, report: ["hook-1 x: FAILED: exit 1"])
+        let failed = try Fixture.app(control: control).send("POST", "/api/v1/notifications/test", MemoryStateSource(), body: "")
+        #expect(failed.status == 502 && failed.bodyText.contains("FAILED: exit 1"))
+    }
+
     @Test(arguments: ["0123456789ABCDEF", "0123", "zzzzzzzzzzzzzzzz", "0123456789abcdef0"])
     func aMalformedTokenIDIs400(id: String) throws {
         let control = RecordingControl()
