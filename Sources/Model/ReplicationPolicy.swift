@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// The seed's Table I: for each metric group, its class, whether it is static or dynamic, how
 /// often it is sampled, and the members each blade sends it to. All members by default, so that
 /// any of them can take over with every blade's last status; an operator may keep a group on
@@ -32,16 +38,16 @@ public struct ReplicationPolicy: Sendable, Equatable {
         return policy
     }
 
-    /// `["blade1","blade2"]` → the names; anything else → none (a broken setting sends the group nowhere
-    /// rather than everywhere would be a surprise either way: the page shows what is in force).
+    /// `["blade1","blade2"]` → the names; anything that is not a JSON list of names → none (the
+    /// page shows what is in force).
     public static func decodeList(_ text: String) -> [String] {
-        let trimmed = text.dropFirst().dropLast()
-        guard text.hasPrefix("["), text.hasSuffix("]") else { return [] }
-        return trimmed.split(separator: ",").map { String($0.trimmingCharactersQuoted()) }.filter { !$0.isEmpty }
+        (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? []
     }
 
     public static func encodeList(_ names: [String]) -> String {
-        "[" + names.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "]"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return (try? encoder.encode(names.sorted())).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 
     /// The class of a group's metrics in Table I.
@@ -55,14 +61,4 @@ public struct ReplicationPolicy: Sendable, Equatable {
 
     /// Static groups are sent once and on change; dynamic ones as they change and in full every 30 s.
     public static func isStatic(_ group: SamplingGroup) -> Bool { group == .identification }
-}
-
-extension Substring {
-    /// The text between optional spaces and double quotes.
-    func trimmingCharactersQuoted() -> Substring {
-        var text = self
-        while let first = text.first, first == " " || first == "\"" { text = text.dropFirst() }
-        while let last = text.last, last == " " || last == "\"" { text = text.dropLast() }
-        return text
-    }
 }
