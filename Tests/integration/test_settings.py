@@ -370,8 +370,23 @@ def test_an_operator_at_a_blades_console_changes_what_the_browser_changes(chassi
     assert "memory\tperformance\tdynamic\tall" in console("replication").stdout
     refused = console("interval", "memory", "5", check=False)
     assert refused.returncode != 0 and "interval" in refused.stderr, refused.stderr
-    assert "Console chassis" not in console("thresholds").stdout  # a list of rules, nothing else
-    console("alerts", "--state", "all")
+    console("threshold", "console.test.key", "--scope", "slot:3", "--high-warning", "7")
+    assert "slot:3\tconsole.test.key\t-\t-\t7.0\t-" in console("thresholds").stdout
+    alerts = json.loads(console("alerts", "--state", "all", "--json").stdout)
+    blade_alert = next(alert for alert in alerts if alert["metricKey"] == "blade.reporting")  # the dead-blade test's
+    console("ack", str(blade_alert["id"]), "--comment", "console note", "--for", "30")
+    acked = [a for a in chassis.request(active, "/api/v1/alerts?state=all", auth=chassis.admin).json()["alerts"]
+             if a["id"] == blade_alert["id"]]
+    assert acked and acked[0].get("acknowledgedComment") == "console note" and acked[0].get("acknowledgedUntil"), acked
+    events = json.loads(console("events", "--kind", "alert", "--json").stdout)
+    assert any(event["kind"] == "alert.raised" and event.get("alertID") == blade_alert["id"] for event in events)
+    console("maintenance", "add", "--slot", "2", "--minutes", "30", "--reason", "console window")
+    listed = json.loads(console("maintenance", "list", "--json").stdout)
+    window = next(w for w in listed if w["reason"] == "console window")
+    assert window["slotID"] == 2 and 1790 <= window["endsAt"] - window["startsAt"] <= 1800
+    console("maintenance", "remove", str(window["id"]))
+    assert not any(w["reason"] == "console window" for w in json.loads(console("maintenance", "list", "--json").stdout))
+    assert console("notify", "show").stdout.strip() == "{}", "no targets are set on this chassis"
     audit = chassis.request(active, "/api/v1/audit?action=chassis.set", auth=chassis.admin).json()["records"]
     assert audit and audit[0]["via"] == "chassisctl"
     target = [f"blade{index}" for index in (1, 2, 3) if index != active][0]
