@@ -246,7 +246,8 @@ final class IncomingHandler: ChannelInboundHandler {
     typealias InboundIn = [UInt8]
     typealias OutboundOut = ByteBuffer
 
-    unowned let transport: PeerTransport
+    /// Weak: the authentication deadline and the close may come after the transport stopped and went.
+    weak var transport: PeerTransport?
     let limit: FrameLimit
     private var replayGuard: ReplayGuard?
     private var authenticated = false
@@ -259,21 +260,22 @@ final class IncomingHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         deadline?.cancel()
-        transport.incomingClosed()
+        transport?.incomingClosed()
         context.fireChannelInactive()
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        transport.incomingOpened()
+        transport?.incomingOpened()
         let channel = context.channel
         deadline = context.eventLoop.scheduleTask(in: .milliseconds(PeerLimits.authenticateWithinMs)) { [weak self] in
             guard let self, !self.authenticated else { return }
-            self.transport.noteUnauthenticated()
+            self.transport?.noteUnauthenticated()
             channel.close(promise: nil)
         }
         var generator = SystemRandomNumberGenerator()
         let nonce = (0..<PeerLimits.nonceBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
         replayGuard = ReplayGuard(nonce: nonce)
+        guard let transport else { return }
         let hello = transport.makeHello(nonce: nonce)
         var buffer = context.channel.allocator.buffer(capacity: hello.count)
         buffer.writeBytes(hello)
@@ -281,6 +283,7 @@ final class IncomingHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let transport else { return }
         let accepted = transport.received(frame: unwrapInboundIn(data), guard: &replayGuard, channel: context.channel)
         if accepted && !authenticated {
             authenticated = true
@@ -290,7 +293,7 @@ final class IncomingHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        transport.decodeFailed(error)
+        transport?.decodeFailed(error)
         context.close(promise: nil)
     }
 }
