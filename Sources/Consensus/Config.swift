@@ -4,11 +4,14 @@ public struct Limits: Equatable, Sendable {
     /// The most members (voters, witness included) a membership may hold.
     public var membersMax = 16
     /// The largest encoded message accepted or produced, in bytes.
-    public var messageBytesMax = 4 << 20
+    public var messageBytesMax = 1 << 20
     /// The largest command a proposal may carry, in bytes.
     public var commandBytesMax = 64 << 10
-    /// The largest snapshot the application may hand over, in bytes (it travels in one message).
-    public var snapshotBytesMax = 3 << 20
+    /// The largest snapshot the application may hand over, in bytes. It travels in chunks, so it
+    /// is bounded by the memory a follower may spend assembling one, not by the message size.
+    public var snapshotBytesMax = 32 << 20
+    /// The most snapshot bytes one install-snapshot message carries.
+    public var snapshotChunkBytesMax = 512 << 10
     /// The most entries one append message carries.
     public var entriesPerAppendMax = 64
     /// The most entry bytes one append message carries (at least one entry is always sent).
@@ -42,8 +45,10 @@ public struct Limits: Equatable, Sendable {
         let appendWorstBytes = appendBytesMax + commandBytesMax + entriesPerAppendMax * 32 + 128
         require(appendWorstBytes <= messageBytesMax, "an append of appendBytesMax must fit in messageBytesMax")
         let membershipWorstBytes = membersMax * (addressBytesMax + 32)
-        require(snapshotBytesMax + membershipWorstBytes + 128 <= messageBytesMax,
-                "a snapshot of snapshotBytesMax must fit in messageBytesMax")
+        require(snapshotChunkBytesMax >= 1, "snapshotChunkBytesMax must be positive")
+        require(snapshotBytesMax >= 0, "snapshotBytesMax must not be negative")
+        require(snapshotChunkBytesMax + membershipWorstBytes + 128 <= messageBytesMax,
+                "a snapshot chunk of snapshotChunkBytesMax must fit in messageBytesMax")
         require(pendingProposalsMax >= 1, "pendingProposalsMax must be positive")
         require(snapshotThresholdEntries >= 1, "snapshotThresholdEntries must be positive")
         require(pendingProposalsMax + snapshotThresholdEntries < logEntriesInMemoryMax,

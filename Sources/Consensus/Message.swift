@@ -24,10 +24,17 @@ public struct Message: Equatable, Sendable {
         case heartbeat = 7
         /// Heartbeat answer: echoes `sendTick`; `logIndex` is the follower's last index.
         case heartbeatResponse = 8
-        /// Install snapshot: `snapshot`, echoed `sendTick`; answered by `appendResponse`.
+        /// Install snapshot, one chunk: `snapshot` with its `data` the bytes of the application's
+        /// state from offset `logIndex`, `logTerm` the state's whole length in bytes; `commit` is the
+        /// leader's commit index; `sendTick` is echoed back. The last chunk is answered by
+        /// `appendResponse` (granted, the snapshot's index), every other one by `snapshotResponse`.
         case installSnapshot = 9
         /// Hand-over: campaign now, the leader has stepped down.
         case timeoutNow = 10
+        /// Answer to a chunk that did not complete a snapshot: `logIndex` is the snapshot's index,
+        /// `commit` the number of its bytes the follower holds (the offset it expects next),
+        /// `granted` when the chunk was taken. Echoes `sendTick`.
+        case snapshotResponse = 11
     }
 
     /// Flag bits on the wire.
@@ -108,7 +115,11 @@ extension Message: CustomStringConvertible {
         case .heartbeatResponse:
             text += " last=\(logIndex)"
         case .installSnapshot:
-            if let snapshot { text += " snapshot=\(snapshot.index)/t\(snapshot.term)" }
+            if let snapshot {
+                text += " snapshot=\(snapshot.index)/t\(snapshot.term) bytes=\(logIndex)+\(snapshot.data.count)/\(logTerm)"
+            }
+        case .snapshotResponse:
+            text += (granted ? " holds=" : " refused, holds=") + "\(commit) of snapshot \(logIndex)"
         case .timeoutNow:
             break
         }

@@ -104,16 +104,31 @@ extension Node {
         progress[peer] = state
     }
 
-    func sendSnapshot(to peer: MemberID) {
+    /// Sends the next chunk of the snapshot to `peer`: the one after the bytes it holds, or the
+    /// first when the snapshot changed. One chunk is in flight at a time; its answer sends the
+    /// next at once, and a chunk unanswered for two heartbeats is sent again.
+    func sendSnapshot(to peer: MemberID, answered: Bool = false) {
         guard var state = progress[peer] else { return }
-        // At most one snapshot per two heartbeats to any follower, whatever it answers.
-        if let sent = state.snapshotSentTick, now - sent < 2 * config.heartbeatIntervalTicks { return }
+        let snapshot = log.snapshot
+        // A chunk of the same snapshot goes again at most once per two heartbeats unless answered
+        // (a follower that keeps refusing cannot start a storm); a new snapshot goes at once.
+        if !answered, state.snapshotIndex == snapshot.index, let sent = state.snapshotSentTick,
+           now - sent < 2 * config.heartbeatIntervalTicks { return }
+        if state.snapshotIndex != snapshot.index {
+            state.snapshotIndex = snapshot.index
+            state.snapshotOffset = 0
+        }
+        let total = snapshot.data.count
+        let offset = min(state.snapshotOffset, total)
+        let end = min(total, offset + config.limits.snapshotChunkBytesMax)
         state.state = .snapshot
         state.snapshotSentTick = now
         state.inflight = 0
         progress[peer] = state
-        send(Message(kind: .installSnapshot, from: id, to: peer, term: term, commit: commitIndex,
-                     sendTick: now, flags: flags(for: peer), snapshot: log.snapshot))
+        let chunk = Snapshot(index: snapshot.index, term: snapshot.term, membership: snapshot.membership,
+                             data: Array(snapshot.data[offset..<end]))
+        send(Message(kind: .installSnapshot, from: id, to: peer, term: term, logIndex: offset, logTerm: total,
+                     commit: commitIndex, sendTick: now, flags: flags(for: peer), snapshot: chunk))
     }
 
     func broadcastAppend() {
@@ -206,6 +221,30 @@ extension Node {
             sendAppend(to: message.from)
         }
         updateLease()
+    }
+
+    /// A follower took (or refused) a chunk that did not complete the snapshot: send the one it
+    /// expects. A taken chunk that does not move the follower forward is a late duplicate and is
+    /// ignored, so that duplicates cannot start a second stream of chunks.
+    func handleSnapshotResponse(_ message: Message) {
+        guard role == .leader else { return }
+        guard progress[message.from] != nil else {
+            stats.rejectedNonMember += 1
+            return
+        }
+        noteAcknowledged(message.from, sendTick: message.sendTick)
+        defer { updateLease() }
+        guard var state = progress[message.from], state.state == .snapshot,
+              state.snapshotIndex == log.snapshot.index, message.logIndex == log.snapshot.index,
+              message.commit <= log.snapshot.data.count else { return }
+        if message.granted {
+            guard message.commit > state.snapshotOffset else { return }
+        } else {
+            guard message.sendTick == state.snapshotSentTick else { return }
+        }
+        state.snapshotOffset = message.commit
+        progress[message.from] = state
+        sendSnapshot(to: message.from, answered: true)
     }
 
     // MARK: Follower
@@ -308,27 +347,82 @@ extension Node {
                      logIndex: log.lastIndex, sendTick: message.sendTick))
     }
 
+    /// Takes one chunk of a snapshot. Chunks are assembled in order, for one leader, term and
+    /// snapshot at a time; the last one installs the whole. A chunk at offset 0 starts over.
     func handleInstallSnapshot(_ message: Message) {
-        guard role != .leader, let snapshot = message.snapshot else {
+        guard role != .leader, let chunk = message.snapshot else {
             stats.rejectedImpossible += 1
             return
         }
         acceptLeader(message.from)
-        if snapshot.index > commitIndex {
-            let dropped = log.install(snapshot)
-            if dropped {
-                unstableFrom = snapshot.index + 1 // Storage drops everything after the snapshot.
-            } else if let from = unstableFrom, from <= snapshot.index {
-                unstableFrom = log.lastIndex > snapshot.index ? log.firstIndex : nil
-            }
-            commitIndex = snapshot.index
-            appliedIndex = snapshot.index
-            outSnapshot = snapshot
-            outSnapshotFromLeader = true
-            recomputeMembership()
-        }
         noteFenceEligibility(message, leaderCommit: message.commit)
+        func answerChunk(granted: Bool, holds: Int) {
+            send(Message(kind: .snapshotResponse, from: id, to: message.from, term: term, logIndex: chunk.index,
+                         commit: holds, sendTick: message.sendTick, flags: granted ? .granted : []))
+        }
+        guard chunk.index > commitIndex else {
+            // Already covered: say how far this member is, as an append's answer would.
+            incomingSnapshot = nil
+            send(Message(kind: .appendResponse, from: id, to: message.from, term: term,
+                         logIndex: commitIndex, sendTick: message.sendTick, flags: .granted))
+            return
+        }
+        let offset = message.logIndex
+        let total = message.logTerm
+        var pending: IncomingSnapshot
+        if offset == 0 {
+            incomingSnapshot = nil
+            pending = IncomingSnapshot(leader: message.from, term: term, total: total,
+                                       snapshot: Snapshot(index: chunk.index, term: chunk.term,
+                                                          membership: chunk.membership, data: []))
+            pending.snapshot.data.reserveCapacity(total)
+            pending.snapshot.data.append(contentsOf: chunk.data)
+        } else if var existing = incomingSnapshot, existing.continues(chunk, from: message.from, term: term, total: total) {
+            incomingSnapshot = nil // `existing` is now the only reference: the append below is in place.
+            guard existing.snapshot.data.count == offset else {
+                incomingSnapshot = existing
+                return answerChunk(granted: false, holds: existing.snapshot.data.count)
+            }
+            existing.snapshot.data.append(contentsOf: chunk.data)
+            pending = existing
+        } else {
+            return answerChunk(granted: false, holds: 0)
+        }
+        guard pending.snapshot.data.count == total else {
+            let holds = pending.snapshot.data.count
+            incomingSnapshot = pending
+            return answerChunk(granted: true, holds: holds)
+        }
+        let snapshot = pending.snapshot
+        let dropped = log.install(snapshot)
+        if dropped {
+            unstableFrom = snapshot.index + 1 // Storage drops everything after the snapshot.
+        } else if let from = unstableFrom, from <= snapshot.index {
+            unstableFrom = log.lastIndex > snapshot.index ? log.firstIndex : nil
+        }
+        commitIndex = snapshot.index
+        appliedIndex = snapshot.index
+        outSnapshot = snapshot
+        outSnapshotFromLeader = true
+        recomputeMembership()
         send(Message(kind: .appendResponse, from: id, to: message.from, term: term,
-                     logIndex: max(commitIndex, snapshot.index), sendTick: message.sendTick, flags: .granted))
+                     logIndex: snapshot.index, sendTick: message.sendTick, flags: .granted))
+    }
+}
+
+/// A snapshot a follower is assembling from chunks.
+struct IncomingSnapshot {
+    /// The leader sending it, and its term.
+    var leader: MemberID
+    var term: Term
+    /// The whole length of the state, in bytes.
+    var total: Int
+    /// Index, term and membership as every chunk states them; `data` the bytes received so far.
+    var snapshot: Snapshot
+
+    /// True when `chunk` belongs to this snapshot (wherever its offset).
+    func continues(_ chunk: Snapshot, from sender: MemberID, term chunkTerm: Term, total chunkTotal: Int) -> Bool {
+        sender == leader && chunkTerm == term && chunk.index == snapshot.index && chunk.term == snapshot.term
+            && chunk.membership == snapshot.membership && chunkTotal == total
     }
 }

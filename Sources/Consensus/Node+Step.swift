@@ -29,7 +29,7 @@ extension Node {
                 becomeFollower(term: message.term, leader: message.from)
             case .preVoteResponse where message.granted:
                 break // A granted pre-vote carries the term it was asked for; nothing to adopt.
-            case .preVoteResponse, .voteResponse, .appendResponse, .heartbeatResponse:
+            case .preVoteResponse, .voteResponse, .appendResponse, .heartbeatResponse, .snapshotResponse:
                 becomeFollower(term: message.term, leader: nil)
             }
         } else if message.term < term {
@@ -63,6 +63,7 @@ extension Node {
         case .heartbeatResponse: handleHeartbeatResponse(message)
         case .installSnapshot: handleInstallSnapshot(message)
         case .timeoutNow: handleTimeoutNow(message)
+        case .snapshotResponse: handleSnapshotResponse(message)
         }
     }
 
@@ -99,9 +100,14 @@ extension Node {
             }
             return true
         case .installSnapshot:
+            // One chunk: `logIndex` its offset, `logTerm` the state's whole length.
             guard message.entries.isEmpty, let snapshot = message.snapshot else { return false }
+            let offset = message.logIndex
+            let total = message.logTerm
             return snapshot.term <= message.term && snapshot.index >= 0 && snapshot.term >= 0
-                && snapshot.data.count <= limits.snapshotBytesMax
+                && snapshot.data.count <= limits.snapshotChunkBytesMax
+                && total <= limits.snapshotBytesMax && offset + snapshot.data.count <= total
+                && (!snapshot.data.isEmpty || total == 0) // every chunk moves the transfer on
                 && snapshot.membership.voterCount <= limits.membersMax
                 && (snapshot.index > 0 || snapshot.term == 0)
         case .preVote, .vote:

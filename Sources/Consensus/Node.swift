@@ -73,6 +73,8 @@ public final class Node {
     /// only then may it count a fenced peer's vote.
     var fenceEligible = false
     var lastHeardTick = MemberMap<Tick>()
+    /// The snapshot this follower is receiving in chunks, if any (at most `snapshotBytesMax`).
+    var incomingSnapshot: IncomingSnapshot?
     /// Counters of what was received and refused.
     public internal(set) var stats = Stats()
 
@@ -250,6 +252,7 @@ public final class Node {
         let oldLeader = leader
         role = newRole
         leader = newLeader
+        if newRole != .follower || newLeader != oldLeader { incomingSnapshot = nil }
         if oldRole != newRole || oldLeader != newLeader {
             outRoleChanges.append(RoleChange(oldRole: oldRole, newRole: newRole, term: term, leader: newLeader))
         }

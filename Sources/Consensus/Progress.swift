@@ -5,7 +5,7 @@ struct Progress {
         case probe
         /// Streaming appends optimistically, up to `Limits.inflightAppendsPerPeerMax`.
         case replicate
-        /// A snapshot was sent and not yet acknowledged.
+        /// A snapshot is being sent, one chunk at a time, and was not yet installed.
         case snapshot
     }
 
@@ -22,8 +22,13 @@ struct Progress {
     var acknowledgedSendTick: Tick?
     /// The tick at which the last append with entries was sent.
     var entriesSentTick: Tick = 0
-    /// The tick at which the last snapshot was sent.
+    /// The tick at which the last snapshot chunk was sent.
     var snapshotSentTick: Tick?
+    /// The index of the snapshot being sent, and how many of its bytes the follower holds (the
+    /// offset of the next chunk). Kept across a retransmission; reset when the leader's snapshot
+    /// changes or the follower installed it.
+    var snapshotIndex: LogIndex?
+    var snapshotOffset = 0
 
     init(next: LogIndex) {
         precondition(next >= 1, "next index must be positive")
@@ -39,6 +44,8 @@ struct Progress {
         if state != .replicate {
             state = .replicate
             inflight = 0
+            snapshotIndex = nil
+            snapshotOffset = 0
         } else {
             inflight = max(0, inflight - 1)
         }

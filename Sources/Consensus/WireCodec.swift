@@ -20,8 +20,12 @@ public enum DecodeError: Error, Equatable, Sendable {
     case trailingBytes(Int)
 }
 
-/// The format version written first in every encoded value.
+/// The format version written first in every stored value (entries, snapshots, hard states).
 public let wireFormatVersion: UInt8 = 1
+
+/// The format version written first in every message. 2: snapshots travel in chunks (a member of
+/// version 1 would take a chunk for a whole snapshot, so the two refuse each other's messages).
+public let messageFormatVersion: UInt8 = 2
 
 /// Appends values in the wire format: unsigned LEB128 varints for numbers, a length before
 /// every byte string.
@@ -226,11 +230,13 @@ extension Snapshot {
         writer.blob(data)
     }
 
-    static func read(from reader: inout ByteReader, limits: Limits) throws(DecodeError) -> Snapshot {
+    /// Reads a snapshot; in a message it is one chunk, at most `snapshotChunkBytesMax` of data.
+    static func read(from reader: inout ByteReader, limits: Limits, chunk: Bool = false) throws(DecodeError) -> Snapshot {
         let index = try reader.count()
         let term = try reader.count()
         let membership = try Membership.read(from: &reader, limits: limits)
-        let data = try reader.blob(maximum: limits.snapshotBytesMax, "snapshotBytesMax")
+        let data = chunk ? try reader.blob(maximum: limits.snapshotChunkBytesMax, "snapshotChunkBytesMax")
+                         : try reader.blob(maximum: limits.snapshotBytesMax, "snapshotBytesMax")
         return Snapshot(index: index, term: term, membership: membership, data: data)
     }
 }
@@ -282,7 +288,7 @@ extension Message {
     public func encode() -> [UInt8] {
         var writer = ByteWriter(capacity: 48 + entries.reduce(0) { $0 + $1.data.count + 12 }
                                         + (snapshot?.data.count ?? 0))
-        writer.byte(wireFormatVersion)
+        writer.byte(messageFormatVersion)
         writer.byte(kind.rawValue)
         writer.varint(UInt64(from.rawValue))
         writer.varint(UInt64(to.rawValue))
@@ -308,7 +314,7 @@ extension Message {
         guard bytes.count <= limits.messageBytesMax else { throw .tooLarge(bytes: bytes.count) }
         var reader = ByteReader(bytes)
         let version = try reader.byte()
-        guard version == wireFormatVersion else { throw .unsupportedVersion(version) }
+        guard version == messageFormatVersion else { throw .unsupportedVersion(version) }
         let rawKind = try reader.byte()
         guard let kind = Kind(rawValue: rawKind) else { throw .unknownKind(rawKind) }
         let fromRaw = try reader.varint()
@@ -331,7 +337,7 @@ extension Message {
         var snapshot: Snapshot?
         switch hasSnapshot {
         case 0: break
-        case 1: snapshot = try Snapshot.read(from: &reader, limits: limits)
+        case 1: snapshot = try Snapshot.read(from: &reader, limits: limits, chunk: true)
         default: throw .invalidFlags(hasSnapshot)
         }
         try reader.finish()

@@ -414,9 +414,7 @@ public final class Cluster {
         for entry in ready.committed { apply(entry, on: sim) }
         for message in ready.messages { send(message, from: sim) }
         if let wanted = ready.snapshotWanted, wanted <= sim.appliedIndex, sim.node === node {
-            var writer = [UInt8]()
-            appendUInt64(&writer, UInt64(sim.appliedIndex))
-            appendUInt64(&writer, sim.appliedHash)
+            let writer = Cluster.applicationSnapshot(index: sim.appliedIndex, hash: sim.appliedHash)
             if let compacted = try? node.compact(upTo: sim.appliedIndex, data: writer) {
                 handle(sim, compacted)
             }
@@ -431,6 +429,19 @@ public final class Cluster {
         }
     }
 
+    /// The simulated application's state at `index`: the index and the hash of the history, then
+    /// filler derived from both, of a length that varies with the index (up to about 1 KB), so that
+    /// snapshots need several chunks and a misplaced or missing chunk shows.
+    static func applicationSnapshot(index: Int, hash: UInt64) -> [UInt8] {
+        var bytes = [UInt8]()
+        appendUInt64(&bytes, UInt64(index))
+        appendUInt64(&bytes, hash)
+        for position in 0..<((index * 37) % 1_000) {
+            bytes.append(UInt8(truncatingIfNeeded: hash >> UInt64((position % 8) * 8)) ^ UInt8(truncatingIfNeeded: position))
+        }
+        return bytes
+    }
+
     func restoreApplication(_ sim: SimMember, from snapshot: Snapshot) {
         if snapshot.data.isEmpty {
             sim.appliedIndex = snapshot.index
@@ -438,12 +449,16 @@ public final class Cluster {
             if snapshot.index != 0 { violation("\(sim.member.id): empty snapshot at \(snapshot.index)") }
             return
         }
-        guard snapshot.data.count == 16 else {
+        guard snapshot.data.count >= 16 else {
             violation("\(sim.member.id): malformed application snapshot")
             return
         }
         let index = Int(readUInt64(snapshot.data, 0))
         let hash = readUInt64(snapshot.data, 8)
+        // Snapshots travel in chunks: every byte must arrive, in its place.
+        if snapshot.data != Cluster.applicationSnapshot(index: index, hash: hash) {
+            violation("\(sim.member.id): snapshot at \(snapshot.index) was assembled wrong (\(snapshot.data.count) bytes)")
+        }
         if index != snapshot.index { violation("\(sim.member.id): snapshot data for \(index) at \(snapshot.index)") }
         if index < committedHashes.count, committedHashes[index] != hash {
             violation("\(sim.member.id): snapshot at \(index) disagrees with the committed history")

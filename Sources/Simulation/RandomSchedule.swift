@@ -57,6 +57,8 @@ public enum RandomSchedule {
         options.config.limits.logEntriesInMemoryMax = 256
         options.config.limits.entriesPerAppendMax = uniform(1...16)
         options.config.limits.inflightAppendsPerPeerMax = uniform(1...8)
+        // Application snapshots are 16 bytes to about 1 KB: mostly several chunks each.
+        options.config.limits.snapshotChunkBytesMax = uniform(16...512)
         options.encodeMessages = chance(25)
         options.lazyTicks = !eagerTicks
         let cluster = Cluster(options: options, seed: random.next())

@@ -50,13 +50,14 @@ public enum PeerLimits {
     public static let macBytes = 32
     /// Bytes before the payload for the longest sender name.
     public static let headerBytesMax = 2 + 1 + 1 + 1 + senderBytesMax + nonceBytes + 8 + 4
-    /// The largest payload: the consensus core's largest message (4 MiB) with room to spare.
-    public static let payloadBytesMax = (4 << 20) + (64 << 10)
+    /// The largest payload: the consensus core's largest message (1 MiB: an append, or one
+    /// 512 KiB chunk of a snapshot) with room to spare.
+    public static let payloadBytesMax = (1 << 20) + (64 << 10)
     public static let frameBytesMax = headerBytesMax + payloadBytesMax + macBytes
     /// Frames waiting to be sent to one peer; beyond it the oldest are dropped (the protocols
     /// above retransmit what matters).
     public static let queuedFramesMax = 1_024
-    /// Bytes waiting to be sent to one peer, at most (a snapshot of the configuration is the largest).
+    /// Bytes waiting to be sent to one peer, at most (sixteen of the largest frames).
     public static let queuedBytesMax = 16 << 20
     /// A connection that has not yet carried an authenticated data frame takes no larger frame:
     /// a stranger cannot make a blade buffer megabytes before its MAC is checked. The sending side

@@ -27,7 +27,7 @@ struct CodecTests {
     @Test("every message kind round-trips", arguments: CodecTests.samples)
     func roundTrip(_ message: Message) throws {
         let bytes = message.encode()
-        #expect(bytes.first == wireFormatVersion)
+        #expect(bytes.first == messageFormatVersion)
         #expect(try Message.decode(bytes) == message)
     }
 
@@ -63,11 +63,11 @@ struct CodecTests {
                           entries: [Entry(index: 1, term: 1, data: Array(repeating: 0, count: 100))])
         #expect(throws: DecodeError.tooLarge(bytes: big.encode().count)) { try Message.decode(big.encode(), limits: limits) }
         // A header claiming a billion entries.
-        var writer: [UInt8] = [wireFormatVersion, Message.Kind.append.rawValue, 1, 2, 1, 0, 0, 0, 0, 0]
+        var writer: [UInt8] = [messageFormatVersion, Message.Kind.append.rawValue, 1, 2, 1, 0, 0, 0, 0, 0]
         writer += [0x80, 0x94, 0xeb, 0xdc, 0x03]
         #expect(throws: DecodeError.self) { try Message.decode(writer) }
         // A varint longer than 64 bits.
-        let overflow: [UInt8] = [wireFormatVersion, 1] + Array(repeating: 0xff, count: 11)
+        let overflow: [UInt8] = [messageFormatVersion, 1] + Array(repeating: 0xff, count: 11)
         #expect(throws: DecodeError.self) { try Message.decode(overflow) }
     }
 
