@@ -17,9 +17,15 @@ import Web
 /// its thread: under wrk, a quarter of the app's time was the scheduler switching to it (perf).
 ///
 /// Connections are blocking, with receive and send timeouts. A worker first peeks at what has
-/// arrived: a request whose head (BEGIN_REQUEST and every PARAMS record) is not all there yet goes
-/// to the slow lane, one thread that may block on it, so that a peer sending half a request never
-/// holds a worker. nginx writes a request's head in one write, so its requests normally do not.
+/// arrived: a request that is not all there yet (its head, its body and the empty STDIN record
+/// that ends it) goes to the slow lane, one thread that waits for many such connections at once,
+/// each with one deadline for the whole request, so that a peer sending half a request, or a
+/// body a byte at a time, never holds a worker. nginx buffers a body and writes the request at
+/// once, so its requests normally arrive whole. Connections idle longer than nginx keeps them
+/// are closed.
+///
+/// Every connection has a generation, carried with its descriptor in epoll's data: a descriptor
+/// number that libfcgi closed and `accept` handed out again is never mistaken for the old one.
 final class FastCGIServer: @unchecked Sendable {
     let socketPath: String
     let threads: Int
@@ -39,9 +45,33 @@ final class FastCGIServer: @unchecked Sendable {
     private var connections = 0
     private var stopping = false
     private var shedLoggedAt = 0
-    /// Connections whose request head is still arriving, for the slow lane.
-    private var slowLane: [Int32] = []
-    private let slowLaneSignal = NSCondition()
+    /// Connections whose request is still arriving, handed to the slow lane (under `lock`).
+    private var slowLane: [Connection] = []
+    /// The slow lane's own epoll instance (edge-triggered: it wakes when more bytes arrive, not
+    /// while the ones already there are unread) and the pipe that wakes it for a new arrival.
+    private var slowEpollFD: Int32 = -1
+    private var slowWakeFDs: (read: Int32, write: Int32) = (-1, -1)
+    /// The generation of every open connection, and since when each armed one waits for its next
+    /// request (a connection a thread is serving is not in it), under `lock`.
+    private var generations: [Int32: UInt32] = [:]
+    private var idleSince: [Int32: Int64] = [:]
+    private var nextGeneration: UInt32 = 1
+
+    /// A connection: its descriptor and generation.
+    struct Connection: Equatable {
+        var descriptor: Int32
+        var generation: UInt32
+        /// epoll's data word: both together.
+        var token: UInt64 { UInt64(UInt32(bitPattern: descriptor)) | UInt64(generation) << 32 }
+        init(descriptor: Int32, generation: UInt32) {
+            self.descriptor = descriptor
+            self.generation = generation
+        }
+        init(token: UInt64) {
+            descriptor = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
+            generation = UInt32(truncatingIfNeeded: token >> 32)
+        }
+    }
 
     /// Requests still being answered get this long after SIGTERM.
     static let shutdownGraceMs = 3_000
@@ -56,9 +86,17 @@ final class FastCGIServer: @unchecked Sendable {
     static let ioTimeoutSeconds = 5
     /// Connections accepted per wake of the listening socket, before other ready work.
     static let acceptsPerWake = 32
-    /// Bytes a worker peeks at to see whether a request's head has arrived; a head larger than
-    /// this (nginx's are about 1 KB) is read by the worker as it is.
-    static let peekBytes = 16_384
+    /// Bytes a worker peeks at to see whether a whole request has arrived: the largest body the
+    /// app takes and a head (nginx's are about 1 KB). A request larger than this is served as it
+    /// is (the app refuses its body from the declared length without reading it).
+    let peekBytes: Int
+    /// A kept connection with no request for this long is closed. nginx lets its kept
+    /// connections go after 60 s (`keepalive_timeout` of the upstream), so it closes first and
+    /// never sends a request on a connection the app is closing; this reclaims connections
+    /// nginx lost track of and any other idle client's.
+    static let idleCloseMs: Int64 = 120_000
+    /// How often the slow lane looks for idle connections.
+    static let idleSweepMs: Int64 = 5_000
 
     init(socketPath: String, threads: Int, app: WebApp, makeSource: @escaping @Sendable () throws -> StateSource,
          log: @escaping @Sendable (String) -> Void) {
@@ -68,6 +106,7 @@ final class FastCGIServer: @unchecked Sendable {
         self.app = app
         self.makeSource = makeSource
         self.log = log
+        self.peekBytes = min(1 << 20, max(16_384, app.limits.requestBodyBytesMax + 16_384))
     }
 
     struct StartError: Error, CustomStringConvertible {
@@ -121,7 +160,18 @@ final class FastCGIServer: @unchecked Sendable {
         }
         for descriptor in pipeFDs { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
         wakeFDs = (pipeFDs[0], pipeFDs[1])
-        guard control(EPOLL_CTL_ADD, wakeFDs.read, oneShot: false), control(EPOLL_CTL_ADD, listenFD) else {
+        slowEpollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard slowEpollFD >= 0, pipe(&pipeFDs) == 0 else {
+            throw StartError(description: "slow lane: \(String(cString: strerror(errno)))")
+        }
+        for descriptor in pipeFDs {
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        }
+        slowWakeFDs = (pipeFDs[0], pipeFDs[1])
+        guard control(EPOLL_CTL_ADD, wakeFDs.read, oneShot: false), control(EPOLL_CTL_ADD, listenFD),
+              Self.register(slowEpollFD, EPOLL_CTL_ADD, slowWakeFDs.read, token: UInt64(UInt32(bitPattern: slowWakeFDs.read)),
+                            events: EPOLLIN.rawValue) else {
             throw StartError(description: "epoll_ctl: \(String(cString: strerror(errno)))")
         }
         for index in 0..<threads {
@@ -130,13 +180,62 @@ final class FastCGIServer: @unchecked Sendable {
         try spawn(threads) { [self] in slowLaneWork() }
     }
 
-    /// Registers (or arms again) a descriptor for input, once (`EPOLLONESHOT`) unless told otherwise.
+    /// Registers (or arms again) the listening socket or the stop pipe for input, once
+    /// (`EPOLLONESHOT`) unless told otherwise. Their generation is 0; connections start at 1.
     @discardableResult
     private func control(_ operation: Int32, _ descriptor: Int32, oneShot: Bool = true) -> Bool {
+        Self.register(epollFD, operation, descriptor, token: UInt64(UInt32(bitPattern: descriptor)),
+                      events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (oneShot ? EPOLLONESHOT.rawValue : 0))
+    }
+
+    private static func register(_ epoll: Int32, _ operation: Int32, _ descriptor: Int32, token: UInt64, events: UInt32) -> Bool {
         var event = epoll_event()
-        event.events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (oneShot ? EPOLLONESHOT.rawValue : 0)
-        event.data.fd = descriptor
-        return epoll_ctl(epollFD, operation, descriptor, &event) == 0
+        event.events = events
+        event.data.u64 = token
+        return epoll_ctl(epoll, operation, descriptor, &event) == 0
+    }
+
+    /// Arms a connection for its next request and notes it idle since now. Under the lock, so
+    /// that the idle sweep cannot close it in between.
+    private func arm(_ connection: Connection, adding: Bool = false) {
+        lock.lock()
+        idleSince[connection.descriptor] = Self.monotonicMs()
+        let armed = Self.register(epollFD, adding ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, connection.descriptor,
+                                  token: connection.token,
+                                  events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLONESHOT.rawValue)
+        if !armed { idleSince[connection.descriptor] = nil }
+        lock.unlock()
+        if !armed {
+            log("epoll_ctl: \(String(cString: strerror(errno)))")
+            closed(connection, closeIt: true)
+        }
+    }
+
+    /// Takes an armed connection that epoll reported, for this thread alone; false when the event
+    /// is stale (the connection was closed, idle, and its number may belong to another now).
+    private func claim(_ connection: Connection) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard generations[connection.descriptor] == connection.generation,
+              idleSince.removeValue(forKey: connection.descriptor) != nil else { return false }
+        return true
+    }
+
+    /// Closes the connections idle longer than `idleCloseMs`.
+    private func closeIdleConnections() {
+        let now = Self.monotonicMs()
+        lock.lock()
+        let expired = idleSince.filter { now - $0.value >= Self.idleCloseMs }.map(\.key)
+        for descriptor in expired {
+            idleSince[descriptor] = nil
+            generations[descriptor] = nil
+            var unused = epoll_event()
+            _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, descriptor, &unused)
+            close(descriptor)
+            connections -= 1
+        }
+        lock.unlock()
+        if !expired.isEmpty { log("closed \(expired.count) FastCGI connection(s) idle for \(Self.idleCloseMs / 1_000) s") }
     }
 
     private func spawn(_ index: Int, _ body: @escaping () -> Void) throws {
@@ -181,7 +280,7 @@ final class FastCGIServer: @unchecked Sendable {
         guard let request = makeRequest(for: "worker \(index)") else { return }
         var source: StateSource?
         var event = epoll_event()
-        let peekBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.peekBytes, alignment: 8)
+        let peekBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: peekBytes, alignment: 8)
         defer { peekBuffer.deallocate() }
         while true {
             let ready = epoll_wait(epollFD, &event, 1, -1)
@@ -192,18 +291,19 @@ final class FastCGIServer: @unchecked Sendable {
                 continue
             }
             guard ready == 1 else { continue }
-            let descriptor = event.data.fd
-            if descriptor == wakeFDs.read || isStopping { return }
-            if descriptor == listenFD {
+            let connection = Connection(token: event.data.u64)
+            if connection.descriptor == wakeFDs.read || isStopping { return }
+            if connection.descriptor == listenFD && connection.generation == 0 {
                 acceptPending()
                 control(EPOLL_CTL_MOD, listenFD)
-            } else {
-                switch peek(descriptor, into: peekBuffer) {
-                case .serve: serveConnection(descriptor, request: request, source: &source)
-                case .waitForTheRest: toSlowLane(descriptor)
-                case .armAgain: if !control(EPOLL_CTL_MOD, descriptor) { closed(descriptor, closeIt: true) }
-                case .closed: closed(descriptor, closeIt: true)
-                }
+                continue
+            }
+            guard claim(connection) else { continue }
+            switch peek(connection.descriptor, into: peekBuffer) {
+            case .serve: serveConnection(connection, request: request, source: &source)
+            case .waitForTheRest: toSlowLane(connection)
+            case .armAgain: arm(connection)
+            case .closed: closed(connection, closeIt: true)
             }
         }
     }
@@ -217,7 +317,7 @@ final class FastCGIServer: @unchecked Sendable {
         if count < 0 {
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .armAgain : .closed
         }
-        switch FastCGIRecords.requestHead(in: UnsafeRawBufferPointer(rebasing: buffer[..<count])) {
+        switch FastCGIRecords.wholeRequest(in: UnsafeRawBufferPointer(rebasing: buffer[..<count])) {
         case .complete: return .serve
         case .incomplete: return count < buffer.count ? .waitForTheRest : .serve
         // Not FastCGI: closed here, at once. (libfcgi would refuse it too, but first wait up to
@@ -226,72 +326,88 @@ final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    private func toSlowLane(_ descriptor: Int32) {
-        slowLaneSignal.lock()
-        slowLane.append(descriptor)
-        slowLaneSignal.signal()
-        slowLaneSignal.unlock()
+    private func toSlowLane(_ connection: Connection) {
+        lock.lock()
+        slowLane.append(connection)
+        lock.unlock()
+        _ = Glibc.write(slowWakeFDs.write, "x", 1)
     }
 
-    /// A request head that has not all arrived this long after it was sent to the slow lane is
-    /// given up: the deadline is the whole head's, not each read's (one byte every few seconds
-    /// would otherwise hold the lane).
-    static let headDeadlineMs = 5_000
+    /// A request that has not all arrived this long after it was sent to the slow lane is given
+    /// up: the deadline is the whole request's, not each read's (one byte every few seconds
+    /// would otherwise hold a connection for ever).
+    static let requestDeadlineMs = 5_000
     /// Connections waiting in the slow lane at once; more are closed.
     static let slowLaneMax = 128
 
-    /// Waits, for every connection whose request head had not all arrived, until its head is
-    /// there (then serves it) or its deadline passes (then closes it): many slow clients at
-    /// once, each bounded, none holding the others.
+    /// Waits, for every connection whose request had not all arrived, until it has (then serves
+    /// it) or its deadline passes (then closes it): many slow clients at once, each bounded, none
+    /// holding the others. The connections are in the lane's own epoll, edge-triggered, so the
+    /// lane sleeps until more bytes arrive, a deadline passes or the idle sweep is due.
     private func slowLaneWork() {
         guard let request = makeRequest(for: "slow lane") else { return }
         var source: StateSource?
-        var waiting: [(descriptor: Int32, deadline: Int64)] = []
-        let peekBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.peekBytes, alignment: 8)
+        var waiting: [Int32: (connection: Connection, deadline: Int64)] = [:]
+        let peekBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: peekBytes, alignment: 8)
         defer { peekBuffer.deallocate() }
-        while true {
-            slowLaneSignal.lock()
-            while slowLane.isEmpty && waiting.isEmpty && !isStopping { slowLaneSignal.wait() }
-            if isStopping {
-                slowLaneSignal.unlock()
-                for entry in waiting { closed(entry.descriptor, closeIt: true) }
-                return
+        var events = [epoll_event](repeating: epoll_event(), count: 64)
+        var sweepAt = Self.monotonicMs() + Self.idleSweepMs
+        func leave(_ connection: Connection) {
+            var unused = epoll_event()
+            _ = epoll_ctl(slowEpollFD, EPOLL_CTL_DEL, connection.descriptor, &unused)
+            waiting[connection.descriptor] = nil
+        }
+        while !isStopping {
+            let now = Self.monotonicMs()
+            let soonest = min(sweepAt, waiting.values.map(\.deadline).min() ?? sweepAt)
+            let count = epoll_wait(slowEpollFD, &events, Int32(events.count), Int32(max(0, min(soonest - now, 60_000))))
+            if count < 0 && errno != EINTR {
+                log("slow lane: epoll_wait: \(String(cString: strerror(errno)))")
+                usleep(10_000)
             }
+            if isStopping { break }
+            // New arrivals: registered edge-triggered, which reports what is already there once.
+            var drain = [UInt8](repeating: 0, count: 64)
+            while read(slowWakeFDs.read, &drain, drain.count) > 0 {}
+            lock.lock()
             let arrived = slowLane
             slowLane.removeAll(keepingCapacity: true)
-            slowLaneSignal.unlock()
-            let now = Self.monotonicMs()
-            for descriptor in arrived {
-                if waiting.count >= Self.slowLaneMax {
-                    closed(descriptor, closeIt: true)
+            lock.unlock()
+            let arrivalTime = Self.monotonicMs()
+            for connection in arrived {
+                if waiting.count >= Self.slowLaneMax
+                    || !Self.register(slowEpollFD, EPOLL_CTL_ADD, connection.descriptor, token: connection.token,
+                                      events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue) {
+                    closed(connection, closeIt: true)
                 } else {
-                    waiting.append((descriptor, now + Int64(Self.headDeadlineMs)))
+                    waiting[connection.descriptor] = (connection, arrivalTime + Int64(Self.requestDeadlineMs))
                 }
             }
-            var descriptors = waiting.map { pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0) }
-            let soonest = waiting.map(\.deadline).min() ?? now
-            // Short waits: new arrivals are picked up at the next turn.
-            _ = poll(&descriptors, nfds_t(descriptors.count), Int32(max(0, min(100, soonest - Self.monotonicMs()))))
-            let after = Self.monotonicMs()
-            var still: [(descriptor: Int32, deadline: Int64)] = []
-            for (index, entry) in waiting.enumerated() {
-                let readable = descriptors[index].revents != 0
-                let state: Readiness = readable ? peek(entry.descriptor, into: peekBuffer) : .waitForTheRest
-                switch state {
+            for index in 0..<Int(max(0, count)) {
+                let connection = Connection(token: events[index].data.u64)
+                guard let entry = waiting[connection.descriptor], entry.connection == connection else { continue }
+                switch peek(connection.descriptor, into: peekBuffer) {
                 case .serve:
-                    serveConnection(entry.descriptor, request: request, source: &source)
+                    leave(connection)
+                    serveConnection(connection, request: request, source: &source)
                 case .closed:
-                    closed(entry.descriptor, closeIt: true)
+                    leave(connection)
+                    closed(connection, closeIt: true)
                 case .waitForTheRest, .armAgain:
-                    if after >= entry.deadline {
-                        closed(entry.descriptor, closeIt: true)
-                    } else {
-                        still.append(entry)
-                    }
+                    break
                 }
             }
-            waiting = still
+            let after = Self.monotonicMs()
+            for entry in waiting.values where after >= entry.deadline {
+                leave(entry.connection)
+                closed(entry.connection, closeIt: true)
+            }
+            if after >= sweepAt {
+                closeIdleConnections()
+                sweepAt = after + Self.idleSweepMs
+            }
         }
+        for entry in waiting.values { closed(entry.connection, closeIt: true) }
     }
 
     static func monotonicMs() -> Int64 {
@@ -331,24 +447,27 @@ final class FastCGIServer: @unchecked Sendable {
             var timeout = timeval(tv_sec: Self.ioTimeoutSeconds, tv_usec: 0)
             setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            if !control(EPOLL_CTL_ADD, connection) {
-                log("epoll_ctl: \(String(cString: strerror(errno)))")
-                closed(connection, closeIt: true)
-            }
+            lock.lock()
+            let generation = nextGeneration
+            nextGeneration = nextGeneration == UInt32.max ? 1 : nextGeneration + 1
+            generations[connection] = generation
+            lock.unlock()
+            arm(Connection(descriptor: connection, generation: generation), adding: true)
         }
     }
 
     /// One request on a connection epoll reported readable. libfcgi reads it; when the peer has
     /// closed (or sent something that is no FastCGI request), `FCGX_Accept_r` closes the
     /// descriptor itself and, having no listening socket, returns an error.
-    private func serveConnection(_ descriptor: Int32, request: UnsafeMutablePointer<FCGX_Request>,
+    private func serveConnection(_ connection: Connection, request: UnsafeMutablePointer<FCGX_Request>,
                                  source: inout StateSource?) {
+        let descriptor = connection.descriptor
         request.pointee.ipcFd = descriptor
         request.pointee.keepConnection = 1
         guard FCGX_Accept_r(request) >= 0 else {
             let left = request.pointee.ipcFd
             request.pointee.ipcFd = -1
-            closed(descriptor, closeIt: left == descriptor)
+            closed(connection, closeIt: left == descriptor)
             return
         }
         lock.lock()
@@ -363,16 +482,22 @@ final class FastCGIServer: @unchecked Sendable {
         let kept = request.pointee.ipcFd
         request.pointee.ipcFd = -1
         if kept == descriptor {
-            if !control(EPOLL_CTL_MOD, descriptor) { closed(descriptor, closeIt: true) }
+            arm(connection)
         } else {
-            closed(descriptor, closeIt: false)
+            closed(connection, closeIt: false)
         }
     }
 
-    /// Counts a connection gone (closing it if libfcgi has not).
-    private func closed(_ descriptor: Int32, closeIt: Bool) {
-        if closeIt { close(descriptor) }
+    /// Counts a connection gone (closing it if libfcgi has not). Its entries go only if they are
+    /// still its own: once libfcgi closed the descriptor, `accept` may have handed the number to
+    /// a new connection.
+    private func closed(_ connection: Connection, closeIt: Bool) {
         lock.lock()
+        if generations[connection.descriptor] == connection.generation {
+            generations[connection.descriptor] = nil
+            idleSince[connection.descriptor] = nil
+        }
+        if closeIt { close(connection.descriptor) }
         connections -= 1
         lock.unlock()
     }
@@ -539,9 +664,7 @@ final class FastCGIServer: @unchecked Sendable {
         lock.unlock()
         if listenFD >= 0 { shutdown(listenFD, Int32(SHUT_RDWR)) }
         if wakeFDs.write >= 0 { _ = Glibc.write(wakeFDs.write, "x", 1) }
-        slowLaneSignal.lock()
-        slowLaneSignal.broadcast()
-        slowLaneSignal.unlock()
+        if slowWakeFDs.write >= 0 { _ = Glibc.write(slowWakeFDs.write, "x", 1) }
         var waitedMs = 0
         while waitedMs < Self.shutdownGraceMs {
             lock.lock()

@@ -72,6 +72,7 @@ public enum FastCGIRecords {
 
 extension FastCGIRecords {
     static let typeParams: UInt8 = 4
+    static let typeStdin: UInt8 = 5
 
     /// How much of a request's head (BEGIN_REQUEST and the PARAMS stream, up to its empty record)
     /// the bytes waiting on a connection hold.
@@ -86,6 +87,18 @@ extension FastCGIRecords {
 
     /// Walks the records at the start of `bytes` (peeked, not consumed) without decoding them.
     public static func requestHead<Bytes: Collection>(in bytes: Bytes) -> RequestHead where Bytes.Element == UInt8 {
+        walk(bytes, until: typeParams)
+    }
+
+    /// Like `requestHead`, through the body: complete once the empty STDIN record, which ends
+    /// every request nginx sends (with a body or without), has arrived. Then serving the request
+    /// reads nothing that is not already there.
+    public static func wholeRequest<Bytes: Collection>(in bytes: Bytes) -> RequestHead where Bytes.Element == UInt8 {
+        walk(bytes, until: typeStdin)
+    }
+
+    /// Complete at the first empty record of type `end`.
+    private static func walk<Bytes: Collection>(_ bytes: Bytes, until end: UInt8) -> RequestHead where Bytes.Element == UInt8 {
         var cursor = bytes.startIndex
         while true {
             let available = bytes.distance(from: cursor, to: bytes.endIndex)
@@ -95,7 +108,7 @@ extension FastCGIRecords {
             let contentLength = byte(4) << 8 | byte(5)
             let recordLength = 8 + contentLength + byte(6)
             guard available >= recordLength else { return .incomplete }
-            if byte(1) == Int(typeParams) && contentLength == 0 { return .complete }
+            if byte(1) == Int(end) && contentLength == 0 { return .complete }
             cursor = bytes.index(cursor, offsetBy: recordLength)
         }
     }

@@ -89,4 +89,19 @@ import Testing
         // A record's padding belongs to it: the head is not complete while padding is missing.
         #expect(FastCGIRecords.requestHead(in: whole[..<(16 + 8 + parameters.count + 2)]) == .incomplete)
     }
+
+    @Test func aWholeRequestEndsWithItsEmptyStdinRecord() {
+        let parameters = Array("\u{0E}\u{04}REQUEST_METHODPOST".utf8)
+        let whole = Self.request(parameters: parameters, stdin: Array("{\"a\":1}".utf8))
+        let headEnd = 16 + (8 + parameters.count + 3) + 8
+        #expect(FastCGIRecords.wholeRequest(in: whole) == .complete)
+        for cut in [headEnd, headEnd + 8, whole.count - 9, whole.count - 1] {
+            #expect(FastCGIRecords.wholeRequest(in: whole[..<cut]) == .incomplete, "cut at \(cut)")
+        }
+        // Without a body, the empty STDIN record follows the head at once.
+        let bare = Array(Self.request(parameters: parameters, stdin: []).dropLast(8))
+        #expect(FastCGIRecords.wholeRequest(in: bare) == .complete)
+        #expect(FastCGIRecords.wholeRequest(in: bare.dropLast()) == .incomplete)
+        #expect(FastCGIRecords.wholeRequest(in: [0xFF] + whole.dropFirst()) == .malformed)
+    }
 }

@@ -5,18 +5,22 @@
   frames, a header announcing a megabyte, or nothing. The chassis keeps its active manager
   throughout (no new term, /health/active 200 at every poll), the engine counts and closes them,
   and its memory stays bounded.
+- The configuration at its bound: one more rule refused, compaction and failover unchanged.
+- nginx and the FastCGI socket: a slowloris of 500 sockets and FastCGI clients trickling a
+  request head or body a byte a second, while /api/v1/chassis keeps answering.
 
 Uses its own demo (HTTP 19380, HTTPS 19343, peer port 7993).
 """
 import os
 import socket
+import ssl
 import struct
 import threading
 import time
 
 import pytest
 
-from conftest import demo_chassis, wait_until
+from conftest import demo_chassis, tls_context, wait_until
 
 PORT = 19380
 TLS_PORT = 19343
@@ -150,3 +154,118 @@ def test_the_configuration_at_its_bound_refuses_one_more_rule_and_still_compacts
         assert len(chassis.request(successor, "/api/v1/thresholds", auth=token).json()["thresholds"]) == bound
     finally:
         chassis.demo("start", str(active))
+
+
+def cpu_seconds(pid):
+    """User and system time of a process so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fastcgi_record(kind, content=b""):
+    return bytes([1, kind, 0, 1, len(content) >> 8, len(content) & 0xFF, 0, 0]) + content
+
+
+def fastcgi_params(pairs):
+    encoded = b""
+    for name, value in pairs:
+        encoded += bytes([len(name), len(value)]) + name + value
+    return encoded
+
+
+def test_a_slowloris_of_500_sockets_and_trickling_fastcgi_clients_leave_the_api_answering(chassis):
+    """500 sockets hold nginx with request heads that never end (a header line every 2 s), while
+    four FastCGI clients send a request head a byte a second and four more send a whole head and
+    then its body a byte a second (each byte within the old per-read timeout of 5 s: before the
+    whole request had one deadline, those four pinned every worker). /api/v1/chassis keeps
+    answering throughout; nginx drops the slowloris at its header deadline; the app drops the
+    trickling requests at theirs (5 s); and its slow lane sleeps while it waits (it does not
+    spin on bytes that are there but not yet a request)."""
+    active = chassis.active_index()
+    address = chassis.address(active)
+    blade = chassis.state()["blades"][active - 1]
+    web_socket = os.path.join(blade["runtimeDirectory"], "web.sock")
+    token = chassis.token(label="slowloris test")
+    context = tls_context(chassis.ca)
+
+    slow = []
+    for index in range(500):
+        raw = socket.create_connection((address, TLS_PORT if index % 2 else PORT), timeout=5,
+                                       source_address=("127.0.0.77", 0))
+        connection = context.wrap_socket(raw, server_hostname=address) if index % 2 else raw
+        connection.sendall(b"GET /api/v1/chassis HTTP/1.1\r\nHost: " + address.encode() + b"\r\n")
+        slow.append(connection)
+
+    def unix_connection():
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(web_socket)
+        return connection
+
+    body = b'{"thresholds": []}' + b" " * 30
+    head = (fastcgi_record(1, bytes([0, 1, 1, 0, 0, 0, 0, 0]))
+            + fastcgi_record(4, fastcgi_params([(b"REQUEST_METHOD", b"PUT"), (b"REQUEST_URI", b"/api/v1/thresholds"),
+                                                (b"CONTENT_TYPE", b"application/json"),
+                                                (b"CONTENT_LENGTH", str(len(body)).encode())]))
+            + fastcgi_record(4))
+    head_tricklers = [unix_connection() for _ in range(4)]
+    body_tricklers = [unix_connection() for _ in range(4)]
+    for connection in body_tricklers:
+        connection.sendall(head + fastcgi_record(5, body)[:8])  # the STDIN header, then the body slowly
+
+    web_pid = blade["web"]
+    cpu_before = cpu_seconds(web_pid)
+    started = time.monotonic()
+    slowest = 0.0
+    answers = 0
+    trickle_closed = {}
+    slow_open = []
+    try:
+        second = 0
+        while time.monotonic() - started < 14:
+            for group, stream in (("head", head_tricklers), ("body", body_tricklers)):
+                for number, connection in enumerate(stream):
+                    key = (group, number)
+                    if key in trickle_closed:
+                        continue
+                    data = head if group == "head" else body
+                    try:
+                        connection.send(data[second:second + 1] or b" ")
+                    except OSError:
+                        trickle_closed[key] = time.monotonic() - started
+            if second % 2 == 0:
+                for connection in slow:
+                    try:
+                        connection.sendall(b"X-Slow: %d\r\n" % second)
+                    except OSError:
+                        pass
+            for _ in range(4):
+                asked = time.monotonic()
+                reply = chassis.request(active, "/api/v1/chassis", auth=token, timeout=5)
+                assert reply.status == 200, f"/api/v1/chassis answered {reply.status} under the slowloris"
+                slowest = max(slowest, time.monotonic() - asked)
+                answers += 1
+                time.sleep(0.25 - min(0.25, time.monotonic() - asked))
+            second += 1
+        elapsed = time.monotonic() - started
+        cpu = cpu_seconds(web_pid) - cpu_before
+        for connection in slow:
+            connection.settimeout(0.05)
+            try:
+                if connection.recv(64) == b"":
+                    continue
+            except (socket.timeout, ssl.SSLWantReadError):
+                slow_open.append(connection)
+            except OSError:
+                continue
+    finally:
+        for connection in slow + head_tricklers + body_tricklers:
+            connection.close()
+
+    assert answers >= 40 and slowest < 2.0, f"{answers} answers, the slowest after {slowest:.2f} s"
+    assert len(trickle_closed) == 8, f"trickling FastCGI clients still open after 14 s: {trickle_closed}"
+    assert max(trickle_closed.values()) < 9, f"trickling requests were held past their deadline: {trickle_closed}"
+    assert len(slow_open) <= 5, f"{len(slow_open)} of 500 slowloris sockets still open after {elapsed:.0f} s"
+    # The app's whole CPU time while it answered ~50 requests and watched 8 slow clients: a slow
+    # lane polling bytes that are there but not a request yet would have spun one core.
+    assert cpu < 0.25 * elapsed, f"chassis-web used {cpu:.1f} s of CPU in {elapsed:.1f} s"
