@@ -18,7 +18,7 @@ SIM_SEED ?= 1
 BLADES ?= 4
 
 .PHONY: demo test deps deps-demo build build-release test-unit test-fuzz test-sim test-integration bench bench-web bench-consensus \
-	bench-failover bench-replication bench-alerts chaos sim demo-down clean fuzz
+	bench-failover bench-replication bench-alerts chaos sim demo-down clean fuzz install
 
 demo: deps-demo build
 	./scripts/demo.sh $(BLADES)
@@ -95,6 +95,17 @@ bench-alerts: build-release
 chaos: deps build-release
 	$(PYTHON) scripts/chaos.py --rounds 20 --blades 3
 	$(PYTHON) scripts/chaos.py --rounds 20 --blades 5
+
+# Installs a blade's software (issue 13): PREFIX=/usr DESTDIR=/tmp/root for a package tree.
+# CONFIGURATION=debug installs the debug build instead of building a release one (the tests).
+PREFIX ?= /usr/local
+DESTDIR ?=
+CONFIGURATION ?= release
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+install:
+	$(SWIFT) build -c $(CONFIGURATION)
+	./scripts/install.sh "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(UNITDIR)" .build/$(CONFIGURATION)
 
 clean:
 	rm -rf .build

@@ -31,6 +31,24 @@ func usage() -> Never {
     exit(2)
 }
 
+func help() -> Never {
+    print("""
+    chassis-web: the chassis' web application, a FastCGI responder behind nginx. It answers the
+    pages and /api/v1 from the engine's databases (read-only) and sends changes to the engine's
+    control socket; on a blade that is not the active manager it redirects to the one that is.
+
+    usage: chassis-web --config PATH [--socket PATH]
+
+      --config PATH  the blade's configuration (/etc/chassis/blade.toml when installed)
+      --socket PATH  the FastCGI socket (default: web.sock in the configuration's runtime_dir)
+      -h, --help     this text
+
+    Exit status: 0 stopped by SIGTERM or SIGINT, 1 a failure at start, 2 a usage or
+    configuration error.
+    """)
+    exit(0)
+}
+
 var configPath: String?
 var socketOverride: String?
 var arguments = CommandLine.arguments.dropFirst()
@@ -42,7 +60,7 @@ while let argument = arguments.popFirst() {
     case "--socket":
         guard let value = arguments.popFirst() else { usage() }
         socketOverride = value
-    case "--help", "-h": usage()
+    case "--help", "-h": help()
     default:
         FileHandle.standardError.write(Data("chassis-web: unknown argument \(argument)\n".utf8))
         usage()

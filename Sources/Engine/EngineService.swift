@@ -48,6 +48,8 @@ final class EngineService {
     private var housekeeping: [RepeatedTask] = []
     private let control: ControlServer
     private var signalSources: [DispatchSourceSignal] = []
+    /// systemd's notification socket, when started by systemd with `Type=notify`.
+    private let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
 
     init(config: BladeConfig, witness: Bool, logger: Logger) throws {
         self.config = config
@@ -133,6 +135,13 @@ final class EngineService {
                 guard now - publishedAt >= Self.publishIntervalMs * 1_000_000 else { return }
                 publishedAt = now
                 self.hooks.observe(engine.publish(now: StoreReader.wallClock()))
+                self.notifyState()
+            }
+            if let interval = self.notifier?.watchdogIntervalMs {
+                // From the event loop: a loop that hangs stops the pings, and systemd restarts the engine.
+                self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(interval)) { _ in
+                    self.notifier?.watchdog()
+                })
             }
             self.housekeeping.append(self.loop.scheduleRepeatedTask(
                 initialDelay: .milliseconds(Self.reportCheckIntervalMs), delay: .milliseconds(Self.reportCheckIntervalMs)) { _ in
@@ -182,6 +191,7 @@ final class EngineService {
         }
         stopped.wait()
         logger.notice("stopping")
+        notifier?.stopping()
         control.stop()
         try? loop.submit {
             // A graceful stop hands over first, so that the chassis does not wait for a timeout.
@@ -195,6 +205,24 @@ final class EngineService {
         }.wait()
         try? group.syncShutdownGracefully()
         logger.notice("engine stopped")
+    }
+
+    /// Tells systemd the engine's state: READY once it has joined the chassis (it knows the
+    /// active manager, or is it), and its role or why no manager is active as STATUS.
+    private func notifyState() {
+        guard let notifier else { return }
+        let role = coordinator.roleName
+        // Joined: active, or following a leader (a leader whose lease is not valid yet is not).
+        let joined = coordinator.isActive || (coordinator.node.role != .leader && coordinator.activeMember != nil)
+        let status: String
+        if let reason = coordinator.noActiveReason, !coordinator.isActive {
+            status = "\(role.rawValue): \(reason)"
+        } else if let active = coordinator.activeMember, !coordinator.isActive {
+            status = "\(role.rawValue); active manager \(active.member.name) (\(active.member.address))"
+        } else {
+            status = role.rawValue
+        }
+        if joined { notifier.ready(status: status) } else { notifier.status("joining: " + status) }
     }
 
     /// When each group is next due (wall clock), and the one timer that serves them all.

@@ -37,6 +37,26 @@ func usage() -> Never {
     exit(2)
 }
 
+func help() -> Never {
+    print("""
+    chassis-engine: a blade's engine. It elects the chassis' active manager with the other
+    blades, replicates the configuration, samples this blade's health and performance, raises
+    alerts and sends notifications, and serves the control socket (chassisctl, chassis-web).
+
+    usage: chassis-engine --config FILE [--witness]
+
+      --config FILE  the blade's configuration (/etc/chassis/blade.toml when installed)
+      --witness      only vote and keep the log: the third member of a two-blade chassis
+      -h, --help     this text
+
+    Exit status: 0 stopped by SIGTERM or SIGINT, 1 a failure while running, 2 a usage or
+    configuration error (systemd does not restart it: fix the file). Under systemd (Type=notify)
+    it says READY once it has joined the chassis and pings the watchdog from its event loop.
+    The log level is CHASSIS_LOG_LEVEL (trace, debug, info, notice, warning, error, critical).
+    """)
+    exit(0)
+}
+
 var configPath: String?
 var witness = false
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
@@ -44,7 +64,7 @@ while let argument = arguments.next() {
     switch argument {
     case "--config": configPath = arguments.next()
     case "--witness": witness = true
-    case "--help", "-h": usage()
+    case "--help", "-h": help()
     default:
         fputs("chassis-engine: unknown argument \(argument)\n", stderr)
         usage()

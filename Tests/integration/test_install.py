@@ -1,0 +1,131 @@
+"""Installed as a Debian service (issue 13): `make install` lays out the tree the units expect,
+the units pass `systemd-analyze verify`, and the engine speaks systemd's notification protocol
+(READY once it has joined the chassis, WATCHDOG from its event loop, STOPPING on SIGTERM) to a
+real notification socket.
+
+Uses its own demo (HTTP 19680, HTTPS 19643, peer port 7996).
+"""
+import os
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, demo_chassis
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    destination = tmp_path_factory.mktemp("install-root")
+    result = subprocess.run(["make", "--no-print-directory", "install", f"DESTDIR={destination}", "PREFIX=/usr",
+                             "CONFIGURATION=debug"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return destination
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_the_install_tree_holds_every_part_with_its_mode(tree):
+    for binary in ("chassis-engine", "chassis-web", "chassisctl", "chassis-sim"):
+        assert mode(tree / "usr/bin" / binary) == 0o755, binary
+    share = tree / "usr/share/chassis"
+    assert (share / "Templates").is_dir() and any((share / "Templates").iterdir())
+    assert (share / "Public").is_dir() and any((share / "Public").iterdir())
+    assert mode(share / "nginx/blade.conf.template") == 0o644
+    assert mode(tree / "etc/chassis") == 0o750
+    assert mode(tree / "etc/chassis/blade.toml") == 0o640, "the configuration is readable by root and chassis only"
+    configuration = (tree / "etc/chassis/blade.toml").read_text()
+    assert 'templates_dir = "/usr/share/chassis/Templates"' in configuration
+    assert (tree / "lib/systemd/system/chassis-engine.service").is_file()
+    assert (tree / "lib/systemd/system/chassis-web.service").is_file()
+    assert "u chassis " in (tree / "usr/lib/sysusers.d/chassis-manager.conf").read_text()
+    tmpfiles = (tree / "usr/lib/tmpfiles.d/chassis-manager.conf").read_text()
+    assert "d /run/chassis 0750 chassis www-data -" in tmpfiles
+    assert "d /var/lib/chassis 0750 chassis chassis -" in tmpfiles
+    # Installing again keeps the operator's configuration.
+    (tree / "etc/chassis/blade.toml").write_text("# the operator's\n")
+    result = subprocess.run(["make", "--no-print-directory", "install", f"DESTDIR={tree}", "PREFIX=/usr", "CONFIGURATION=debug"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert (tree / "etc/chassis/blade.toml").read_text() == "# the operator's\n"
+
+
+def test_the_units_pass_systemd_analyze_verify(tree, tmp_path):
+    """`systemd-analyze verify` with the binaries of the tree (it checks that ExecStart exists):
+    no unknown key, no bad value, no missing executable."""
+    units = tree / "lib/systemd/system"
+    for name in ("chassis-engine.service", "chassis-web.service"):
+        text = (units / name).read_text()
+        assert "ExecStart=/usr/bin/" in text
+        (tmp_path / name).write_text(text.replace("ExecStart=/usr/bin/", f"ExecStart={tree}/usr/bin/"))
+    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "chassis-engine.service"),
+                             str(tmp_path / "chassis-web.service")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result.stdout + result.stderr
+    engine = (units / "chassis-engine.service").read_text()
+    for line in ("Type=notify", "WatchdogSec=", "RestartPreventExitStatus=2", "User=chassis",
+                 "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW"):
+        assert line in engine, line
+
+
+def test_the_engine_tells_systemd_ready_watchdog_and_stopping(tmp_path):
+    """A notification socket as systemd gives one (NOTIFY_SOCKET, WATCHDOG_USEC): the engine of
+    a one-blade demo says READY=1 once it is the active manager, pings WATCHDOG=1 at half the
+    watchdog period from its event loop, and says STOPPING=1 when it is stopped."""
+    path = str(tmp_path / "notify.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(path)
+    listener.settimeout(0.2)
+    saved = {key: os.environ.get(key) for key in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    os.environ["NOTIFY_SOCKET"] = path
+    os.environ["WATCHDOG_USEC"] = "1000000"
+    received = []
+
+    def collect(seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                message = listener.recv(4096).decode()
+                received.append((time.monotonic(), message))
+            except socket.timeout:
+                pass
+
+    try:
+        with demo_chassis(1, 19680, 19643, 7996, name="chassis-notify"):
+            collect(4)
+            ready = [message for _, message in received if "READY=1" in message]
+            assert len(ready) == 1, received
+            assert "STATUS=active" in ready[0], ready
+            pings = [at for at, message in received if message == "WATCHDOG=1"]
+            assert len(pings) >= 5, f"{len(pings)} watchdog pings in 4 s at half of a 1 s period"
+            gaps = [later - earlier for earlier, later in zip(pings, pings[1:])]
+            assert max(gaps) < 0.9, f"a watchdog gap of {max(gaps):.2f} s"
+            received.clear()
+        collect(1)
+        assert any("STOPPING=1" in message for _, message in received), received
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        listener.close()
+
+
+def test_every_binary_answers_help_with_status_0_and_a_usage_error_with_2(tree):
+    for binary in ("chassis-engine", "chassis-web", "chassisctl", "chassis-sim"):
+        result = subprocess.run([str(tree / "usr/bin" / binary), "--help"], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, f"{binary} --help: {result.returncode} {result.stderr}"
+        assert "usage" in result.stdout.lower(), f"{binary} --help printed no usage"
+    for binary in ("chassis-engine", "chassis-web", "chassis-sim"):
+        result = subprocess.run([str(tree / "usr/bin" / binary), "--no-such-option"], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2, f"{binary} with a bad option: {result.returncode}"
+    # A configuration error is 2 as well, naming the file and the line (no restart loop under systemd).
+    broken = tree / "broken.toml"
+    broken.write_text("[blade]\nslot = \"one\"\n")
+    for binary in ("chassis-engine", "chassis-web"):
+        result = subprocess.run([str(tree / "usr/bin" / binary), "--config", str(broken)], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and "broken.toml:2" in result.stderr, (binary, result.returncode, result.stderr)
