@@ -75,10 +75,10 @@ guard let configPath else { usage() }
 // A bad file stops the engine with the file, the line and the problem.
 let config = BladeConfig.loadOrExit(path: configPath, program: "chassis-engine")
 
+let environment = ProcessInfo.processInfo.environment
 LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardError(label: label)
-    handler.logLevel = ProcessInfo.processInfo.environment["CHASSIS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-    return handler
+    LineLogHandler(label: label, level: environment["CHASSIS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info,
+                   environment: environment)
 }
 var logger = Logger(label: "chassis-engine")
 logger[metadataKey: "blade"] = "\(config.blade.name)"

@@ -129,3 +129,49 @@ def test_every_binary_answers_help_with_status_0_and_a_usage_error_with_2(tree):
     for binary in ("chassis-engine", "chassis-web"):
         result = subprocess.run([str(tree / "usr/bin" / binary), "--config", str(broken)], capture_output=True, text=True, timeout=30)
         assert result.returncode == 2 and "broken.toml:2" in result.stderr, (binary, result.returncode, result.stderr)
+
+
+def run_engine_briefly(tree, tmp_path, journal):
+    """The installed engine of a one-blade configuration for three seconds, standard error to a
+    file; with `journal`, JOURNAL_STREAM names that file as systemd names the journal's stream."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    configuration = tmp_path / "blade.toml"
+    configuration.write_text(f"""
+[blade]
+name = "blade1"
+address = "127.0.0.1"
+slot = 1
+[paths]
+state_dir = "{tmp_path}/state"
+runtime_dir = "{tmp_path}/run"
+[access]
+reload_command = ""
+""")
+    log = tmp_path / "stderr.log"
+    environment = dict(os.environ)
+    with open(log, "wb") as stderr:
+        if journal:
+            status = os.fstat(stderr.fileno())
+            environment["JOURNAL_STREAM"] = f"{status.st_dev}:{status.st_ino}"
+        else:
+            environment.pop("JOURNAL_STREAM", None)
+        engine = subprocess.Popen([str(tree / "usr/bin/chassis-engine"), "--config", str(configuration)],
+                                  stdout=stderr, stderr=stderr, env=environment)
+        try:
+            time.sleep(3)
+        finally:
+            engine.terminate()
+            assert engine.wait(timeout=10) == 0, "a SIGTERM stops the engine with status 0"
+    return log.read_text().splitlines()
+
+
+def test_log_lines_carry_syslog_priorities_for_the_journal_and_timestamps_otherwise(tree, tmp_path):
+    journal = run_engine_briefly(tree, tmp_path / "journal", journal=True)
+    started = [line for line in journal if "engine started" in line]
+    assert started and started[0].startswith("<5>chassis-engine: engine started"), journal[:5]
+    assert all(line[:1] == "<" and line[2:3] == ">" for line in journal), journal[:5]
+    assert any(line.startswith("<5>") and "stopping" in line for line in journal)
+    plain = run_engine_briefly(tree, tmp_path / "plain", journal=False)
+    started = [line for line in plain if "engine started" in line]
+    assert started and " notice chassis-engine: engine started" in started[0], plain[:5]
+    assert started[0][:4].isdigit() and started[0][10] == "T", started[0]
