@@ -4,7 +4,8 @@
 #   PREFIX/share/chassis  Templates, Public, the nginx template, the example configuration
 #   PREFIX/share/doc/chassis-manager/README.md
 #   SYSCONFDIR/chassis/blade.toml   the example configuration (never over an existing one)
-#   UNITDIR               chassis-engine.service, chassis-web.service
+#   UNITDIR               chassis-engine.service, chassis-web.service, chassis-nginx.service and
+#                         chassis-nginx-reload.path (nginx reloads for a new certificate)
 #   PREFIX/lib/sysusers.d, PREFIX/lib/tmpfiles.d   the chassis user and the directories
 # Paths inside the units and the example configuration are rewritten to PREFIX and SYSCONFDIR.
 #
@@ -42,7 +43,7 @@ install -m 0644 nginx/blade.conf.template "$share/nginx/blade.conf.template"
 rewrite config/blade.example.toml > "$share/blade.example.toml"
 chmod 0644 "$share/blade.example.toml"
 install -m 0644 README.md "$DESTDIR$PREFIX/share/doc/chassis-manager/README.md"
-for unit in packaging/systemd/*.service; do
+for unit in packaging/systemd/*; do
     rewrite "$unit" > "$DESTDIR$UNITDIR/$(basename "$unit")"
     chmod 0644 "$DESTDIR$UNITDIR/$(basename "$unit")"
 done

@@ -16,23 +16,34 @@ struct ChassisCtl: ParsableCommand {
         subcommands: [StatusCommand.self, AlertsCommand.self, ThresholdsCommand.self, ThresholdCommand.self, AcknowledgeCommand.self,
                       ChassisCommand.self, SlotCommand.self, IntervalCommand.self, ReplicationCommand.self, HandOverCommand.self,
                       MemberCommand.self, UserCommand.self, TokenCommand.self,
-                      AuditCommand.self, EventsCommand.self, NotifyCommand.self, MaintenanceCommand.self, CertificateCommand.self, DemoCommand.self])
+                      AuditCommand.self, EventsCommand.self, NotifyCommand.self, MaintenanceCommand.self, CertificateCommand.self,
+                      NginxConfigCommand.self, DemoCommand.self])
 }
 
 /// Where a command finds a blade: its configuration file, or a blade of the running demo.
 struct BladeOptions: ParsableArguments {
-    @Option(name: .long, help: "The blade's configuration file.")
+    @Option(name: .long, help: "The blade's configuration file (default: $CHASSIS_CONFIG, else /etc/chassis/blade.toml when it exists, else the demo's blade 1).")
     var config: String?
 
     @Option(name: .long, help: "A blade of the running demo (1 to 16), instead of --config.")
     var blade: Int?
 
-    @Option(name: .long, help: "The demo's directory.")
-    var demoDir: String = Demo.defaultDirectory
+    @Option(name: .long, help: "The demo's directory (default: \(Demo.defaultDirectory)).")
+    var demoDir: String?
+
+    static let installedConfig = "/etc/chassis/blade.toml"
 
     func load() throws -> BladeConfig {
         if let config { return try BladeConfig.load(path: config) }
-        let state = try DemoState.load(directory: demoDir)
+        if blade == nil && demoDir == nil {
+            if let path = ProcessInfo.processInfo.environment["CHASSIS_CONFIG"], !path.isEmpty {
+                return try BladeConfig.load(path: path)
+            }
+            if FileManager.default.fileExists(atPath: Self.installedConfig) {
+                return try BladeConfig.load(path: Self.installedConfig)
+            }
+        }
+        let state = try DemoState.load(directory: demoDir ?? Demo.defaultDirectory)
         return try BladeConfig.load(path: try state.blade(blade ?? 1).configPath)
     }
 }

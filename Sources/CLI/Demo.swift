@@ -266,25 +266,16 @@ enum Demo {
         }.joined()
         try config.write(toFile: blade.configPath, atomically: true, encoding: .utf8)
         if blade.witness { return }
-        let templatePath = state.root + "/nginx/blade.conf.template"
-        guard let template = try? String(contentsOfFile: templatePath, encoding: .utf8) else {
-            throw DemoError("cannot read \(templatePath)")
-        }
-        let tls = blade.directory + "/state/tls"
-        let rendered = NginxTemplate.render(template, values: [
-            "prefix": blade.nginxPrefix,
-            "listen": "\(blade.address):\(state.port)",
-            "tls_listen": "\(blade.address):\(state.tlsPort)",
-            "tls_port": String(state.tlsPort),
-            "server_names": state.blades.filter { !$0.witness }.map(\.address).joined(separator: " "),
-            "certificate": tls + "/blade.crt",
-            "certificate_key": tls + "/blade.key",
-            "ca_certificate": state.directory + "/ca.crt",
-            "public_root": state.root + "/Public",
-            "fastcgi_socket": blade.runtimeDirectory + "/web.sock",
-            "mime_types": "/etc/nginx/mime.types",
-        ])
-        try rendered.write(toFile: blade.nginxPrefix + "/nginx.conf", atomically: true, encoding: .utf8)
+        // The same values an installed blade's `chassisctl nginx-config` gives, but for the names
+        // (every blade's address, whatever a joining blade's file lists) and the authority's copy
+        // the demo keeps for its clients.
+        let bladeConfig = try BladeConfig.parse(config, file: blade.configPath)
+        try NginxTemplate.write(
+            templatePath: state.root + "/nginx/blade.conf.template",
+            values: NginxTemplate.values(config: bladeConfig, prefix: blade.nginxPrefix,
+                                         caCertificate: state.directory + "/ca.crt",
+                                         serverNames: state.blades.filter { !$0.witness }.map(\.address)),
+            prefix: blade.nginxPrefix)
     }
 
     /// Starts a blade's three processes: the engine first (it creates the databases), then the
@@ -446,16 +437,6 @@ enum Demo {
 
 /// Renders the nginx template by plain replacement of `{{name}}` placeholders; a placeholder
 /// left unreplaced is an error in the template, caught by the tests.
-enum NginxTemplate {
-    static func render(_ template: String, values: [String: String]) -> String {
-        var text = template
-        for (name, value) in values {
-            text = text.replacingOccurrences(of: "{{\(name)}}", with: value)
-        }
-        return text
-    }
-}
-
 extension Demo {
     /// A new module in the same slot: the simulated blade reads its serial number from this file
     /// when it starts, as a real blade reads its own from DMI.

@@ -42,6 +42,8 @@ def test_the_install_tree_holds_every_part_with_its_mode(tree):
     assert 'templates_dir = "/usr/share/chassis/Templates"' in configuration
     assert (tree / "lib/systemd/system/chassis-engine.service").is_file()
     assert (tree / "lib/systemd/system/chassis-web.service").is_file()
+    assert (tree / "lib/systemd/system/chassis-nginx.service").is_file()
+    assert (tree / "lib/systemd/system/chassis-nginx-reload.path").is_file()
     assert "u chassis " in (tree / "usr/lib/sysusers.d/chassis-manager.conf").read_text()
     tmpfiles = (tree / "usr/lib/tmpfiles.d/chassis-manager.conf").read_text()
     assert "d /run/chassis 0750 chassis www-data -" in tmpfiles
@@ -58,12 +60,13 @@ def test_the_units_pass_systemd_analyze_verify(tree, tmp_path):
     """`systemd-analyze verify` with the binaries of the tree (it checks that ExecStart exists):
     no unknown key, no bad value, no missing executable."""
     units = tree / "lib/systemd/system"
-    for name in ("chassis-engine.service", "chassis-web.service"):
+    names = ("chassis-engine.service", "chassis-web.service", "chassis-nginx.service", "chassis-nginx-reload.path",
+             "chassis-nginx-reload.service")
+    for name in names:
         text = (units / name).read_text()
-        assert "ExecStart=/usr/bin/" in text
-        (tmp_path / name).write_text(text.replace("ExecStart=/usr/bin/", f"ExecStart={tree}/usr/bin/"))
-    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "chassis-engine.service"),
-                             str(tmp_path / "chassis-web.service")], capture_output=True, text=True, timeout=60)
+        (tmp_path / name).write_text(text.replace("=/usr/bin/", f"={tree}/usr/bin/"))
+    result = subprocess.run(["systemd-analyze", "verify", *(str(tmp_path / name) for name in names)],
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), result.stdout + result.stderr
     engine = (units / "chassis-engine.service").read_text()
     for line in ("Type=notify", "WatchdogSec=", "RestartPreventExitStatus=2", "User=chassis",
@@ -163,6 +166,28 @@ reload_command = ""
             engine.terminate()
             assert engine.wait(timeout=10) == 0, "a SIGTERM stops the engine with status 0"
     return log.read_text().splitlines()
+
+
+def test_nginx_config_renders_the_tested_template_for_an_installed_blade_and_nginx_accepts_it(tree, tmp_path):
+    """After the engine's first start (it writes the blade's certificate), `chassisctl
+    nginx-config` renders the installed template for the blade's file, copies the authority's
+    certificate where nginx's workers may read it, and `nginx -t` accepts the result with the
+    unit's own global directives."""
+    run_engine_briefly(tree, tmp_path / "blade", journal=False)
+    prefix = tmp_path / "nginx"
+    result = subprocess.run([str(tree / "usr/bin/chassisctl"), "nginx-config", "--config", str(tmp_path / "blade/blade.toml"),
+                             "--prefix", str(prefix)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    text = (prefix / "nginx.conf").read_text()
+    assert "{{" not in text
+    assert "listen 127.0.0.1:8080;" in text and "listen 127.0.0.1:443 ssl http2;" in text
+    assert f"server unix:{tmp_path}/blade/run/web.sock;" in text
+    assert f"ssl_certificate {tmp_path}/blade/state/tls/blade.crt;" in text
+    assert f"alias {prefix}/ca.crt;" in text and mode(prefix / "ca.crt") == 0o644
+    assert "root Public;" in text  # the file's public_dir (its default, relative), as the demo's is its own
+    check = subprocess.run(["nginx", "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
+                            "-g", "user www-data; error_log stderr warn;"], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
 
 
 def test_log_lines_carry_syslog_priorities_for_the_journal_and_timestamps_otherwise(tree, tmp_path):
