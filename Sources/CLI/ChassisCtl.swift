@@ -17,7 +17,7 @@ struct ChassisCtl: ParsableCommand {
                       ChassisCommand.self, SlotCommand.self, IntervalCommand.self, ReplicationCommand.self, HandOverCommand.self,
                       MemberCommand.self, UserCommand.self, TokenCommand.self,
                       AuditCommand.self, EventsCommand.self, NotifyCommand.self, MaintenanceCommand.self, CertificateCommand.self,
-                      NginxConfigCommand.self, DemoCommand.self])
+                      NginxConfigCommand.self, FirstAdminCommand.self, DemoCommand.self])
 }
 
 /// Where a command finds a blade: its configuration file, or a blade of the running demo.

@@ -52,6 +52,9 @@ public struct BladeConfig: Sendable, Equatable {
         /// A tmpfs: metrics.db and the sockets.
         public var runtimeDir = "/run/chassis"
         public var configDatabase: String { stateDir + "/config.db" }
+        /// The first administrator's name and password hash, written at installation
+        /// (`chassisctl first-admin`) for the active manager to add to a chassis without users.
+        public var firstAdministrator: String { stateDir + "/first-admin" }
         public var metricsDatabase: String { runtimeDir + "/metrics.db" }
         public var controlSocket: String { runtimeDir + "/engine.sock" }
         public var webSocket: String { runtimeDir + "/web.sock" }

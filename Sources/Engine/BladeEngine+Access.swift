@@ -43,6 +43,42 @@ extension BladeEngine {
         }
     }
 
+    /// The first administrator of a new installation: `chassisctl first-admin` wrote its name
+    /// and password hash to `state_dir/first-admin` ("NAME HASH"). The active manager adds it to a
+    /// chassis that has no user yet, as an audited change of the installation, and removes the
+    /// file once the chassis has users (a standby's file goes when it becomes active).
+    func createFirstAdministrator(now: Double) {
+        let path = config.paths.firstAdministrator
+        guard coordinator.isActive, FileManager.default.fileExists(atPath: path) else { return }
+        func remove(_ why: String) {
+            do {
+                try FileManager.default.removeItem(atPath: path)
+                logger.notice("first administrator file removed", metadata: ["reason": "\(why)"])
+            } catch {
+                logger.warning("cannot remove the first administrator file", metadata: ["path": "\(path)", "error": "\(error)"])
+            }
+        }
+        guard let users = try? store.users() else { return }
+        guard users.isEmpty else { return remove("the chassis has users") }
+        guard let data = FileManager.default.contents(atPath: path), data.count <= 4_096 else {
+            return remove("unreadable or too large")
+        }
+        let fields = String(decoding: data, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard fields.count == 2 else { return remove("not NAME HASH") }
+        let request = ControlRequest.addUser(name: String(fields[0]), role: .admin, scope: nil, passwordHash: String(fields[1]))
+        if let problem = ControlValidation.problem(in: request) { return remove(problem) }
+        let actor = Actor(user: "installation", role: nil, address: "console", via: "first-admin file")
+        coordinator.propose(.audited(request, actor: actor, at: now)) { [weak self] response in
+            guard let self else { return }
+            if response.ok {
+                self.logger.notice("first administrator added", metadata: ["user": "\(fields[0])"])
+                remove("added")
+            } else {
+                self.logger.warning("first administrator not added", metadata: ["error": "\(response.error ?? "")"])
+            }
+        }
+    }
+
     func applyAccess(_ request: ControlRequest, at time: Double) throws -> ControlResponse {
         switch request {
         case .addUser(let name, let role, let scope, let hash):

@@ -155,6 +155,7 @@ final class EngineService {
             })
             self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(5)) { _ in
                 engine.recordCounters(now: StoreReader.wallClock())
+                if !self.witness { engine.createFirstAdministrator(now: StoreReader.wallClock()) }
             })
             self.housekeeping.append(self.loop.scheduleRepeatedTask(
                 initialDelay: .seconds(5), delay: .seconds(Self.pruneIntervalSeconds)) { _ in

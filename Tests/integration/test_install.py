@@ -5,6 +5,7 @@ real notification socket.
 
 Uses its own demo (HTTP 19680, HTTPS 19643, peer port 7996).
 """
+import json
 import os
 import socket
 import stat
@@ -134,7 +135,7 @@ def test_every_binary_answers_help_with_status_0_and_a_usage_error_with_2(tree):
         assert result.returncode == 2 and "broken.toml:2" in result.stderr, (binary, result.returncode, result.stderr)
 
 
-def run_engine_briefly(tree, tmp_path, journal):
+def run_engine_briefly(tree, tmp_path, journal, seconds=3):
     """The installed engine of a one-blade configuration for three seconds, standard error to a
     file; with `journal`, JOURNAL_STREAM names that file as systemd names the journal's stream."""
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -161,7 +162,7 @@ reload_command = ""
         engine = subprocess.Popen([str(tree / "usr/bin/chassis-engine"), "--config", str(configuration)],
                                   stdout=stderr, stderr=stderr, env=environment)
         try:
-            time.sleep(3)
+            time.sleep(seconds)
         finally:
             engine.terminate()
             assert engine.wait(timeout=10) == 0, "a SIGTERM stops the engine with status 0"
@@ -188,6 +189,34 @@ def test_nginx_config_renders_the_tested_template_for_an_installed_blade_and_ngi
     check = subprocess.run(["nginx", "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
                             "-g", "user www-data; error_log stderr warn;"], capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
+
+
+def test_the_first_administrator_prepared_at_installation_is_added_by_the_active_manager(tree, tmp_path):
+    """`chassisctl first-admin` (the package's postinst) writes a password only root reads and
+    leaves the name and hash for the engine; the engine, once active on a chassis without users,
+    adds the administrator and removes the file; run again, first-admin does nothing."""
+    blade = tmp_path / "blade"
+    run_engine_briefly(tree, blade, journal=False, seconds=1)  # the configuration and an empty chassis
+    ctl = str(tree / "usr/bin/chassisctl")
+    configuration = str(blade / "blade.toml")
+    password_file = tmp_path / "admin-password"
+    first = subprocess.run([ctl, "first-admin", "--config", configuration, "--password-file", str(password_file)],
+                           capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert str(password_file) in first.stdout
+    assert mode(password_file) == 0o600 and len(password_file.read_text().strip()) == 20
+    pending = blade / "state/first-admin"
+    assert mode(pending) == 0o600 and pending.read_text().startswith("admin $scrypt")
+    assert password_file.read_text().strip() not in pending.read_text(), "the hash file holds no password"
+    log = run_engine_briefly(tree, blade, journal=False, seconds=4)
+    assert any("first administrator added" in line for line in log), log[-10:]
+    assert not pending.exists()
+    users = subprocess.run([ctl, "user", "list", "--config", configuration, "--json"], capture_output=True, text=True, timeout=30)
+    assert users.returncode == 0, users.stderr
+    assert [(user["name"], user["role"]) for user in json.loads(users.stdout)] == [("admin", "admin")]
+    again = subprocess.run([ctl, "first-admin", "--config", configuration, "--password-file", str(password_file)],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and "has users already" in again.stdout, again.stdout + again.stderr
 
 
 def test_log_lines_carry_syslog_priorities_for_the_journal_and_timestamps_otherwise(tree, tmp_path):
