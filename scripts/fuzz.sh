@@ -11,6 +11,15 @@
 #   control    Sources/Control: ControlEnvelope/ControlRequest lines, ClusterCommand, ControlResponse
 #   web        Sources/Web/FastCGIRecords.swift (requestHead), Request.swift, ETag.swift
 #   transport  Sources/Transport/PeerFrame.swift, past the MAC check (Crypto: Fuzz/Support/Crypto.swift)
+#   http       what the web app reads from a request: the target's path (Router.swift) and query
+#              (Request.swift, Exchange+Query.swift), the Host, Cookie and Authorization headers and
+#              return paths (WebApp+RequestFields.swift), cookie values, tickets and tokens
+#              (Sources/Access/SessionToken.swift, Base64), form bodies and every JSON body the API
+#              decodes (Inputs.swift); WebApp, Crypto and CryptoExtras are stand-ins (Fuzz/Support)
+#   collectors the kernel and hardware parsers of Sources/Metrics: /proc/stat, meminfo, net/dev,
+#              diskstats, loadavg, uptime, mounts (ByteParsing.swift under all of them), DMI and MAC
+#              address files, hwmon samples (SensorsCollector+Mapping.swift), the chassis devices
+#              command's output; each parser's result through its collector's `readings`
 #
 # usage: scripts/fuzz.sh [SECONDS] [TARGET ...]
 #   SECONDS per target (default: $FUZZ_SECONDS, else 60); TARGETs default to all of them.
@@ -26,7 +35,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-${FUZZ_SECONDS:-60}}
 [[ $# -gt 0 ]] && shift
-ALL_TARGETS=(consensus metrics config control web transport)
+ALL_TARGETS=(consensus metrics config control web transport http collectors)
 TARGETS=("$@")
 [[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=("${ALL_TARGETS[@]}")
 if ! [[ $SECONDS_PER_TARGET =~ ^[0-9]+$ ]] || (( SECONDS_PER_TARGET < 1 )); then
@@ -40,28 +49,53 @@ OUT=.build/fuzz
 FLAGS=(-swift-version 5 -parse-as-library -O -sanitize=fuzzer,address)
 
 # What each module is made of (the whole target where it needs nothing outside itself, else the
-# exact files), and the modules it imports.
+# exact files), the modules it imports, and flags of its own.
 module_files() {
     case $1 in
         Consensus) echo Sources/Consensus/*.swift ;;
         Model) echo Sources/Model/*.swift ;;
         Config) echo Sources/Config/*.swift ;;
         Control) echo Sources/Control/*.swift ;;
-        Web) echo Sources/Web/FastCGIRecords.swift Sources/Web/Request.swift Sources/Web/ETag.swift ;;
-        ChassisKeys) echo Sources/ChassisKeys/ChassisSecret.swift ;;
+        Web) echo Sources/Web/{FastCGIRecords,Request,ETag,WebLimits,Inputs,Router,Exchange+Query,WebApp+RequestFields}.swift \
+                  Fuzz/Support/WebApp.swift ;;
+        Access) echo Sources/Access/{Authorization,PasswordHash,SessionToken}.swift ;;
+        ChassisKeys) echo Sources/ChassisKeys/{ChassisSecret,KeyDerivation}.swift ;;
         Crypto) echo Fuzz/Support/Crypto.swift ;;
+        CryptoExtras) echo Fuzz/Support/CryptoExtras.swift ;;
         Transport) echo Sources/Transport/PeerFrame.swift ;;
+        # The parsers and their collectors; SensorsLibrary.swift (libsensors, for its lock) and
+        # SimulatedHardware.swift come with ChassisDevicesCollector.swift.
+        Metrics) echo Sources/Metrics/{ByteParsing,BoundedFileReader,Collector,DescriptorCache,MonotonicClock}.swift \
+                      Sources/Metrics/{CPU,Memory,Network,DiskIO,LoadAverage,Uptime,Filesystem,Identification}Collector.swift \
+                      Sources/Metrics/{SensorsCollector+Mapping,ChassisDevicesCollector,ShellCommand,SimulatedHardware,SensorsLibrary}.swift ;;
         *) echo "fuzz.sh: unknown module $1" >&2; return 1 ;;
     esac
 }
 module_deps() {
     case $1 in
-        Config | Control) echo Model ;;
+        Config | Control | Metrics) echo Model ;;
+        ChassisKeys | CryptoExtras) echo Crypto ;;
         Transport) echo ChassisKeys Crypto ;;
+        Access) echo Model ChassisKeys Crypto CryptoExtras ;;
+        Web) echo Model Control Access ;;
         *) echo ;;
     esac
 }
-# Per target: entry file, the modules it links (dependencies first), -max_len.
+# Flags for building the module and for everything that imports it.
+module_import_flags() {
+    case $1 in
+        Metrics) echo -I Sources/CSensors ;; # libsensors' headers (Debian's libsensors-dev)
+        *) echo ;;
+    esac
+}
+# Flags for building the module only: the http entry reaches Web's internal decoders.
+module_flags() {
+    case $1 in
+        Web) echo -enable-testing ;;
+        *) echo ;;
+    esac
+}
+# Per target: entry file, the modules its entry imports, -max_len.
 target_entry() {
     case $1 in
         consensus) echo Fuzz/ConsensusWire.swift ;;
@@ -70,6 +104,8 @@ target_entry() {
         control) echo Fuzz/ControlJSON.swift ;;
         web) echo Fuzz/FastCGIHead.swift ;;
         transport) echo Fuzz/TransportFrame.swift ;;
+        http) echo Fuzz/HTTPInputs.swift ;;
+        collectors) echo Fuzz/Collectors.swift ;;
         *) echo "fuzz.sh: unknown target '$1' (targets: ${ALL_TARGETS[*]})" >&2; return 1 ;;
     esac
 }
@@ -81,6 +117,8 @@ target_modules() {
         control) echo Model Control ;;
         web) echo Web ;;
         transport) echo Consensus Model ChassisKeys Crypto Transport ;;
+        http) echo Model Control Crypto ChassisKeys Access Web ;;
+        collectors) echo Model Metrics ;;
     esac
 }
 target_max_len() {
@@ -88,6 +126,22 @@ target_max_len() {
         web) echo 1024 ;;
         *) echo 4096 ;;
     esac
+}
+# The modules `$@` need, each after the modules it imports.
+with_deps() {
+    local module dep
+    for module in "$@"; do
+        [[ " $ordered " == *" $module "* ]] && continue
+        # shellcheck disable=SC2046
+        with_deps $(module_deps "$module")
+        ordered+="$module "
+    done
+}
+modules_of() {
+    ordered=""
+    # shellcheck disable=SC2046
+    with_deps $(target_modules "$1")
+    echo $ordered
 }
 
 for target in "${TARGETS[@]}"; do target_entry "$target" >/dev/null; done
@@ -103,17 +157,18 @@ build_key() {
 
 # Builds one module into $OUT/modules/<name>.swiftmodule and $OUT/objects/<name>.o.
 build_module() {
-    local name=$1 files deps key dep
+    local name=$1 files deps key dep flags
     files=$(module_files "$name")
     deps=$(module_deps "$name")
+    flags="$(module_import_flags "$name") $(module_flags "$name")"
     # shellcheck disable=SC2086
-    key=$(build_key $files $(for dep in $deps; do echo "$OUT/modules/$dep.key"; done))
+    key=$( (echo "$flags"; build_key $files $(for dep in $deps; do echo "$OUT/modules/$dep.key"; done)) | sha256sum | cut -d' ' -f1)
     if [[ -f $OUT/modules/$name.key && $(cat "$OUT/modules/$name.key") == "$key" && -f $OUT/objects/$name.o ]]; then
         return 0
     fi
     rm -f "$OUT/modules/$name.key"
     # shellcheck disable=SC2086
-    if ! "$SWIFTC" "${FLAGS[@]}" -module-name "$name" -I "$OUT/modules" -wmo -c $files \
+    if ! "$SWIFTC" "${FLAGS[@]}" $flags -module-name "$name" -I "$OUT/modules" -wmo -c $files \
         -emit-module -emit-module-path "$OUT/modules/$name.swiftmodule" -o "$OUT/objects/$name.o" \
         >"$OUT/logs/build-$name.log" 2>&1; then
         echo "fuzz.sh: building module $name failed:" >&2
@@ -126,10 +181,14 @@ build_module() {
 
 # Links one fuzz target: its entry and Fuzz/Support/Harness.swift with its modules' objects.
 build_target() {
-    local target=$1 entry modules key module objects=()
+    local target=$1 entry modules key module objects=() flags=()
     entry=$(target_entry "$target")
-    modules=$(target_modules "$target")
-    for module in $modules; do objects+=("$OUT/objects/$module.o"); done
+    modules=$(modules_of "$target")
+    for module in $modules; do
+        objects+=("$OUT/objects/$module.o")
+        # shellcheck disable=SC2207
+        flags+=($(module_import_flags "$module"))
+    done
     # shellcheck disable=SC2086
     key=$(build_key Fuzz/Support/Harness.swift "$entry" $(for module in $modules; do echo "$OUT/modules/$module.key"; done))
     if [[ -f $OUT/$target.key && $(cat "$OUT/$target.key") == "$key" && -x $OUT/$target ]]; then
@@ -137,7 +196,7 @@ build_target() {
     fi
     rm -f "$OUT/$target.key"
     # The ld.gold warnings about ASan's local symbols are harmless and many.
-    if ! "$SWIFTC" "${FLAGS[@]}" -module-name "Fuzz_$target" -I "$OUT/modules" Fuzz/Support/Harness.swift "$entry" \
+    if ! "$SWIFTC" "${FLAGS[@]}" "${flags[@]}" -module-name "Fuzz_$target" -I "$OUT/modules" Fuzz/Support/Harness.swift "$entry" \
         "${objects[@]}" -o "$OUT/$target" >"$OUT/logs/build-$target.log" 2>&1; then
         echo "fuzz.sh: building fuzz target $target failed:" >&2
         grep -v "^/usr/bin/ld.gold: warning" "$OUT/logs/build-$target.log" | tail -n 40 >&2
@@ -159,24 +218,32 @@ in_parallel() {
     return $failed
 }
 
-# The modules the chosen targets need, in two rounds (the second imports the first).
+# The modules the chosen targets need, built in rounds: each round the modules whose imports
+# are built, side by side.
 needed=" "
 for target in "${TARGETS[@]}"; do
-    for module in $(target_modules "$target"); do
-        for dep in $(module_deps "$module") "$module"; do
-            [[ $needed == *" $dep "* ]] || needed+="$dep "
-        done
+    for module in $(modules_of "$target"); do
+        [[ $needed == *" $module "* ]] || needed+="$module "
     done
-done
-first=() second=()
-for module in $needed; do
-    if [[ -z $(module_deps "$module") ]]; then first+=("$module"); else second+=("$module"); fi
 done
 
 build_started=$(date +%s)
 echo "fuzz.sh: building ${TARGETS[*]} into $OUT"
-in_parallel build_module "${first[@]}"
-[[ ${#second[@]} -eq 0 ]] || in_parallel build_module "${second[@]}"
+built=" "
+while [[ -n ${needed// /} ]]; do
+    round=()
+    for module in $needed; do
+        ready=1
+        for dep in $(module_deps "$module"); do [[ $built == *" $dep "* ]] || ready=0; done
+        (( ready )) && round+=("$module")
+    done
+    if [[ ${#round[@]} -eq 0 ]]; then echo "fuzz.sh: modules that import each other:$needed" >&2; exit 1; fi
+    in_parallel build_module "${round[@]}"
+    for module in "${round[@]}"; do
+        built+="$module "
+        needed=${needed/ $module / }
+    done
+done
 in_parallel build_target "${TARGETS[@]}"
 echo "fuzz.sh: build done in $(( $(date +%s) - build_started )) s"
 [[ ${FUZZ_BUILD_ONLY:-} == 1 ]] && exit 0

@@ -1,9 +1,10 @@
-// A stand-in for swift-crypto's `Crypto` module, for the transport fuzz target only: the API
-// that Sources/Transport/PeerFrame.swift uses (HMAC<SHA256>, SymmetricKey, the MAC and its
-// constant-time comparison with bytes), implemented in plain Swift so that PeerFrame.swift
-// compiles with swiftc alone (the real module needs BoringSSL built from its C sources).
-// Real HMAC-SHA256 (FIPS 180-4, RFC 2104): the transport entry checks it against RFC 4231's
-// test vectors before the first input.
+// A stand-in for swift-crypto's `Crypto` module, for the fuzz targets that need it (transport,
+// http): the API that Sources/Transport/PeerFrame.swift, Sources/ChassisKeys/KeyDerivation.swift
+// and Sources/Access (sessions, tickets, tokens) use: HMAC<SHA256> and its constant-time checks,
+// SHA256.hash, HKDF<SHA256>, SymmetricKey. Implemented in plain Swift so that those files compile
+// with swiftc alone (the real module needs BoringSSL built from its C sources). Real HMAC-SHA256
+// (FIPS 180-4, RFC 2104) and HKDF (RFC 5869): the transport entry checks HMAC against RFC 4231's
+// test vectors, the http entry HKDF against RFC 5869's, before the first input.
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -67,6 +68,20 @@ public struct SHA256: HashFunction {
 public struct SymmetricKey: Sendable {
     let bytes: [UInt8]
     public init<D: Sequence>(data: D) where D.Element == UInt8 { bytes = Array(data) }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try bytes.withUnsafeBytes(body)
+    }
+}
+
+/// SHA-256's digest, a sequence of its 32 bytes (as swift-crypto's `SHA256.Digest`).
+public struct SHA256Digest: Hashable, Sendable, Sequence {
+    let bytes: [UInt8]
+    public func makeIterator() -> IndexingIterator<[UInt8]> { bytes.makeIterator() }
+}
+
+extension SHA256 {
+    public static func hash<D: DataProtocol>(data: D) -> SHA256Digest { SHA256Digest(bytes: digest(Array(data))) }
 }
 
 public struct HashedAuthenticationCode<H: HashFunction>: Hashable, Sendable, Sequence, CustomStringConvertible {
@@ -107,5 +122,28 @@ public struct HMAC<H: HashFunction>: Sendable {
         var hmac = HMAC(key: key)
         hmac.update(data: data)
         return hmac.finalize()
+    }
+
+    /// Whether `code` is the MAC of `data`, compared in constant time.
+    public static func isValidAuthenticationCode<C: DataProtocol, D: DataProtocol>(
+        _ code: C, authenticating data: D, using key: SymmetricKey) -> Bool {
+        authenticationCode(for: data, using: key) == code
+    }
+}
+
+/// HKDF (RFC 5869): extract with the salt, expand with the info.
+public struct HKDF<H: HashFunction>: Sendable {
+    public static func deriveKey<Salt: DataProtocol, Info: DataProtocol>(
+        inputKeyMaterial: SymmetricKey, salt: Salt, info: Info, outputByteCount: Int) -> SymmetricKey {
+        let pseudoRandomKey = SymmetricKey(data: HMAC<H>.authenticationCode(for: inputKeyMaterial.bytes, using: SymmetricKey(data: salt)))
+        var output: [UInt8] = []
+        var block: [UInt8] = []
+        var counter: UInt8 = 1
+        while output.count < outputByteCount {
+            block = Array(HMAC<H>.authenticationCode(for: block + Array(info) + [counter], using: pseudoRandomKey))
+            output += block
+            counter &+= 1
+        }
+        return SymmetricKey(data: output.prefix(outputByteCount))
     }
 }

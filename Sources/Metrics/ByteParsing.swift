@@ -64,7 +64,9 @@ public enum ByteParsing {
     }
 
     /// Parses a plain decimal number (`-12.75`, `0.21`, `42`) that fills the whole range.
-    /// Exponents are not accepted: the kernel never writes them in the files read here.
+    /// Exponents are not accepted: the kernel never writes them in the files read here. Fraction
+    /// digits past the 18th are below a Double's precision and are read but not added; a number
+    /// too large for a Double is nil (never infinity, never NaN).
     @inlinable
     public static func decimal(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Double? {
         var index = range.lowerBound
@@ -89,8 +91,10 @@ public enum ByteParsing {
                 if digit > 9 { return nil }
                 digits += 1
                 if seenPoint {
-                    scale *= 10
-                    fraction = fraction * 10 + Double(digit)
+                    if scale < 1e18 {
+                        scale *= 10
+                        fraction = fraction * 10 + Double(digit)
+                    }
                 } else {
                     integer = integer * 10 + Double(digit)
                 }
@@ -99,6 +103,7 @@ public enum ByteParsing {
         }
         if digits == 0 { return nil }
         let value = integer + fraction / scale
+        guard value.isFinite else { return nil }
         return negative ? -value : value
     }
 

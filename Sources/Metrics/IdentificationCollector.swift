@@ -46,11 +46,13 @@ func trimmedNonEmpty(_ raw: String) -> String? {
     return text.isEmpty ? nil : String(text)
 }
 
-/// Parses a MAC address file; nil for an empty or all-zero address (loopback, tunnels).
+/// Parses a MAC address file; nil for an empty or all-zero address (loopback, tunnels). Every
+/// group is two ASCII hex digits (Character.isHexDigit takes fullwidth ones too; `::` is no group).
 public func parseMACAddress(_ raw: String) -> String? {
     guard let value = cleanDMIValue(raw)?.lowercased() else { return nil }
-    let parts = value.split(separator: ":")
-    guard parts.count >= 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else { return nil }
+    let parts = value.split(separator: ":", omittingEmptySubsequences: false)
+    func isHexDigit(_ byte: UInt8) -> Bool { (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) }
+    guard parts.count >= 6, parts.allSatisfy({ $0.utf8.count == 2 && $0.utf8.allSatisfy(isHexDigit) }) else { return nil }
     if parts.allSatisfy({ $0 == "00" }) { return nil }
     return value
 }

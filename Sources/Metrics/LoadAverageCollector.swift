@@ -14,9 +14,10 @@ public struct LoadAverage: Sendable, Equatable {
 }
 
 /// Parses `/proc/loadavg` (`0.21 0.37 0.39 1/719 19737`); nil unless the first three fields are numbers.
+/// The file's final newline ends the last field (`1 2 3\n` has three).
 public func parseLoadAverage(_ bytes: UnsafeBufferPointer<UInt8>) -> LoadAverage? {
     var fields = [Range<Int>](repeating: 0..<0, count: 3)
-    guard ByteParsing.split(bytes, 0..<bytes.count, into: &fields) >= 3,
+    guard ByteParsing.split(bytes, ByteParsing.trimmed(bytes, 0..<bytes.count), into: &fields) >= 3,
           let one = ByteParsing.decimal(bytes, fields[0]),
           let five = ByteParsing.decimal(bytes, fields[1]),
           let fifteen = ByteParsing.decimal(bytes, fields[2]) else { return nil }

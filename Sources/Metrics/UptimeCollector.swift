@@ -1,9 +1,10 @@
 import Model
 
-/// Parses `/proc/uptime` (`257.02 459.75`): seconds since boot, the first field.
+/// Parses `/proc/uptime` (`257.02 459.75`): seconds since boot, the first field (the file's
+/// final newline ends it when it is the only one).
 public func parseUptime(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
     var fields = [Range<Int>](repeating: 0..<0, count: 2)
-    guard ByteParsing.split(bytes, 0..<bytes.count, into: &fields) >= 1,
+    guard ByteParsing.split(bytes, ByteParsing.trimmed(bytes, 0..<bytes.count), into: &fields) >= 1,
           let seconds = ByteParsing.decimal(bytes, fields[0]), seconds >= 0 else { return nil }
     return seconds
 }

@@ -156,18 +156,6 @@ final class AccessState: @unchecked Sendable {
 extension WebApp {
     // MARK: Whom the chassis answers
 
-    /// The host part of a `Host` header (`name`, `name:port`, `[v6]:port`), lower-cased.
-    static func hostName(_ header: String) -> String {
-        var host = Substring(header.lowercased())
-        if host.hasPrefix("[") {
-            if let close = host.firstIndex(of: "]") { host = host[host.startIndex...close] }
-        } else if let colon = host.lastIndex(of: ":") {
-            host = host[..<colon]
-        }
-        if host.hasSuffix(".") { host = host.dropLast() }
-        return String(host)
-    }
-
     /// Whether the request names this chassis: one of its configured names or a member's address.
     /// Anything else (DNS rebinding: a hostile name that resolves to a blade) gets `421`.
     func hostAllowed(_ request: Request, source: StateSource) -> Bool {
@@ -185,33 +173,6 @@ extension WebApp {
     }
 
     // MARK: Credentials
-
-    /// The value of cookie `name` in a `Cookie` header, scanned as bytes (every request of a
-    /// browser carries the header).
-    static func cookie(_ name: String, in header: String?) -> String? {
-        guard let header, header.utf8.count <= 8_192 else { return nil }
-        let wanted = Array(name.utf8)
-        var bytes = header.utf8[...]
-        while !bytes.isEmpty {
-            while let first = bytes.first, first == 0x20 || first == 0x3B { bytes = bytes.dropFirst() }
-            let end = bytes.firstIndex(of: 0x3B) ?? bytes.endIndex
-            let pair = bytes[..<end]
-            if let equals = pair.firstIndex(of: 0x3D), pair[..<equals].elementsEqual(wanted) {
-                var value = pair[pair.index(after: equals)...]
-                while let last = value.last, last == 0x20 { value = value.dropLast() }
-                return String(decoding: value, as: UTF8.self)
-            }
-            bytes = bytes[end...]
-        }
-        return nil
-    }
-
-    static func bearer(_ header: String?) -> String? {
-        guard let header, header.utf8.count <= 512 else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return parts[1].trimmingSpaces()
-    }
 
     /// The principal of another blade's engine (`Authorization: Chassis-Member …`), which may
     /// only read `/api/v1/cluster` (a blade joining with join_via).

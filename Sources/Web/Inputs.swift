@@ -1,7 +1,8 @@
 import Foundation
 import Model
 
-/// Request bodies the API accepts. Unknown fields are refused, so a misspelt field is an error
+/// Request bodies the API accepts (every one is declared in this file, which the http fuzz target
+/// compiles on its own). Unknown fields are refused, so a misspelt field is an error
 /// rather than silently ignored.
 struct AnyKey: CodingKey {
     var stringValue: String
@@ -188,6 +189,212 @@ struct AcknowledgeInput: Decodable {
             throw InputError("forSeconds must be from 60 to \(Int(Self.forSecondsMax)) (a week)")
         }
         if let comment { try Validation.text(comment, field: "comment", bytesMax: 512, allowEmpty: true) }
+    }
+}
+
+struct LoginInput: Decodable {
+    var user: String
+    var password: String
+
+    enum Keys: String, CodingKey { case user, password }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["user", "password"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        user = try container.decode(String.self, forKey: .user)
+        password = try container.decode(String.self, forKey: .password)
+    }
+}
+
+/// `{"slot": 3 (absent: the whole chassis), "startsAt" (absent: now), "endsAt" or "durationSeconds", "reason"}`.
+struct MaintenanceInput: Decodable {
+    var slot: Int?
+    var startsAt: Double?
+    var endsAt: Double?
+    var durationSeconds: Double?
+    var reason: String
+
+    init(slot: Int?, startsAt: Double?, endsAt: Double?, durationSeconds: Double?, reason: String) {
+        (self.slot, self.startsAt, self.endsAt, self.durationSeconds, self.reason) = (slot, startsAt, endsAt, durationSeconds, reason)
+    }
+
+    enum Keys: String, CodingKey { case slot, startsAt, endsAt, durationSeconds, reason }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["slot", "startsAt", "endsAt", "durationSeconds", "reason"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        slot = try container.decodeIfPresent(Int.self, forKey: .slot)
+        startsAt = try container.decodeIfPresent(Double.self, forKey: .startsAt)
+        endsAt = try container.decodeIfPresent(Double.self, forKey: .endsAt)
+        durationSeconds = try container.decodeIfPresent(Double.self, forKey: .durationSeconds)
+        reason = try container.decode(String.self, forKey: .reason)
+        if endsAt != nil && durationSeconds != nil { throw InputError("give endsAt or durationSeconds, not both") }
+    }
+}
+
+/// `{"to": "blade2"}`, or nothing for the most preferred other member.
+struct HandOverInput: Decodable {
+    var to: String?
+
+    init(to: String?) { self.to = to }
+
+    enum Keys: String, CodingKey { case to }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["to"])
+        to = try decoder.container(keyedBy: Keys.self).decodeIfPresent(String.self, forKey: .to)
+    }
+}
+
+/// `{"name", "address", "slot", "port", "priority", "witness"}`.
+struct MemberInput: Decodable {
+    var name: String
+    var address: String
+    var slot: Int?
+    var port: Int
+    var priority: Int?
+    var witness: Bool?
+
+    enum Keys: String, CodingKey { case name, address, slot, port, priority, witness }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["name", "address", "slot", "port", "priority", "witness"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        name = try container.decode(String.self, forKey: .name)
+        address = try container.decode(String.self, forKey: .address)
+        slot = try container.decodeIfPresent(Int.self, forKey: .slot)
+        port = try container.decode(Int.self, forKey: .port)
+        priority = try container.decodeIfPresent(Int.self, forKey: .priority)
+        witness = try container.decodeIfPresent(Bool.self, forKey: .witness)
+    }
+}
+
+/// `{"cpu": 500, "sensors": 2000}`: milliseconds per group.
+struct IntervalsInput: Decodable {
+    var values: [String: Int]
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        guard !container.allKeys.isEmpty else { throw InputError("give at least one group's interval in milliseconds") }
+        guard container.allKeys.count <= SamplingGroup.allCases.count else { throw InputError("too many groups") }
+        var values: [String: Int] = [:]
+        for key in container.allKeys { values[key.stringValue] = try container.decode(Int.self, forKey: key) }
+        self.values = values
+    }
+}
+
+/// `{"name", "site", "row", "rack", "shelf"}`, each optional.
+struct ChassisInput: Decodable {
+    var name: String?
+    var site: String?
+    var row: String?
+    var rack: String?
+    var shelf: String?
+
+    enum Keys: String, CodingKey { case name, site, row, rack, shelf }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["name", "site", "row", "rack", "shelf"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        site = try container.decodeIfPresent(String.self, forKey: .site)
+        row = try container.decodeIfPresent(String.self, forKey: .row)
+        rack = try container.decodeIfPresent(String.self, forKey: .rack)
+        shelf = try container.decodeIfPresent(String.self, forKey: .shelf)
+        if name == nil && site == nil && row == nil && rack == nil && shelf == nil {
+            throw InputError("nothing to change: give name, site, row, rack or shelf")
+        }
+    }
+}
+
+/// `{"network": ["blade1", "blade2"], "disk": "all"}`.
+struct ReplicationInput: Decodable {
+    var values: [String: [String]?]
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        guard !container.allKeys.isEmpty else { throw InputError("give at least one group's members (a list) or \"all\"") }
+        guard container.allKeys.count <= SamplingGroup.allCases.count else { throw InputError("too many groups") }
+        var values: [String: [String]?] = [:]
+        for key in container.allKeys {
+            if let word = try? container.decode(String.self, forKey: key) {
+                guard word == "all" else { throw InputError("\(key.stringValue.prefix(40)): a list of members, or \"all\"") }
+                values[key.stringValue] = .some(nil)
+            } else {
+                values[key.stringValue] = .some(try container.decode([String].self, forKey: key))
+            }
+        }
+        self.values = values
+    }
+}
+
+struct UserInput: Decodable {
+    var name: String?
+    var role: String?
+    var password: String?
+    var slots: [Int]?
+    var chassis: String?
+
+    enum Keys: String, CodingKey { case name, role, password, slots, chassis }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["name", "role", "password", "slots", "chassis"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        role = try container.decodeIfPresent(String.self, forKey: .role)
+        password = try container.decodeIfPresent(String.self, forKey: .password)
+        slots = try container.decodeIfPresent([Int].self, forKey: .slots)
+        chassis = try container.decodeIfPresent(String.self, forKey: .chassis)
+        if let slots, slots.count > 16 { throw InputError("at most 16 slots") }
+    }
+}
+
+struct UserChangeInput: Decodable {
+    var role: String?
+    var password: String?
+    var slots: [Int]?
+    var chassis: String?
+
+    enum Keys: String, CodingKey { case role, password, slots, chassis }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["role", "password", "slots", "chassis"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        role = try container.decodeIfPresent(String.self, forKey: .role)
+        password = try container.decodeIfPresent(String.self, forKey: .password)
+        slots = try container.decodeIfPresent([Int].self, forKey: .slots)
+        chassis = try container.decodeIfPresent(String.self, forKey: .chassis)
+        if let slots, slots.count > 16 { throw InputError("at most 16 slots") }
+    }
+}
+
+struct TokenInput: Decodable {
+    var user: String?
+    var label: String?
+    var expiresInDays: Int?
+
+    enum Keys: String, CodingKey { case user, label, expiresInDays }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["user", "label", "expiresInDays"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        user = try container.decodeIfPresent(String.self, forKey: .user)
+        label = try container.decodeIfPresent(String.self, forKey: .label)
+        expiresInDays = try container.decodeIfPresent(Int.self, forKey: .expiresInDays)
+    }
+}
+
+struct UnlockInput: Decodable {
+    var user: String?
+    var address: String?
+
+    enum Keys: String, CodingKey { case user, address }
+
+    init(from decoder: Decoder) throws {
+        try refuseUnknownKeys(decoder, allowed: ["user", "address"])
+        let container = try decoder.container(keyedBy: Keys.self)
+        user = try container.decodeIfPresent(String.self, forKey: .user)
+        address = try container.decodeIfPresent(String.self, forKey: .address)
     }
 }
 

@@ -258,10 +258,4 @@ extension WebApp {
         }
         return response
     }
-
-    /// Only a local absolute path (`/…`, never `//host` or a scheme) is followed back.
-    static func safeReturnPath(_ path: String) -> String {
-        guard path.hasPrefix("/"), !path.hasPrefix("//"), !path.contains("\\") else { return "/" }
-        return URLCoding.headerSafeTarget(path)
-    }
 }

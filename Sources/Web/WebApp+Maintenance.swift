@@ -68,32 +68,6 @@ extension WebApp {
     }
 }
 
-/// `{"slot": 3 (absent: the whole chassis), "startsAt" (absent: now), "endsAt" or "durationSeconds", "reason"}`.
-struct MaintenanceInput: Decodable {
-    var slot: Int?
-    var startsAt: Double?
-    var endsAt: Double?
-    var durationSeconds: Double?
-    var reason: String
-
-    init(slot: Int?, startsAt: Double?, endsAt: Double?, durationSeconds: Double?, reason: String) {
-        (self.slot, self.startsAt, self.endsAt, self.durationSeconds, self.reason) = (slot, startsAt, endsAt, durationSeconds, reason)
-    }
-
-    enum Keys: String, CodingKey { case slot, startsAt, endsAt, durationSeconds, reason }
-
-    init(from decoder: Decoder) throws {
-        try refuseUnknownKeys(decoder, allowed: ["slot", "startsAt", "endsAt", "durationSeconds", "reason"])
-        let container = try decoder.container(keyedBy: Keys.self)
-        slot = try container.decodeIfPresent(Int.self, forKey: .slot)
-        startsAt = try container.decodeIfPresent(Double.self, forKey: .startsAt)
-        endsAt = try container.decodeIfPresent(Double.self, forKey: .endsAt)
-        durationSeconds = try container.decodeIfPresent(Double.self, forKey: .durationSeconds)
-        reason = try container.decode(String.self, forKey: .reason)
-        if endsAt != nil && durationSeconds != nil { throw InputError("give endsAt or durationSeconds, not both") }
-    }
-}
-
 struct MaintenanceDocument: Encodable {
     var maintenance: [MaintenanceWindow]
 }

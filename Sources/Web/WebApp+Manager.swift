@@ -84,43 +84,6 @@ extension WebApp {
     }
 }
 
-/// `{"to": "blade2"}`, or nothing for the most preferred other member.
-struct HandOverInput: Decodable {
-    var to: String?
-
-    init(to: String?) { self.to = to }
-
-    enum Keys: String, CodingKey { case to }
-
-    init(from decoder: Decoder) throws {
-        try refuseUnknownKeys(decoder, allowed: ["to"])
-        to = try decoder.container(keyedBy: Keys.self).decodeIfPresent(String.self, forKey: .to)
-    }
-}
-
-/// `{"name", "address", "slot", "port", "priority", "witness"}`.
-struct MemberInput: Decodable {
-    var name: String
-    var address: String
-    var slot: Int?
-    var port: Int
-    var priority: Int?
-    var witness: Bool?
-
-    enum Keys: String, CodingKey { case name, address, slot, port, priority, witness }
-
-    init(from decoder: Decoder) throws {
-        try refuseUnknownKeys(decoder, allowed: ["name", "address", "slot", "port", "priority", "witness"])
-        let container = try decoder.container(keyedBy: Keys.self)
-        name = try container.decode(String.self, forKey: .name)
-        address = try container.decode(String.self, forKey: .address)
-        slot = try container.decodeIfPresent(Int.self, forKey: .slot)
-        port = try container.decode(Int.self, forKey: .port)
-        priority = try container.decodeIfPresent(Int.self, forKey: .priority)
-        witness = try container.decodeIfPresent(Bool.self, forKey: .witness)
-    }
-}
-
 struct ManagerPageView {
     var notice: String?
     var problem: String?

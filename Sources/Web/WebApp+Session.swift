@@ -219,28 +219,6 @@ extension WebApp {
     static func seeOther(_ location: String) -> Response {
         Response(status: 303, headers: [("Location", location), ("Cache-Control", "no-store")])
     }
-
-    /// A local path to go on to after logging in: never another site (`//host`, a scheme, a
-    /// backslash), never the login or logout pages themselves.
-    static func safeNext(_ path: String) -> String {
-        let safe = safeReturnPath(path)
-        if safe.hasPrefix("/login") || safe.hasPrefix("/logout") || safe.hasPrefix("/session/") { return "/" }
-        return safe
-    }
-}
-
-struct LoginInput: Decodable {
-    var user: String
-    var password: String
-
-    enum Keys: String, CodingKey { case user, password }
-
-    init(from decoder: Decoder) throws {
-        try refuseUnknownKeys(decoder, allowed: ["user", "password"])
-        let container = try decoder.container(keyedBy: Keys.self)
-        user = try container.decode(String.self, forKey: .user)
-        password = try container.decode(String.self, forKey: .password)
-    }
 }
 
 struct SessionDocument: Encodable {

@@ -152,44 +152,6 @@ struct IntervalDocument: Encodable {
 
 struct IntervalsDocument: Encodable { var intervals: [IntervalDocument] }
 
-/// `{"cpu": 500, "sensors": 2000}`: milliseconds per group.
-struct IntervalsInput: Decodable {
-    var values: [String: Int]
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: AnyKey.self)
-        guard !container.allKeys.isEmpty else { throw InputError("give at least one group's interval in milliseconds") }
-        guard container.allKeys.count <= SamplingGroup.allCases.count else { throw InputError("too many groups") }
-        var values: [String: Int] = [:]
-        for key in container.allKeys { values[key.stringValue] = try container.decode(Int.self, forKey: key) }
-        self.values = values
-    }
-}
-
-/// `{"name", "site", "row", "rack", "shelf"}`, each optional.
-struct ChassisInput: Decodable {
-    var name: String?
-    var site: String?
-    var row: String?
-    var rack: String?
-    var shelf: String?
-
-    enum Keys: String, CodingKey { case name, site, row, rack, shelf }
-
-    init(from decoder: Decoder) throws {
-        try refuseUnknownKeys(decoder, allowed: ["name", "site", "row", "rack", "shelf"])
-        let container = try decoder.container(keyedBy: Keys.self)
-        name = try container.decodeIfPresent(String.self, forKey: .name)
-        site = try container.decodeIfPresent(String.self, forKey: .site)
-        row = try container.decodeIfPresent(String.self, forKey: .row)
-        rack = try container.decodeIfPresent(String.self, forKey: .rack)
-        shelf = try container.decodeIfPresent(String.self, forKey: .shelf)
-        if name == nil && site == nil && row == nil && rack == nil && shelf == nil {
-            throw InputError("nothing to change: give name, site, row, rack or shelf")
-        }
-    }
-}
-
 struct SettingsPageView {
     var notice: String?
     var problem: String?
@@ -244,27 +206,6 @@ struct ReplicationDocument: Encodable {
     }
 
     var groups: [Row]
-}
-
-/// `{"network": ["blade1", "blade2"], "disk": "all"}`.
-struct ReplicationInput: Decodable {
-    var values: [String: [String]?]
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: AnyKey.self)
-        guard !container.allKeys.isEmpty else { throw InputError("give at least one group's members (a list) or \"all\"") }
-        guard container.allKeys.count <= SamplingGroup.allCases.count else { throw InputError("too many groups") }
-        var values: [String: [String]?] = [:]
-        for key in container.allKeys {
-            if let word = try? container.decode(String.self, forKey: key) {
-                guard word == "all" else { throw InputError("\(key.stringValue.prefix(40)): a list of members, or \"all\"") }
-                values[key.stringValue] = .some(nil)
-            } else {
-                values[key.stringValue] = .some(try container.decode([String].self, forKey: key))
-            }
-        }
-        self.values = values
-    }
 }
 
 struct IntervalRowView {

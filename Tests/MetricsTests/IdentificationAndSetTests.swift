@@ -70,6 +70,17 @@ struct IdentificationTests {
     func macParsing(raw: String, expected: String?) {
         #expect(parseMACAddress(raw) == expected)
     }
+
+    /// Found by the collectors fuzz target's check that an address is groups of two ASCII hex
+    /// digits: Character's isHexDigit also takes fullwidth digits and letters, and splitting at
+    /// `:` dropped empty groups, so `3c:ec:ef:12:34::56` was an address.
+    @Test func macAddressGroupsAreTwoASCIIHexDigits() {
+        #expect(parseMACAddress("\u{FF10}\u{FF21}:11:22:33:44:55\n") == nil)
+        #expect(parseMACAddress("3c:ec:ef:12:34::56\n") == nil)
+        #expect(parseMACAddress(":3c:ec:ef:12:34:56") == nil)
+        #expect(parseMACAddress("3c:ec:ef:12:34:56:") == nil)
+        #expect(parseMACAddress("0A:11:22:33:44:55\n") == "0a:11:22:33:44:55")
+    }
 }
 
 @Suite("Collector set")

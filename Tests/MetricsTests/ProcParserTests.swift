@@ -228,6 +228,27 @@ struct ProcParserTests {
         #expect(parseUptime(text) == expected)
     }
 
+    /// Found by the collectors fuzz target: a one-line file whose last field is followed by the
+    /// newline (`0.04 0 3\n`, `5\n`) read that field with the newline in it, and was refused.
+    @Test func loadAverageAndUptimeEndingInTheirLastFieldAndANewline() {
+        #expect(parseLoadAverage("0.04 0 3\n") == LoadAverage(oneMinute: 0.04, fiveMinutes: 0, fifteenMinutes: 3))
+        #expect(parseUptime("5\n") == 5)
+        #expect(parseUptime("\n  260.64\t\n") == 260.64)
+        #expect(parseLoadAverage("1 2\n3") == nil)
+    }
+
+    /// Found by the collectors fuzz target's check that a parsed value is the field's number: more
+    /// than 308 fraction digits made the scale infinite and the value NaN, and as many integer
+    /// digits gave infinity (an uptime reading of inf).
+    @Test func decimalsPastADoublesRangeAreNeverNaNOrInfinite() {
+        let longFraction = "0." + String(repeating: "1", count: 400)
+        let load = parseLoadAverage(longFraction + " 1 1")
+        #expect(load.map { abs($0.oneMinute - 0.111_111_111_111_111_1) < 1e-15 } == true)
+        #expect(parseUptime(String(repeating: "9", count: 400)) == nil)
+        #expect(parseLoadAverage(String(repeating: "9", count: 309) + " 1 1") == nil)
+        #expect(parseUptime("12.000000000000000000000000001") == 12)
+    }
+
     @Test func loadAndUptimeFixtures() {
         #expect(parseLoadAverage(Fixture.text("loadavg.txt")) == LoadAverage(oneMinute: 0.04, fiveMinutes: 0.1, fifteenMinutes: 0.04))
         #expect(parseUptime(Fixture.text("uptime.txt")) == 260.64)
