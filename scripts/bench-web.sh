@@ -269,9 +269,11 @@ else
 fi
 # The blade's TLS as rendered: every ssl_* directive (certificate, key, protocols, ciphers, session
 # cache, tickets …), an "http2 on;" (nginx >= 1.25), keep-alive limits, and the parameters of its
-# HTTPS listen directive (ssl http2), all copied verbatim.
-awk '$1 ~ /^ssl_/ || $1 == "http2" || $1 == "keepalive_timeout" || $1 == "keepalive_requests" {
-       line = $0; sub(/^[[:space:]]+/, "", line); if (!(line in seen)) { seen[line] = 1; print "    " line } }' \
+# HTTPS listen directive (ssl http2), all copied verbatim: those of the http block itself (depth
+# 1), not an upstream's keepalive_timeout.
+awk 'depth == 1 && ($1 ~ /^ssl_/ || $1 == "http2" || $1 == "keepalive_timeout" || $1 == "keepalive_requests") {
+       line = $0; sub(/^[[:space:]]+/, "", line); if (!(line in seen)) { seen[line] = 1; print "    " line } }
+     { text = $0; sub(/#.*/, "", text); depth += gsub(/\{/, "{", text) - gsub(/\}/, "}", text) }' \
   "$BLADE_CONF" > "$WORK/static-nginx/from-blade.conf"
 grep -q '^ *ssl_certificate ' "$WORK/static-nginx/from-blade.conf" && grep -q '^ *ssl_certificate_key ' "$WORK/static-nginx/from-blade.conf" \
   || die "no ssl_certificate and ssl_certificate_key in $BLADE_CONF"
