@@ -112,6 +112,7 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
 install:
 	$(SWIFT) build -c $(CONFIGURATION)
+	$(SWIFT) build -c $(CONFIGURATION) --product generate-manual
 	./scripts/install.sh "$(DESTDIR)" "$(PREFIX)" "$(SYSCONFDIR)" "$(UNITDIR)" .build/$(CONFIGURATION)
 
 # The Debian package (debhelper), checked by lintian: .build/deb-out/chassis-manager_*.deb.

@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "Consensus"),
         // A whole chassis of cores on simulated time, shared by chassis-sim and the tests.
         .target(name: "Simulation", dependencies: ["Consensus"]),
-        .executableTarget(name: "Sim", dependencies: ["Simulation"]),
+        .executableTarget(name: "Sim", dependencies: ["Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Domain value types and pure rules (thresholds, statuses).
         .target(name: "Model"),
@@ -87,9 +87,11 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
-        .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc"]),
+        .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc",
+                                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "Engine", dependencies: [
             "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "ChassisKeys", "Notifications",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -7,6 +7,9 @@
 #   UNITDIR               chassis-engine.service, chassis-web.service, chassis-nginx.service and
 #                         chassis-nginx-reload.path (nginx reloads for a new certificate)
 #   PREFIX/lib/sysusers.d, PREFIX/lib/tmpfiles.d   the chassis user and the directories
+#   PREFIX/share/man      chassis-engine(8), chassis-web(8), chassisctl(8), chassis-sim(1), made
+#                         from the programs' own argument declarations (generate-manual)
+#   PREFIX/share/bash-completion, zsh and fish completions of chassisctl
 # Paths inside the units and the example configuration are rewritten to PREFIX and SYSCONFDIR.
 #
 # usage: scripts/install.sh DESTDIR PREFIX SYSCONFDIR UNITDIR BUILD_DIRECTORY
@@ -20,7 +23,7 @@ DESTDIR=$1 PREFIX=$2 SYSCONFDIR=$3 UNITDIR=$4 BUILD=$5
 for path in "$PREFIX" "$SYSCONFDIR" "$UNITDIR"; do
     [[ $path == /* ]] || { echo "install.sh: $path is not an absolute path" >&2; exit 2; }
 done
-for binary in chassis-engine chassis-web chassisctl chassis-sim; do
+for binary in chassis-engine chassis-web chassisctl chassis-sim generate-manual; do
     [[ -x $BUILD/$binary ]] || { echo "install.sh: $BUILD/$binary is not built" >&2; exit 1; }
 done
 
@@ -57,4 +60,31 @@ if [[ ! -e $DESTDIR$SYSCONFDIR/chassis/blade.toml ]]; then
     rewrite config/blade.example.toml > "$DESTDIR$SYSCONFDIR/chassis/blade.toml"
     chmod 0640 "$DESTDIR$SYSCONFDIR/chassis/blade.toml"
 fi
+# Manual pages from each program's --experimental-dump-help (swift-argument-parser).
+man=$DESTDIR$PREFIX/share/man
+install -d -m 0755 "$man/man1" "$man/man8"
+for entry in chassis-engine:8 chassis-web:8 chassisctl:8 chassis-sim:1; do
+    binary=${entry%%:*} section=${entry##*:}
+    "$BUILD/generate-manual" "$BUILD/$binary" --section "$section" --output-directory "$man/man$section" \
+        --date "$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%d)" --authors "Chassis Manager team"
+    page="$man/man$section/$binary.$section"
+    if [[ $binary != chassisctl ]]; then
+        # A program without subcommands: generate-manual still lists the parser's implicit
+        # `help` subcommand and puts "subcommand" in the synopsis; both go.
+        awk '$0 == ".Ar subcommand" { next }
+             $0 == ".It Em help" { skipping = 1; next }
+             skipping && $0 == ".El" { skipping = 0; next }
+             !skipping' "$page" > "$page.tmp" && mv "$page.tmp" "$page"
+    fi
+    chmod 0644 "$page"
+done
+# Shell completions of chassisctl.
+completions=$DESTDIR$PREFIX/share
+install -d -m 0755 "$completions/bash-completion/completions" "$completions/zsh/vendor-completions" \
+    "$completions/fish/vendor_completions.d"
+"$BUILD/chassisctl" --generate-completion-script bash > "$completions/bash-completion/completions/chassisctl"
+"$BUILD/chassisctl" --generate-completion-script zsh > "$completions/zsh/vendor-completions/_chassisctl"
+"$BUILD/chassisctl" --generate-completion-script fish > "$completions/fish/vendor_completions.d/chassisctl.fish"
+chmod 0644 "$completions/bash-completion/completions/chassisctl" "$completions/zsh/vendor-completions/_chassisctl" \
+    "$completions/fish/vendor_completions.d/chassisctl.fish"
 echo "installed into ${DESTDIR:-/} (prefix $PREFIX)"

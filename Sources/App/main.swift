@@ -7,6 +7,7 @@ import CMalloc
 import Config
 import Control
 import Web
+import ArgumentParser
 
 /// chassis-web: the FastCGI application behind nginx.
 ///
@@ -26,47 +27,34 @@ let log: @Sendable (String) -> Void = { message in
     print("chassis-web: " + message)
 }
 
-func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: chassis-web --config PATH [--socket PATH]\n".utf8))
-    exit(2)
+/// The command line (swift-argument-parser: `--help`, the man page and shell completions come
+/// from this declaration).
+struct WebCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chassis-web",
+        abstract: "The chassis' web application: a FastCGI responder behind nginx.",
+        discussion: """
+        It answers the pages and /api/v1 from the engine's databases (read-only) and sends \
+        changes to the engine's control socket; on a blade that is not the active manager it \
+        redirects to the one that is. Its FastCGI socket is mode 0660 with the runtime \
+        directory's group (nginx's).
+
+        Exit status: 0 stopped by SIGTERM or SIGINT; 1 a failure at start; 2 a configuration \
+        error; 64 a usage error.
+        """)
+
+    @Option(help: ArgumentHelp("The blade's configuration.", discussion: "/etc/chassis/blade.toml when installed.",
+                               valueName: "file"))
+    var config: String
+
+    @Option(help: ArgumentHelp("The FastCGI socket.", discussion: "Default: web.sock in the configuration's runtime_dir.",
+                               valueName: "path"))
+    var socket: String?
 }
 
-func help() -> Never {
-    print("""
-    chassis-web: the chassis' web application, a FastCGI responder behind nginx. It answers the
-    pages and /api/v1 from the engine's databases (read-only) and sends changes to the engine's
-    control socket; on a blade that is not the active manager it redirects to the one that is.
-
-    usage: chassis-web --config PATH [--socket PATH]
-
-      --config PATH  the blade's configuration (/etc/chassis/blade.toml when installed)
-      --socket PATH  the FastCGI socket (default: web.sock in the configuration's runtime_dir)
-      -h, --help     this text
-
-    Exit status: 0 stopped by SIGTERM or SIGINT, 1 a failure at start, 2 a usage or
-    configuration error.
-    """)
-    exit(0)
-}
-
-var configPath: String?
-var socketOverride: String?
-var arguments = CommandLine.arguments.dropFirst()
-while let argument = arguments.popFirst() {
-    switch argument {
-    case "--config":
-        guard let value = arguments.popFirst() else { usage() }
-        configPath = value
-    case "--socket":
-        guard let value = arguments.popFirst() else { usage() }
-        socketOverride = value
-    case "--help", "-h": help()
-    default:
-        FileHandle.standardError.write(Data("chassis-web: unknown argument \(argument)\n".utf8))
-        usage()
-    }
-}
-guard let configPath else { usage() }
+let command = WebCommand.parseOrExit()
+let configPath = command.config
+let socketOverride = command.socket
 
 let config = BladeConfig.loadOrExit(path: configPath, program: "chassis-web")
 

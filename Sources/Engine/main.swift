@@ -10,6 +10,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParser
 import Logging
 import Metrics
 import Model
@@ -32,45 +33,40 @@ setvbuf(stderr, nil, _IOLBF, 0)
 mallopt(M_TRIM_THRESHOLD, 8 << 20)
 mallopt(M_ARENA_MAX, 2)
 
-func usage() -> Never {
-    fputs("usage: chassis-engine --config FILE [--witness]\n", stderr)
-    exit(2)
+/// The command line (swift-argument-parser: `--help`, the man page and shell completions come
+/// from this declaration).
+struct EngineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chassis-engine",
+        abstract: "A blade's engine: election, replication, sampling, alerts and notifications.",
+        discussion: """
+        It elects the chassis' active manager with the other blades, replicates the \
+        configuration and every blade's last status, samples this blade's health (libsensors) \
+        and performance, raises alerts on thresholds, sends notifications from the active \
+        manager, and serves the control socket that chassisctl and chassis-web use. It is the \
+        only writer of the blade's databases.
+
+        Under systemd (Type=notify) it says READY once it has joined the chassis (it is the \
+        active manager or follows one), shows its role or why no manager is active as its \
+        status, and pings the watchdog from its event loop. The log level is CHASSIS_LOG_LEVEL \
+        (trace, debug, info, notice, warning, error, critical).
+
+        Exit status: 0 stopped by SIGTERM or SIGINT; 1 a failure while running; 2 a \
+        configuration error (the file, the line and the problem are printed; systemd does not \
+        restart it); 64 a usage error.
+        """)
+
+    @Option(help: ArgumentHelp("The blade's configuration.", discussion: "/etc/chassis/blade.toml when installed.",
+                               valueName: "file"))
+    var config: String
+
+    @Flag(help: "Only vote and keep the log (no metrics, no web): the third member of a two-blade chassis.")
+    var witness = false
 }
 
-func help() -> Never {
-    print("""
-    chassis-engine: a blade's engine. It elects the chassis' active manager with the other
-    blades, replicates the configuration, samples this blade's health and performance, raises
-    alerts and sends notifications, and serves the control socket (chassisctl, chassis-web).
-
-    usage: chassis-engine --config FILE [--witness]
-
-      --config FILE  the blade's configuration (/etc/chassis/blade.toml when installed)
-      --witness      only vote and keep the log: the third member of a two-blade chassis
-      -h, --help     this text
-
-    Exit status: 0 stopped by SIGTERM or SIGINT, 1 a failure while running, 2 a usage or
-    configuration error (systemd does not restart it: fix the file). Under systemd (Type=notify)
-    it says READY once it has joined the chassis and pings the watchdog from its event loop.
-    The log level is CHASSIS_LOG_LEVEL (trace, debug, info, notice, warning, error, critical).
-    """)
-    exit(0)
-}
-
-var configPath: String?
-var witness = false
-var arguments = CommandLine.arguments.dropFirst().makeIterator()
-while let argument = arguments.next() {
-    switch argument {
-    case "--config": configPath = arguments.next()
-    case "--witness": witness = true
-    case "--help", "-h": help()
-    default:
-        fputs("chassis-engine: unknown argument \(argument)\n", stderr)
-        usage()
-    }
-}
-guard let configPath else { usage() }
+let command = EngineCommand.parseOrExit()
+let configPath = command.config
+let witness = command.witness
 
 // A bad file stops the engine with the file, the line and the problem.
 let config = BladeConfig.loadOrExit(path: configPath, program: "chassis-engine")

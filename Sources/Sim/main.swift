@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ArgumentParser
 import Simulation
 
 // chassis-sim: runs random fault schedules of a whole chassis on simulated time.
@@ -12,70 +13,59 @@ import Simulation
 //   chassis-sim --bench                   measures messages stepped per second by one core
 //   --engine-timing                       runs the cores with chassis-engine's timing (Config.engine)
 
-let usageLine = "usage: chassis-sim [--seed S] [--schedules K] [--verbose] [--trace-messages] [--jobs N] [--eager-ticks] [--engine-timing] | --bench"
+/// The command line (swift-argument-parser: `--help`, the man page and shell completions come
+/// from this declaration).
+struct SimCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chassis-sim",
+        abstract: "The consensus core of a whole chassis under random fault schedules, on simulated time.",
+        discussion: """
+        Every schedule (2 to 16 blades, a witness or not; crashes, restarts, partitions, lost, \
+        late and repeated messages, paused processes, clock drift, membership changes, \
+        hand-overs) checks safety (never two active managers at once, no committed entry lost or \
+        changed, snapshots whole) and liveness (an active manager again after the faults heal). \
+        A failing schedule prints its seed: replay it with --seed S --verbose.
+        """)
 
-func usage() -> Never {
-    fputs(usageLine + "\n", stderr)
-    exit(2)
-}
+    @Option(help: "The first schedule's seed.")
+    var seed: UInt64 = 1
 
-func help() -> Never {
-    print("""
-    chassis-sim: the consensus core of a whole chassis under random fault schedules, on simulated
-    time; every schedule checks safety (one active manager at a time, no committed entry lost)
-    and liveness. A failing schedule prints its seed: replay it with --seed S --verbose.
+    @Option(help: "How many schedules to run.")
+    var schedules = 1
 
-    \(usageLine)
+    @Option(help: "Schedules run in parallel (1 to 64).")
+    var jobs = 2
 
-      --seed S          the first schedule's seed (default 1)
-      --schedules K     how many schedules to run (default 1)
-      --jobs N          schedules run in parallel (default 2, at most 64)
-      --verbose         print the schedule's events (one schedule)
-      --trace-messages  also print every message delivered
-      --eager-ticks     tick every member every tick (default: only when a timer is due)
-      --engine-timing   the timing chassis-engine runs with (150 ms heartbeats, 100 ms stagger)
-      --bench           measure messages stepped per second by one core
-      -h, --help        this text
-    """)
-    exit(0)
-}
+    @Flag(help: "Print the schedule's events (one schedule).")
+    var verbose = false
 
-var seed: UInt64 = 1
-var schedules = 1
-var verbose = false
-var bench = false
-var jobs = 2
-var eagerTicks = false
-var engineTiming = false
-var arguments = CommandLine.arguments.dropFirst()
-while let argument = arguments.popFirst() {
-    switch argument {
-    case "--seed":
-        guard let value = arguments.popFirst(), let parsed = UInt64(value) else { usage() }
-        seed = parsed
-    case "--schedules":
-        guard let value = arguments.popFirst(), let parsed = Int(value), parsed >= 1 else { usage() }
-        schedules = parsed
-    case "--jobs":
-        guard let value = arguments.popFirst(), let parsed = Int(value), parsed >= 1, parsed <= 64 else { usage() }
-        jobs = parsed
-    case "--eager-ticks":
-        eagerTicks = true
-    case "--engine-timing":
-        engineTiming = true
-    case "--verbose":
-        verbose = true
-    case "--trace-messages":
-        RandomSchedule.traceMessagesEnabled = true
-        verbose = true
-    case "--bench":
-        bench = true
-    case "--help", "-h":
-        help()
-    default:
-        usage()
+    @Flag(help: "Also print every message delivered.")
+    var traceMessages = false
+
+    @Flag(help: "Tick every member every tick (default: only when a timer is due).")
+    var eagerTicks = false
+
+    @Flag(help: "The timing chassis-engine runs with (150 ms heartbeats, 100 ms stagger).")
+    var engineTiming = false
+
+    @Flag(help: "Measure messages stepped per second by one core.")
+    var bench = false
+
+    func validate() throws {
+        guard schedules >= 1 else { throw ValidationError("--schedules must be at least 1") }
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1 to 64") }
     }
 }
+
+let command = SimCommand.parseOrExit()
+let seed = command.seed
+let schedules = command.schedules
+let verbose = command.verbose || command.traceMessages
+let bench = command.bench
+let jobs = command.jobs
+let eagerTicks = command.eagerTicks
+let engineTiming = command.engineTiming
+if command.traceMessages { RandomSchedule.traceMessagesEnabled = true }
 
 if bench {
     for line in Benchmark.run() { print(line) }
