@@ -68,6 +68,8 @@ for entry in chassis-engine:8 chassis-web:8 chassisctl:8 chassis-sim:1; do
     "$BUILD/generate-manual" "$BUILD/$binary" --section "$section" --output-directory "$man/man$section" \
         --date "$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%d)" --authors "Chassis Manager team"
     page="$man/man$section/$binary.$section"
+    # A blank line between paragraphs is a paragraph macro in mdoc (groff warns otherwise).
+    awk '{ print ($0 == "" ? ".Pp" : $0) }' "$page" > "$page.tmp" && mv "$page.tmp" "$page"
     if [[ $binary != chassisctl ]]; then
         # A program without subcommands: generate-manual still lists the parser's implicit
         # `help` subcommand and puts "subcommand" in the synopsis; both go.
@@ -82,7 +84,8 @@ done
 completions=$DESTDIR$PREFIX/share
 install -d -m 0755 "$completions/bash-completion/completions" "$completions/zsh/vendor-completions" \
     "$completions/fish/vendor_completions.d"
-"$BUILD/chassisctl" --generate-completion-script bash > "$completions/bash-completion/completions/chassisctl"
+# (Sourced, not run: no #! line.)
+"$BUILD/chassisctl" --generate-completion-script bash | sed '1{/^#!/d}' > "$completions/bash-completion/completions/chassisctl"
 "$BUILD/chassisctl" --generate-completion-script zsh > "$completions/zsh/vendor-completions/_chassisctl"
 "$BUILD/chassisctl" --generate-completion-script fish > "$completions/fish/vendor_completions.d/chassisctl.fish"
 chmod 0644 "$completions/bash-completion/completions/chassisctl" "$completions/zsh/vendor-completions/_chassisctl" \
