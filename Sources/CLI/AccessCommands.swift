@@ -145,10 +145,18 @@ struct TokenCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the tokens (never their secrets).")
         @OptionGroup var target: BladeOptions
+        @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             let access = try AccessCommands.reader(try target.load()).access()
-            for token in access.tokens.values.sorted(by: { $0.createdAt < $1.createdAt }) {
+            let tokens = access.tokens.values.sorted(by: { $0.createdAt < $1.createdAt })
+            if json {
+                return try printJSON(tokens.map { token in
+                    ["id": token.id, "user": token.user, "label": token.label, "createdAt": Format.time(token.createdAt),
+                     "expiresAt": token.expiresAt.map(Format.time) ?? ""]
+                })
+            }
+            for token in tokens {
                 print("\(token.id)\t\(token.user)\t\(token.label)\tcreated \(Format.time(token.createdAt))\t"
                       + (token.expiresAt.map { "expires \(Format.time($0))" } ?? "never expires"))
             }

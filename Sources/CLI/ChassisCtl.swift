@@ -14,8 +14,8 @@ struct ChassisCtl: ParsableCommand {
         commandName: "chassisctl",
         abstract: "Chassis Manager console: status, settings and the simulated chassis.",
         subcommands: [StatusCommand.self, AlertsCommand.self, ThresholdsCommand.self, ThresholdCommand.self, AcknowledgeCommand.self,
-                      ChassisCommand.self, SlotCommand.self, IntervalCommand.self, ReplicationCommand.self, HandOverCommand.self,
-                      MemberCommand.self, UserCommand.self, TokenCommand.self,
+                      ChassisCommand.self, SlotCommand.self, NameCommand.self, IntervalsCommand.self, IntervalLegacyCommand.self,
+                      ReplicationCommand.self, HandOverCommand.self, MemberCommand.self, UserCommand.self, TokenCommand.self,
                       AuditCommand.self, EventsCommand.self, NotifyCommand.self, MaintenanceCommand.self, CertificateCommand.self,
                       NginxConfigCommand.self, FirstAdminCommand.self, DemoCommand.self])
 }
@@ -68,57 +68,83 @@ struct StatusCommand: ParsableCommand {
     }
 }
 
-struct ThresholdCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "threshold", abstract: "Set or remove a user-defined threshold.")
-    @OptionGroup var target: BladeOptions
-
+/// A threshold rule as options: `thresholds set` and the older `threshold`.
+struct ThresholdRuleOptions: ParsableArguments {
     @Argument(help: "Metric key, or a prefix ending in '*' (e.g. hwmon.coretemp-isa-0000.temp1).")
     var key: String
 
     @Option(help: "Scope: global, chassis:ID, type:ROLE or slot:N.")
     var scope: String = "global"
-    @Option var lowCritical: Double?
-    @Option var lowWarning: Double?
-    @Option var highWarning: Double?
-    @Option var highCritical: Double?
-    @Option var hysteresis: Double = 0
+    @Option(help: "Critical below this.") var lowCritical: Double?
+    @Option(help: "Warning below this.") var lowWarning: Double?
+    @Option(help: "Warning above this.") var highWarning: Double?
+    @Option(help: "Critical above this.") var highCritical: Double?
+    @Option(help: "How far back past a limit a value must come before its alert clears.") var hysteresis: Double = 0
     @Option(help: "Seconds a condition must hold before an alert is raised.")
     var minimumDuration: Double = 0
+
+    static func parse(scope: String) throws -> ThresholdScope {
+        switch scope.split(separator: ":", maxSplits: 1).map(String.init) {
+        case ["global"]: return .global
+        case let parts where parts.count == 2 && parts[0] == "chassis": return .chassis(parts[1])
+        case let parts where parts.count == 2 && parts[0] == "type": return .moduleType(parts[1])
+        case let parts where parts.count == 2 && parts[0] == "slot":
+            if let slot = Int(parts[1]) { return .slot(slot) }
+        default: break
+        }
+        throw ValidationError("scope must be global, chassis:ID, type:ROLE or slot:N")
+    }
+
+    static func text(_ scope: ThresholdScope) -> String {
+        switch scope {
+        case .global: return "global"
+        case .chassis(let id): return "chassis:\(id)"
+        case .moduleType(let role): return "type:\(role)"
+        case .slot(let slot): return "slot:\(slot)"
+        }
+    }
+
+    /// Sets the rule; its id.
+    func set(_ config: BladeConfig) throws -> Int64 {
+        let rule = ThresholdRule(scope: try Self.parse(scope: scope), metricKey: key,
+                                 limits: Limits(lowCritical: lowCritical, lowWarning: lowWarning,
+                                                highWarning: highWarning, highCritical: highCritical),
+                                 hysteresis: hysteresis, minimumDurationSeconds: minimumDuration)
+        let response = try ControlClient(socketPath: config.paths.controlSocket).send(.setThreshold(rule))
+        try check(response)
+        return response.id ?? 0
+    }
+
+    static func remove(key: String, scope: ThresholdScope, _ config: BladeConfig) throws {
+        guard let rule = try AccessCommands.reader(config).thresholds().first(where: { $0.metricKey == key && $0.scope == scope }) else {
+            throw ValidationError("no threshold for \(key) at scope \(text(scope))")
+        }
+        try check(ControlClient(socketPath: config.paths.controlSocket).send(.removeThreshold(id: rule.id)))
+    }
+}
+
+/// The older form, kept for scripts: `threshold KEY [limits]` sets, `--remove` removes.
+struct ThresholdCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "threshold", abstract: "Set or remove a threshold (see: thresholds).",
+                                                    shouldDisplay: false)
+    @OptionGroup var target: BladeOptions
+    @OptionGroup var rule: ThresholdRuleOptions
     @Flag(help: "Remove the rule for this key and scope instead.")
     var remove = false
 
     func run() throws {
         let config = try target.load()
-        let parsedScope: ThresholdScope
-        switch scope.split(separator: ":", maxSplits: 1).map(String.init) {
-        case ["global"]: parsedScope = .global
-        case let parts where parts.count == 2 && parts[0] == "chassis": parsedScope = .chassis(parts[1])
-        case let parts where parts.count == 2 && parts[0] == "type": parsedScope = .moduleType(parts[1])
-        case let parts where parts.count == 2 && parts[0] == "slot" && Int(parts[1]) != nil: parsedScope = .slot(Int(parts[1])!)
-        default: throw ValidationError("scope must be global, chassis:ID, type:ROLE or slot:N")
-        }
-        let client = ControlClient(socketPath: config.paths.controlSocket)
         if remove {
-            let reader = StoreReader(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase,
-                                     staleAfterSeconds: config.web.staleAfterSeconds)
-            guard let rule = try reader.thresholds().first(where: { $0.metricKey == key && $0.scope == parsedScope }) else {
-                throw ValidationError("no threshold for \(key) at scope \(scope)")
-            }
-            try check(client.send(.removeThreshold(id: rule.id)))
+            try ThresholdRuleOptions.remove(key: rule.key, scope: try ThresholdRuleOptions.parse(scope: rule.scope), config)
             return
         }
-        let rule = ThresholdRule(scope: parsedScope, metricKey: key,
-                                 limits: Limits(lowCritical: lowCritical, lowWarning: lowWarning,
-                                                highWarning: highWarning, highCritical: highCritical),
-                                 hysteresis: hysteresis, minimumDurationSeconds: minimumDuration)
-        let response = try client.send(.setThreshold(rule))
-        try check(response)
-        print("threshold \(response.id ?? 0) set")
+        print("threshold \(try rule.set(config)) set")
     }
 }
 
 struct AcknowledgeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ack", abstract: "Acknowledge an alert.")
+    static let configuration = CommandConfiguration(commandName: "ack", abstract: "Acknowledge an alert.",
+                                                    discussion: "Example: chassisctl alerts ack 42 --comment \"fan replaced\" --for 60")
     @OptionGroup var target: BladeOptions
     @Argument var id: Int64
     @Option(help: "Who acknowledges.")

@@ -14,6 +14,7 @@ struct NotifyCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the targets as JSON (passwords never shown).")
         @OptionGroup var target: BladeOptions
+        @Flag(help: "JSON (the only form; accepted for scripts that pass it to every listing).") var json = false
 
         func run() throws {
             let reader = AccessCommands.reader(try target.load())

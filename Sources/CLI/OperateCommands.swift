@@ -57,16 +57,63 @@ struct SlotCommand: ParsableCommand {
     }
 }
 
-struct IntervalCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "interval", abstract: "Set a group's sampling interval on every blade.")
+/// `intervals`: each group's sampling interval and where it comes from; `intervals set`.
+struct IntervalsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "intervals", abstract: "Sampling intervals: list (the default) and set.",
+        discussion: """
+        Examples:
+          chassisctl intervals
+          chassisctl intervals set memory 2500
+        """,
+        subcommands: [List.self, IntervalCommand.self], defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Each group's interval: the chassis' when an operator set it, else this blade's file's.")
+        @OptionGroup var target: BladeOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let config = try target.load()
+            let reader = AccessCommands.reader(config)
+            var rows: [[String: String]] = []
+            for group in SamplingGroup.allCases {
+                if let text = try reader.setting("interval_ms." + group.rawValue), Int(text) != nil {
+                    rows.append(["group": group.rawValue, "intervalMs": text, "source": "chassis"])
+                } else {
+                    rows.append(["group": group.rawValue, "intervalMs": String(config.intervalsMs[group] ?? group.defaultIntervalMs),
+                                 "source": "configuration file"])
+                }
+            }
+            if json { return try printJSON(rows) }
+            for row in rows { print([row["group"] ?? "", (row["intervalMs"] ?? "") + " ms", row["source"] ?? ""].joined(separator: "\t")) }
+        }
+    }
+}
+
+struct IntervalArguments: ParsableArguments {
     @OptionGroup var target: BladeOptions
     @Argument(help: "sensors, cpu, memory, disk, network, system or identification.") var group: SamplingGroup
     @Argument(help: "Milliseconds.") var milliseconds: Int
 
-    func run() throws {
+    func send() throws {
         try AccessCommands.send(.setInterval(group: group, intervalMs: milliseconds), try target.load())
         print("\(group.rawValue) sampled every \(milliseconds) ms")
     }
+}
+
+struct IntervalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a group's sampling interval on every blade.")
+    @OptionGroup var arguments: IntervalArguments
+    func run() throws { try arguments.send() }
+}
+
+/// The older form, kept for scripts: `interval GROUP MS`.
+struct IntervalLegacyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "interval", abstract: "Set a sampling interval (see: intervals).",
+                                                    shouldDisplay: false)
+    @OptionGroup var arguments: IntervalArguments
+    func run() throws { try arguments.send() }
 }
 
 struct ReplicationCommand: ParsableCommand {
@@ -75,16 +122,22 @@ struct ReplicationCommand: ParsableCommand {
     @OptionGroup var target: BladeOptions
     @Argument(help: "A group to change.") var group: SamplingGroup?
     @Argument(help: "all, or member names.") var members: [String] = []
+    @Flag(help: "Print the policy as JSON.") var json = false
 
     func run() throws {
         let config = try target.load()
         guard let group else {
             let reader = AccessCommands.reader(config)
+            var rows: [[String: String]] = []
             for group in SamplingGroup.allCases {
                 let list = try reader.setting(ReplicationPolicy.settingPrefix + group.rawValue).map(ReplicationPolicy.decodeList)
-                print([group.rawValue, ReplicationPolicy.metricClass(group).rawValue,
-                       ReplicationPolicy.isStatic(group) ? "static" : "dynamic",
-                       list.map { $0.isEmpty ? "(no other member)" : $0.joined(separator: ",") } ?? "all"].joined(separator: "\t"))
+                rows.append(["group": group.rawValue, "class": ReplicationPolicy.metricClass(group).rawValue,
+                             "kind": ReplicationPolicy.isStatic(group) ? "static" : "dynamic",
+                             "members": list.map { $0.isEmpty ? "(no other member)" : $0.joined(separator: ",") } ?? "all"])
+            }
+            if json { return try printJSON(rows) }
+            for row in rows {
+                print([row["group"], row["class"], row["kind"], row["members"]].map { $0 ?? "" }.joined(separator: "\t"))
             }
             return
         }
@@ -94,62 +147,136 @@ struct ReplicationCommand: ParsableCommand {
     }
 }
 
+/// `alerts`: the alert log (the default) and `alerts ack`.
 struct AlertsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "alerts", abstract: "The alert log, newest first.")
-    @OptionGroup var target: BladeOptions
-    @Option(help: "open, closed or all.") var state: String = "open"
-    @Option var limit: Int = 100
-    @Flag(help: "Print JSON.") var json = false
+    static let configuration = CommandConfiguration(
+        commandName: "alerts", abstract: "Alerts: list (the default, newest first) and ack.",
+        discussion: """
+        Examples:
+          chassisctl alerts
+          chassisctl alerts list --state all --limit 20 --json
+          chassisctl alerts ack 42 --comment "fan replaced" --for 60
+        """,
+        subcommands: [List.self, AcknowledgeCommand.self], defaultSubcommand: List.self)
 
-    func run() throws {
-        guard let parsed = AlertFilter.State(rawValue: state) else { throw ValidationError("--state must be open, closed or all") }
-        let alerts = try AccessCommands.reader(try target.load()).alertLog(filter: AlertFilter(state: parsed), limit: limit)
-        if json { return try printJSON(alerts) }
-        for alert in alerts {
-            print([String(alert.id), alert.severity.rawValue, alert.slotID.map { "slot \($0)" } ?? "chassis", Format.time(alert.raisedAt),
-                   alert.clearedAt.map { "cleared " + Format.time($0) } ?? "open",
-                   alert.acknowledgedBy.map { "ack " + $0 } ?? "", alert.message].joined(separator: "\t"))
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The alert log, newest first.")
+        @OptionGroup var target: BladeOptions
+        @Option(help: "open, closed or all.") var state: String = "open"
+        @Option(help: "The most alerts to list.") var limit: Int = 100
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            guard let parsed = AlertFilter.State(rawValue: state) else { throw ValidationError("--state must be open, closed or all") }
+            let alerts = try AccessCommands.reader(try target.load()).alertLog(filter: AlertFilter(state: parsed), limit: limit)
+            if json { return try printJSON(alerts) }
+            for alert in alerts {
+                print([String(alert.id), alert.severity.rawValue, alert.slotID.map { "slot \($0)" } ?? "chassis", Format.time(alert.raisedAt),
+                       alert.clearedAt.map { "cleared " + Format.time($0) } ?? "open",
+                       alert.acknowledgedBy.map { "ack " + $0 } ?? "", alert.message].joined(separator: "\t"))
+            }
         }
     }
 }
 
+/// `thresholds`: the rules (the default), `thresholds set` and `thresholds remove`.
 struct ThresholdsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "thresholds", abstract: "Every user-defined threshold rule.")
-    @OptionGroup var target: BladeOptions
-    @Flag(help: "Print JSON.") var json = false
+    static let configuration = CommandConfiguration(
+        commandName: "thresholds", abstract: "User-defined threshold rules: list (the default), set and remove.",
+        discussion: """
+        Examples:
+          chassisctl thresholds
+          chassisctl thresholds set 'hwmon.coretemp-isa-0000.temp*' --scope type:blade --high-warning 80 --high-critical 95
+          chassisctl thresholds remove cpu.total.utilisation --scope slot:3
+        """,
+        subcommands: [List.self, Set.self, Remove.self], defaultSubcommand: List.self)
 
-    func run() throws {
-        let rules = try AccessCommands.reader(try target.load()).thresholds()
-        if json { return try printJSON(rules) }
-        func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "-" }
-        for rule in rules {
-            let scope: String
-            switch rule.scope {
-            case .global: scope = "global"
-            case .chassis(let id): scope = "chassis:\(id)"
-            case .moduleType(let role): scope = "type:\(role)"
-            case .slot(let slot): scope = "slot:\(slot)"
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every rule: id, scope, key, low critical, low warning, high warning, high critical.")
+        @OptionGroup var target: BladeOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let rules = try AccessCommands.reader(try target.load()).thresholds()
+            if json { return try printJSON(rules) }
+            func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "-" }
+            for rule in rules {
+                print([String(rule.id), ThresholdRuleOptions.text(rule.scope), rule.metricKey, number(rule.limits.lowCritical),
+                       number(rule.limits.lowWarning), number(rule.limits.highWarning), number(rule.limits.highCritical)]
+                    .joined(separator: "\t"))
             }
-            print([String(rule.id), scope, rule.metricKey, number(rule.limits.lowCritical), number(rule.limits.lowWarning),
-                   number(rule.limits.highWarning), number(rule.limits.highCritical)].joined(separator: "\t"))
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set the rule for a key and scope (replacing one there).")
+        @OptionGroup var target: BladeOptions
+        @OptionGroup var rule: ThresholdRuleOptions
+
+        func run() throws {
+            let id = try rule.set(try target.load())
+            print("threshold \(id) set")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove the rule for a key and scope.")
+        @OptionGroup var target: BladeOptions
+        @Argument(help: "The rule's metric key or prefix.") var key: String
+        @Option(help: "Scope: global, chassis:ID, type:ROLE or slot:N.") var scope: String = "global"
+
+        func run() throws {
+            try ThresholdRuleOptions.remove(key: key, scope: try ThresholdRuleOptions.parse(scope: scope), try target.load())
+            print("threshold for \(key) at \(scope) removed")
         }
     }
 }
 
 struct HandOverCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "handover", abstract: "Ask the active manager to hand over.")
+    static let configuration = CommandConfiguration(commandName: "handover", abstract: "Ask the active manager to hand over.",
+                                                    discussion: "Examples: chassisctl handover; chassisctl handover --to blade2")
     @OptionGroup var target: BladeOptions
     @Argument(help: "The member to hand over to; the most preferred when left out.") var to: String?
+    @Option(name: .customLong("to"), help: "The member to hand over to (the same as the argument).") var toOption: String?
+
+    func validate() throws {
+        if to != nil && toOption != nil { throw ValidationError("name the member once") }
+    }
 
     func run() throws {
-        try AccessCommands.send(.handOver(to: to), try target.load())
-        print("handed over" + (to.map { " to \($0)" } ?? ""))
+        let target = to ?? toOption
+        try AccessCommands.send(.handOver(to: target), try self.target.load())
+        print("handed over" + (target.map { " to \($0)" } ?? ""))
     }
 }
 
+/// `members`: the chassis' members and their roles (the default), `members add` and `members remove`.
 struct MemberCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "member", abstract: "Add or remove a member (on the active manager).",
-                                                    subcommands: [Add.self, Remove.self])
+    static let configuration = CommandConfiguration(
+        commandName: "members", abstract: "The chassis' members: list (the default), add and remove.",
+        discussion: """
+        Examples:
+          chassisctl members
+          chassisctl members add blade5 --address 10.0.0.15 --slot 5 --port 7400
+          chassisctl members remove blade5
+        """,
+        subcommands: [List.self, Add.self, Remove.self], defaultSubcommand: List.self, aliases: ["member"])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every member with its address, slot, role and when it was last heard.")
+        @OptionGroup var target: BladeOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let cluster = try AccessCommands.reader(try target.load()).cluster()
+            if json { return try printJSON(cluster.members) }
+            for member in cluster.members {
+                print([member.name, member.address, member.slotID.map { "slot \($0)" } ?? "witness", member.role.rawValue,
+                       member.lastHeardAt.map { "heard " + Format.time($0) } ?? "never heard"].joined(separator: "\t"))
+            }
+            if cluster.active == nil { print("no active manager" + (cluster.reason.map { ": \($0)" } ?? "")) }
+        }
+    }
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a blade in an empty slot, or a witness.")
@@ -176,6 +303,41 @@ struct MemberCommand: ParsableCommand {
         func run() throws {
             try AccessCommands.send(.removeMember(name: name), try target.load())
             print("member \(name) removed")
+        }
+    }
+}
+
+/// `name chassis NAME` and `name slot N NAME`: the two names an operator changes most.
+struct NameCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "name", abstract: "Name the chassis or a slot (everything else: chassisctl chassis, chassisctl slot).",
+        discussion: """
+        Examples:
+          chassisctl name chassis "Rack 12 chassis"
+          chassisctl name slot 3 db-primary
+        """,
+        subcommands: [Chassis.self, Slot.self])
+
+    struct Chassis: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Name the chassis.")
+        @OptionGroup var target: BladeOptions
+        @Argument var name: String
+
+        func run() throws {
+            try AccessCommands.send(.setChassisInfo(name: name, site: nil, row: nil, rack: nil, shelf: nil), try target.load())
+            print("chassis named \(name)")
+        }
+    }
+
+    struct Slot: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Name a slot (its module type stays).")
+        @OptionGroup var target: BladeOptions
+        @Argument var slot: Int
+        @Argument var name: String
+
+        func run() throws {
+            try AccessCommands.send(.setSlot(slotID: slot, name: name, moduleType: nil), try target.load())
+            print("slot \(slot) named \(name)")
         }
     }
 }

@@ -242,3 +242,66 @@ def test_log_lines_carry_syslog_priorities_for_the_journal_and_timestamps_otherw
     started = [line for line in plain if "engine started" in line]
     assert started and " notice chassis-engine: engine started" in started[0], plain[:5]
     assert started[0][:4].isdigit() and started[0][10] == "T", started[0]
+
+
+def test_the_operator_commands_of_an_installed_blade(tree, tmp_path):
+    """chassisctl against a running engine of a one-blade installation, found through
+    CHASSIS_CONFIG (no --config): the command names an operator of a real chassis uses, each
+    listing also as JSON, and the older names still working for scripts."""
+    blade = tmp_path / "blade"
+    run_engine_briefly(tree, blade, journal=False, seconds=0.5)  # writes the configuration
+    environment = {**os.environ, "CHASSIS_CONFIG": str(blade / "blade.toml")}
+    engine = subprocess.Popen([str(tree / "usr/bin/chassis-engine"), "--config", str(blade / "blade.toml")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ctl(*arguments, check=True):
+        result = subprocess.run([str(tree / "usr/bin/chassisctl"), *arguments], capture_output=True, text=True,
+                                timeout=30, env=environment)
+        if check:
+            assert result.returncode == 0, f"chassisctl {' '.join(arguments)}: {result.stdout}{result.stderr}"
+        return result
+
+    try:
+        deadline = time.monotonic() + 15
+        while "\tactive\t" not in ctl("members", check=False).stdout:
+            assert time.monotonic() < deadline, ctl("members", check=False)
+            time.sleep(0.3)
+        members = json.loads(ctl("members", "list", "--json").stdout)
+        assert [(member["name"], member["role"]) for member in members] == [("blade1", "active")]
+        assert ctl("member", "list").stdout == ctl("members").stdout, "the older name lists the same"
+
+        ctl("thresholds", "set", "console.key", "--scope", "slot:1", "--high-warning", "7")
+        assert "slot:1\tconsole.key\t-\t-\t7.0\t-" in ctl("thresholds").stdout
+        rules = json.loads(ctl("thresholds", "list", "--json").stdout)
+        assert [rule["metricKey"] for rule in rules] == ["console.key"]
+        ctl("threshold", "older.key", "--high-critical", "9")  # the older form
+        ctl("thresholds", "remove", "console.key", "--scope", "slot:1")
+        ctl("threshold", "older.key", "--remove")
+        assert ctl("thresholds").stdout == ""
+        refused = ctl("thresholds", "remove", "console.key", "--scope", "slot:1", check=False)
+        assert refused.returncode != 0 and "no threshold for console.key" in refused.stderr
+
+        ctl("intervals", "set", "memory", "2500")
+        intervals = {row["group"]: row for row in json.loads(ctl("intervals", "--json").stdout)}
+        assert intervals["memory"] == {"group": "memory", "intervalMs": "2500", "source": "chassis"}
+        assert intervals["cpu"]["source"] == "configuration file"
+        ctl("interval", "cpu", "3000")  # the older form
+        assert "cpu\t3000 ms\tchassis" in ctl("intervals").stdout
+
+        ctl("name", "chassis", "Console chassis")
+        ctl("name", "slot", "1", "db-primary")
+        status = json.loads(ctl("status", "--json").stdout)
+        assert "Console chassis" in json.dumps(status) and "db-primary" in json.dumps(status)
+
+        assert ctl("alerts").returncode == 0 and isinstance(json.loads(ctl("alerts", "list", "--json").stdout), list)
+        for listing in (("events", "--json"), ("audit", "--json"), ("replication", "--json"), ("token", "list", "--json"),
+                        ("user", "list", "--json"), ("maintenance", "list", "--json")):
+            json.loads(ctl(*listing).stdout)
+        audit = ctl("audit").stdout
+        assert "Console chassis" in audit and "interval" in audit, "every change is in the audit log"
+        for command in ("members", "thresholds", "intervals", "alerts", "name", "handover"):
+            help_text = ctl(command, "--help").stdout
+            assert "Example" in help_text, f"{command} --help has no example"
+    finally:
+        engine.terminate()
+        engine.wait(timeout=10)
