@@ -79,6 +79,8 @@ let package = Package(
         ]),
         // Notices of the chassis' events for Alertmanager, syslog, mail and hooks: pure formatting.
         .target(name: "Notifications", dependencies: ["Model"]),
+        // Log lines on standard error, with journald priorities under systemd (every program).
+        .target(name: "Logs", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // The engine's control protocol over a unix socket, and a blocking client.
         .target(name: "Control", dependencies: ["Model"]),
         // Routes, view models, templates and the redirect rule, callable without FastCGI.
@@ -87,10 +89,11 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
-        .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc",
-                                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc", "Logs",
+                                                      .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                                      .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "Engine", dependencies: [
-            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "ChassisKeys", "Notifications",
+            "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "ChassisKeys", "Notifications", "Logs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),

@@ -4,6 +4,7 @@
 import Glibc
 #endif
 import Web
+import Logging
 
 /// The FastCGI edge: connections multiplexed on one epoll instance and served by a few worker
 /// threads, with libfcgi reading each request; a graceful stop on SIGTERM.
@@ -31,7 +32,7 @@ final class FastCGIServer: @unchecked Sendable {
     let threads: Int
     let app: WebApp
     let makeSource: @Sendable () throws -> StateSource
-    let log: @Sendable (String) -> Void
+    let logger: Logger
 
     /// Listening socket, and the identity of the file we bound, so that on exit we remove only
     /// our own socket (not one a newer process has bound since).
@@ -99,13 +100,13 @@ final class FastCGIServer: @unchecked Sendable {
     static let idleSweepMs: Int64 = 5_000
 
     init(socketPath: String, threads: Int, app: WebApp, makeSource: @escaping @Sendable () throws -> StateSource,
-         log: @escaping @Sendable (String) -> Void) {
+         logger: Logger) {
         precondition(threads > 0)
         self.socketPath = socketPath
         self.threads = threads
         self.app = app
         self.makeSource = makeSource
-        self.log = log
+        self.logger = logger
         self.peekBytes = min(1 << 20, max(16_384, app.limits.requestBodyBytesMax + 16_384))
     }
 
@@ -142,7 +143,7 @@ final class FastCGIServer: @unchecked Sendable {
         var directoryStatus = stat()
         if stat(directory, &directoryStatus) == 0, directoryStatus.st_gid != getgid() {
             if chown(socketPath, uid_t(bitPattern: -1), directoryStatus.st_gid) != 0 {
-                log("cannot give \(socketPath) the group of its directory: \(String(cString: strerror(errno)))")
+                logger.warning("cannot give the socket its directory's group", metadata: ["socket": "\(socketPath)", "error": "\(String(cString: strerror(errno)))"])
             }
         }
         chmod(socketPath, 0o660)
@@ -206,7 +207,7 @@ final class FastCGIServer: @unchecked Sendable {
         if !armed { idleSince[connection.descriptor] = nil }
         lock.unlock()
         if !armed {
-            log("epoll_ctl: \(String(cString: strerror(errno)))")
+            logger.error("epoll_ctl failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
             closed(connection, closeIt: true)
         }
     }
@@ -235,7 +236,7 @@ final class FastCGIServer: @unchecked Sendable {
             connections -= 1
         }
         lock.unlock()
-        if !expired.isEmpty { log("closed \(expired.count) FastCGI connection(s) idle for \(Self.idleCloseMs / 1_000) s") }
+        if !expired.isEmpty { logger.info("idle FastCGI connections closed", metadata: ["count": "\(expired.count)", "idle_s": "\(Self.idleCloseMs / 1_000)"]) }
     }
 
     private func spawn(_ index: Int, _ body: @escaping () -> Void) throws {
@@ -270,7 +271,7 @@ final class FastCGIServer: @unchecked Sendable {
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
         request.initialize(to: FCGX_Request())
         guard FCGX_InitRequest(request, -1, 0) == 0 else {
-            log("\(thread): FCGX_InitRequest failed")
+            logger.critical("FCGX_InitRequest failed", metadata: ["thread": "\(thread)"])
             return nil
         }
         return request
@@ -286,7 +287,7 @@ final class FastCGIServer: @unchecked Sendable {
             let ready = epoll_wait(epollFD, &event, 1, -1)
             if ready < 0 {
                 if errno == EINTR { continue }
-                log("worker \(index): epoll_wait: \(String(cString: strerror(errno)))")
+                logger.error("epoll_wait failed", metadata: ["worker": "\(index)", "error": "\(String(cString: strerror(errno)))"])
                 usleep(10_000)
                 continue
             }
@@ -362,7 +363,7 @@ final class FastCGIServer: @unchecked Sendable {
             let soonest = min(sweepAt, waiting.values.map(\.deadline).min() ?? sweepAt)
             let count = epoll_wait(slowEpollFD, &events, Int32(events.count), Int32(max(0, min(soonest - now, 60_000))))
             if count < 0 && errno != EINTR {
-                log("slow lane: epoll_wait: \(String(cString: strerror(errno)))")
+                logger.error("epoll_wait failed", metadata: ["worker": "slow lane", "error": "\(String(cString: strerror(errno)))"])
                 usleep(10_000)
             }
             if isStopping { break }
@@ -426,7 +427,7 @@ final class FastCGIServer: @unchecked Sendable {
                 case EAGAIN, EWOULDBLOCK: return
                 default:
                     // EMFILE and the like: the connection stays queued; try again shortly.
-                    log("accept: \(String(cString: strerror(errno)))")
+                    logger.error("accept failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
                     usleep(10_000)
                     return
                 }
@@ -439,7 +440,7 @@ final class FastCGIServer: @unchecked Sendable {
             if logShed { shedLoggedAt = now }
             lock.unlock()
             guard admitted else {
-                if logShed { log("\(Self.connectionsMax) connections open: closing new ones as they come") }
+                if logShed { logger.warning("connections at their limit: closing new ones as they come", metadata: ["open": "\(Self.connectionsMax)"]) }
                 close(connection)
                 continue
             }
@@ -546,7 +547,7 @@ final class FastCGIServer: @unchecked Sendable {
         }
         let answer = response!
         if answer.status >= 500 {
-            log("\(incoming.method) \(URLCoding.headerSafeTarget(incoming.rawTarget).prefix(200)) -> \(answer.status)")
+            logger.error("answered with a server error", metadata: ["method": "\(incoming.method)", "target": "\(URLCoding.headerSafeTarget(incoming.rawTarget).prefix(200))", "status": "\(answer.status)"])
             // A source that failed is reopened on the next request (the store may have been replaced).
             if answer.status == 503 && !answer.headers.contains(where: { $0.0 == "Location" }) { source = nil }
         }
@@ -684,7 +685,7 @@ final class FastCGIServer: @unchecked Sendable {
         if UInt64(current.st_dev) == identity.device && UInt64(current.st_ino) == identity.inode {
             unlink(socketPath)
         } else {
-            log("\(socketPath) now belongs to another process; left in place")
+            logger.notice("the socket now belongs to another process; left in place", metadata: ["socket": "\(socketPath)"])
         }
     }
 }

@@ -7,6 +7,8 @@ import CMalloc
 import Config
 import Control
 import Web
+import Logging
+import Logs
 import ArgumentParser
 
 /// chassis-web: the FastCGI application behind nginx.
@@ -23,9 +25,8 @@ setvbuf(stderr, nil, _IONBF, 0)
 // (a 16-blade chassis document is 417 KB): two arenas for all.
 mallopt(M_ARENA_MAX, 2)
 
-let log: @Sendable (String) -> Void = { message in
-    print("chassis-web: " + message)
-}
+LineLogHandler.bootstrap(environment: ProcessInfo.processInfo.environment)
+let logger = Logger(label: "chassis-web")
 
 /// The command line (swift-argument-parser: `--help`, the man page and shell completions come
 /// from this declaration).
@@ -90,18 +91,19 @@ sigaddset(&stopSignals, SIGINT)
 pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
 let server = FastCGIServer(socketPath: socketPath, threads: max(1, config.web.threads), app: app,
-                           makeSource: { try makeStateSource(config) }, log: log)
+                           makeSource: { try makeStateSource(config) }, logger: logger)
 do {
     try server.start()
 } catch {
     FileHandle.standardError.write(Data("chassis-web: \(error)\n".utf8))
     exit(1)
 }
-log("blade \(config.blade.name) listening on \(socketPath) with \(max(1, config.web.threads)) threads, templates \(config.web.templatesDir)")
+logger.notice("listening", metadata: ["blade": "\(config.blade.name)", "socket": "\(socketPath)",
+                             "threads": "\(max(1, config.web.threads))", "templates": "\(config.web.templatesDir)"])
 
 var received: Int32 = 0
 sigwait(&stopSignals, &received)
-log("signal \(received): stopping")
+logger.notice("stopping", metadata: ["signal": "\(received)"])
 server.stop()
-log("stopped")
+logger.notice("stopped")
 exit(0)

@@ -12,6 +12,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Logging
+import Logs
 import Metrics
 import Model
 import NIOCore
@@ -71,11 +72,7 @@ let witness = command.witness
 // A bad file stops the engine with the file, the line and the problem.
 let config = BladeConfig.loadOrExit(path: configPath, program: "chassis-engine")
 
-let environment = ProcessInfo.processInfo.environment
-LoggingSystem.bootstrap { label in
-    LineLogHandler(label: label, level: environment["CHASSIS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info,
-                   environment: environment)
-}
+LineLogHandler.bootstrap(environment: ProcessInfo.processInfo.environment)
 var logger = Logger(label: "chassis-engine")
 logger[metadataKey: "blade"] = "\(config.blade.name)"
 

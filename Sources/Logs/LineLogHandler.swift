@@ -8,28 +8,35 @@ import Glibc
 #endif
 import Logging
 
-/// The engine's log lines on standard error, each written with one `write` when it is logged
+/// A program's log lines on standard error, each written with one `write` when it is logged
 /// (nothing is buffered, so nothing dies with a SIGKILLed process).
 ///
 /// Under systemd, when standard error is the journal (`JOURNAL_STREAM` names its device and
 /// inode), each line starts with its syslog priority (`<3>` for an error) and carries no
 /// timestamp: journald records the time, and `journalctl -p warning` finds the warnings.
 /// Otherwise (a terminal, the demo's log files) each line starts with the time and the level.
-struct LineLogHandler: LogHandler {
-    let label: String
-    let journal: Bool
-    var logLevel: Logger.Level
-    var metadata: Logger.Metadata = [:]
+public struct LineLogHandler: LogHandler {
+    public let label: String
+    public let journal: Bool
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
 
-    init(label: String, level: Logger.Level, environment: [String: String]) {
+    public init(label: String, level: Logger.Level, environment: [String: String]) {
         self.label = label
         self.logLevel = level
         self.journal = Self.standardErrorIsJournal(environment["JOURNAL_STREAM"])
     }
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
+    }
+
+    /// Bootstraps swift-log with this handler for the whole process, at the level
+    /// `CHASSIS_LOG_LEVEL` gives (info by default).
+    public static func bootstrap(environment: [String: String]) {
+        let level = environment["CHASSIS_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, level: level, environment: environment) }
     }
 
     /// True when `stream` ("DEVICE:INODE", as systemd sets it) is the file standard error is.
@@ -53,7 +60,7 @@ struct LineLogHandler: LogHandler {
         }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
+    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
              source: String, file: String, function: String, line: UInt) {
         var merged = metadata
         if let explicit { merged.merge(explicit) { _, new in new } }
