@@ -3,7 +3,7 @@ the units pass `systemd-analyze verify`, and the engine speaks systemd's notific
 (READY once it has joined the chassis, WATCHDOG from its event loop, STOPPING on SIGTERM) to a
 real notification socket.
 
-Uses its own demo (HTTP 19680, HTTPS 19643, peer port 7996).
+It binds no port: the engines it starts are single blades with unix sockets only.
 """
 import json
 import os
@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, demo_chassis
+from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -88,47 +88,57 @@ def test_the_units_pass_systemd_analyze_verify(tree, tmp_path):
         assert line in engine, line
 
 
-def test_the_engine_tells_systemd_ready_watchdog_and_stopping(tmp_path):
-    """A notification socket as systemd gives one (NOTIFY_SOCKET, WATCHDOG_USEC): the engine of
-    a one-blade demo says READY=1 once it is the active manager, pings WATCHDOG=1 at half the
-    watchdog period from its event loop, and says STOPPING=1 when it is stopped."""
+def test_the_engine_tells_systemd_ready_watchdog_and_stopping(tree, tmp_path):
+    """A notification socket as systemd gives one (NOTIFY_SOCKET, WATCHDOG_USEC): the installed
+    engine of a one-blade chassis says READY=1 once it is the active manager, pings WATCHDOG=1 at
+    half the watchdog period from its event loop, stops pinging while its process is stopped
+    (SIGSTOP: what a hung engine looks like to systemd, which then restarts it), pings again when
+    it runs, and says STOPPING=1 when it is stopped."""
+    import signal
+    blade = tmp_path / "blade"
+    run_engine_briefly(tree, blade, journal=False, seconds=0.5)  # writes the configuration
     path = str(tmp_path / "notify.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(path)
     listener.settimeout(0.2)
-    saved = {key: os.environ.get(key) for key in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
-    os.environ["NOTIFY_SOCKET"] = path
-    os.environ["WATCHDOG_USEC"] = "1000000"
     received = []
 
     def collect(seconds):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
-                message = listener.recv(4096).decode()
-                received.append((time.monotonic(), message))
+                received.append((time.monotonic(), listener.recv(4096).decode()))
             except socket.timeout:
                 pass
 
+    environment = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"}
+    engine = subprocess.Popen([str(tree / "usr/bin/chassis-engine"), "--config", str(blade / "blade.toml")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
     try:
-        with demo_chassis(1, 19680, 19643, 7996, name="chassis-notify"):
-            collect(4)
-            ready = [message for _, message in received if "READY=1" in message]
-            assert len(ready) == 1, received
-            assert "STATUS=active" in ready[0], ready
-            pings = [at for at, message in received if message == "WATCHDOG=1"]
-            assert len(pings) >= 5, f"{len(pings)} watchdog pings in 4 s at half of a 1 s period"
-            gaps = [later - earlier for earlier, later in zip(pings, pings[1:])]
-            assert max(gaps) < 0.9, f"a watchdog gap of {max(gaps):.2f} s"
-            received.clear()
-        collect(1)
+        collect(4)
+        ready = [message for _, message in received if "READY=1" in message]
+        assert len(ready) == 1, received
+        assert "STATUS=active" in ready[0], ready
+        pings = [at for at, message in received if message == "WATCHDOG=1"]
+        assert len(pings) >= 5, f"{len(pings)} watchdog pings in 4 s at half of a 1 s period"
+        gaps = [later - earlier for earlier, later in zip(pings, pings[1:])]
+        assert max(gaps) < 0.9, f"a watchdog gap of {max(gaps):.2f} s"
+        received.clear()
+        engine.send_signal(signal.SIGSTOP)
+        collect(2)
+        assert not [message for _, message in received if message == "WATCHDOG=1"], "a stopped engine pinged"
+        engine.send_signal(signal.SIGCONT)
+        received.clear()
+        collect(1.5)
+        assert [message for _, message in received if message == "WATCHDOG=1"], "no ping after SIGCONT"
+        received.clear()
+        engine.terminate()
+        assert engine.wait(timeout=10) == 0
+        collect(0.5)
         assert any("STOPPING=1" in message for _, message in received), received
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if engine.poll() is None:
+            engine.kill()
         listener.close()
 
 
