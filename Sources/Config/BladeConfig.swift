@@ -95,6 +95,10 @@ public struct BladeConfig: Sendable, Equatable {
         public var model = ""
         public var revision = ""
         public var manufacturer = ""
+        /// Mount points the filesystem collector watches only (when not empty), and leaves out;
+        /// each takes everything under it.
+        public var filesystemsInclude: [String] = []
+        public var filesystemsExclude: [String] = []
     }
 
     public struct History: Sendable, Equatable {
@@ -260,7 +264,9 @@ public struct BladeConfig: Sendable, Equatable {
                                                        range: 1024...(16 << 20))
         }
         try reader.table("hardware", known: ["proc_root", "sys_root", "simulated_dir", "serial", "model", "revision",
-                                             "manufacturer"]) { t in
+                                             "manufacturer", "filesystems_include", "filesystems_exclude"]) { t in
+            config.hardware.filesystemsInclude = try t.strings("filesystems_include", pattern: .absolutePath)
+            config.hardware.filesystemsExclude = try t.strings("filesystems_exclude", pattern: .absolutePath)
             config.hardware.procRoot = try t.string("proc_root", default: config.hardware.procRoot, pattern: .path)
             config.hardware.sysRoot = try t.string("sys_root", default: config.hardware.sysRoot, pattern: .path)
             let simulated = try t.string("simulated_dir", default: "", pattern: .pathOrEmpty)
@@ -369,7 +375,7 @@ public struct BladeConfig: Sendable, Equatable {
 
 /// The value shapes a string setting may be restricted to.
 enum StringPattern {
-    case any, name, ipv4, path, pathOrEmpty, hostName, cidr
+    case any, name, ipv4, path, pathOrEmpty, absolutePath, hostName, cidr
 
     func check(_ value: String) -> String? {
         switch self {
@@ -390,6 +396,9 @@ enum StringPattern {
             return ok ? nil : "must be a DNS name or an IPv4 address, like chassis.example.net"
         case .cidr:
             return IPv4.parseNetwork(value) == nil ? "is not a network like 10.0.0.0/8 or an address" : nil
+        case .absolutePath:
+            if !value.hasPrefix("/") { return "must be an absolute path, like /var" }
+            return StringPattern.path.check(value)
         case .path, .pathOrEmpty:
             if value.isEmpty { return self == .pathOrEmpty ? nil : "must not be empty" }
             if value.utf8.count > 200 { return "is longer than 200 bytes" }

@@ -27,6 +27,7 @@ enum EngineCollectors {
             // Each simulated blade drifts differently, and the same way on every run.
             simulationSeed: UInt64(config.blade.slot) &* 7_919 &+ 17)
         settings.certificateExpiryPath = config.paths.certificateNotAfter
+        settings.filesystems = FilesystemSelection(include: hardware.filesystemsInclude, exclude: hardware.filesystemsExclude)
         settings.wallClock = { StoreReader.wallClock() }
         return CollectorSet(settings: settings)
     }

@@ -21,12 +21,15 @@ public struct CollectorSettings: Sendable, Equatable {
     public var certificateExpiryPath: String? = nil
     /// Unix seconds now (the certificate's expiry is a wall-clock time).
     public var wallClock: @Sendable () -> Double = { 0 }
+    /// The mount points the filesystem collector watches besides its defaults' choice.
+    public var filesystems = FilesystemSelection()
 
     public static func == (a: CollectorSettings, b: CollectorSettings) -> Bool {
         a.procRoot == b.procRoot && a.sysRoot == b.sysRoot && a.chassisID == b.chassisID && a.slotID == b.slotID
             && a.configuredIdentity == b.configuredIdentity && a.simulatedDirectory == b.simulatedDirectory
             && a.simulationSeed == b.simulationSeed && a.sensorsEnabled == b.sensorsEnabled
             && a.sensorsConfigPath == b.sensorsConfigPath && a.certificateExpiryPath == b.certificateExpiryPath
+            && a.filesystems == b.filesystems
     }
 
     public init(procRoot: String = "/proc", sysRoot: String = "/sys", chassisID: String, slotID: String,
@@ -99,7 +102,7 @@ public final class CollectorSet: @unchecked Sendable {
         var collectors: [Collector] = [
             CPUCollector(procRoot: settings.procRoot),
             MemoryCollector(procRoot: settings.procRoot),
-            FilesystemCollector(procRoot: settings.procRoot),
+            FilesystemCollector(procRoot: settings.procRoot, selection: settings.filesystems),
             DiskIOCollector(procRoot: settings.procRoot, clock: clock),
             NetworkCollector(procRoot: settings.procRoot, clock: clock),
             LoadAverageCollector(procRoot: settings.procRoot),

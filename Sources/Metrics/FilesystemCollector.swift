@@ -54,19 +54,44 @@ public struct FilesystemSpace: Sendable, Equatable {
 public enum FilesystemFilter {
     public static let ignoredTypes: Set<String> = [
         "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts", "devtmpfs",
-        "efivarfs", "fusectl", "hugetlbfs", "iso9660", "mqueue", "nsfs", "proc", "procfs", "pstore",
+        "efivarfs", "erofs", "fusectl", "hugetlbfs", "iso9660", "mqueue", "nsfs", "proc", "procfs", "pstore",
         "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "sysfs", "tracefs", "ramfs", "rootfs",
         "nfs", "nfs4", "cifs", "smb3", "fuse.sshfs", "fuse.gvfsd-fuse", "fuse.portal", "fuse.lxcfs",
     ]
-    public static let ignoredMountPrefixes = ["/dev", "/proc", "/sys"]
+    /// Mount points left out with everything under them: the kernel's, and (as node_exporter
+    /// does) systemd's credentials and container engines' layers, which belong to other namespaces.
+    public static let ignoredMountPrefixes = ["/dev", "/proc", "/sys", "/run/credentials", "/var/lib/docker",
+                                              "/var/lib/containers/storage", "/var/lib/kubelet/pods"]
 
     public static func keeps(_ entry: MountEntry) -> Bool {
         if ignoredTypes.contains(entry.fsType) { return false }
         if entry.fsType == "overlay" && entry.mountPoint != "/" { return false }
-        for prefix in ignoredMountPrefixes {
-            if entry.mountPoint == prefix || entry.mountPoint.hasPrefix(prefix + "/") { return false }
-        }
+        for prefix in ignoredMountPrefixes where FilesystemSelection.isAtOrUnder(entry.mountPoint, prefix) { return false }
         return true
+    }
+}
+
+/// The operator's choice of mount points (`[hardware] filesystems_include` and
+/// `filesystems_exclude`): each a mount point, which takes everything under it too. With an
+/// include list only those are watched; an exclude list leaves those out (after the defaults).
+public struct FilesystemSelection: Sendable, Equatable {
+    public var include: [String]
+    public var exclude: [String]
+
+    public init(include: [String] = [], exclude: [String] = []) {
+        self.include = include
+        self.exclude = exclude
+    }
+
+    public func selects(_ mountPoint: String) -> Bool {
+        if !include.isEmpty && !include.contains(where: { Self.isAtOrUnder(mountPoint, $0) }) { return false }
+        return !exclude.contains { Self.isAtOrUnder(mountPoint, $0) }
+    }
+
+    /// `/run` is at or under `/run`, and so is `/run/user/0`; `/runtime` is not.
+    static func isAtOrUnder(_ mountPoint: String, _ prefix: String) -> Bool {
+        let trimmed = prefix.count > 1 && prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+        return mountPoint == trimmed || trimmed == "/" || mountPoint.hasPrefix(trimmed + "/")
     }
 }
 
@@ -128,15 +153,31 @@ public final class FilesystemCollector: Collector {
     public let procRoot: String
     private let path: String
     private let space: (String) -> Result<FilesystemSpace, FileReadError>
+    private let identity: (String) -> UInt64?
+    public let selection: FilesystemSelection
     private let reader = BoundedFileReader(maximumBytes: 256 * 1024)
     private var descriptors = DescriptorCache()
 
-    /// - Parameter space: how to measure a mount point; `statvfs` unless a test injects one.
-    public init(procRoot: String = "/proc",
-                space: ((String) -> Result<FilesystemSpace, FileReadError>)? = nil) {
+    /// - Parameters:
+    ///   - selection: the operator's include and exclude lists.
+    ///   - space: how to measure a mount point; `statvfs` unless a test injects one.
+    ///   - identity: which filesystem a mount point is (`stat`'s device); a filesystem mounted
+    ///     again elsewhere (a bind mount, a container's view of the host) is watched once, at
+    ///     its first mount point.
+    public init(procRoot: String = "/proc", selection: FilesystemSelection = FilesystemSelection(),
+                space: ((String) -> Result<FilesystemSpace, FileReadError>)? = nil,
+                identity: ((String) -> UInt64?)? = nil) {
         self.procRoot = procRoot
         self.path = procRoot + "/mounts"
+        self.selection = selection
         self.space = space ?? FilesystemCollector.statvfsSpace
+        self.identity = identity ?? FilesystemCollector.deviceIdentity
+    }
+
+    public static func deviceIdentity(_ mountPoint: String) -> UInt64? {
+        var status = stat()
+        guard stat(mountPoint, &status) == 0 else { return nil }
+        return UInt64(status.st_dev)
     }
 
     public static func statvfsSpace(_ mountPoint: String) -> Result<FilesystemSpace, FileReadError> {
@@ -154,7 +195,9 @@ public final class FilesystemCollector: Collector {
     public func collect() throws -> [Reading] {
         let mounts = try reader.withContents(of: path) { parseMounts($0) }
         var result: [Reading] = []
-        for mount in mounts where FilesystemFilter.keeps(mount) {
+        var seen = Set<UInt64>()
+        for mount in mounts where FilesystemFilter.keeps(mount) && selection.selects(mount.mountPoint) {
+            if let device = identity(mount.mountPoint), !seen.insert(device).inserted { continue }
             result.append(contentsOf: readings(mount, space(mount.mountPoint)))
         }
         return result

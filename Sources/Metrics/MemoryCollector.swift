@@ -79,7 +79,7 @@ public func parseMeminfo(_ text: String) -> MemoryInfo {
 }
 
 /// Memory and swap from `/proc/meminfo`: total, available, used percent, swap total, free and
-/// used percent.
+/// used percent (swap only where there is some).
 public final class MemoryCollector: Collector {
     public let name = "proc.meminfo"
     public let group = SamplingGroup.memory
@@ -100,13 +100,17 @@ public final class MemoryCollector: Collector {
     /// The readings for one parsed file. A missing field becomes a fault reading, so the UI
     /// shows the sensor as unreadable instead of silently dropping it.
     public func readings(_ info: MemoryInfo) -> [Reading] {
-        [
+        let memory = [
             reading("memory.total_bytes", "Memory total", "bytes", "node_memory_MemTotal_bytes",
                     "memory", info.totalBytes.map { Double($0) }, replication: .static),
             reading("memory.available_bytes", "Memory available", "bytes", "node_memory_MemAvailable_bytes",
                     "memory", info.effectiveAvailableBytes.map { Double($0) }),
             reading("memory.used_percent", "Memory used", "percent", "chassis_memory_used_percent",
                     "memory", info.usedPercent),
+        ]
+        // A blade without swap shows none: no chart of a swap that does not exist.
+        if info.swapTotalBytes == 0 { return memory }
+        return memory + [
             reading("swap.total_bytes", "Swap total", "bytes", "node_memory_SwapTotal_bytes",
                     "swap", info.swapTotalBytes.map { Double($0) }, replication: .static),
             reading("swap.free_bytes", "Swap free", "bytes", "node_memory_SwapFree_bytes",

@@ -115,6 +115,7 @@ import Testing
         ("[access]\nhttps_port = 70000\n", 2, "between 0 and 65535"),
         ("[access]\nsession_idle_seconds = 5\n", 2, "between 60"),
         ("[access]\ncertificate_file = \"/etc/c.pem\"\n", 2, "go together"),
+        ("[hardware]\nfilesystems_exclude = [\"relative/path\"]\n", 2, "filesystems_exclude"),
     ])
     func brokenFilesNameTheLine(text: String, line: Int, fragment: String) {
         do {
@@ -127,6 +128,14 @@ import Testing
         } catch {
             Issue.record("unexpected error \(error)")
         }
+    }
+
+    @Test func theFilesystemListsAreRead() throws {
+        let config = try BladeConfig.parse("[hardware]\nfilesystems_include = [\"/\", \"/srv\"]\nfilesystems_exclude = [\"/srv/scratch\"]\n",
+                                           file: "blade.toml")
+        #expect(config.hardware.filesystemsInclude == ["/", "/srv"])
+        #expect(config.hardware.filesystemsExclude == ["/srv/scratch"])
+        #expect(try BladeConfig.parse("", file: "blade.toml").hardware.filesystemsInclude.isEmpty)
     }
 
     @Test func theAccessSectionIsRead() throws {

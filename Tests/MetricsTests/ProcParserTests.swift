@@ -137,6 +137,62 @@ struct ProcParserTests {
         #expect(failed.allSatisfy { $0.fault != nil && $0.value == nil })
     }
 
+    @Test func swapIsChartedOnlyWhereThereIsSome() {
+        let collector = MemoryCollector(procRoot: "/nonexistent")
+        let none = MemoryInfo(totalBytes: 1 << 30, availableBytes: 1 << 29, swapTotalBytes: 0, swapFreeBytes: 0)
+        #expect(collector.readings(none).map(\.descriptor.key) == ["memory.total_bytes", "memory.available_bytes", "memory.used_percent"])
+        let some = MemoryInfo(totalBytes: 1 << 30, availableBytes: 1 << 29, swapTotalBytes: 4 << 20, swapFreeBytes: 1 << 20)
+        let readings = collector.readings(some)
+        #expect(readings.count == 6)
+        #expect(readings.first { $0.descriptor.key == "swap.used_percent" }?.value == 75)
+        // A meminfo without the field at all is a fault, not "no swap".
+        let unknown = MemoryInfo(totalBytes: 1 << 30, availableBytes: 1 << 29)
+        #expect(collector.readings(unknown).filter { $0.descriptor.key.hasPrefix("swap.") && $0.fault != nil }.count == 3)
+    }
+
+    @Test func mountsOfOtherNamespacesAndContainerLayersAreLeftOut() {
+        let text = """
+        /dev/vda / ext4 rw 0 0
+        tmpfs /run/credentials/getty@tty1.service tmpfs ro 0 0
+        overlay /var/lib/docker/overlay2/abc/merged overlay rw 0 0
+        /dev/vda /var/lib/docker/volumes ext4 rw 0 0
+        shm /var/lib/containers/storage/overlay-containers/x/userdata/shm tmpfs rw 0 0
+        /dev/loop3 /usr/share/fonts erofs ro 0 0
+        tmpfs /runtime tmpfs rw 0 0
+        """
+        #expect(parseMounts(text).filter(FilesystemFilter.keeps).map(\.mountPoint) == ["/", "/runtime"])
+    }
+
+    @Test func theOperatorsIncludeAndExcludeListsChooseMountPoints() {
+        let selection = FilesystemSelection(include: ["/", "/srv/"], exclude: ["/srv/scratch"])
+        #expect(selection.selects("/"))
+        #expect(selection.selects("/srv") && selection.selects("/srv/data"))
+        #expect(!selection.selects("/srv/scratch") && !selection.selects("/srv/scratch/a"))
+        #expect(selection.selects("/srv/scratchpad"), "a name that only begins like an excluded one is kept")
+        let narrow = FilesystemSelection(include: ["/var"])
+        #expect(narrow.selects("/var/log") && !narrow.selects("/") && !narrow.selects("/variable"))
+        #expect(FilesystemSelection().selects("/anything"))
+    }
+
+    @Test func aFilesystemMountedTwiceIsWatchedOnceAtItsFirstMountPoint() throws {
+        let root = TemporaryDirectory("mounts")
+        defer { root.remove() }
+        root.write("mounts", """
+        /dev/vda / ext4 rw 0 0
+        /dev/vda /etc/hosts ext4 rw 0 0
+        tmpfs /run tmpfs rw 0 0
+        /dev/vdb /data ext4 rw 0 0
+        /dev/vdb /mnt/bind-of-data ext4 rw 0 0
+        tmpfs /mnt/other tmpfs rw 0 0
+        """)
+        let devices = ["/": UInt64(1), "/etc/hosts": 1, "/run": 2, "/data": 3, "/mnt/bind-of-data": 3, "/mnt/other": 4]
+        let collector = FilesystemCollector(procRoot: root.path, selection: FilesystemSelection(exclude: ["/mnt/other"]),
+                                            space: { _ in .success(FilesystemSpace(sizeBytes: 10, freeBytes: 5, availableBytes: 5)) },
+                                            identity: { devices[$0] })
+        let watched = Set(try collector.collect().map { $0.descriptor.prometheusLabels["mountpoint"] ?? "" })
+        #expect(watched == ["/", "/run", "/data"])
+    }
+
     @Test func filesystemCollectorAgainstThisMachine() throws {
         let readings = try FilesystemCollector().collect()
         #expect(readings.contains { $0.descriptor.key == "filesystem./.used_percent" && $0.value != nil })
