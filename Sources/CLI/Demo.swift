@@ -41,6 +41,8 @@ struct DemoState: Codable {
     var tlsPortSetting: Int?
     var tlsPort: Int { tlsPortSetting ?? Demo.defaultTLSPort }
     var peerPort: Int = Demo.defaultPeerPort
+    /// The static files as nginx serves them: a copy in the demo's directory (see `publishStaticFiles`).
+    var publicDirectory: String { directory + "/public" }
     var slots: Int
     var blades: [DemoBlade]
 
@@ -106,6 +108,7 @@ enum Demo {
         var state = DemoState(root: root, directory: directory, port: port, tlsPortSetting: tlsPort, peerPort: peerPort,
                               slots: slotCount, blades: [])
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try publishStaticFiles(from: root + "/Public", into: state.publicDirectory)
         // One random cluster key for the whole chassis, readable by its owner only.
         var generator = SystemRandomNumberGenerator()
         let key = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
@@ -201,6 +204,23 @@ enum Demo {
         _ = chown(directory, uid_t(bitPattern: -1), nobody.pointee.pw_gid)
     }
 
+    /// A copy of the checkout's static files that nginx's workers can read: started by root,
+    /// they run as `nobody`, who may not enter a checkout under `/root` (a stock Debian's root is
+    /// 0700). The demo's directory and the copy are world-readable; its secrets are 0600 files.
+    static func publishStaticFiles(from source: String, into destination: String) throws {
+        let fileManager = FileManager.default
+        try? fileManager.removeItem(atPath: destination)
+        try fileManager.copyItem(atPath: source, toPath: destination)
+        chmod((destination as NSString).deletingLastPathComponent, 0o755)
+        chmod(destination, 0o755)
+        for relative in fileManager.subpaths(atPath: destination) ?? [] {
+            let path = destination + "/" + relative
+            var isDirectory: ObjCBool = false
+            _ = fileManager.fileExists(atPath: path, isDirectory: &isDirectory)
+            chmod(path, isDirectory.boolValue ? 0o755 : 0o644)
+        }
+    }
+
     /// Writes a blade's configuration file and nginx configuration.
     static func prepare(_ blade: DemoBlade, state: DemoState) throws {
         let fileManager = FileManager.default
@@ -233,7 +253,7 @@ enum Demo {
         [web]
         port = \(state.port)
         templates_dir = "\(state.root)/Templates"
-        public_dir = "\(state.root)/Public"
+        public_dir = "\(state.publicDirectory)"
 
         [access]
         https_port = \(state.tlsPort)
