@@ -305,6 +305,7 @@ say "copy: $(($(date +%s) - started)) s, $(du -sh "$run" | cut -f1)"
 
 commit="$(git -C "$SOURCE" rev-parse --short HEAD)"
 git clone -q --no-hardlinks "$SOURCE" "$run/root/chassis"
+say "a clean clone of $commit in $run/root/chassis"
 if [ "$uncommitted" = 1 ]; then
   git -C "$SOURCE" diff HEAD --binary >"$dir/logs/uncommitted-$stamp_name.patch"
   if [ -s "$dir/logs/uncommitted-$stamp_name.patch" ]; then
@@ -316,7 +317,6 @@ if [ -n "$patch" ]; then
   git -C "$run/root/chassis" apply "$patch"
   say "applied $patch"
 fi
-say "a clean clone of $commit in $run/root/chassis"
 
 log="$dir/logs/proof-$stamp_name.log"
 say "make test in the root, at most $minutes min (log: $log)"
@@ -339,12 +339,16 @@ awk '
   /^ *[0-9]+ [0-9:]+ swift build -c release --product chassis-sim$/ { mark("sim") }
   /^ *[0-9]+ [0-9:]+ \.\/scripts\/check-nginx-tls\.sh$/ { mark("integration: nginx TLS check") }
   /-m pytest -q Tests\/integration$/ { mark("integration: pytest") }
-  { last = $1 }
+  $1 ~ /^[0-9]+$/ { last = $1 }
   END { for (i = 1; i <= n; i++) printf "  %-30s %6d\n", names[i], (i < n ? at[i + 1] : last) - at[i] }
 ' "$log"
 say "the tests' counts:"
-grep -E "Executed [0-9]+ tests|Test run with [0-9]+ tests|[0-9]+ (passed|failed)|all suites passed|make: \*\*\*" "$log" |
-  grep -v "Test Suite '" | tail -n 12 | sed 's/^/  /'
+{
+  grep -A1 "Test Suite 'All tests' \(passed\|failed\)" "$log" | grep "Executed" | sed 's/$/ (XCTest)/'
+  grep -E "Test run with [0-9]+ tests" "$log"
+  grep -E "^ *[0-9]+ [0-9:]+ (=+ )?[0-9]+ (passed|failed)" "$log"
+  grep -E "make test: all suites passed|make: \*\*\*" "$log"
+} | tail -n 12 | sed 's/^/  /'
 sed -n '/^== /p; /^python3 on the PATH/,$p' "$log" | sed 's/^/  /'
 if [ "$status" = 0 ]; then
   say "PASSED: make test on Debian 12 in $elapsed s (log: $log)"
