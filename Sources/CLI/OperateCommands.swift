@@ -78,12 +78,9 @@ struct IntervalsCommand: ParsableCommand {
             let reader = AccessCommands.reader(config)
             var rows: [[String: String]] = []
             for group in SamplingGroup.allCases {
-                if let text = try reader.setting("interval_ms." + group.rawValue), Int(text) != nil {
-                    rows.append(["group": group.rawValue, "intervalMs": text, "source": "chassis"])
-                } else {
-                    rows.append(["group": group.rawValue, "intervalMs": String(config.intervalsMs[group] ?? group.defaultIntervalMs),
-                                 "source": "configuration file"])
-                }
+                let interval = group.interval(setting: try reader.setting(group.intervalSettingKey), fileMs: config.intervalsMs[group])
+                rows.append(["group": group.rawValue, "intervalMs": String(interval.ms),
+                             "source": interval.fromChassis ? "chassis" : "configuration file"])
             }
             if json { return try printJSON(rows) }
             for row in rows { print([row["group"] ?? "", (row["intervalMs"] ?? "") + " ms", row["source"] ?? ""].joined(separator: "\t")) }

@@ -263,8 +263,7 @@ extension BladeEngine {
                  "comment": $0.acknowledgedComment ?? "", "until": number($0.acknowledgedUntil)]
             }
         case .interval(let group):
-            return try store.setting("interval_ms.\(group.rawValue)").map { ["intervalMs": $0] }
-                ?? ["intervalMs": String(intervalsMs[group] ?? group.defaultIntervalMs)]
+            return ["intervalMs": String(group.interval(setting: try store.setting(group.intervalSettingKey), fileMs: intervalsMs[group]).ms)]
         case .user(let name):
             return try store.user(named: name).map { ["role": $0.role.rawValue, "scope": $0.scope?.text ?? ""] }
         case .token(let id):

@@ -126,7 +126,7 @@ final class BladeEngine {
         slotAffinities = try store.slotAffinities()
         try reloadReplication()
         for group in SamplingGroup.allCases {
-            if let stored = try store.setting("interval_ms.\(group.rawValue)"), let value = Int(stored), value != intervalsMs[group] {
+            if let stored = try store.setting(group.intervalSettingKey), let value = Int(stored), value != intervalsMs[group] {
                 intervalsMs[group] = value
                 reschedule(group)
             }
@@ -905,7 +905,7 @@ final class BladeEngine {
             sendFullBatchesNext()
             return ControlResponse(ok: true)
         case .setInterval(let group, let intervalMs):
-            try store.setSetting("interval_ms.\(group.rawValue)", String(intervalMs))
+            try store.setSetting(group.intervalSettingKey, String(intervalMs))
             if intervalsMs[group] != intervalMs {
                 intervalsMs[group] = intervalMs
                 reschedule(group)

@@ -37,6 +37,16 @@ public enum SamplingGroup: String, Sendable, Codable, CaseIterable {
         case .identification: return 60_000
         }
     }
+
+    /// The replicated setting holding the interval an operator set for this group.
+    public var intervalSettingKey: String { "interval_ms." + rawValue }
+
+    /// The group's interval in milliseconds: the chassis' (`setting`, when it holds a number),
+    /// else the blade's configuration file's, else the default; and whether it is the chassis'.
+    public func interval(setting: String?, fileMs: Int?) -> (ms: Int, fromChassis: Bool) {
+        if let setting, let value = Int(setting) { return (value, true) }
+        return (fileMs ?? defaultIntervalMs, false)
+    }
 }
 
 /// Low and high limits, warning and critical. Any of them may be absent.

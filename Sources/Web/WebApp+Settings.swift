@@ -8,17 +8,13 @@ import Model
 /// change a command of the replicated log that every blade applies (intervals take effect at
 /// once on every blade's sampling timers).
 extension WebApp {
-    static let intervalSettingPrefix = "interval_ms."
-
     /// Each group's interval: the replicated one when an operator set it, else this blade's
     /// configuration file's.
     func intervals(_ exchange: Exchange) throws -> [IntervalDocument] {
         try SamplingGroup.allCases.map { group in
-            if let text = try exchange.source.setting(Self.intervalSettingPrefix + group.rawValue), let value = Int(text) {
-                return IntervalDocument(group: group.rawValue, intervalMs: value, source: "chassis")
-            }
-            return IntervalDocument(group: group.rawValue, intervalMs: defaultIntervalsMs[group] ?? group.defaultIntervalMs,
-                                    source: "configuration file")
+            let interval = group.interval(setting: try exchange.source.setting(group.intervalSettingKey), fileMs: defaultIntervalsMs[group])
+            return IntervalDocument(group: group.rawValue, intervalMs: interval.ms,
+                                    source: interval.fromChassis ? "chassis" : "configuration file")
         }
     }
 
