@@ -73,6 +73,11 @@ def test_the_package_installs_upgrades_and_purges_cleanly(packages):
             assert os.path.exists(f"/lib/systemd/system/{unit}"), unit
         assert run("/usr/bin/chassis-engine", "--help").returncode == 0
         assert run("/usr/bin/chassisctl", "--help").returncode == 0
+        # chassisctl reads /etc/chassis/blade.toml without --config, and finds the installed template.
+        prefix = os.path.join(ROOT, ".build/deb-out/nginx-prefix")
+        rendered = run("/usr/bin/chassisctl", "nginx-config", "--prefix", prefix)
+        assert rendered.returncode == 0, rendered.stderr
+        assert "listen 127.0.1.1:8080;" in open(os.path.join(prefix, "nginx.conf")).read()
         # The programs need no Swift toolchain: the runtime is linked in.
         libraries = run("ldd", "/usr/bin/chassis-web").stdout
         assert "libswiftCore" not in libraries and "not found" not in libraries, libraries
