@@ -101,7 +101,7 @@
   }
 
   function statusText(status) {
-    return { ok: "OK", unknown: "Unknown", warning: "Warning", critical: "Critical", down: "Down", empty: "Empty" }[status] || status;
+    return { ok: "OK", unknown: "Unknown", warning: "Warning", critical: "Critical", down: "Down", off: "Off", empty: "Empty" }[status] || status;
   }
 
   // ---------- DOM helpers: text only, never HTML built from data ----------
@@ -121,7 +121,7 @@
     return false;
   }
 
-  var STATUSES = ["ok", "unknown", "warning", "critical", "down", "empty"];
+  var STATUSES = ["ok", "unknown", "warning", "critical", "down", "off", "empty"];
 
   // Replaces prefix+status (status-ok, badge-warning ...) and keeps every other class.
   function setStatusClass(node, prefix, status) {
@@ -318,6 +318,7 @@
       var cell = document.querySelector('[data-slot="' + slot.slotID + '"]');
       if (cell) {
         setStatusClass(cell, "status-", status);
+        cell.classList.toggle("is-identify", !!(slot.power && slot.power.identify));
         setText(cell.querySelector("[data-slot-status-text]"), statusText(status));
       }
       var dot = document.querySelector('[data-slot-dot="' + slot.slotID + '"]');
@@ -327,7 +328,7 @@
     var slotCount = Math.max(chassis.slotCount, 1);
     var known = doc.slots.length;
     empty += Math.max(0, slotCount - known);
-    var summary = ["ok", "unknown", "warning", "critical", "down"].filter(function (s) { return counts[s]; })
+    var summary = ["ok", "off", "unknown", "warning", "critical", "down"].filter(function (s) { return counts[s]; })
       .map(function (s) { return counts[s] + " " + statusText(s).toLowerCase(); });
     if (empty) summary.push(empty + " empty");
     setText(document.querySelector("[data-slot-summary]"), summary.join(" \u00b7 "));

@@ -10,7 +10,7 @@ public enum CustomerView {
         guard let scope else { return snapshot }
         var view = snapshot
         let chassisID = snapshot.chassis.chassisID
-        view.slots = snapshot.slots.filter { scope.contains(slot: $0.slotID, chassisID: chassisID) }
+        view.slots = snapshot.slots.filter { scope.contains(slot: $0.slotID, chassisID: chassisID) }.map(Self.customerSlot)
         // The chassis' own devices (power supplies, fans) are not the customer's slots; the
         // overall status line says whether anything is wrong.
         view.chassisMetrics = []
@@ -21,6 +21,22 @@ public enum CustomerView {
         view.maintenance = snapshot.maintenance?.filter { window in
             window.slotID.map { scope.contains(slot: $0, chassisID: chassisID) } ?? true
         }
+        return view
+    }
+
+    /// A slot of the customer's: its power as the customer may know it, without the blades that
+    /// carried the actions out or the commands' output (which names the chassis' tools and hosts).
+    static func customerSlot(_ slot: SlotView) -> SlotView {
+        guard var power = slot.power else { return slot }
+        func plain(_ record: PowerActionRecord) -> PowerActionRecord {
+            var record = record
+            (record.startedBy, record.output) = (nil, "")
+            return record
+        }
+        power.pending = power.pending.map(plain)
+        power.last = power.last.map(plain)
+        var view = slot
+        view.power = power
         return view
     }
 

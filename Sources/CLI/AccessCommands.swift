@@ -211,9 +211,12 @@ enum AccessCommands {
         return Actor(user: name, role: nil, address: "console uid \(uid)", via: "chassisctl")
     }
 
-    static func send(_ request: ControlRequest, _ config: BladeConfig) throws {
+    @discardableResult
+    static func send(_ request: ControlRequest, _ config: BladeConfig) throws -> ControlResponse {
         if let problem = ControlValidation.problem(in: request) { throw ValidationError(problem) }
-        try check(ControlClient(socketPath: config.paths.controlSocket).send(request, actor: actor))
+        let response = try ControlClient(socketPath: config.paths.controlSocket).send(request, actor: actor)
+        try check(response)
+        return response
     }
 
     static func scope(role: Model.Role, slots: String?, chassis: String?) throws -> AccessScope? {

@@ -17,7 +17,7 @@ struct ChassisCtl: ParsableCommand {
                       ChassisCommand.self, SlotCommand.self, NameCommand.self, IntervalsCommand.self, IntervalLegacyCommand.self,
                       ReplicationCommand.self, HandOverCommand.self, MemberCommand.self, UserCommand.self, TokenCommand.self,
                       AuditCommand.self, EventsCommand.self, NotifyCommand.self, MaintenanceCommand.self, CertificateCommand.self,
-                      NginxConfigCommand.self, FirstAdminCommand.self, DemoCommand.self])
+                      NginxConfigCommand.self, FirstAdminCommand.self, PowerCommand.self, IdentifyCommand.self, DemoCommand.self])
 }
 
 /// Where a command finds a blade: its configuration file, or a blade of the running demo.
@@ -177,7 +177,7 @@ func check(_ response: ControlResponse) throws {
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo", abstract: "A simulated chassis on this machine: blade i on 127.0.1.i, port 8080.",
-        subcommands: [Up.self, Down.self, SetSensor.self, Kill.self, PowerOff.self, Start.self, Pause.self, Resume.self,
+        subcommands: [Up.self, Down.self, SetSensor.self, Kill.self, PowerOff.self, Midplane.self, Start.self, Pause.self, Resume.self,
                       Partition.self, Heal.self, HandOver.self, Replace.self, Add.self, Remove.self])
 
     struct Common: ParsableArguments {
@@ -265,6 +265,19 @@ struct DemoCommand: ParsableCommand {
             let target = try state.blade(blade)
             Demo.killBlade(target)
             try Demo.setPowered(target, on: false, state: state)
+        }
+    }
+
+    struct Midplane: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The simulated midplane's power and identify control: what the demo's power_command and identify_command run.",
+            discussion: "Actions: on, shutdown, off, cycle, reset, identify-on, identify-off. Example: chassisctl demo midplane 3 cycle")
+        @OptionGroup var common: Common
+        @Argument(help: "The slot.") var slot: Int
+        @Argument(help: "The action.") var action: String
+        func run() throws {
+            var state = try DemoState.load(directory: common.dir)
+            print(try Demo.midplane(state: &state, slot: slot, action: action))
         }
     }
 

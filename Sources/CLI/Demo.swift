@@ -245,6 +245,8 @@ enum Demo {
         shelf = "3"
         slots = \(state.slots)
         devices_simulated_dir = "\(state.directory)/chassis"
+        power_command = "'\(Processes.executableDirectory)/chassisctl' demo midplane --dir '\(state.directory)' {slot} {action}"
+        identify_command = "'\(Processes.executableDirectory)/chassisctl' demo midplane --dir '\(state.directory)' {slot} identify-{action}"
 
         [paths]
         state_dir = "\(blade.directory)/state"
@@ -422,6 +424,12 @@ enum Demo {
             }
         }
         for pid in [blade.engine, blade.web, blade.nginx] { Processes.reap(pid) }
+        // SIGKILL is delivered, not yet done: the sockets are free only once the processes are
+        // gone, and a blade started again at once must be able to bind them.
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline && [blade.engine, blade.web, blade.nginx].contains(where: { Processes.isAlive($0) }) {
+            usleep(10_000)
+        }
     }
 
     static func down(directory: String) throws {
@@ -524,6 +532,80 @@ extension Demo {
         var off = Set(((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
         if on { off.remove(blade.name) } else { off.insert(blade.name) }
         try (off.sorted().joined(separator: "\n") + (off.isEmpty ? "" : "\n")).write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// The simulated midplane's power control, as the demo's `power_command` and
+    /// `identify_command` call it: a slot's power cut (`off`: every process killed at once),
+    /// its operating system shut down (`shutdown`: stopped in order, the engine handing over if it
+    /// must), power restored (`on`: started again, answered once its web server answers), cycled
+    /// or reset; the identify LED as a file the front view does not need (the log records it).
+    static func midplane(state: inout DemoState, slot: Int, action: String) throws -> String {
+        guard let position = state.blades.firstIndex(where: { $0.index == slot && !$0.witness }) else {
+            throw DemoError("slot \(slot) holds no blade")
+        }
+        let blade = state.blades[position]
+        // What the midplane was asked and what it finished, for the tests (an action begun and
+        // never done was interrupted), and a delay the tests set to interrupt one on purpose.
+        let journal = state.directory + "/midplane.log"
+        func note(_ word: String) {
+            let line = "\(String(format: "%.3f", Date().timeIntervalSince1970)) \(word) \(slot) \(action)\n"
+            if let handle = FileHandle(forWritingAtPath: journal) ?? {
+                FileManager.default.createFile(atPath: journal, contents: nil)
+                return FileHandle(forWritingAtPath: journal)
+            }() {
+                handle.seekToEndOfFile()
+                handle.write(Data(line.utf8))
+                try? handle.close()
+            }
+        }
+        note("begin")
+        defer { note("end") }
+        if let text = try? String(contentsOfFile: state.directory + "/midplane-delay", encoding: .utf8),
+           let seconds = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)), seconds > 0, seconds <= 30 {
+            usleep(UInt32(seconds * 1_000_000))
+        }
+        let running = [blade.engine, blade.web, blade.nginx].allSatisfy { $0 > 0 && Processes.isAlive($0) }
+        func powerOn() throws {
+            killBlade(state.blades[position])
+            try setPowered(state.blades[position], on: true, state: state)
+            try start(&state.blades[position], state: state)
+            try state.save()
+            try waitUntilReady([state.blades[position]], port: state.port)
+        }
+        switch action {
+        case "on":
+            if running { return "slot \(slot) is on already" }
+            try powerOn()
+            return "slot \(slot) powered on"
+        case "shutdown":
+            stopBlade(blade)
+            try setPowered(blade, on: false, state: state)
+            return "slot \(slot) shut down"
+        case "off":
+            killBlade(blade)
+            try setPowered(blade, on: false, state: state)
+            return "slot \(slot) powered off"
+        case "cycle":
+            killBlade(blade)
+            try setPowered(blade, on: false, state: state)
+            usleep(500_000)
+            try powerOn()
+            return "slot \(slot) power cycled"
+        case "reset":
+            killBlade(blade)
+            try powerOn()
+            return "slot \(slot) reset"
+        case "identify-on", "identify-off":
+            let path = state.directory + "/identify-\(slot)"
+            if action == "identify-on" {
+                try "on\n".write(toFile: path, atomically: true, encoding: .utf8)
+            } else {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+            return "slot \(slot) identify LED \(action == "identify-on" ? "lit" : "out")"
+        default:
+            throw DemoError("unknown action \(action): on, shutdown, off, cycle, reset, identify-on or identify-off")
+        }
     }
 
     /// Asks the active manager to hand over (to a named blade, or the next preferred).

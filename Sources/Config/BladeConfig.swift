@@ -44,6 +44,17 @@ public struct BladeConfig: Sendable, Equatable {
         /// `KEY VALUE` lines, or a directory for simulated devices (the demo); neither: none.
         public var devicesCommand: String? = nil
         public var devicesSimulatedDir: String? = nil
+        /// Powers a slot on, shuts it down, powers it off, cycles or resets it (`ipmitool`, the
+        /// midplane's tool): a template with `{slot}`, `{address}`, `{blade}` and `{action}`
+        /// (on, shutdown, off, cycle, reset), run by the active manager. nil: no power control.
+        public var powerCommand: CommandTemplate? = nil
+        /// Lights a slot's identify LED or puts it out: the same placeholders, `{action}` on or off.
+        public var identifyCommand: CommandTemplate? = nil
+        /// A power or identify command still running after this long is killed and reported failed.
+        public var powerTimeoutSeconds = 60.0
+        /// After a power-on, cycle or reset, a blade's silence is not an alert for this long
+        /// (it is booting), unless it reported since.
+        public var powerBootSeconds = 180.0
     }
 
     public struct Paths: Sendable, Equatable {
@@ -235,7 +246,21 @@ public struct BladeConfig: Sendable, Equatable {
             config.blade.slot = try t.int("slot", default: config.blade.slot, range: 0...64)
         }
         try reader.table("chassis", known: ["id", "name", "site", "row", "rack", "shelf", "slots", "devices_command",
-                                            "devices_simulated_dir"]) { t in
+                                            "devices_simulated_dir", "power_command", "identify_command",
+                                            "power_timeout_seconds", "power_boot_seconds"]) { t in
+            for (name, path) in [("power_command", \Chassis.powerCommand), ("identify_command", \Chassis.identifyCommand)] {
+                let text = try t.string(name, default: "")
+                if text.isEmpty { continue }
+                do {
+                    config.chassis[keyPath: path] = try CommandTemplate(text, placeholders: CommandTemplate.slotPlaceholders)
+                } catch let problem as CommandTemplate.Problem {
+                    throw t.fail(name, "'\(name)' \(problem.description)")
+                }
+            }
+            config.chassis.powerTimeoutSeconds = try t.double("power_timeout_seconds", default: config.chassis.powerTimeoutSeconds,
+                                                              range: 1...600)
+            config.chassis.powerBootSeconds = try t.double("power_boot_seconds", default: config.chassis.powerBootSeconds,
+                                                           range: 0...3600)
             let command = try t.string("devices_command", default: "")
             config.chassis.devicesCommand = command.isEmpty ? nil : command
             let simulated = try t.string("devices_simulated_dir", default: "", pattern: .pathOrEmpty)

@@ -37,4 +37,9 @@ public enum ClusterCommand: Sendable, Codable, Equatable {
     /// Something the active manager saw happen that is not an alert's change (a member joined or
     /// left): an entry of the event log.
     case event(kind: ChassisEvent.Kind, severity: EventSeverity, slotID: Int?, message: String, at: Double)
+    /// The active manager `by` is about to run a power or identify action (attempt `attempt`):
+    /// committed before the command runs, so that a cycle or reset is never run twice.
+    case powerStarted(id: Int64, by: String, attempt: Int, at: Double)
+    /// How a power or identify action ended, with the end of the command's output.
+    case powerFinished(id: Int64, state: PowerActionState, exitStatus: Int?, output: String, at: Double)
 }

@@ -58,6 +58,10 @@ public enum ControlRequest: Sendable, Codable, Equatable {
     case approveModule(slotID: Int, serial: String)
     /// The members a group's values are sent to; nil: all (the default).
     case setReplication(group: SamplingGroup, members: [String]?)
+    /// Powers a slot on, shuts it down, powers it off, cycles or resets it, or lights its identify
+    /// LED: recorded in the log, then carried out by the active manager. `handOver` on the active
+    /// manager's own slot: hand over first, and the next active manager carries it out.
+    case power(slotID: Int, action: PowerAction, handOver: Bool)
 }
 
 /// A request and who sends it: the web app says which user, with which role, from which address;
@@ -109,6 +113,7 @@ extension ControlRequest {
         case .setSlotAffinity: return "slot.affinity"
         case .approveModule: return "module.approve"
         case .setReplication: return "replication.set"
+        case .power(_, let action, _): return "power." + action.rawValue
         }
     }
 }

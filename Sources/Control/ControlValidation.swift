@@ -107,6 +107,10 @@ public enum ControlValidation {
             guard slotIDRange.contains(slotID) else { return "slot must be between 1 and 16" }
             if serial.isEmpty { return "name the serial number to approve" }
             return textProblem(serial, field: "serial")
+        case .power(let slotID, let action, let handOver):
+            guard slotIDRange.contains(slotID) else { return "slot must be between 1 and 16" }
+            if handOver && !action.interruptsBlade { return "a hand-over goes only with an action that stops the blade" }
+            return nil
         }
     }
 

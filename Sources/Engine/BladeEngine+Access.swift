@@ -16,7 +16,7 @@ extension BladeEngine {
     func applyAudited(_ request: ControlRequest, actor: Actor, at time: Double) throws -> ControlResponse {
         let subject = Self.auditSubject(request)
         let before = try subject.map { try auditValues(of: $0) } ?? nil
-        let response = try applyControl(request, at: time)
+        let response = try applyControl(request, actor: actor, at: time)
         guard response.ok, let subject else { return response }
         var after = try auditValues(of: subject)
         if case .updateUser(_, _, _, let hash) = request, hash != nil { after?["password"] = "changed" }
@@ -182,6 +182,7 @@ extension BladeEngine {
         case notifications
         case maintenance(Int64?)
         case replication(SamplingGroup)
+        case power(Int)
 
         var description: String {
             switch self {
@@ -200,6 +201,7 @@ extension BladeEngine {
             case .notifications: return "notifications"
             case .maintenance(let id): return id.map { "maintenance \($0)" } ?? "maintenance"
             case .replication(let group): return "replication \(group.rawValue)"
+            case .power(let slot): return "slot \(slot) power"
             }
         }
 
@@ -221,6 +223,7 @@ extension BladeEngine {
         case .setSlotAffinity(let slot, _), .approveModule(let slot, _): return .slot(slot)
         case .setReplication(let group, _): return .replication(group)
         case .removeMaintenance(let id): return .maintenance(id)
+        case .power(let slot, _, _): return .power(slot)
         case .setThreshold(let rule): return .threshold(scope: rule.scope, key: rule.metricKey)
         case .removeThreshold(let id): return .thresholdID(id)
         case .setChassisInfo: return .chassis
@@ -282,6 +285,10 @@ extension BladeEngine {
                 values[name + "LockedUntil"] = number(record.lockedUntil)
             }
             return values
+        case .power(let slot):
+            let power = SlotPower.derive(from: try store.powerActions().filter { $0.slotID == slot })
+            return ["powered": power.powered ? "on" : "off", "identify": power.identify ? "on" : "off",
+                    "pending": power.pending.map(\.action.rawValue).joined(separator: " ")]
         case .replication(let group):
             return ["members": try store.setting(ReplicationPolicy.settingPrefix + group.rawValue) ?? "all"]
         case .maintenance(let id):

@@ -70,6 +70,10 @@ final class BladeEngine {
     var certificatesChanged: () -> Void = {}
     /// Called after a command appended events or changed the notification targets.
     var eventsChanged: () -> Void = {}
+    /// Called after a power action was asked or finished (the power service looks for work).
+    var powerChanged: () -> Void = {}
+    /// Each slot's power as the operators' actions left it (slots without actions are absent).
+    private(set) var powerBySlot: [Int: SlotPower] = [:]
     /// Sends notifications on the active manager; set by the service.
     var notifications: NotificationService?
 
@@ -125,6 +129,7 @@ final class BladeEngine {
         slotRoles = try store.slotRoles()
         slotAffinities = try store.slotAffinities()
         try reloadReplication()
+        try reloadPower()
         for group in SamplingGroup.allCases {
             if let stored = try store.setting(group.intervalSettingKey), let value = Int(stored), value != intervalsMs[group] {
                 intervalsMs[group] = value
@@ -134,6 +139,10 @@ final class BladeEngine {
     }
 
     var activeGroups: [SamplingGroup] { collectors?.groups ?? [] }
+
+    func reloadPower() throws {
+        powerBySlot = Dictionary(grouping: try store.powerActions(), by: \.slotID).mapValues(SlotPower.derive)
+    }
 
     private func reloadReplication() throws {
         var settings: [String: String] = [:]
@@ -469,6 +478,9 @@ final class BladeEngine {
         }
         settleSlotAlerts(key: Self.bladeDownKey, slots: Set(memberSlots.keys), now: now) { slot in
             guard self.downSlots.contains(slot), let name = memberSlots[slot] else { return nil }
+            // Powered off, or being cycled, by an operator: silence is expected, not a failure.
+            if self.powerBySlot[slot]?.expectsSilence(lastReportAt: self.lastReports[slot], now: now,
+                                                       bootSeconds: self.config.chassis.powerBootSeconds) != nil { return nil }
             return ("Blade reporting", .critical,
                     "\(name) (slot \(slot)) stopped reporting at \(Format.time(self.lastReports[slot]))")
         }
@@ -724,8 +736,48 @@ final class BladeEngine {
                 }
                 reply(response)
             }
+        case .power(let slotID, let action, let handOver):
+            handlePower(request, slotID: slotID, action: action, handOver: handOver, actor: actor, now: now, reply: reply)
         default:
             coordinator.propose(.audited(request, actor: actor, at: now), completion: reply)
+        }
+    }
+
+    /// A power or identify action: checked here on the active manager (a command to run it, not
+    /// the last majority, not its own blade unless it hands over), then recorded in the log; the
+    /// power service of whichever blade is the active manager carries it out.
+    private func handlePower(_ request: ControlRequest, slotID: Int, action: PowerAction, handOver: Bool, actor: Actor,
+                             now: Double, reply: @escaping (ControlResponse) -> Void) {
+        guard coordinator.isActive else {
+            // Refused with the active manager's address, so that the caller asks it instead.
+            return coordinator.propose(.audited(request, actor: actor, at: now), completion: reply)
+        }
+        guard (1...config.chassis.slots).contains(slotID) else { return reply(.failure("no slot \(slotID)", code: 404)) }
+        if action.isIdentify ? config.chassis.identifyCommand == nil : config.chassis.powerCommand == nil {
+            let setting = action.isIdentify ? "identify_command" : "power_command"
+            return reply(.failure("no \(setting) is configured ([chassis] \(setting) in the active manager's blade.toml)", code: 409))
+        }
+        let cluster = coordinator.engineState().cluster
+        if action.interruptsBlade {
+            if slotID == config.blade.slot && !handOver {
+                return reply(.failure("slot \(slotID) holds the active manager (\(config.blade.name)): hand over first, or ask again with the hand-over", code: 409))
+            }
+            if slotID == config.blade.slot && !(cluster?.members ?? []).contains(where: { $0.role == .standby && $0.slotID != nil }) {
+                return reply(.failure("slot \(slotID) holds the active manager and no other blade is up to take over", code: 409))
+            }
+            if let problem = PowerGuard.majorityProblem(members: cluster?.members ?? [], slotID: slotID, action: action,
+                                                        fenceConfirms: config.cluster.fenceCommand != nil) {
+                return reply(.failure(problem, code: 409))
+            }
+        } else if handOver {
+            return reply(.failure("a hand-over goes only with an action that stops the blade", code: 400))
+        }
+        coordinator.propose(.audited(request, actor: actor, at: now)) { [weak self] response in
+            guard let self, response.ok, handOver, slotID == self.config.blade.slot else { return reply(response) }
+            // Recorded: now the next active manager carries it out, this blade never does.
+            var handed = self.coordinator.handOver(to: nil)
+            if handed.ok { handed.id = response.id }
+            reply(handed)
         }
     }
 
@@ -823,12 +875,45 @@ final class BladeEngine {
         case .notificationProgress(let target, let eventID):
             try NotificationService.applyProgress(target: target, eventID: eventID, store: store)
             response = ControlResponse(ok: true)
+        case .powerStarted(let id, let by, let attempt, let time):
+            guard try store.startPower(id: id, by: by, attempt: attempt, at: time) else {
+                return .failure("power action \(id) is unknown or finished", code: 409)
+            }
+            try reloadPower()
+            response = ControlResponse(ok: true, id: id)
+        case .powerFinished(let id, let state, let exitStatus, let output, let time):
+            guard let record = try store.finishPower(id: id, state: state, exitStatus: exitStatus, output: output, at: time) else {
+                return .failure("power action \(id) is unknown or finished", code: 409)
+            }
+            // The result goes to the audit log under the name of who asked.
+            try store.appendAudit(AuditRecord(
+                id: 0, at: time, actor: record.requestedBy, role: "", address: record.startedBy ?? "", via: "active manager",
+                action: "power.result", target: "slot \(record.slotID) power",
+                old: nil, new: Self.json(["action": record.action.rawValue, "state": state.rawValue,
+                                          "exitStatus": exitStatus.map(String.init) ?? "", "output": record.output])))
+            logger.notice("power action finished", metadata: ["id": "\(id)", "slot": "\(record.slotID)",
+                                                              "action": "\(record.action.rawValue)", "state": "\(state.rawValue)"])
+            try reloadPower()
+            eventsChanged()
+            powerChanged()
+            response = ControlResponse(ok: true, id: id)
         }
         return response
     }
 
-    func applyControl(_ request: ControlRequest, at time: Double) throws -> ControlResponse {
+    func applyControl(_ request: ControlRequest, actor: Actor, at time: Double) throws -> ControlResponse {
         switch request {
+        case .power(let slotID, let action, _):
+            guard (1...config.chassis.slots).contains(slotID) else { return .failure("no slot \(slotID)", code: 404) }
+            guard let id = try store.requestPower(slotID: slotID, action: action, by: actor.user, at: time) else {
+                return .failure("\(PowerActionRecord.pendingMax) power actions wait already: try again when they are done", code: 409)
+            }
+            logger.notice("power action asked", metadata: ["id": "\(id)", "slot": "\(slotID)", "action": "\(action.rawValue)",
+                                                           "by": "\(actor.user)"])
+            try reloadPower()
+            eventsChanged()
+            powerChanged()
+            return ControlResponse(ok: true, id: id)
         case .ping, .handOver, .addMember, .removeMember, .testNotifications:
             return ControlResponse(ok: true)
         case .addUser, .updateUser, .removeUser, .createToken, .revokeToken, .endSession, .recordLogin, .liftLoginLock:

@@ -22,6 +22,25 @@ public enum ShellCommand {
         public var text: String { String(decoding: output, as: UTF8.self) }
     }
 
+    /// Marks every descriptor of this process above standard error close-on-exec, so that a
+    /// command inherits none of them. Without it, a command that leaves a daemon behind (a hook
+    /// starting a service, a power command starting a blade) would hold the engine's listening
+    /// sockets and databases open after the engine died, and the restarted engine could not bind
+    /// its port: seen in the demo, where a power-on run by one engine started another blade.
+    static func closeOnExec() {
+        guard let directory = opendir("/proc/self/fd") else { return }
+        defer { closedir(directory) }
+        let own = dirfd(directory)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let descriptor = Int32(name), descriptor > 2, descriptor != own else { continue }
+            let flags = fcntl(descriptor, F_GETFD)
+            if flags >= 0 && flags & FD_CLOEXEC == 0 { _ = fcntl(descriptor, F_SETFD, flags | FD_CLOEXEC) }
+        }
+    }
+
     public static let outputBytesMaxDefault = 64 << 10
     static let drainAfterExitMs: Int32 = 1_000
     static let pollIntervalMs: Int32 = 20
@@ -75,6 +94,7 @@ public enum ShellCommand {
         posix_spawnattr_setpgroup(&attributes, 0)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
+        closeOnExec()
         var merged: [String: String] = [:]
         var cursor = environ
         while let entry = cursor.pointee {

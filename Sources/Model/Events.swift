@@ -40,6 +40,12 @@ public struct ChassisEvent: Sendable, Codable, Equatable {
         case maintenanceRemoved = "maintenance.removed"
         /// The chassis had no majority (so no active manager and no changes) for a while.
         case quorumLost = "cluster.quorum-lost"
+        /// An operator asked for a power or identify action; how it ended.
+        case powerRequested = "power.requested"
+        case powerSucceeded = "power.succeeded"
+        case powerFailed = "power.failed"
+        /// Started by an active manager that failed before it reported: not repeated.
+        case powerInterrupted = "power.interrupted"
     }
 
     public var id: Int64

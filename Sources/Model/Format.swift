@@ -135,6 +135,7 @@ public enum Format {
         case .warning: return "Warning"
         case .critical: return "Critical"
         case .down: return "Down"
+        case .off: return "Off"
         }
     }
 }

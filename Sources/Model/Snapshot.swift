@@ -116,6 +116,8 @@ public struct SlotView: Sendable, Codable, Equatable {
     public var affinity: SlotAffinity?
     /// The serial number approved for the slot under `slot+serial`.
     public var approvedSerial: String?
+    /// Power and identify as operators' actions left them (nil: no action was ever asked).
+    public var power: SlotPower?
     /// Whether the module now in the slot waits for an operator's approval.
     public var awaitingApproval: Bool {
         affinity == .slotSerial && module.map { $0.serial != (approvedSerial ?? "") } == true

@@ -5,14 +5,18 @@ public enum Status: String, Sendable, Codable, Comparable, CaseIterable {
     case warning
     case critical
     case down
+    /// A slot an operator powered off (or shut down): not a failure. Last, so that the wire
+    /// format's status indexes stay as they were.
+    case off
 
     private var rank: Int {
         switch self {
         case .ok: return 0
-        case .unknown: return 1
-        case .warning: return 2
-        case .critical: return 3
-        case .down: return 4
+        case .off: return 1
+        case .unknown: return 2
+        case .warning: return 3
+        case .critical: return 4
+        case .down: return 5
         }
     }
 

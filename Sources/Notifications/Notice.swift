@@ -40,6 +40,10 @@ public struct Notice: Sendable, Equatable {
         case .maintenanceEnded: what = "maintenance ended"
         case .maintenanceRemoved: what = "maintenance cancelled"
         case .quorumLost: what = "QUORUM was lost"
+        case .powerRequested: what = "power action asked"
+        case .powerSucceeded: what = "power action done"
+        case .powerFailed: what = "power action FAILED"
+        case .powerInterrupted: what = "power action INTERRUPTED"
         }
         return "[\(chassisName)] \(what), \(place): \(event.message)"
     }

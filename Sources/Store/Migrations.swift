@@ -190,6 +190,24 @@ enum Migrations {
             ended INTEGER NOT NULL DEFAULT 0 CHECK (ended IN (0, 1))
         );
         """),
+        // Power and identify actions: asked, started (before the command runs), finished.
+        Migration(name: "2026-12-06-power-actions-v1", sql: """
+        CREATE TABLE power_actions (
+            id INTEGER PRIMARY KEY,
+            slot_id INTEGER NOT NULL CHECK (slot_id BETWEEN 1 AND 64),
+            action TEXT NOT NULL CHECK (action IN ('on', 'shutdown', 'off', 'cycle', 'reset', 'identify-on', 'identify-off')),
+            requested_by TEXT NOT NULL,
+            requested_at REAL NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('requested', 'started', 'succeeded', 'failed', 'interrupted')),
+            started_by TEXT,
+            started_at REAL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            finished_at REAL,
+            exit_status INTEGER,
+            output TEXT NOT NULL DEFAULT '' CHECK (length(CAST(output AS BLOB)) <= 4096)
+        );
+        CREATE INDEX power_actions_slot ON power_actions(slot_id, id);
+        """),
     ]
 
     /// The metrics database: a file on a tmpfs, rebuilt from the blades' reports after a reboot.

@@ -132,6 +132,11 @@ public final class StoreReader {
         }
     }
 
+    /// Every power and identify action kept, oldest first.
+    public func powerActions() throws -> [PowerActionRecord] {
+        try withConnection { try Self.readPowerActions($0) }
+    }
+
     /// Audit records, newest first.
     public func audit(filter: AuditFilter, limit: Int) throws -> [AuditRecord] {
         try withConnection { database in try AccessRows.audit(database, filter: filter, limit: limit) }
@@ -243,6 +248,7 @@ public final class StoreReader {
         let alerts = try readAlerts(database, openOnly: true, limit: 200)
         let engine = try readFreshness(database, now: now)
 
+        let powerBySlot = Dictionary(grouping: try Self.readPowerActions(database), by: \.slotID)
         var slotViews: [SlotView] = []
         for slotID in 1...max(1, chassis.slotCount) {
             let row = slotRows[slotID] ?? SlotRow(name: "", moduleType: ModuleType(role: "blade", function: "", expectedModel: ""))
@@ -258,10 +264,14 @@ public final class StoreReader {
             } else {
                 status = metrics.map(\.status).filter { $0 != .unknown }.max() ?? .ok
             }
+            let power = powerBySlot[slotID].map(SlotPower.derive)
+            // Powered off by an operator: not a failure, whatever the last values said.
+            if power?.powered == false { status = .off }
             if engine.stale && status < .unknown { status = .unknown }
             var view = SlotView(slotID: slotID, name: row.name, moduleType: row.moduleType, status: status,
                                 module: current, history: history, metrics: metrics,
-                                lastReportAt: report?.last, downSince: report?.down)
+                                lastReportAt: report?.last, downSince: power?.powered == false ? nil : report?.down)
+            view.power = power
             if row.affinity == .slotSerial { (view.affinity, view.approvedSerial) = (.slotSerial, row.approvedSerial) }
             slotViews.append(view)
         }
@@ -269,7 +279,7 @@ public final class StoreReader {
         var statuses: [Status] = slotViews.map(\.status)
         statuses.append(contentsOf: chassisMetrics.map(\.status))
         // A blade that is down makes the chassis critical; an unknown one says nothing about it.
-        let worst: Status = statuses.filter { $0 != .unknown }.map { $0 == .down ? Status.critical : $0 }.max() ?? .ok
+        let worst: Status = statuses.filter { $0 != .unknown && $0 != .off }.map { $0 == .down ? Status.critical : $0 }.max() ?? .ok
         chassis.status = engine.stale ? .unknown : worst
         return ChassisSnapshot(dataVersion: version, generatedAt: now, chassis: chassis, slots: slotViews,
                                chassisMetrics: chassisMetrics, alerts: alerts, engine: engine,

@@ -55,6 +55,8 @@ public struct ConfigurationImage: Sendable, Codable, Equatable {
     public var events: [ChassisEvent]?
     /// Maintenance windows, with whether their end was recorded (absent in older images).
     public var maintenance: [Maintenance]?
+    /// Power and identify actions (absent in older images).
+    public var powerActions: [PowerActionRecord]?
 
     public struct Maintenance: Sendable, Codable, Equatable {
         public var window: MaintenanceWindow
@@ -108,6 +110,7 @@ extension StoreWriter {
         while try alerts.step() { image.alerts.append(StoreReader.alert(alerts)) }
         image.events = try events(after: 0, limit: ChassisEvent.recordsMax)
         image.maintenance = try maintenanceWindows().map { ConfigurationImage.Maintenance(window: $0.window, ended: $0.ended) }
+        image.powerActions = try powerActions()
         let settings = try config.statement("SELECT key, value FROM settings")
         while try settings.step() { image.settings[settings.string(0)] = settings.string(1) }
         return image
@@ -173,6 +176,7 @@ extension StoreWriter {
                                .string(item.acknowledgedComment), .double(item.acknowledgedUntil)])
             }
             if let maintenance = image.maintenance { try importMaintenance(maintenance) }
+            if let actions = image.powerActions { try importPowerActions(actions) }
             if let events = image.events {
                 try config.execute("DELETE FROM events")
                 let statement = try config.statement("""

@@ -7,6 +7,8 @@ public enum Route: Equatable, Sendable {
     case apiChassis
     case apiSlot(chassisID: String, slot: String)
     case apiSlotHistory(chassisID: String, slot: String)
+    /// Power and identify of a slot (POST `{"action"}`): operators and admins, never a customer.
+    case apiSlotPower(chassisID: String, slot: String)
     case apiLocal
     case apiCluster
     case apiAlerts
@@ -77,7 +79,7 @@ public enum Route: Equatable, Sendable {
         case .apiMaintenance: return ["GET", "HEAD", "POST"]
         case .apiMaintenanceWindow, .apiMember: return ["DELETE"]
         case .managerPage: return ["GET", "HEAD", "POST"]
-        case .apiHandOver, .apiMembers: return ["POST"]
+        case .apiHandOver, .apiMembers, .apiSlotPower: return ["POST"]
         case .apiNotificationsTest: return ["POST"]
         case .apiChassis, .apiIntervals, .apiReplication: return ["GET", "HEAD", "PATCH"]
         case .apiSlot: return ["GET", "HEAD", "PATCH", "POST"]
@@ -112,7 +114,7 @@ public enum Route: Equatable, Sendable {
             return .administer
         case .apiMaintenance:
             return reads ? .anyUser : .operate
-        case .apiMaintenanceWindow:
+        case .apiMaintenanceWindow, .apiSlotPower:
             return .operate
         case .managerPage:
             return reads ? .staff : .administer
@@ -145,6 +147,7 @@ public enum Route: Equatable, Sendable {
         (.apiChassis, "/api/v1/chassis"),
         (.apiSlot(chassisID: "660007770088", slot: "1"), "/api/v1/chassis/660007770088/slots/1"),
         (.apiSlotHistory(chassisID: "660007770088", slot: "1"), "/api/v1/chassis/660007770088/slots/1/history?key=cpu.usage"),
+        (.apiSlotPower(chassisID: "660007770088", slot: "1"), "/api/v1/chassis/660007770088/slots/1/power"),
         (.apiLocal, "/api/v1/local"),
         (.apiCluster, "/api/v1/cluster"),
         (.apiAlerts, "/api/v1/alerts"),
@@ -297,8 +300,12 @@ public enum Route: Equatable, Sendable {
         case 4:
             return rest[0] == "chassis" && rest[2] == "slots" ? .apiSlot(chassisID: rest[1], slot: rest[3]) : nil
         case 5:
-            return rest[0] == "chassis" && rest[2] == "slots" && rest[4] == "history"
-                ? .apiSlotHistory(chassisID: rest[1], slot: rest[3]) : nil
+            guard rest[0] == "chassis" && rest[2] == "slots" else { return nil }
+            switch rest[4] {
+            case "history": return .apiSlotHistory(chassisID: rest[1], slot: rest[3])
+            case "power": return .apiSlotPower(chassisID: rest[1], slot: rest[3])
+            default: return nil
+            }
         default:
             return nil
         }

@@ -36,6 +36,8 @@ struct PageView {
     var eventLog: EventLogPageView? = nil
     var notifications: NotificationsPageView? = nil
     var manager: ManagerPageView? = nil
+    /// The module page's power and identify panel.
+    var power: PowerPanelView? = nil
 }
 
 /// The slot's form on its module page (for operators).
@@ -156,6 +158,8 @@ struct FrontSlotView {
     var href: String?
     var empty: Bool
     var ariaLabel: String
+    /// The slot's identify LED is lit (an operator asked): shown blinking on the front view.
+    var identify = false
 }
 
 struct TreeSlotView {
@@ -433,7 +437,8 @@ enum ViewBuilder {
             front.append(FrontSlotView(
                 slotID: String(slotID), name: nonEmpty(slot.name), model: slot.module.flatMap { nonEmpty($0.model) },
                 status: isEmpty ? "empty" : slot.status.rawValue, statusText: statusText, href: href, empty: isEmpty,
-                ariaLabel: "Slot \(slotID)" + (slot.name.isEmpty ? "" : ": " + slot.name) + ", " + statusText))
+                ariaLabel: "Slot \(slotID)" + (slot.name.isEmpty ? "" : ": " + slot.name) + ", " + statusText
+                    + (slot.power?.identify == true ? ", identify LED lit" : ""), identify: slot.power?.identify == true))
             var module: TreeModuleView?
             if let info = slot.module {
                 let components = components(slot.metrics).filter { $0.group != .identification }.map { component in

@@ -38,15 +38,33 @@ extension WebApp {
 
     func modulePage(_ exchange: Exchange, chassisID: String, slot slotText: String, local: LocalView?) throws -> Response {
         var edit = SlotEditView(canEdit: exchange.principal.map { Route.modulePage(chassisID: "", slot: "").rule(method: "POST").permits($0.role) } ?? false)
+        let canPower = exchange.principal.map { Route.apiSlotPower(chassisID: "", slot: "").rule(method: "POST").permits($0.role) } ?? false
+        var powerPanel: PowerPanelView?
         if exchange.request.method == "POST" {
-            do {
-                edit.notice = try slotFormAction(exchange, chassisID: chassisID, slot: slotText)
-            } catch let error as HTTPError where error.status == 400 || error.status == 409 || error.status == 503 {
-                edit.problem = error.message
+            let fields = try? Validation.formFields(exchange.request.body)
+            if fields?["action"] == "power", let fields {
+                // The power panel's form: the same operators-only rule as the API's.
+                guard canPower else { throw HTTPError(403, "only operators and admins control power") }
+                let before = try slot(try current(exchange), chassisID: chassisID, slot: slotText)
+                var panel = Self.powerPanel(before, canPower: canPower, isActiveManagerSlot: Self.isActiveManagerSlot(before.slotID, local))
+                do {
+                    panel.notice = try powerFormAction(fields, slot: before, exchange: exchange, panel: &panel)
+                } catch let error as HTTPError where error.status == 400 || error.status == 409 || error.status == 503 {
+                    panel.problem = error.message
+                }
+                powerPanel = panel
+            } else {
+                do {
+                    edit.notice = try slotFormAction(exchange, chassisID: chassisID, slot: slotText)
+                } catch let error as HTTPError where error.status == 400 || error.status == 409 || error.status == 503 {
+                    edit.problem = error.message
+                }
             }
         }
         let current = try current(exchange)
         let slot = try slot(current, chassisID: chassisID, slot: slotText)
+        var panel = Self.powerPanel(slot, canPower: canPower, isActiveManagerSlot: Self.isActiveManagerSlot(slot.slotID, local))
+        (panel.confirm, panel.notice, panel.problem) = (powerPanel?.confirm, powerPanel?.notice, powerPanel?.problem)
         let snapshot = current.snapshot
         let name = slot.name.isEmpty ? "Slot \(slot.slotID)" : "Slot \(slot.slotID) · \(slot.name)"
         var view = basePage(title: "\(name) — Chassis Manager", page: "module", snapshot: snapshot, stale: current.stale,
@@ -66,9 +84,15 @@ extension WebApp {
         edit.awaitingSerial = slot.awaitingApproval ? slot.module?.serial : nil
         edit.approvedSerial = slot.approvedSerial ?? ""
         view.slotEdit = edit
+        view.power = panel
         var response = try page(view, template: "module", source: exchange.source)
-        if edit.problem != nil { response.status = 400 }
+        if edit.problem != nil || panel.problem != nil { response.status = 400 }
         return response
+    }
+
+    static func isActiveManagerSlot(_ slotID: Int, _ local: LocalView?) -> Bool {
+        guard let local else { return false }
+        return local.role == .active && local.slotID == slotID
     }
 
     /// The slot form: name, role, function and expected model, as `PATCH …/slots/N` takes them.

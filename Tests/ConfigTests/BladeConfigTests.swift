@@ -138,6 +138,32 @@ import Testing
         #expect(try BladeConfig.parse("", file: "blade.toml").hardware.filesystemsInclude.isEmpty)
     }
 
+    @Test func thePowerCommandsAreCheckedAndRenderedQuoted() throws {
+        let config = try BladeConfig.parse("""
+            [chassis]
+            power_command = "ipmitool -H {address} chassis power {action}"
+            identify_command = "midplane-led {slot} {action}"
+            power_timeout_seconds = 20
+            """, file: "blade.toml")
+        let power = try #require(config.chassis.powerCommand)
+        #expect(power.render(["address": "10.0.0.3", "action": "cycle"]) == "ipmitool -H '10.0.0.3' chassis power 'cycle'")
+        #expect(config.chassis.identifyCommand?.render(["slot": "3", "action": "on"]) == "midplane-led '3' 'on'")
+        #expect(config.chassis.powerTimeoutSeconds == 20)
+        #expect(try BladeConfig.parse("", file: "blade.toml").chassis.powerCommand == nil, "no power control unless configured")
+        // A value is one word of the shell whatever it holds.
+        #expect(power.render(["address": "x'; rm -rf / #", "action": "on"]) == #"ipmitool -H 'x'\''; rm -rf / #' chassis power 'on'"#)
+        do {
+            _ = try BladeConfig.parse("[chassis]\npower_command = \"tool {slott}\"\n", file: "blade.toml")
+            Issue.record("an unknown placeholder was taken")
+        } catch let error as ConfigError {
+            #expect(error.line == 2 && error.message.contains("unknown placeholder {slott}"))
+        }
+        #expect(throws: ConfigError.self) { try BladeConfig.parse("[chassis]\npower_timeout_seconds = 0\n", file: "blade.toml") }
+        // Braces that are not a placeholder (shell syntax) are left alone.
+        #expect(try CommandTemplate("f() { echo {slot}; }; f", placeholders: CommandTemplate.slotPlaceholders)
+            .render(["slot": "2"]) == "f() { echo '2'; }; f")
+    }
+
     @Test func theAccessSectionIsRead() throws {
         let config = try BladeConfig.parse("""
             [access]

@@ -18,7 +18,7 @@ import Model
         case apiUsers, apiUser, apiTokens, apiToken, apiLoginLocks, apiLoginLocksLift, apiAudit, usersPage, auditPage
         case thresholdsPage, apiIntervals, settingsPage, alertsPage, apiEvents, eventsPage, apiNotifications
         case apiNotificationsTest, notificationsPage, apiMaintenance, apiMaintenanceWindow, managerPage, apiHandOver, apiMembers
-        case apiMember, apiReplication
+        case apiMember, apiReplication, apiSlotPower
     }
 
     /// Which case a route is, and whether it is a page a person opens (an anonymous GET of a page
@@ -68,6 +68,7 @@ import Model
         case .apiMembers: return (.apiMembers, false)
         case .apiMember: return (.apiMember, false)
         case .apiReplication: return (.apiReplication, false)
+        case .apiSlotPower: return (.apiSlotPower, false)
         }
     }
 
