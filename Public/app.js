@@ -353,12 +353,54 @@
     var badge = document.querySelector("[data-slot-badge]");
     if (badge) { setStatusClass(badge, "badge-", status); setText(badge, statusText(status)); }
     setText(document.querySelector("[data-last-report]"), formatTime(slot.lastReportAt));
+    applyPower(slot.power);
     var rows = rowsByKey(document.getElementById("main"));
     slot.metrics.forEach(function (m) { if (rows[m.descriptor.key]) updateRow(rows[m.descriptor.key], m); });
     renderBanner(doc.newAlerts, doc.chassisID);
     updateStale(doc.stale, doc.staleSince);
     setText(document.querySelector("[data-version]"), doc.dataVersion);
     appendChartPoints(slot.metrics);
+  }
+
+  // The words the server uses for each action (WebApp+Power.swift).
+  var POWER_ACTIONS = { on: "Power on", shutdown: "Shut down", off: "Power off", cycle: "Power cycle", reset: "Reset",
+    "identify-on": "Identify on", "identify-off": "Identify off" };
+
+  // The power panel as the log has it: the state, the identify LED, what is under way, and the
+  // buttons that fit the state.
+  function applyPower(power) {
+    var state = document.querySelector("[data-power-state]");
+    if (!state) return;
+    power = power || { powered: true, identify: false, pending: [] };
+    var text = "On";
+    if (!power.powered) {
+      text = "Off" + (power.changedBy ? " (by " + power.changedBy + (power.changedAt ? " at " + formatTime(power.changedAt) : "") + ")" : "");
+    }
+    setText(state, text);
+    document.querySelectorAll("[data-power-when]").forEach(function (form) {
+      var when = form.getAttribute("data-power-when");
+      var shown = when === "on" ? power.powered : when === "off" ? !power.powered
+        : when === "identify-on" ? power.identify : !power.identify;
+      form.hidden = !shown;
+    });
+    var pending = document.querySelector("[data-power-pending]");
+    if (pending) {
+      var lines = (power.pending || []).map(function (record) {
+        return (POWER_ACTIONS[record.action] || record.action) + " asked by " + record.requestedBy + " at " +
+          formatTime(record.requestedAt) + ": " +
+          (record.state === "started" ? "running" + (record.startedBy ? " on " + record.startedBy : "") : "waiting");
+      });
+      if (lines.join("\n") !== Array.prototype.map.call(pending.children, function (li) { return li.textContent; }).join("\n")) {
+        pending.textContent = "";
+        lines.forEach(function (line) { pending.appendChild(el("li", null, line)); });
+      }
+      pending.hidden = lines.length === 0;
+    }
+    var identify = document.querySelector("[data-identify-state]");
+    if (identify && power.identify !== (identify.querySelector(".badge-identify") !== null)) {
+      identify.textContent = "";
+      if (power.identify) identify.appendChild(el("span", "badge badge-identify", "lit")); else identify.textContent = "off";
+    }
   }
 
   // ---------- charts (Chart.js from Debian's libjs-chart.js) ----------

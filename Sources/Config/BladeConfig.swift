@@ -55,6 +55,9 @@ public struct BladeConfig: Sendable, Equatable {
         /// After a power-on, cycle or reset, a blade's silence is not an alert for this long
         /// (it is booting), unless it reported since.
         public var powerBootSeconds = 180.0
+        /// What one chassis power supply delivers at most: N+1 redundancy holds while the working
+        /// supplies carry the load with one to spare.
+        public var powerSupplyWatts = 2_000.0
     }
 
     public struct Paths: Sendable, Equatable {
@@ -247,7 +250,7 @@ public struct BladeConfig: Sendable, Equatable {
         }
         try reader.table("chassis", known: ["id", "name", "site", "row", "rack", "shelf", "slots", "devices_command",
                                             "devices_simulated_dir", "power_command", "identify_command",
-                                            "power_timeout_seconds", "power_boot_seconds"]) { t in
+                                            "power_timeout_seconds", "power_boot_seconds", "power_supply_watts"]) { t in
             for (name, path) in [("power_command", \Chassis.powerCommand), ("identify_command", \Chassis.identifyCommand)] {
                 let text = try t.string(name, default: "")
                 if text.isEmpty { continue }
@@ -261,6 +264,8 @@ public struct BladeConfig: Sendable, Equatable {
                                                               range: 1...600)
             config.chassis.powerBootSeconds = try t.double("power_boot_seconds", default: config.chassis.powerBootSeconds,
                                                            range: 0...3600)
+            config.chassis.powerSupplyWatts = try t.double("power_supply_watts", default: config.chassis.powerSupplyWatts,
+                                                           range: 1...1_000_000)
             let command = try t.string("devices_command", default: "")
             config.chassis.devicesCommand = command.isEmpty ? nil : command
             let simulated = try t.string("devices_simulated_dir", default: "", pattern: .pathOrEmpty)

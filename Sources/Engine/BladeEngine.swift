@@ -98,6 +98,7 @@ final class BladeEngine {
         } else {
             chassisDevices = nil
         }
+        chassisDevices?.supplyWatts = config.chassis.powerSupplyWatts
         try store.ensureChassis(chassisID: config.chassis.id, name: config.chassis.name, site: config.chassis.site,
                                 row: config.chassis.row, rack: config.chassis.rack, shelf: config.chassis.shelf,
                                 slotCount: config.chassis.slots)

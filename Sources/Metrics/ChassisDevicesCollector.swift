@@ -67,7 +67,36 @@ public final class ChassisDevicesCollector: Collector {
         }
     }
 
+    /// What one power supply delivers at most (watts): the load decides how many are needed.
+    public var supplyWatts = 2_000.0
+
+    /// N+1 held (1) or lost (0), derived from the supplies' states and the load they carry: the
+    /// working supplies must carry the load with one to spare. Lost is a warning (the chassis is
+    /// still powered, one more failure is not survived).
+    public static let redundancyDescriptor = MetricDescriptor(
+        key: "chassis.power.redundancy", label: "Power redundancy (N+1)", metricClass: .health, unit: "state",
+        source: "chassis", replication: .dynamic, group: .sensors, component: "power supplies",
+        prometheusName: "chassis_power_redundancy_held", limits: Limits(lowWarning: 0.5))
+
+    /// The redundancy reading of `readings` (nil when they hold no supply's state).
+    public static func redundancy(_ readings: [Reading], supplyWatts: Double) -> Reading? {
+        let states = readings.filter { $0.descriptor.key.hasPrefix("chassis.psu") && $0.descriptor.key.hasSuffix(".state") }
+        guard !states.isEmpty else { return nil }
+        if states.contains(where: { $0.fault != nil || $0.value == nil }) {
+            return Reading(descriptor: redundancyDescriptor, fault: "a power supply's state is unreadable")
+        }
+        let working = states.filter { ($0.value ?? 0) >= 0.5 }.count
+        let load = readings.filter { $0.descriptor.key.hasSuffix(".output_watts") }.compactMap(\.value).filter { $0 > 0 }.reduce(0, +)
+        let needed = max(1, Int((load / max(supplyWatts, 1)).rounded(.up)))
+        return Reading(descriptor: redundancyDescriptor, value: working >= needed + 1 ? 1 : 0)
+    }
+
     public func collect() throws -> [Reading] {
+        let readings = try collectDevices()
+        return readings + [Self.redundancy(readings, supplyWatts: supplyWatts)].compactMap { $0 }
+    }
+
+    private func collectDevices() throws -> [Reading] {
         switch source {
         case .command(let command):
             guard let output = run(command) else { throw ChassisDevicesError.commandFailed(command) }

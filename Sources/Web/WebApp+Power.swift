@@ -84,16 +84,25 @@ extension WebApp {
                             state: record.state.rawValue, failed: record.state != .succeeded,
                             output: record.output.isEmpty ? nil : record.output)
         }
-        func button(_ action: PowerAction, danger: Bool) -> PowerButtonView {
-            PowerButtonView(action: action.rawValue, label: capitalized(action.text), danger: danger,
-                            handOver: isActiveManagerSlot && action.interruptsBlade)
+        // Every button is rendered, those that do not fit the slot's state hidden: the page's
+        // script shows the right ones as the state changes, without a reload.
+        func button(_ action: PowerAction, danger: Bool, when: String) -> PowerButtonView {
+            let shown: Bool
+            switch when {
+            case "on": shown = power.powered
+            case "off": shown = !power.powered
+            case "identify-on": shown = power.identify
+            default: shown = !power.identify
+            }
+            return PowerButtonView(action: action.rawValue, label: capitalized(action.text), danger: danger,
+                                   handOver: isActiveManagerSlot && action.interruptsBlade, when: when, hidden: !shown)
         }
         var buttons: [PowerButtonView] = []
         if canPower {
-            buttons = power.powered
-                ? [button(.shutdown, danger: false), button(.off, danger: true), button(.cycle, danger: true), button(.reset, danger: true)]
-                : [button(.on, danger: false)]
-            buttons.append(button(power.identify ? .identifyOff : .identifyOn, danger: false))
+            buttons = [button(.shutdown, danger: false, when: "on"), button(.off, danger: true, when: "on"),
+                       button(.cycle, danger: true, when: "on"), button(.reset, danger: true, when: "on"),
+                       button(.on, danger: false, when: "off"),
+                       button(.identifyOn, danger: false, when: "identify-off"), button(.identifyOff, danger: false, when: "identify-on")]
         }
         return PowerPanelView(state: state, powered: power.powered, identify: power.identify, pending: pending,
                               hasPending: !pending.isEmpty, last: last, buttons: buttons, canPower: canPower,
@@ -142,6 +151,9 @@ struct PowerButtonView {
     var label: String
     var danger: Bool
     var handOver: Bool
+    /// `on`, `off`, `identify-on` or `identify-off`: the state in which the button is shown.
+    var when: String
+    var hidden: Bool
 }
 
 struct PowerConfirmView {

@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import CHASSIS_ID, ctl, demo_chassis, wait_until
+from conftest import CHASSIS_ID, browser_login, chromium, ctl, demo_chassis, wait_until
 
 PORT = 19590
 TLS_PORT = 19553
@@ -300,3 +300,59 @@ def test_chassisctl_power_and_identify(chassis):
     result = ctl("power", str(active), "off", "--blade", str(active), "--demo-dir", chassis.directory, check=False)
     assert result.returncode != 0 and "hand over" in result.stderr
     ctl("identify", str(slot), "off", "--blade", str(active), "--demo-dir", chassis.directory)
+
+
+def test_a_lost_power_supply_redundancy_is_shown_and_alerted(chassis):
+    def redundancy():
+        document = chassis.request(chassis.active_index(), "/api/v1/chassis", auth=chassis.admin).json()
+        return next((m for m in document["chassisMetrics"] if m["descriptor"]["key"] == "chassis.power.redundancy"), None)
+
+    assert wait_until(lambda: (redundancy() or {}).get("value") == 1, timeout=15, what="N+1 held")
+    chassis.demo("set-sensor", "0", "chassis.psu2.state", "0")
+    try:
+        held = wait_until(lambda: (lambda m: m if m and m.get("value") == 0 else None)(redundancy()), timeout=15,
+                          what="N+1 shown lost")
+        assert held["status"] == "warning", held
+
+        def alert():
+            alerts = chassis.request(chassis.active_index(), "/api/v1/alerts", auth=chassis.admin).json()["alerts"]
+            return next((a for a in alerts if a["metricKey"] == "chassis.power.redundancy" and a.get("clearedAt") is None), None)
+        raised = wait_until(alert, timeout=15, what="the redundancy alert")
+        assert raised["severity"] == "warning" and raised.get("slotID") is None, raised
+        page = chassis.request(chassis.active_index(), "/", auth=chassis.admin).text
+        assert "Power redundancy (N+1)" in page
+    finally:
+        chassis.demo("set-sensor", "0", "chassis.psu2.state", "release")
+    wait_until(lambda: (redundancy() or {}).get("value") == 1, timeout=15, what="N+1 held again")
+
+
+def test_the_module_page_asks_then_powers_the_slot_off_and_on_in_chromium(chassis):
+    """Chromium, as an operator would: the button asks for a confirmation naming the slot and its
+    module, the confirmed action is carried out, and the open page shows the slot off (by whom)
+    without a reload, then on again. Screenshot: .build/test-artifacts/power/module-off.png."""
+    slot = target_slot(chassis)
+    active = chassis.active_index()
+    url = f"https://{chassis.address(active)}:{chassis.tls_port}/"
+    page = f"{url}chassis/{CHASSIS_ID}/slots/{slot}"
+    artifacts = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                             ".build", "test-artifacts", "power")
+    os.makedirs(artifacts, exist_ok=True)
+    serial = slot_document(chassis, slot)["module"]["serial"]
+    with chromium(chassis.ca) as browser:
+        browser_login(browser, url, "admin", chassis.password("admin"))
+        for action, label, shown in (("off", "Power off", "Off (by admin at "), ("on", "Power on", "On")):
+            browser.get(page)
+            wait_until(lambda: browser.execute_script("return document.readyState") == "complete", timeout=15)
+            browser.find_element("xpath", f"//form[@data-power-form]//button[normalize-space()='{label}']").click()
+            question = wait_until(lambda: browser.find_elements("css selector", "[data-power-confirm] strong"), timeout=15,
+                                  what="the confirmation")[0].text
+            assert f"slot {slot}" in question and serial in question, question
+            browser.find_element("css selector", "[data-power-confirm] button[type=submit]").click()
+            wait_until(lambda: browser.execute_script("return document.readyState") == "complete", timeout=15)
+            marker = browser.execute_script("window.__power_marker = Math.random(); return window.__power_marker")
+            wait_until(lambda: (browser.execute_script("return document.querySelector('[data-power-state]').textContent")
+                                or "").startswith(shown), timeout=60, interval=0.3, what=f"the page to show the slot {action}")
+            assert browser.execute_script("return window.__power_marker") == marker, "the page was reloaded, not updated"
+            if action == "off":
+                browser.save_screenshot(os.path.join(artifacts, "module-off.png"))
+    wait_until(lambda: all(processes_alive(chassis, slot)), timeout=30, what=f"blade{slot} running again")
