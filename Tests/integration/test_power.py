@@ -133,11 +133,16 @@ def test_each_action_is_carried_out_and_shown(chassis):
     assert document["chassis"]["status"] != "critical", document["chassis"]
 
     started = time.monotonic()
+    asked_at = time.time()
     reply = ask(chassis, slot, "on")
     assert reply.status == 202, reply.text
     wait_until(lambda: slot_document(chassis, slot)["status"] not in ("off", "down", "unknown")
                and all(processes_alive(chassis, slot)), timeout=60, what=f"slot {slot} shown on again")
     figures["on"] = time.monotonic() - started
+    # Until the blade itself reports again (its engine started and sent its first batch).
+    wait_until(lambda: (slot_document(chassis, slot).get("lastReportAt") or 0) > asked_at, timeout=60,
+               interval=0.05, what=f"slot {slot} reporting again")
+    figures["on, reporting"] = time.monotonic() - started
     record = finished(chassis, slot, reply.json()["id"])
     assert record["state"] == "succeeded", (record["state"], record["output"])
     assert power_of(chassis, slot)["powered"] is True
