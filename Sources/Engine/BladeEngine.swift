@@ -956,8 +956,6 @@ final class BladeEngine {
             notifications?.reload()
             eventsChanged()
             return ControlResponse(ok: true)
-        case .testNotifications:
-            return ControlResponse(ok: true)
         case .addMaintenance(let slotID, let startsAt, let endsAt, let reason, let by):
             if let slotID, slotID > config.chassis.slots { return .failure("no slot \(slotID)", code: 404) }
             let window = MaintenanceWindow(id: 0, slotID: slotID, startsAt: startsAt, endsAt: endsAt, reason: reason, createdBy: by)

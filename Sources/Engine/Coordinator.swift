@@ -393,8 +393,30 @@ final class Coordinator {
 
     // MARK: Output
 
-    /// Persist, then send, then apply: the order the core requires.
+    /// Why the coordinator stopped for good: it could not persist, install or apply what the
+    /// protocol requires, and going on would break its promises. The service stops the engine
+    /// and `main` exits with EX_SOFTWARE (70), for systemd to start it again from its store.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private(set) var failure: Failure?
+    /// Called once, on the loop, when the coordinator fails.
+    var failed: (Failure) -> Void = { _ in }
+
+    private func fail(_ what: String, _ error: Error, metadata: Logger.Metadata = [:]) {
+        guard failure == nil else { return }
+        let failure = Failure(description: "\(what): \(error)")
+        self.failure = failure
+        logger.critical("\(what); stopping", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        wakeTask?.cancel()
+        failed(failure)
+    }
+
+    /// Persist, then send, then apply: the order the core requires. Nothing more happens once
+    /// the coordinator has failed.
     private func handle(_ ready: Ready) {
+        guard failure == nil else { return }
         do {
             try store.persistConsensus(
                 hardState: ready.hardState.map { $0.encode() },
@@ -403,11 +425,10 @@ final class Coordinator {
                 entries: ready.entries.map { ($0.index, $0.encode()) })
         } catch {
             // Sending what could not be persisted would break the protocol's promises: stop.
-            logger.critical("cannot persist consensus state; stopping", metadata: ["error": "\(error)"])
-            exit(70)
+            return fail("cannot persist consensus state", error)
         }
         if let snapshot = ready.snapshot, ready.snapshotIsFromLeader {
-            restore(from: snapshot)
+            guard restore(from: snapshot) else { return }
         }
         let deadline = ready.leaseDeadlineTick.map { startNanoseconds + UInt64(max(0, $0)) * tickNanoseconds } ?? 0
         let reduced = deadline < leaseDeadlineNanoseconds
@@ -422,7 +443,7 @@ final class Coordinator {
             }
         }
         for entry in ready.committed {
-            applyCommitted(entry)
+            guard applyCommitted(entry) else { return }
         }
         for change in ready.roleChanges {
             logger.notice("role change", metadata: [
@@ -441,7 +462,8 @@ final class Coordinator {
         scheduleWake()
     }
 
-    private func restore(from snapshot: Snapshot) {
+    /// False when the coordinator failed.
+    private func restore(from snapshot: Snapshot) -> Bool {
         do {
             let image = try decoder.decode(ConfigurationImage.self, from: Data(snapshot.data))
             try store.install(image, appliedThrough: snapshot.index)
@@ -452,15 +474,17 @@ final class Coordinator {
         } catch {
             if snapshot.data.isEmpty {
                 appliedIndex = max(appliedIndex, snapshot.index)
-                return
+                return true
             }
-            logger.critical("cannot install snapshot; stopping", metadata: ["error": "\(error)"])
-            exit(70)
+            fail("cannot install snapshot", error)
+            return false
         }
+        return true
     }
 
-    private func applyCommitted(_ entry: Entry) {
-        guard entry.index > appliedIndex else { return }
+    /// False when the coordinator failed.
+    private func applyCommitted(_ entry: Entry) -> Bool {
+        guard entry.index > appliedIndex else { return true }
         var response = ControlResponse(ok: true)
         do {
             try store.applying(index: entry.index) {
@@ -477,13 +501,14 @@ final class Coordinator {
             }
             appliedIndex = entry.index
         } catch {
-            logger.critical("cannot apply committed entry; stopping", metadata: ["index": "\(entry.index)", "error": "\(error)"])
-            exit(70)
+            fail("cannot apply committed entry \(entry.index)", error, metadata: ["index": "\(entry.index)"])
+            return false
         }
         if let proposal = pending.removeValue(forKey: entry.index) {
             proposal.completion(proposal.term == entry.term ? response
                                 : .failure("leadership changed before the command committed; retry", code: 503))
         }
+        return true
     }
 
     /// After a failed compaction, none is tried again before this (doubling from 1 s to a

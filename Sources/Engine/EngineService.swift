@@ -42,23 +42,29 @@ final class EngineService {
     let witness: Bool
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     var loop: EventLoop { group.next() }
-    private var engine: BladeEngine!
-    private var coordinator: Coordinator!
-    private var hooks: HookRunner!
+    private let store: StoreWriter
+    /// The cluster key (nil: a chassis of one blade without one).
+    private let key: [UInt8]?
+    private let engine: BladeEngine
+    private let coordinator: Coordinator
+    private let hooks: HookRunner
     private var housekeeping: [RepeatedTask] = []
     private let control: ControlServer
     private var signalSources: [DispatchSourceSignal] = []
+    /// Signalled by SIGTERM, SIGINT, or the coordinator's failure.
+    private let stopped = DispatchSemaphore(value: 0)
+    /// Why the engine stops, when it is not asked to.
+    private var failure: Coordinator.Failure?
     /// systemd's notification socket, when started by systemd with `Type=notify`.
     private let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment)
 
+    /// Opens the store and builds the coordinator and the engine (on the loop, which owns them);
+    /// `run` wires and starts them.
     init(config: BladeConfig, witness: Bool, logger: Logger) throws {
         self.config = config
         self.witness = witness
         self.logger = logger
         control = ControlServer(path: config.paths.controlSocket)
-    }
-
-    func run() throws {
         try FileManager.default.createDirectory(atPath: config.paths.runtimeDir, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: config.paths.stateDir, withIntermediateDirectories: true)
         let key = try config.cluster.keyFile.map { try PeerCodec.loadKey(path: $0) }
@@ -72,15 +78,24 @@ final class EngineService {
         for problem in collectors?.setupErrors ?? [] {
             logger.warning("collector setup", metadata: ["problem": "\(problem)"])
         }
+        let loop = group.next()
+        let (coordinator, engine) = try loop.submit {
+            let coordinator = try Coordinator(config: config, store: store, key: key, witness: witness, loop: loop, logger: logger)
+            let engine = try BladeEngine(config: config, store: store, coordinator: coordinator, collectors: collectors, logger: logger)
+            return (coordinator, engine)
+        }.wait()
+        (self.store, self.key, self.coordinator, self.engine) = (store, key, coordinator, engine)
         hooks = HookRunner(config: config, logger: logger)
+    }
+
+    func run() throws {
+        let (store, key, coordinator, engine) = (self.store, self.key, self.coordinator, self.engine)
         try loop.submit {
-            let coordinator = try Coordinator(config: self.config, store: store, key: key, witness: self.witness,
-                                              loop: self.loop, logger: self.logger)
-            let engine = try BladeEngine(config: self.config, store: store, coordinator: coordinator,
-                                         collectors: collectors, logger: self.logger)
-            self.coordinator = coordinator
-            self.engine = engine
             coordinator.apply = { [unowned engine] command, index in try engine.apply(command, index: index) }
+            coordinator.failed = { [unowned self] failure in
+                self.failure = failure
+                self.stopped.signal()
+            }
             let logger = self.logger
             if !self.witness {
                 let notifications = NotificationService(
@@ -182,16 +197,15 @@ final class EngineService {
         logger.notice("engine started", metadata: [
             "address": "\(config.blade.address)", "slot": "\(config.blade.slot)", "witness": "\(witness)",
             "members": "\(Coordinator.members(of: config).count)", "control": "\(config.paths.controlSocket)",
-            "collectors": "\(collectors?.collectors.count ?? 0)", "simulated": "\(config.hardware.simulatedDir ?? "no")",
+            "collectors": "\(engine.collectors?.collectors.count ?? 0)", "simulated": "\(config.hardware.simulatedDir ?? "no")",
         ])
 
-        let stopped = DispatchSemaphore(value: 0)
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
         for number in [SIGTERM, SIGINT] {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stopped.signal() }
+            source.setEventHandler { [stopped] in stopped.signal() }
             source.resume()
             signalSources.append(source)
         }
@@ -199,17 +213,29 @@ final class EngineService {
         logger.notice("stopping")
         notifier?.stopping()
         control.stop()
-        try? loop.submit {
-            // A graceful stop hands over first, so that the chassis does not wait for a timeout.
-            if self.coordinator.isActive { _ = self.coordinator.handOver(to: nil) }
-        }.wait()
-        usleep(150_000)
+        let failure = try? loop.submit { self.failure }.wait()
+        if failure == nil {
+            // A graceful stop hands over first, so that the chassis does not wait for a timeout,
+            // and waits (at most 300 ms) until another blade leads, so that the hand-over's
+            // message is sent before the transport closes.
+            let handing = (try? loop.submit { () -> Bool in
+                guard self.coordinator.isActive else { return false }
+                return self.coordinator.handOver(to: nil).ok
+            }.wait()) ?? false
+            let deadline = StoreReader.monotonicNanoseconds() + 300_000_000
+            while handing && StoreReader.monotonicNanoseconds() < deadline {
+                let led = (try? loop.submit { self.coordinator.node.leader != self.coordinator.me && self.coordinator.node.leader != nil }.wait()) ?? true
+                if led { break }
+                usleep(10_000)
+            }
+        }
         try? loop.submit {
             self.samplingTask?.cancel()
             for task in self.housekeeping { task.cancel() }
             self.coordinator.stop()
         }.wait()
         try? group.syncShutdownGracefully()
+        if let failure = failure ?? nil { throw failure }
         logger.notice("engine stopped")
     }
 
@@ -264,11 +290,13 @@ final class EngineService {
     /// Runs the fence command off the loop and gives the core its answer: which members are
     /// confirmed powered off.
     private var fenceRunning = false
+    /// The fence command runs here, one poll at a time, never on the loop.
+    private let fenceQueue = DispatchQueue(label: "chassis.fence")
     private func pollFence(_ command: String) {
         // The fence matters only to a chassis of two voters without a witness.
         guard !fenceRunning, coordinator.node.membership.isTwoBladesWithoutWitness else { return }
         fenceRunning = true
-        DispatchQueue.global().async {
+        fenceQueue.async {
             let output = HookRunner.capture(command, timeoutSeconds: 2)
             self.loop.execute {
                 self.fenceRunning = false

@@ -124,6 +124,10 @@ do {
     let effective = config.cluster.joinVia.map { learnMembers(config, via: $0) } ?? config
     let service = try EngineService(config: effective, witness: witness, logger: logger)
     try service.run()
+} catch let failure as Coordinator.Failure {
+    // The store or the log could not take what the protocol requires: systemd starts it again.
+    logger.critical("engine stopped", metadata: ["error": "\(failure)"])
+    exit(70)
 } catch {
     logger.critical("engine stopped", metadata: ["error": "\(error)"])
     exit(1)
