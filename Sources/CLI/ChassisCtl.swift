@@ -202,10 +202,12 @@ struct DemoCommand: ParsableCommand {
         var peerPort: Int = Demo.defaultPeerPort
         @Flag(help: "Add a witness (votes and keeps the log, no metrics, no web) on 127.0.1.250.")
         var witness = false
+        @Option(help: "Which demo chassis this is: its blades are 127.0.N.1, 127.0.N.2 …, its ID 660007770088 + N - 1 (for a second chassis beside the first).")
+        var chassisNumber: Int = 1
 
         func run() throws {
             let state = try Demo.up(blades: blades, slots: slots, directory: common.dir, root: root, port: port,
-                                    peerPort: peerPort, tlsPort: tlsPort, witness: witness)
+                                    peerPort: peerPort, tlsPort: tlsPort, witness: witness, chassis: chassisNumber)
             for blade in state.blades {
                 if blade.witness {
                     print("\(blade.name): \(blade.address) (engine \(blade.engine), votes only)")

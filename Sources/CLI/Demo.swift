@@ -41,6 +41,9 @@ struct DemoState: Codable {
     var tlsPortSetting: Int?
     var tlsPort: Int { tlsPortSetting ?? Demo.defaultTLSPort }
     var peerPort: Int = Demo.defaultPeerPort
+    /// Which demo chassis this is (its blades are 127.0.N.i; absent in a demo.json of an earlier version).
+    var chassisSetting: Int?
+    var chassis: Int { chassisSetting ?? 1 }
     /// The static files as nginx serves them: a copy in the demo's directory (see `publishStaticFiles`).
     var publicDirectory: String { directory + "/public" }
     var slots: Int
@@ -78,7 +81,10 @@ enum Demo {
     static let defaultDirectory = "/tmp/chassis-demo"
     static let readyTimeoutSeconds = 30.0
 
-    static func address(of index: Int) -> String { "127.0.1.\(index)" }
+    /// Blade `index` of demo chassis `chassis` (1 by default): 127.0.CHASSIS.INDEX.
+    static func address(of index: Int, chassis: Int = 1) -> String { "127.0.\(chassis).\(index)" }
+    /// The chassis ID of demo chassis `chassis`: 660007770088 for the first, then …089, …090.
+    static func chassisID(_ chassis: Int) -> String { String(660_007_770_087 + chassis) }
     /// The witness of a two-blade demo lives off the blades' addresses.
     static let witnessIndex = 250
     static let defaultPeerPort = 7400
@@ -88,8 +94,9 @@ enum Demo {
     static let customerSlots = [2, 3]
 
     static func up(blades count: Int, slots: Int?, directory: String, root: String, port: Int, peerPort: Int,
-                   tlsPort: Int = defaultTLSPort, witness: Bool = false) throws -> DemoState {
+                   tlsPort: Int = defaultTLSPort, witness: Bool = false, chassis: Int = 1) throws -> DemoState {
         guard (1...16).contains(count) else { throw DemoError("--blades must be between 1 and 16") }
+        guard (1...200).contains(chassis) else { throw DemoError("--chassis-number must be between 1 and 200") }
         if let existing = try? DemoState.load(directory: directory),
            existing.blades.contains(where: { Processes.isAlive($0.engine) || Processes.isAlive($0.nginx) }) {
             throw DemoError("a demo is already running in \(directory); stop it with: chassisctl demo down")
@@ -107,6 +114,7 @@ enum Demo {
         }
         var state = DemoState(root: root, directory: directory, port: port, tlsPortSetting: tlsPort, peerPort: peerPort,
                               slots: slotCount, blades: [])
+        state.chassisSetting = chassis
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try publishStaticFiles(from: root + "/Public", into: state.publicDirectory)
         // One random cluster key for the whole chassis, readable by its owner only.
@@ -117,11 +125,11 @@ enum Demo {
         // The simulated midplane: the blades it reports powered off, one name a line.
         FileManager.default.createFile(atPath: directory + "/midplane-off", contents: Data())
         for index in 1...count {
-            state.blades.append(DemoBlade(index: index, address: address(of: index), directory: "\(directory)/blade\(index)",
+            state.blades.append(DemoBlade(index: index, address: address(of: index, chassis: chassis), directory: "\(directory)/blade\(index)",
                                           runtimeDirectory: "\(runtimeRoot)/blade\(index)"))
         }
         if witness {
-            state.blades.append(DemoBlade(index: witnessIndex, address: address(of: witnessIndex),
+            state.blades.append(DemoBlade(index: witnessIndex, address: address(of: witnessIndex, chassis: chassis),
                                           directory: "\(directory)/witness", runtimeDirectory: "\(runtimeRoot)/witness",
                                           witness: true))
         }
@@ -237,7 +245,7 @@ enum Demo {
         slot = \(blade.witness ? 0 : blade.index)
 
         [chassis]
-        id = "660007770088"
+        id = "\(chassisID(state.chassis))"
         name = "Demo chassis"
         site = "Lab"
         row = "A"
@@ -266,7 +274,7 @@ enum Demo {
 
         [cluster]
         join = \(blade.joining)
-        \(blade.joinVia.map { "join_via = \"\(address(of: $0)):\(state.port)\"" } ?? "")
+        \(blade.joinVia.map { "join_via = \"\(address(of: $0, chassis: state.chassis)):\(state.port)\"" } ?? "")
         key_file = "\(state.directory)/cluster.key"
         fence_command = "cat \(state.directory)/midplane-off"
         down_after_ms = 3000
@@ -646,7 +654,7 @@ extension Demo {
             throw DemoError("every slot of the chassis is taken")
         }
         let runtimeRoot = (state.blades.first!.runtimeDirectory as NSString).deletingLastPathComponent
-        var blade = DemoBlade(index: index, address: address(of: index), directory: "\(state.directory)/blade\(index)",
+        var blade = DemoBlade(index: index, address: address(of: index, chassis: state.chassis), directory: "\(state.directory)/blade\(index)",
                               runtimeDirectory: "\(runtimeRoot)/blade\(index)", joining: true)
         if let via {
             guard state.blades.contains(where: { $0.index == via && !$0.witness }) else { throw DemoError("no blade \(via) to join via") }

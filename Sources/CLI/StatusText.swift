@@ -33,13 +33,19 @@ enum StatusText {
             if !slot.name.isEmpty { out += " \"\(slot.name)\"" }
             out += " (\(slot.moduleType.role)) [\(slot.status.rawValue.uppercased())]"
             if let down = slot.downSince { out += " down since \(time(down))" }
+            if let power = slot.power, !power.powered {
+                out += " powered off" + (power.changedBy.map { " by \($0)" } ?? "") + (power.changedAt.map { " at \(time($0))" } ?? "")
+            }
+            if slot.power?.identify == true { out += " (identify LED lit)" }
             out += "\n"
             guard let module = slot.module else {
                 if slot.metrics.isEmpty { out += "  empty\n" }
                 continue
             }
             out += "  module \(module.serial) \(module.model) rev \(module.revision), \(module.manufacturer), installed \(time(module.installedAt))\n"
-            let components = Dictionary(grouping: slot.metrics.filter { $0.descriptor.unit != "text" }, by: { $0.descriptor.component })
+            let components = Dictionary(grouping: slot.metrics.filter {
+                $0.descriptor.unit != "text" && $0.descriptor.component != MetricDescriptor.countersComponent
+            }, by: { $0.descriptor.component })
             for component in components.keys.sorted() {
                 out += "  \(component)\n"
                 for metric in components[component]!.sorted(by: { $0.descriptor.key < $1.descriptor.key }) {

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Model
 
 /// Cumulative CPU time of one `cpu` line of `/proc/stat`, in clock ticks.
@@ -121,10 +126,16 @@ public final class CPUCollector: Collector {
         return readings(previous: previous, current: current)
     }
 
+    /// Clock ticks per second of `/proc/stat` (USER_HZ).
+    public static let ticksPerSecond: Double = {
+        let ticks = sysconf(Int32(_SC_CLK_TCK))
+        return ticks > 0 ? Double(ticks) : 100
+    }()
+
     /// The readings for two snapshots; public so that tests can feed fixture pairs.
     public func readings(previous: ProcStat?, current: ProcStat) -> [Reading] {
-        guard let previous else { return [] }
-        var result: [Reading] = []
+        var result = counters(current)
+        guard let previous else { return result }
         result.reserveCapacity(current.cores.count + 1)
         if let before = previous.total, let now = current.total,
            let percent = cpuUtilisationPercent(previous: before, current: now) {
@@ -142,6 +153,28 @@ public final class CPUCollector: Collector {
         return result
     }
 
+    /// node_exporter's `node_cpu_seconds_total{cpu, mode}`: each core's time in each mode, local
+    /// to the blade (Prometheus scrapes every blade for its own).
+    func counters(_ stat: ProcStat) -> [Reading] {
+        var result: [Reading] = []
+        result.reserveCapacity(stat.cores.count * 8)
+        for core in stat.cores {
+            let times = core.times
+            for (mode, ticks) in [("user", times.user), ("nice", times.nice), ("system", times.system), ("idle", times.idle),
+                                  ("iowait", times.iowait), ("irq", times.irq), ("softirq", times.softirq), ("steal", times.steal)] {
+                let key = "cpu.core\(core.index).seconds.\(mode)"
+                let descriptor = descriptors.descriptor(key) {
+                    Descriptors.performance(key: key, label: "CPU \(core.index) \(mode) time", unit: "seconds", source: name,
+                                            group: group, component: MetricDescriptor.countersComponent,
+                                            prometheusName: "node_cpu_seconds_total",
+                                            labels: ["cpu": String(core.index), "mode": mode], replication: .local)
+                }
+                result.append(Reading(descriptor: descriptor, value: Double(ticks) / Self.ticksPerSecond))
+            }
+        }
+        return result
+    }
+
     private func descriptor(core: Int?) -> MetricDescriptor {
         let key = core.map { "cpu.core\($0).utilisation" } ?? "cpu.total.utilisation"
         return descriptors.descriptor(key) {
@@ -149,7 +182,7 @@ public final class CPUCollector: Collector {
                 key: key, label: core.map { "CPU \($0) utilisation" } ?? "CPU utilisation",
                 unit: "percent", source: name, group: group, component: "cpu",
                 // node_exporter exports only the tick counters (node_cpu_seconds_total); this is a rate.
-                prometheusName: "chassis_cpu_utilisation_percent",
+                prometheusName: "chassis_cpu_utilisation_ratio",
                 labels: ["cpu": core.map(String.init) ?? "total"])
         }
     }

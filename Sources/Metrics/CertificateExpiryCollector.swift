@@ -23,7 +23,7 @@ public final class CertificateExpiryCollector: Collector {
         descriptor = MetricDescriptor(
             key: "tls.certificate.days_left", label: "HTTPS certificate days left", metricClass: .health, unit: "days",
             source: name, replication: .dynamic, group: .system, component: "system",
-            prometheusName: "chassis_tls_certificate_days_left",
+            prometheusName: "chassis_tls_certificate_remaining_seconds",
             limits: Limits(lowCritical: Self.criticalDays, lowWarning: Self.warningDays, highWarning: nil, highCritical: nil))
     }
 

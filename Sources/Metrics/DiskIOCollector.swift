@@ -91,9 +91,21 @@ public final class DiskIOCollector: Collector {
         current.reserveCapacity(counters.count)
         for disk in counters where DiskFilter.keeps(disk.device) { current[disk.device] = disk }
         defer { previous = (time, current) }
-        guard let previous, time > previous.time else { return [] }
-        let seconds = time - previous.time
         var result: [Reading] = []
+        // node_exporter's counters, local to the blade, from this read alone.
+        for disk in counters where current[disk.device] != nil {
+            for (suffix, label, unit, prometheusName, value) in [
+                ("read_bytes_total", "Read", "bytes", "node_disk_read_bytes_total", Double(disk.sectorsRead) * 512),
+                ("written_bytes_total", "Written", "bytes", "node_disk_written_bytes_total", Double(disk.sectorsWritten) * 512),
+                ("io_time_seconds_total", "Time doing IO", "seconds", "node_disk_io_time_seconds_total",
+                 Double(disk.ioMilliseconds) / 1000),
+            ] {
+                result.append(Reading(descriptor: descriptor(disk.device, suffix, label, unit, prometheusName, counter: true),
+                                      value: value))
+            }
+        }
+        guard let previous, time > previous.time else { return result }
+        let seconds = time - previous.time
         for disk in counters {
             guard let now = current[disk.device], let before = previous.counters[disk.device],
                   now.sectorsRead >= before.sectorsRead, now.sectorsWritten >= before.sectorsWritten,
@@ -108,19 +120,20 @@ public final class DiskIOCollector: Collector {
                                                          "bytes_per_second", "chassis_disk_written_bytes_per_second"),
                                   value: written))
             result.append(Reading(descriptor: descriptor(disk.device, "busy_percent", "Busy",
-                                                         "percent", "chassis_disk_io_busy_percent"),
+                                                         "percent", "chassis_disk_io_busy_ratio"),
                                   value: busy))
         }
         return result
     }
 
     private func descriptor(_ device: String, _ suffix: String, _ label: String, _ unit: String,
-                            _ prometheusName: String) -> MetricDescriptor {
+                            _ prometheusName: String, counter: Bool = false) -> MetricDescriptor {
         let key = "disk.\(device).\(suffix)"
         return descriptors.descriptor(key) {
             Descriptors.performance(key: key, label: "\(label) \(device)", unit: unit, source: name,
-                                    group: group, component: "disk \(device)",
-                                    prometheusName: prometheusName, labels: ["device": device])
+                                    group: group, component: counter ? MetricDescriptor.countersComponent : "disk \(device)",
+                                    prometheusName: prometheusName, labels: ["device": device],
+                                    replication: counter ? .local : .dynamic)
         }
     }
 }

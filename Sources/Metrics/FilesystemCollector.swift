@@ -215,7 +215,7 @@ public final class FilesystemCollector: Collector {
                                         prometheusName: prometheusName, labels: labels)
             }
         }
-        let used = make("used_percent", "Used", "percent", "chassis_filesystem_used_percent")
+        let used = make("used_percent", "Used", "percent", "chassis_filesystem_used_ratio")
         let free = make("free_bytes", "Available", "bytes", "node_filesystem_avail_bytes")
         let size = make("size_bytes", "Size", "bytes", "node_filesystem_size_bytes")
         switch measured {

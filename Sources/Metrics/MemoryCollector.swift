@@ -105,7 +105,7 @@ public final class MemoryCollector: Collector {
                     "memory", info.totalBytes.map { Double($0) }, replication: .static),
             reading("memory.available_bytes", "Memory available", "bytes", "node_memory_MemAvailable_bytes",
                     "memory", info.effectiveAvailableBytes.map { Double($0) }),
-            reading("memory.used_percent", "Memory used", "percent", "chassis_memory_used_percent",
+            reading("memory.used_percent", "Memory used", "percent", "chassis_memory_used_ratio",
                     "memory", info.usedPercent),
         ]
         // A blade without swap shows none: no chart of a swap that does not exist.
@@ -115,7 +115,7 @@ public final class MemoryCollector: Collector {
                     "swap", info.swapTotalBytes.map { Double($0) }, replication: .static),
             reading("swap.free_bytes", "Swap free", "bytes", "node_memory_SwapFree_bytes",
                     "swap", info.swapFreeBytes.map { Double($0) }),
-            reading("swap.used_percent", "Swap used", "percent", "chassis_swap_used_percent",
+            reading("swap.used_percent", "Swap used", "percent", "chassis_swap_used_ratio",
                     "swap", info.swapUsedPercent),
         ]
     }

@@ -49,8 +49,9 @@ public func parseNetDev(_ text: String) -> [InterfaceCounters] {
 /// Receive and transmit throughput and error rates per interface (loopback excluded), from
 /// `/proc/net/dev` deltas. The first call records the counters and returns no readings.
 ///
-/// node_exporter exports the raw counters (`node_network_receive_bytes_total`); this collector
-/// exports rates, so its Prometheus names are `chassis_network_*_per_second` instead.
+/// The rates are the product's own series (`chassis_network_*_per_second`, replicated, charted);
+/// node_exporter's raw counters (`node_network_receive_bytes_total` …) are exported beside them,
+/// local to the blade, for Prometheus to take its own rates of.
 public final class NetworkCollector: Collector {
     public let name = "proc.netdev"
     public let group = SamplingGroup.network
@@ -79,9 +80,21 @@ public final class NetworkCollector: Collector {
         current.reserveCapacity(counters.count)
         for counter in counters where counter.interface != "lo" { current[counter.interface] = counter }
         defer { previous = (time, current) }
-        guard let previous, time > previous.time else { return [] }
-        let seconds = time - previous.time
         var result: [Reading] = []
+        // node_exporter's counters, local to the blade, from this read alone.
+        for counter in counters where current[counter.interface] != nil {
+            for (suffix, label, unit, prometheusName, value) in [
+                ("rx_bytes_total", "Received", "bytes", "node_network_receive_bytes_total", counter.receiveBytes),
+                ("tx_bytes_total", "Transmitted", "bytes", "node_network_transmit_bytes_total", counter.transmitBytes),
+                ("rx_errors_total", "Receive errors", "count", "node_network_receive_errs_total", counter.receiveErrors),
+                ("tx_errors_total", "Transmit errors", "count", "node_network_transmit_errs_total", counter.transmitErrors),
+            ] {
+                result.append(Reading(descriptor: descriptor(counter.interface, suffix, label, unit, prometheusName, counter: true),
+                                      value: Double(value)))
+            }
+        }
+        guard let previous, time > previous.time else { return result }
+        let seconds = time - previous.time
         for counter in counters {
             guard let now = current[counter.interface], let before = previous.counters[counter.interface] else { continue }
             func rate(_ a: UInt64, _ b: UInt64) -> Double? { a >= b ? Double(a - b) / seconds : nil }
@@ -105,12 +118,13 @@ public final class NetworkCollector: Collector {
     }
 
     private func descriptor(_ interface: String, _ suffix: String, _ label: String, _ unit: String,
-                            _ prometheusName: String) -> MetricDescriptor {
+                            _ prometheusName: String, counter: Bool = false) -> MetricDescriptor {
         let key = "network.\(interface).\(suffix)"
         return descriptors.descriptor(key) {
             Descriptors.performance(key: key, label: "\(label) \(interface)", unit: unit, source: name,
-                                    group: group, component: "network \(interface)",
-                                    prometheusName: prometheusName, labels: ["device": interface])
+                                    group: group, component: counter ? MetricDescriptor.countersComponent : "network \(interface)",
+                                    prometheusName: prometheusName, labels: ["device": interface],
+                                    replication: counter ? .local : .dynamic)
         }
     }
 }

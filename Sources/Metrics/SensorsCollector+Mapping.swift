@@ -32,7 +32,7 @@ public enum SensorKind: String, Sendable, CaseIterable {
         case .voltage: return "node_hwmon_in_volts"
         case .power: return powerAverage ? "node_hwmon_power_average_watt" : "node_hwmon_power_input_watt"
         case .current: return "node_hwmon_curr_amps"
-        case .humidity: return "chassis_hwmon_humidity_percent"
+        case .humidity: return "chassis_hwmon_humidity_ratio"
         case .intrusion: return "chassis_hwmon_intrusion_alarm"
         }
     }

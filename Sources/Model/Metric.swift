@@ -72,6 +72,16 @@ public struct Limits: Sendable, Codable, Equatable, Hashable {
 ///
 /// Keys are dotted and stable across restarts, for example `hwmon.coretemp-isa-0000.temp1`,
 /// `cpu.total.utilisation`, `filesystem./.free_bytes`, `id.serial`.
+extension MetricDescriptor {
+    /// The component of node_exporter's raw counters (CPU seconds, bytes received …): exported on
+    /// `/metrics` for Prometheus to take rates of, kept local to the blade, not shown as rows or
+    /// charts (the rates beside them are).
+    public static let countersComponent = "counters"
+
+    /// A Prometheus counter (`…_total`): its value only grows, so no history of it is kept.
+    public var isCounter: Bool { prometheusName.hasSuffix("_total") }
+}
+
 public struct MetricDescriptor: Sendable, Codable, Equatable, Hashable {
     public var key: String
     /// Human label, e.g. "Package id 0" or "CPU utilisation".

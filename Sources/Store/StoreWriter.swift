@@ -362,7 +362,8 @@ public final class StoreWriter {
                 let value = reading.value.flatMap { $0.isFinite ? $0 : nil }
                 try upsertValue.run([.integer(id), .double(value), .string(text), .string(reading.fault), .real(now),
                                      .text(evaluated.status.rawValue)])
-                if let value {
+                // A counter's history is its rate's (kept beside it); its own would only grow.
+                if let value, !reading.descriptor.isCounter {
                     try insertSample.run([.integer(id), .real(now), .real(value)])
                 }
             }

@@ -23,9 +23,20 @@ public enum PrometheusExposition {
         }
 
         func addMetric(_ metric: MetricValue, slot: Int) {
-            guard let value = metric.value, metric.descriptor.unit != "text" else { return }
+            guard var value = metric.value, metric.descriptor.unit != "text" else { return }
             let descriptor = metric.descriptor
-            let ours: [(String, String)] = [("chassis", chassisID), ("slot", String(slot)), ("label", descriptor.label)]
+            let name = descriptor.prometheusName.isEmpty ? "chassis_" + descriptor.key : descriptor.prometheusName
+            // Prometheus' base units: a percentage is exported as a ratio, days as seconds.
+            switch descriptor.unit {
+            case "percent": value /= 100
+            case "days": value *= 86_400
+            default: break
+            }
+            // node_exporter's series keep node_exporter's labels (and ours for the place): no `label`,
+            // so that the queries and dashboards written for node_exporter work unchanged.
+            let ours: [(String, String)] = name.hasPrefix("node_")
+                ? [("chassis", chassisID), ("slot", String(slot))]
+                : [("chassis", chassisID), ("slot", String(slot)), ("label", descriptor.label)]
             var labels = ours
             for (name, labelValue) in descriptor.prometheusLabels.sorted(by: { $0.key < $1.key }) {
                 let clean = labelName(name)
@@ -36,11 +47,18 @@ public enum PrometheusExposition {
                     labels.append((clean, labelValue))
                 }
             }
-            let name = descriptor.prometheusName.isEmpty ? "chassis_" + descriptor.key : descriptor.prometheusName
             let type = name.hasSuffix("_total") ? "counter" : "gauge"
-            let unit = descriptor.unit.isEmpty || descriptor.unit == "state" ? "" : " (\(descriptor.unit))"
+            let unit = descriptor.unit.isEmpty || descriptor.unit == "state" ? ""
+                : " (\(descriptor.unit == "percent" ? "ratio" : descriptor.unit == "days" ? "seconds" : descriptor.unit))"
             add(name, help: "Chassis Manager \(descriptor.metricClass.rawValue) metric\(unit), per chassis and slot.", type: type,
                 labels: labels, value: value)
+            // A sensor's human label, as node_exporter gives it: an info series beside the values.
+            if name.hasPrefix("node_hwmon_"), let chip = descriptor.prometheusLabels["chip"],
+               let sensor = descriptor.prometheusLabels["sensor"] {
+                add("node_hwmon_sensor_label", help: "Label of a hardware sensor (libsensors).", type: "gauge",
+                    labels: [("chassis", chassisID), ("slot", String(slot)), ("chip", chip), ("sensor", sensor),
+                             ("label", descriptor.label)], value: 1)
+            }
         }
 
         for metric in snapshot.chassisMetrics { addMetric(metric, slot: 0) }
@@ -83,11 +101,11 @@ public enum PrometheusExposition {
                 type: "gauge", labels: [("chassis", chassisID)], value: updatedAt)
         }
         if let local {
+            let labels = [("chassis", chassisID), ("slot", String(local.slotID)), ("blade", local.blade)]
             add("chassis_manager_active", help: "1 when this blade is the active manager with a valid lease.",
-                type: "gauge", labels: [("chassis", chassisID), ("blade", local.blade)],
-                value: RedirectRule.isActive(local) ? 1 : 0)
-            add("chassis_manager_term", help: "Election term this blade knows.", type: "gauge",
-                labels: [("chassis", chassisID), ("blade", local.blade)], value: Double(local.term))
+                type: "gauge", labels: labels, value: RedirectRule.isActive(local) ? 1 : 0)
+            add("chassis_manager_term", help: "Election term this blade knows.", type: "gauge", labels: labels,
+                value: Double(local.term))
         }
         for status in notifications ?? [] {
             let labels = [("chassis", chassisID), ("target", status.target)]

@@ -395,7 +395,8 @@ enum ViewBuilder {
     static func components(_ metrics: [MetricValue]) -> [(name: String, group: SamplingGroup, metrics: [MetricValue])] {
         var order: [String] = []
         var byName: [String: [MetricValue]] = [:]
-        for metric in metrics {
+        // node_exporter's raw counters are for Prometheus: the page shows their rates.
+        for metric in metrics where metric.descriptor.component != MetricDescriptor.countersComponent {
             let name = metric.descriptor.component.isEmpty ? "other" : metric.descriptor.component
             if byName[name] == nil { order.append(name) }
             byName[name, default: []].append(metric)

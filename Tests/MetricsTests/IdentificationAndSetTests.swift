@@ -134,7 +134,7 @@ struct CollectorSetTests {
         let set = CollectorSet(settings: settings, clock: { now += 1; return now })
         #expect(set.setupErrors.isEmpty)
         #expect(set.groups == [.cpu, .memory, .disk, .network, .system, .identification])
-        #expect(set.sample(.cpu).readings.filter { !$0.descriptor.key.hasPrefix("collector.") }.isEmpty)
+        #expect(set.sample(.cpu).readings.filter { !$0.descriptor.key.hasPrefix("collector.") && !$0.descriptor.isCounter }.isEmpty)
         proc.write("stat", Fixture.text("proc_stat_2.txt"))
         let cpu = set.sample(.cpu).readings.map(\.descriptor.key)
         #expect(cpu.contains("cpu.total.utilisation"))

@@ -44,8 +44,13 @@ struct ProcParserTests {
         let collector = CPUCollector(procRoot: "/nonexistent")
         let first = parseProcStat(Fixture.text("proc_stat_1.txt"))
         let second = parseProcStat(Fixture.text("proc_stat_2.txt"))
-        #expect(collector.readings(previous: nil, current: first).isEmpty)
-        let readings = collector.readings(previous: first, current: second)
+        // The first read gives node_exporter's counters only (seconds in each mode, per core).
+        let counters = collector.readings(previous: nil, current: first)
+        #expect(counters.count == 2 * 8 && counters.allSatisfy { $0.descriptor.prometheusName == "node_cpu_seconds_total" })
+        #expect(counters.allSatisfy { $0.descriptor.replication == .local && $0.descriptor.isCounter })
+        #expect(counters.first { $0.descriptor.prometheusLabels == ["cpu": "1", "mode": "iowait"] }?.value
+                == Double(first.cores[1].times.iowait) / CPUCollector.ticksPerSecond)
+        let readings = collector.readings(previous: first, current: second).filter { !$0.descriptor.isCounter }
         let byKey = Dictionary(uniqueKeysWithValues: readings.map { ($0.descriptor.key, $0.value!) })
         #expect(Set(byKey.keys) == ["cpu.total.utilisation", "cpu.core0.utilisation", "cpu.core1.utilisation"])
         // total: busy 4894 -> 4899, all 51669 -> 51877.
@@ -57,7 +62,7 @@ struct ProcParserTests {
         #expect(descriptor.unit == "percent")
         #expect(descriptor.metricClass == .performance)
         #expect(descriptor.group == .cpu)
-        #expect(descriptor.prometheusName == "chassis_cpu_utilisation_percent")
+        #expect(descriptor.prometheusName == "chassis_cpu_utilisation_ratio")
         #expect(descriptor.prometheusLabels == ["cpu": "total"])
     }
 
@@ -221,12 +226,16 @@ struct ProcParserTests {
                       DiskCounters(device: "loop0", sectorsRead: 0, sectorsWritten: 0, ioMilliseconds: 0)]
         let after = [DiskCounters(device: "sda", sectorsRead: 3000, sectorsWritten: 400, ioMilliseconds: 500),
                      DiskCounters(device: "loop0", sectorsRead: 99, sectorsWritten: 0, ioMilliseconds: 0)]
-        #expect(collector.readings(before, at: 10).isEmpty)
+        #expect(collector.readings(before, at: 10).map(\.descriptor.prometheusName)
+                == ["node_disk_read_bytes_total", "node_disk_written_bytes_total", "node_disk_io_time_seconds_total"],
+                "the first read gives the counters only, and none of loop0")
         let readings = collector.readings(after, at: 12)
         let byKey = Dictionary(uniqueKeysWithValues: readings.map { ($0.descriptor.key, $0.value!) })
-        #expect(byKey == ["disk.sda.read_bytes_per_second": 2000 * 512 / 2,
-                          "disk.sda.write_bytes_per_second": 400 * 512 / 2,
-                          "disk.sda.busy_percent": 25])
+        let expected: [String: Double] = [
+            "disk.sda.read_bytes_per_second": 512_000, "disk.sda.write_bytes_per_second": 102_400, "disk.sda.busy_percent": 25,
+            "disk.sda.read_bytes_total": 1_536_000, "disk.sda.written_bytes_total": 204_800, "disk.sda.io_time_seconds_total": 0.5,
+        ]
+        #expect(byKey == expected)
     }
 
     // MARK: /proc/net/dev
@@ -256,10 +265,17 @@ struct ProcParserTests {
         let readings = collector.readings(after, at: 5)
         let byKey = Dictionary(uniqueKeysWithValues: readings.map { ($0.descriptor.key, $0.value!) })
         // tx went backwards (interface recreated): no rate this time rather than a huge one.
-        #expect(byKey == ["network.eth0.rx_bytes_per_second": 1000, "network.eth0.rx_errors_per_second": 1,
-                          "network.eth0.tx_errors_per_second": 0])
-        #expect(readings[0].descriptor.prometheusName == "chassis_network_receive_bytes_per_second")
-        #expect(readings[0].descriptor.component == "network eth0")
+        let expected: [String: Double] = [
+            "network.eth0.rx_bytes_per_second": 1000, "network.eth0.rx_errors_per_second": 1, "network.eth0.tx_errors_per_second": 0,
+            "network.eth0.rx_bytes_total": 6000, "network.eth0.tx_bytes_total": 100, "network.eth0.rx_errors_total": 5,
+            "network.eth0.tx_errors_total": 0,
+        ]
+        #expect(byKey == expected)
+        let rate = readings.first { $0.descriptor.key == "network.eth0.rx_bytes_per_second" }?.descriptor
+        #expect(rate?.prometheusName == "chassis_network_receive_bytes_per_second" && rate?.component == "network eth0")
+        let counter = readings.first { $0.descriptor.key == "network.eth0.rx_bytes_total" }?.descriptor
+        #expect(counter?.prometheusName == "node_network_receive_bytes_total" && counter?.replication == .local)
+        #expect(counter?.component == MetricDescriptor.countersComponent)
     }
 
     // MARK: /proc/loadavg and /proc/uptime

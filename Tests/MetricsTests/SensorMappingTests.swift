@@ -10,7 +10,7 @@ struct SensorMappingTests {
         (.voltage, "volts", "node_hwmon_in_volts"),
         (.power, "watts", "node_hwmon_power_input_watt"),
         (.current, "amperes", "node_hwmon_curr_amps"),
-        (.humidity, "percent", "chassis_hwmon_humidity_percent"),
+        (.humidity, "percent", "chassis_hwmon_humidity_ratio"),
         (.intrusion, "state", "chassis_hwmon_intrusion_alarm"),
     ])
     func unitsAndNames(kind: SensorKind, unit: String, prometheusName: String) {

@@ -298,7 +298,7 @@ enum Fixture {
         let tempLimits = Limits(highWarning: 80, highCritical: 95)
         return [
             metric(descriptor("cpu.total.utilisation", "CPU utilisation", unit: "percent", group: .cpu, component: "cpu",
-                              name: "chassis_cpu_utilisation_percent"), 37.5),
+                              name: "chassis_cpu_utilisation_ratio"), 37.5),
             metric(descriptor("memory.available_bytes", "Memory available", unit: "bytes", group: .memory, component: "memory",
                               name: "node_memory_MemAvailable_bytes"), 6_442_450_944),
             metric(descriptor("filesystem./.free_bytes", "Free space on /", unit: "bytes", group: .disk, component: "filesystem /",
