@@ -892,24 +892,15 @@
 
   // ---------- the top bar's menu ----------
 
-  // Where the stylesheet cannot show a closed <details>' content (no ::details-content), a wide
-  // screen opens the menu, as the stylesheet shows it elsewhere; on a narrow one, a click
-  // elsewhere or Escape closes it.
+  // The menu of a narrow screen's top bar (a <details>, which needs no script) also closes on a
+  // click elsewhere and on Escape.
   function setUpMenu() {
     var menu = document.querySelector("[data-topbar-menu]");
     if (!menu) return;
     var summary = menu.querySelector("summary");
-    var supported = window.CSS && CSS.supports && CSS.supports("selector(::details-content)");
-    if (!supported && window.matchMedia) {
-      var wide = window.matchMedia("(min-width: 50rem)");
-      var apply = function () { menu.open = wide.matches; };
-      apply();
-      if (wide.addEventListener) wide.addEventListener("change", apply);
-    }
-    function close() { if (menu.open && summary && summary.offsetParent !== null) menu.open = false; }
-    document.addEventListener("click", function (event) { if (!menu.contains(event.target)) close(); });
+    document.addEventListener("click", function (event) { if (menu.open && !menu.contains(event.target)) menu.open = false; });
     document.addEventListener("keydown", function (event) {
-      if (event.key === "Escape" && menu.open && summary && summary.offsetParent !== null) { close(); summary.focus(); }
+      if (event.key === "Escape" && menu.open) { menu.open = false; if (summary) summary.focus(); }
     });
   }
 
