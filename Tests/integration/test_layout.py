@@ -14,11 +14,11 @@ banner stays small with several alerts raised on one slot.
 - The top bar: on the phone the links are behind a menu button, which opens and leads there;
   on the desktop they are on the bar.
 
-Pages: the overview, every slot's module page (two blades, two empty slots), the alert log, the
-event log, the audit log, thresholds, settings, users, notifications, managers, the transfer page
-(its script held back so that it stays), error pages (404, 400, a slot that does not exist), the
-login page logged out, and the 503 page of a blade without an active manager (the other blade
-killed, last).
+Pages: the overview (a front view of 16 slots, the most a chassis has), the module pages of both
+blades and of two empty slots (the first and the last), the alert log, the event log, the audit
+log, thresholds, settings, users, notifications, managers, the transfer page (its script held
+back so that it stays), error pages (404, 400, a slot that does not exist), the login page logged
+out, and the 503 page of a blade without an active manager (the other blade killed, last).
 
 Screenshots of each page at each size (the first screen and the whole page) go to
 `.build/test-artifacts/layout/` in the checkout (`390x844-overview-screen.png`, …), replaced on
@@ -59,7 +59,7 @@ PAGES = [
     ("slot-1", f"{SLOT}/1"),
     ("slot-2", f"{SLOT}/2"),
     ("slot-3-empty", f"{SLOT}/3"),
-    ("slot-4-empty", f"{SLOT}/4"),
+    ("slot-16-empty", f"{SLOT}/16"),
     ("alerts", "/alerts"),
     ("alerts-all", "/alerts?state=all"),
     ("events", "/events"),
@@ -70,7 +70,7 @@ PAGES = [
     ("notifications", "/notifications"),
     ("managers", "/manager"),
     ("error-404", "/no-such-page"),
-    ("error-404-slot", f"{SLOT}/99"),
+    ("error-404-slot", f"{SLOT}/17"),
     ("error-400", "/alerts?state=sideways"),
 ]
 
@@ -133,7 +133,7 @@ def layout_chassis():
     require_browser()  # before starting a demo for nothing
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     os.makedirs(ARTIFACTS)
-    with demo_chassis(2, PORT, TLS_PORT, PEER_PORT, slots=4, name="chassis-layout") as chassis:
+    with demo_chassis(2, PORT, TLS_PORT, PEER_PORT, slots=16, name="chassis-layout") as chassis:
         def ready():
             reply = chassis.admin.get(1, "/api/v1/chassis")
             if reply.status != 200:
