@@ -342,6 +342,13 @@
   function renderBanner(alerts, chassisID) {
     var banner = document.getElementById("alert-banner");
     if (!banner) return;
+    // Polls bring new values every second or two, the banner's alerts seldom: rebuilt only when
+    // they (or the names of their slots) change, the live region is not read out again for nothing.
+    var state = JSON.stringify(alerts.map(function (a) {
+      return [a.id, a.severity, a.clearedAt != null, a.slotID == null ? null : slotNames[a.slotID]];
+    }));
+    if (banner.getAttribute("data-banner-state") === state) return;
+    banner.setAttribute("data-banner-state", state);
     var list = banner.querySelector("[data-banner-list]");
     var returnPath = location.pathname + location.search;
     var existing = {}, groups = {};

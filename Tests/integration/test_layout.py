@@ -258,6 +258,7 @@ def test_every_page_fits_a_phone_and_a_desktop_and_the_banner_stays_small(layout
         _load(driver, "/")
         driver.execute_script("""
             const banner = document.getElementById('alert-banner');
+            banner.removeAttribute('data-banner-state');
             banner.querySelector('[data-banner-list]').textContent = '';
             banner.querySelector('[data-banner-heading]').textContent = '';
             banner.querySelector('[data-banner-counts]').textContent = '';""")
