@@ -13,6 +13,8 @@ banner stays small with several alerts raised on one slot.
   alert acknowledged from inside a group leaves the group with one warning fewer.
 - The top bar: on the phone the links are behind a menu button, which opens and leads there;
   on the desktop they are on the bar.
+- Without script (Chromium's script execution turned off) the menu and the groups still open, and
+  an alert is acknowledged from inside its group with the form.
 
 Pages: the overview (a front view of 16 slots, the most a chassis has), the module pages of both
 blades and of two empty slots (the first and the last), the alert log, the event log, the audit
@@ -343,6 +345,28 @@ def test_every_page_fits_a_phone_and_a_desktop_and_the_banner_stays_small(layout
                 _check_fits(driver, size, "transfer")
             finally:
                 driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+
+        # Without script: the menu and the groups open (<details>), and an acknowledgement from
+        # inside a group is a form that comes back to the page with one warning fewer.
+        _emulate(driver, PHONE)
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+        try:
+            _load(driver, "/")
+            assert driver.execute_script("return document.getElementById('alert-banner').hasAttribute('data-banner-state')") is False
+            driver.find_element("css selector", ".topbar-menu > summary").click()
+            assert driver.find_element("css selector", ".topbar-menu a[href='/events']").is_displayed()
+            driver.find_element("css selector", ".topbar-menu > summary").click()
+            driver.find_element("css selector", "[data-banner-group='slot-2'] summary").click()
+            items = driver.find_elements("css selector", "[data-banner-group='slot-2'] li[data-alert-id]")
+            assert len(items) == 4 and all(item.is_displayed() for item in items), len(items)
+            driver.execute_script("arguments[0].scrollIntoView({block: 'nearest'})", items[0])
+            items[0].find_element("css selector", "form.ack-form button").click()
+            wait_until(lambda: re.search(r": 3 warnings$", driver.find_element(
+                "css selector", "[data-banner-group='slot-2'] summary").text.strip()), timeout=15,
+                what="the page again after a form's acknowledgement, slot 2 with 3 warnings")
+            assert driver.execute_script("return location.pathname") == "/"
+        finally:
+            driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
     finally:
         _release_alerts(chassis)
 
