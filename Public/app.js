@@ -24,7 +24,9 @@
   var SEARCH_FOR_MS = 15000;
   var PROBE_TIMEOUT_MS = 1500;
   var HISTORY_SECONDS = 3600;
-  var BANNER_MAX = 5;
+  // WebLimits.bannerRowsMax and bannerGroupAlertsMax.
+  var BANNER_ROWS_MAX = 5;
+  var BANNER_GROUP_MAX = 10;
 
   var body = document.body;
   var pollURL = body.getAttribute("data-poll");
@@ -185,62 +187,212 @@
     });
   }
 
+  // The banner mirrors ViewBuilder.banner (Sources/Web/Views.swift): counts per severity, the
+  // newest alert, then one row a place (a slot, or the chassis): a single alert as it is, several
+  // as a group (<details>) that a poll leaves open or closed as the reader left it.
+  function severityText(severity) { return severity === "critical" ? "Critical" : "Warning"; }
+
+  function alertCounts(alerts) {
+    var raised = alerts.filter(function (a) { return a.clearedAt == null; });
+    var critical = raised.filter(function (a) { return a.severity === "critical"; }).length;
+    var warning = raised.length - critical;
+    var cleared = alerts.length - raised.length;
+    var parts = [];
+    if (critical > 0) parts.push(critical + " critical");
+    if (warning > 0) parts.push(warning === 1 ? "1 warning" : warning + " warnings");
+    if (cleared > 0) parts.push(cleared + " cleared");
+    return parts.join(" \u00b7 ");
+  }
+
+  function placeGroups(alerts) {
+    var groups = [], index = {};
+    alerts.forEach(function (alert) {
+      var key = alert.slotID == null ? "chassis" : "slot-" + alert.slotID;
+      if (index[key] == null) { index[key] = groups.length; groups.push({ key: key, slotID: alert.slotID, alerts: [] }); }
+      groups[index[key]].alerts.push(alert);
+    });
+    return groups;
+  }
+
+  // "Slot 2 · name" when the slot's name is known from a poll, null otherwise (the server's text stays).
+  function placeText(slotID) {
+    if (slotID == null) return "Chassis";
+    if (!Object.prototype.hasOwnProperty.call(slotNames, slotID)) return null;
+    return "Slot " + slotID + (slotNames[slotID] ? " \u00b7 " + slotNames[slotID] : "");
+  }
+
+  function placeNode(alert, chassisID, className) {
+    var text = placeText(alert.slotID) || "Slot " + alert.slotID;
+    if (alert.slotID == null) return el("span", className, text);
+    var link = el("a", className, text);
+    link.href = "/chassis/" + encodeURIComponent(chassisID) + "/slots/" + alert.slotID;
+    return link;
+  }
+
+  function bannerItem(alert, chassisID, existing, returnPath) {
+    // Items the server rendered (or an earlier poll built) are kept as they are: their text is
+    // already formatted with the slot's name and the metric's unit.
+    var kept = existing[String(alert.id)];
+    if (kept && kept.classList.contains("is-cleared") === (alert.clearedAt != null)) return kept;
+    var item = el("li", "banner-item severity-" + alert.severity + (alert.clearedAt != null ? " is-cleared" : ""));
+    item.setAttribute("data-alert-id", String(alert.id));
+    item.appendChild(el("span", "badge badge-" + alert.severity, severityText(alert.severity)));
+    item.appendChild(placeNode(alert, chassisID, "banner-place"));
+    item.appendChild(el("span", "banner-label", alert.metricLabel));
+    item.appendChild(el("span", "banner-message", alert.message));
+    if (alert.value != null) item.appendChild(el("span", "mono", formatValue(alert.value, null, null, unitOf(alert))));
+    item.appendChild(el("time", "muted", formatTime(alert.raisedAt)));
+    if (alert.clearedAt != null) item.appendChild(el("span", "muted", "cleared " + formatTime(alert.clearedAt)));
+    // Only roles that may acknowledge (admins, operators) get the button.
+    if (body.hasAttribute("data-can-acknowledge")) {
+      var form = el("form", "ack-form");
+      form.method = "post";
+      form.action = "/api/v1/alerts/" + alert.id + "/acknowledge";
+      var hidden = el("input");
+      hidden.type = "hidden"; hidden.name = "return"; hidden.value = returnPath;
+      form.appendChild(hidden);
+      var button = el("button", "button button-small", "Acknowledge");
+      button.type = "submit";
+      form.appendChild(button);
+      item.appendChild(form);
+    }
+    return item;
+  }
+
+  function bannerGroup(place, chassisID, kept, existing, returnPath) {
+    var first = place.alerts[0];
+    var raised = place.alerts.filter(function (a) { return a.clearedAt == null; })[0];
+    var severity = (raised || first).severity;
+    var group = kept, summary, items, more;
+    if (!group) {
+      group = el("li", "banner-group");
+      group.setAttribute("data-banner-group", place.key);
+      var details = el("details");
+      summary = el("summary");
+      summary.appendChild(el("span", "badge"));
+      summary.appendChild(document.createTextNode(" "));
+      var text = el("span", "banner-group-text");
+      var placeSpan = el("span", null, placeText(place.slotID) || "Slot " + place.slotID);
+      placeSpan.setAttribute("data-banner-place", "");
+      text.appendChild(placeSpan);
+      text.appendChild(document.createTextNode(": "));
+      var counts = el("span");
+      counts.setAttribute("data-banner-group-counts", "");
+      text.appendChild(counts);
+      summary.appendChild(text);
+      details.appendChild(summary);
+      details.appendChild(el("ul", "banner-group-list"));
+      var footer = el("p", "banner-group-more");
+      more = el("span");
+      more.setAttribute("data-banner-group-more", "");
+      footer.appendChild(more);
+      footer.appendChild(document.createTextNode(" "));
+      var log = el("a", null, "All of them in the alert log");
+      log.href = "/alerts" + (place.slotID == null ? "" : "?slot=" + place.slotID);
+      footer.appendChild(log);
+      details.appendChild(footer);
+      group.appendChild(details);
+    }
+    group.className = "banner-group severity-" + severity;
+    var badge = group.querySelector("summary .badge");
+    badge.className = "badge badge-" + severity;
+    setText(badge, severityText(severity));
+    var name = placeText(place.slotID);
+    if (name) setText(group.querySelector("[data-banner-place]"), name);
+    setText(group.querySelector("[data-banner-group-counts]"), alertCounts(place.alerts));
+    items = group.querySelector(".banner-group-list");
+    items.textContent = "";
+    place.alerts.slice(0, BANNER_GROUP_MAX).forEach(function (alert) {
+      items.appendChild(bannerItem(alert, chassisID, existing, returnPath));
+    });
+    var left = place.alerts.length - Math.min(place.alerts.length, BANNER_GROUP_MAX);
+    setText(group.querySelector("[data-banner-group-more]"), left > 0 ? "and " + left + " more" : "");
+    return group;
+  }
+
+  function renderNewest(banner, alerts, chassisID) {
+    var line = banner.querySelector("[data-banner-newest]");
+    if (!line) return;
+    var newest = null;
+    if (alerts.length > 1) {
+      alerts.forEach(function (a) {
+        if (!newest || a.raisedAt > newest.raisedAt || (a.raisedAt === newest.raisedAt && a.id > newest.id)) newest = a;
+      });
+    }
+    line.hidden = !newest;
+    if (!newest) { line.removeAttribute("data-alert-id"); line.textContent = ""; return; }
+    if (line.getAttribute("data-alert-id") === String(newest.id)) return;
+    line.textContent = "";
+    line.setAttribute("data-alert-id", String(newest.id));
+    line.appendChild(el("span", "muted", "Newest:"));
+    line.appendChild(document.createTextNode(" "));
+    line.appendChild(el("span", "badge badge-" + newest.severity, severityText(newest.severity)));
+    line.appendChild(document.createTextNode(" "));
+    line.appendChild(placeNode(newest, chassisID, null));
+    line.appendChild(document.createTextNode(" "));
+    line.appendChild(el("span", "banner-label", newest.metricLabel));
+    if (newest.value != null) {
+      line.appendChild(document.createTextNode(" "));
+      line.appendChild(el("span", "mono", formatValue(newest.value, null, null, unitOf(newest))));
+    }
+    line.appendChild(document.createTextNode(" "));
+    line.appendChild(el("time", "muted", formatTime(newest.raisedAt)));
+  }
+
   function renderBanner(alerts, chassisID) {
     var banner = document.getElementById("alert-banner");
     if (!banner) return;
+    // Polls bring new values every second or two, the banner's alerts seldom: rebuilt only when
+    // they (or the names of their slots) change, the live region is not read out again for nothing.
+    var state = JSON.stringify(alerts.map(function (a) {
+      return [a.id, a.severity, a.clearedAt != null, a.slotID == null ? null : slotNames[a.slotID]];
+    }));
+    if (banner.getAttribute("data-banner-state") === state) return;
+    banner.setAttribute("data-banner-state", state);
     var list = banner.querySelector("[data-banner-list]");
     var returnPath = location.pathname + location.search;
-    // Items the server rendered (or an earlier poll built) are kept as they are: their text
-    // is already formatted with the slot's name and the metric's unit.
-    var existing = {};
+    var existing = {}, groups = {};
     Array.prototype.forEach.call(list.querySelectorAll("li[data-alert-id]"), function (li) {
       existing[li.getAttribute("data-alert-id")] = li;
     });
+    Array.prototype.forEach.call(list.querySelectorAll("li[data-banner-group]"), function (li) {
+      groups[li.getAttribute("data-banner-group")] = li;
+    });
     list.textContent = "";
-    alerts.slice(0, BANNER_MAX).forEach(function (alert) {
-      var kept = existing[String(alert.id)];
-      if (kept && kept.classList.contains("is-cleared") === (alert.clearedAt != null)) {
-        list.appendChild(kept);
-        return;
-      }
-      var item = el("li", "banner-item severity-" + alert.severity + (alert.clearedAt != null ? " is-cleared" : ""));
-      item.setAttribute("data-alert-id", String(alert.id));
-      item.appendChild(el("span", "badge badge-" + alert.severity, alert.severity === "critical" ? "Critical" : "Warning"));
-      var place;
-      if (alert.slotID != null) {
-        var name = slotNames[alert.slotID];
-        place = el("a", null, "Slot " + alert.slotID + (name ? " \u00b7 " + name : ""));
-        place.href = "/chassis/" + encodeURIComponent(chassisID) + "/slots/" + alert.slotID;
-      } else {
-        place = el("span", null, "Chassis");
-      }
-      item.appendChild(place);
-      item.appendChild(el("span", "banner-label", alert.metricLabel));
-      item.appendChild(el("span", "banner-message", alert.message));
-      if (alert.value != null) item.appendChild(el("span", "mono", formatValue(alert.value, null, null, unitOf(alert))));
-      var time = el("time", "muted", formatTime(alert.raisedAt));
-      item.appendChild(time);
-      if (alert.clearedAt != null) item.appendChild(el("span", "muted", "cleared " + formatTime(alert.clearedAt)));
-      // Only roles that may acknowledge (admins, operators) get the button.
-      if (body.hasAttribute("data-can-acknowledge")) {
-        var form = el("form", "ack-form");
-        form.method = "post";
-        form.action = "/api/v1/alerts/" + alert.id + "/acknowledge";
-        var hidden = el("input");
-        hidden.type = "hidden"; hidden.name = "return"; hidden.value = returnPath;
-        form.appendChild(hidden);
-        var button = el("button", "button button-small", "Acknowledge");
-        button.type = "submit";
-        form.appendChild(button);
-        item.appendChild(form);
-      }
-      list.appendChild(item);
+    var places = placeGroups(alerts);
+    var shown = places.slice(0, BANNER_ROWS_MAX);
+    shown.forEach(function (place) {
+      if (place.alerts.length === 1) list.appendChild(bannerItem(place.alerts[0], chassisID, existing, returnPath));
+      else list.appendChild(bannerGroup(place, chassisID, groups[place.key], existing, returnPath));
     });
     setText(banner.querySelector("[data-banner-heading]"), alerts.length === 1 ? "1 new alert" : alerts.length + " new alerts");
+    setText(banner.querySelector("[data-banner-counts]"), alertCounts(alerts));
+    renderNewest(banner, alerts, chassisID);
+    var left = places.slice(shown.length).reduce(function (sum, place) { return sum + place.alerts.length; }, 0);
     var more = banner.querySelector("[data-banner-more]");
-    if (alerts.length > BANNER_MAX) { more.textContent = "and " + (alerts.length - BANNER_MAX) + " more"; more.hidden = false; } else { more.hidden = true; }
+    if (left > 0) {
+      var link = more.querySelector("a") || more.appendChild(el("a"));
+      link.href = "/alerts";
+      setText(link, "and " + left + " more");
+      more.hidden = false;
+    } else {
+      more.hidden = true;
+    }
     banner.classList.toggle("banner-critical", alerts.some(function (a) { return a.severity === "critical" && a.clearedAt == null; }));
     banner.hidden = alerts.length === 0;
+  }
+
+  // A page that does not poll (the logs, the settings …) reads the chassis once to bring its
+  // banner up to date, after an acknowledgement from it.
+  function refreshBanner() {
+    fetch("/api/v1/chassis", { cache: "no-store", redirect: "manual", credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (doc) {
+        if (!doc || !doc.chassis) return;
+        doc.slots.forEach(function (slot) { slotNames[slot.slotID] = slot.name; rememberUnits(slot.slotID, slot.metrics); });
+        renderBanner(newAlerts(doc.alerts), doc.chassis.chassisID);
+      })
+      .catch(function () { /* the banner stays as it was; the next page shows it current */ });
   }
 
   var unitsByKey = {};
@@ -731,7 +883,7 @@
         if (!item) { location.reload(); return; }
         item.remove();
         etag = null;
-        poll();
+        if (pollURL) poll(); else refreshBanner();
         return;
       }
       if (button) button.disabled = false;
@@ -745,11 +897,26 @@
     });
   }
 
+  // ---------- the top bar's menu ----------
+
+  // The menu of a narrow screen's top bar (a <details>, which needs no script) also closes on a
+  // click elsewhere and on Escape.
+  function setUpMenu() {
+    var menu = document.querySelector("[data-topbar-menu]");
+    if (!menu) return;
+    var summary = menu.querySelector("summary");
+    document.addEventListener("click", function (event) { if (menu.open && !menu.contains(event.target)) menu.open = false; });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && menu.open) { menu.open = false; if (summary) summary.focus(); }
+    });
+  }
+
   // ---------- start ----------
 
   if (followTransfer()) return;
   showMovedNotice();
   document.addEventListener("submit", onSubmit);
+  setUpMenu();
   if (!document.querySelector("[data-user]")) return;
   refreshMembers();
   setInterval(refreshMembers, CLUSTER_MS);

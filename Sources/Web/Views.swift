@@ -90,12 +90,50 @@ struct FooterView {
     var generatedAt: String
 }
 
+/// The alert banner on every page: how many new alerts of each severity, the newest one, and one
+/// row per place (a slot, or the chassis), so that five alerts raised together on one slot take
+/// one line ("Slot 2: 5 warnings") that expands on demand, and the banner never fills a phone's
+/// first screen.
 struct BannerView {
     var any: Bool
     var critical: Bool
+    /// `3 new alerts`.
     var heading: String
-    var items: [AlertView]
+    /// Counts per severity of the conditions still raised, then of those already cleared:
+    /// `2 critical · 5 warnings · 1 cleared`.
+    var counts: String
+    /// The alert raised last, when there is more than one (a single alert is the whole list).
+    var newest: AlertView?
+    /// At most `WebLimits.bannerRowsMax` rows, in the order of their first alert.
+    var rows: [BannerRowView]
+    /// The alerts of the places left out, counted: `and 4 more`.
     var more: String?
+    /// The alert log, where every alert is.
+    var logHref = "/alerts"
+}
+
+/// One place's new alerts: one alert as it is, several as a group.
+struct BannerRowView {
+    /// `slot-2` or `chassis`: the page's script keeps an opened group open across its updates.
+    var key: String
+    var single: AlertView?
+    var group: BannerGroupView?
+}
+
+/// Several new alerts of one place, one line until opened (`<details>`, no script needed).
+struct BannerGroupView {
+    var place: String
+    /// The worst severity still raised (or, all cleared, the first alert's): the badge's colour.
+    var severity: String
+    var severityText: String
+    /// `5 warnings`, `1 critical · 4 warnings`.
+    var counts: String
+    /// At most `WebLimits.bannerGroupAlertsMax` alerts.
+    var items: [AlertView]
+    /// The alerts of the group left out, counted: `and 3 more`.
+    var more: String?
+    /// The alert log of this place (`/alerts?slot=2`).
+    var logHref: String
 }
 
 struct AlertView {
@@ -315,13 +353,65 @@ enum ViewBuilder {
     }
 
     static func banner(_ snapshot: ChassisSnapshot?, limits: WebLimits) -> BannerView {
-        guard let snapshot else { return BannerView(any: false, critical: false, heading: "", items: [], more: nil) }
+        guard let snapshot else {
+            return BannerView(any: false, critical: false, heading: "", counts: "", newest: nil, rows: [], more: nil)
+        }
         let fresh = newAlerts(snapshot.alerts)
-        let shown = fresh.prefix(limits.bannerAlertsMax).map { alert(snapshot, $0) }
+        let places = placeGroups(fresh)
+        let shown = places.prefix(limits.bannerRowsMax)
+        let rows = shown.map { place -> BannerRowView in
+            let key = place.slotID.map { "slot-\($0)" } ?? "chassis"
+            guard place.alerts.count > 1, let first = place.alerts.first else {
+                return BannerRowView(key: key, single: place.alerts.first.map { alert(snapshot, $0) }, group: nil)
+            }
+            let severity = place.alerts.first(where: { $0.clearedAt == nil })?.severity ?? first.severity
+            let items = place.alerts.prefix(limits.bannerGroupAlertsMax).map { alert(snapshot, $0) }
+            let left = place.alerts.count - items.count
+            return BannerRowView(key: key, single: nil, group: BannerGroupView(
+                place: alert(snapshot, first).place, severity: severity.rawValue, severityText: severityText(severity),
+                counts: counts(place.alerts), items: Array(items), more: left > 0 ? "and \(left) more" : nil,
+                logHref: "/alerts" + (place.slotID.map { "?slot=\($0)" } ?? "")))
+        }
+        let left = places.dropFirst(shown.count).reduce(0) { $0 + $1.alerts.count }
         let critical = fresh.contains { $0.severity == .critical && $0.clearedAt == nil }
         let heading = fresh.count == 1 ? "1 new alert" : "\(fresh.count) new alerts"
-        let more = fresh.count > shown.count ? "and \(fresh.count - shown.count) more" : nil
-        return BannerView(any: !fresh.isEmpty, critical: critical, heading: heading, items: Array(shown), more: more)
+        let newest = fresh.count > 1 ? fresh.max { a, b in (a.raisedAt, a.id) < (b.raisedAt, b.id) } : nil
+        return BannerView(any: !fresh.isEmpty, critical: critical, heading: heading, counts: counts(fresh),
+                          newest: newest.map { alert(snapshot, $0) }, rows: rows, more: left > 0 ? "and \(left) more" : nil)
+    }
+
+    /// New alerts by place (a slot, or the chassis for its own devices), each place where its first
+    /// alert is in `alerts`, its alerts in the order they are given.
+    static func placeGroups(_ alerts: [Alert]) -> [(slotID: Int?, alerts: [Alert])] {
+        var groups: [(slotID: Int?, alerts: [Alert])] = []
+        var index: [Int?: Int] = [:]
+        for alert in alerts {
+            if let at = index[alert.slotID] {
+                groups[at].alerts.append(alert)
+            } else {
+                index[alert.slotID] = groups.count
+                groups.append((alert.slotID, [alert]))
+            }
+        }
+        return groups
+    }
+
+    /// `2 critical · 5 warnings · 1 cleared`: the conditions still raised by severity, then those
+    /// that cleared without being acknowledged.
+    static func counts(_ alerts: [Alert]) -> String {
+        let raised = alerts.filter { $0.clearedAt == nil }
+        let critical = raised.filter { $0.severity == .critical }.count
+        let warning = raised.count - critical
+        let cleared = alerts.count - raised.count
+        var parts: [String] = []
+        if critical > 0 { parts.append("\(critical) critical") }
+        if warning > 0 { parts.append(warning == 1 ? "1 warning" : "\(warning) warnings") }
+        if cleared > 0 { parts.append("\(cleared) cleared") }
+        return parts.joined(separator: " · ")
+    }
+
+    static func severityText(_ severity: Severity) -> String {
+        severity == .critical ? "Critical" : "Warning"
     }
 
     static func alert(_ snapshot: ChassisSnapshot, _ alert: Alert) -> AlertView {
@@ -335,7 +425,7 @@ enum ViewBuilder {
         let unit = metricUnit(snapshot, slotID: alert.slotID, key: alert.metricKey)
         var view = AlertView(
             id: String(alert.id), severity: alert.severity.rawValue,
-            severityText: alert.severity == .critical ? "Critical" : "Warning",
+            severityText: severityText(alert.severity),
             place: place, href: href, label: alert.metricLabel, message: alert.message,
             value: alert.value.map { Format.value($0, text: nil, fault: nil, unit: unit) },
             raised: Format.time(alert.raisedAt), raisedISO: Format.isoTime(alert.raisedAt),

@@ -14,8 +14,11 @@ public struct WebLimits: Sendable, Equatable {
     public var nameBytesMax: Int
     /// Metric keys longer than this are refused.
     public var metricKeyBytesMax: Int
-    /// The banner lists at most this many alerts; the rest are counted.
-    public var bannerAlertsMax: Int
+    /// The banner lists at most this many rows, one a place (a slot's several alerts are one
+    /// group); the alerts of the other places are counted.
+    public var bannerRowsMax: Int
+    /// A group of the banner lists at most this many alerts once opened; the rest are counted.
+    public var bannerGroupAlertsMax: Int
     /// The module page draws at most this many charts, each with at most `chartSeriesMax` series.
     public var chartsMax: Int
     public var chartSeriesMax: Int
@@ -25,11 +28,12 @@ public struct WebLimits: Sendable, Equatable {
     public init(requestBodyBytesMax: Int = 64 * 1024, requestURIBytesMax: Int = 8 * 1024,
                 historyKeysMax: Int = 16, historySecondsMax: Double = 7 * 86_400,
                 historySecondsDefault: Double = 3_600, nameBytesMax: Int = 128,
-                metricKeyBytesMax: Int = 256, bannerAlertsMax: Int = 5,
+                metricKeyBytesMax: Int = 256, bannerRowsMax: Int = 5, bannerGroupAlertsMax: Int = 10,
                 chartsMax: Int = 16, chartSeriesMax: Int = 8, staleAfterSeconds: Double = 10) {
         precondition(requestBodyBytesMax > 0 && requestURIBytesMax > 0)
         precondition(historySecondsDefault > 0 && historySecondsDefault <= historySecondsMax)
         precondition(historyKeysMax > 0 && chartSeriesMax > 0 && chartsMax > 0)
+        precondition(bannerRowsMax > 0 && bannerGroupAlertsMax > 1)
         self.requestBodyBytesMax = requestBodyBytesMax
         self.requestURIBytesMax = requestURIBytesMax
         self.historyKeysMax = historyKeysMax
@@ -37,7 +41,8 @@ public struct WebLimits: Sendable, Equatable {
         self.historySecondsDefault = historySecondsDefault
         self.nameBytesMax = nameBytesMax
         self.metricKeyBytesMax = metricKeyBytesMax
-        self.bannerAlertsMax = bannerAlertsMax
+        self.bannerRowsMax = bannerRowsMax
+        self.bannerGroupAlertsMax = bannerGroupAlertsMax
         self.chartsMax = chartsMax
         self.chartSeriesMax = chartSeriesMax
         self.staleAfterSeconds = staleAfterSeconds
