@@ -12,7 +12,7 @@ BIN_RELEASE := .build/release
 # what test_install runs: systemd-analyze, man and col).
 DEMO_PACKAGES := libfcgi-dev libsqlite3-dev libsensors-dev lm-sensors nginx iproute2 util-linux libjs-chart.js procps curl
 DEB_PACKAGES := debhelper lintian fakeroot dpkg-dev build-essential
-TEST_PACKAGES := $(DEMO_PACKAGES) chromium chromium-driver libnss3-tools nftables wrk sqlite3 openssl python3-venv prometheus-alertmanager \
+TEST_PACKAGES := $(DEMO_PACKAGES) chromium chromium-driver libnss3-tools nftables wrk sqlite3 openssl python3-venv prometheus-alertmanager prometheus \
 	$(DEB_PACKAGES) systemd man-db bsdextrautils
 VENV := .build/venv
 PYTHON := $(VENV)/bin/python

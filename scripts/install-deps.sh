@@ -23,6 +23,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  # The packages are tools for the demo and the tests (nginx, Prometheus, Alertmanager …): their
+  # system services are not started on installation (Debian's policy-rc.d, only while this runs
+  # and only if the machine has none of its own), so nothing listens on the machine's ports.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# written by chassis-manager scripts/install-deps.sh while it installs; removed after\nexit 101\n' \
+      | $sudo tee "$policy" > /dev/null
+    $sudo chmod 755 "$policy"
+    trap '$sudo rm -f "$policy"' EXIT
+  fi
   $sudo apt-get update
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi

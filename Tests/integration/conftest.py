@@ -265,8 +265,9 @@ class Chassis:
 
 
 @contextlib.contextmanager
-def demo_chassis(blades, port, tls_port, peer_port, slots=4, witness=False, name="chassis-it"):
-    """Starts a demo of `blades` blades on its own ports and directory; takes it down after."""
+def demo_chassis(blades, port, tls_port, peer_port, slots=4, witness=False, name="chassis-it", extra=None):
+    """Starts a demo of `blades` blades on its own ports and directory; takes it down after.
+    `extra`: more arguments of `chassisctl demo up` (`--chassis-number 2`)."""
     directory = f"/tmp/{name}-{uuid.uuid4().hex[:8]}"
     arguments = ["demo", "up", "--blades", str(blades), "--dir", directory, "--port", str(port), "--tls-port", str(tls_port),
                  "--peer-port", str(peer_port), "--root", ROOT]
@@ -274,6 +275,7 @@ def demo_chassis(blades, port, tls_port, peer_port, slots=4, witness=False, name
         arguments += ["--slots", str(slots)]
     if witness:
         arguments.append("--witness")
+    arguments += extra or []
     try:
         ctl(*arguments)
         yield Chassis(blades, directory, port, tls_port, peer_port)
