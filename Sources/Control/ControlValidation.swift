@@ -3,6 +3,12 @@ import Model
 /// Checks a control request before anything is applied: a bad request changes nothing and gets
 /// a message that says what is wrong.
 public enum ControlValidation {
+    /// A time a request may carry: Unix seconds from 1970 to 2200. Anything beyond is no time an
+    /// operator means, and would overflow the conversions that show it.
+    public static let timeRange: ClosedRange<Double> = 0 ... 7_258_118_400
+
+    public static func isTime(_ value: Double) -> Bool { value.isFinite && timeRange.contains(value) }
+
     public static let nameBytesMax = 256
     public static let keyBytesMax = 256
     public static let slotIDRange = 1...16
@@ -39,7 +45,7 @@ public enum ControlValidation {
         case .acknowledgeAlert(let id, let by, let comment, let until):
             guard id > 0 else { return "alert id must be positive" }
             if let comment, let problem = textProblem(comment, field: "comment", bytesMax: 512) { return problem }
-            if let until, !until.isFinite { return "until must be a time" }
+            if let until, !isTime(until) { return "until must be a time between the years 1970 and 2200" }
             return textProblem(by, field: "acknowledged by") ?? (by.isEmpty ? "say who acknowledges" : nil)
         case .setInterval(_, let intervalMs):
             return intervalMsRange.contains(intervalMs) ? nil
@@ -68,13 +74,13 @@ public enum ControlValidation {
         case .createToken(let id, let user, let label, let secretHash, let expiresAt):
             if !isHex(id, count: 16) { return "token id must be 16 hex digits" }
             if !isHex(secretHash, count: 64) { return "token secret hash must be 64 hex digits" }
-            if let expiresAt, !expiresAt.isFinite { return "token expiry must be a time" }
+            if let expiresAt, !isTime(expiresAt) { return "token expiry must be a time between the years 1970 and 2200" }
             return userNameProblem(user) ?? textProblem(label, field: "label")
         case .revokeToken(let id):
             return isHex(id, count: 16) ? nil : "token id must be 16 hex digits"
         case .endSession(let id, let user, let until):
             if !isHex(id, count: 32) { return "session id must be 32 hex digits" }
-            if !until.isFinite { return "session end must be a time" }
+            if !isTime(until) { return "session end must be a time between the years 1970 and 2200" }
             return userNameProblem(user)
         case .recordLogin(let user, let address, _):
             // The name is what someone typed: any text, bounded, without control characters.
@@ -90,7 +96,7 @@ public enum ControlValidation {
             return nil
         case .addMaintenance(let slotID, let startsAt, let endsAt, let reason, let by):
             if let slotID, !slotIDRange.contains(slotID) { return "slot must be between 1 and 16" }
-            guard startsAt.isFinite, endsAt.isFinite else { return "start and end must be times" }
+            guard isTime(startsAt), isTime(endsAt) else { return "start and end must be times between the years 1970 and 2200" }
             if endsAt <= startsAt { return "the end must be after the start" }
             if endsAt - startsAt > MaintenanceWindow.secondsMax { return "a window is at most a week" }
             if reason.isEmpty { return "say why (reason)" }

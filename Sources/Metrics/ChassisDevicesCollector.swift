@@ -87,8 +87,9 @@ public final class ChassisDevicesCollector: Collector {
         }
         let working = states.filter { ($0.value ?? 0) >= 0.5 }.count
         let load = readings.filter { $0.descriptor.key.hasSuffix(".output_watts") }.compactMap(\.value).filter { $0 > 0 }.reduce(0, +)
-        let needed = max(1, Int((load / max(supplyWatts, 1)).rounded(.up)))
-        return Reading(descriptor: redundancyDescriptor, value: working >= needed + 1 ? 1 : 0)
+        // In Double: a command's absurd load (1e300 W) must not trap a conversion to Int.
+        let needed = max(1, (load / max(supplyWatts, 1)).rounded(.up))
+        return Reading(descriptor: redundancyDescriptor, value: Double(working) >= needed + 1 ? 1 : 0)
     }
 
     public func collect() throws -> [Reading] {

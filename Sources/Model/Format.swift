@@ -56,7 +56,10 @@ public enum Format {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = (abs(value) * scale).rounded()
-        guard scaled < 9.0e15 else { return trimmed(value) }
+        // Too large for fixed point: Swift's shortest form (`1e+300`). Not `trimmed`, which
+        // comes back here for such values: the recursion overflowed the stack (a sensor reading
+        // of 1e16 would have crashed the page that shows it).
+        guard scaled < 9.0e15 else { return "\(value)" }
         let whole = UInt64(scaled)
         let integerPart = whole / UInt64(scale)
         let fraction = whole % UInt64(scale)
@@ -85,6 +88,8 @@ public enum Format {
 
     static func duration(_ seconds: Double) -> String {
         if abs(seconds) < 60 { return fixed(seconds, 1) + " s" }
+        // Beyond a million years (or not a number) a value is no duration: shown, never trapping.
+        guard seconds.isFinite, abs(seconds) < 3e13 else { return fixed(seconds, 0) + " s" }
         let total = Int64(seconds.rounded())
         let days = total / 86_400
         let hours = (total % 86_400) / 3_600
@@ -95,8 +100,11 @@ public enum Format {
     }
 
     /// `2025-11-25 17:37:02 UTC`, from Unix seconds, without Foundation's formatters.
+    /// Times outside years 1 to 9999 are not shown (and never trap the conversion to Int64).
+    public static let timeRange: ClosedRange<Double> = -62_135_596_800 ... 253_402_300_799
+
     public static func time(_ unixSeconds: Double?) -> String {
-        guard let unixSeconds, unixSeconds.isFinite else { return "—" }
+        guard let unixSeconds, unixSeconds.isFinite, timeRange.contains(unixSeconds) else { return "—" }
         let whole = Int64(unixSeconds.rounded(.down))
         var days = whole / 86_400
         var rest = whole % 86_400

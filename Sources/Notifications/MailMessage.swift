@@ -65,7 +65,7 @@ public enum MailMessage {
     static func rfc5322Date(_ at: Double) -> String {
         let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let whole = Int64(at.rounded(.down))
+        let whole = Int64(min(max(at, Format.timeRange.lowerBound), Format.timeRange.upperBound).rounded(.down))
         let dayNumber = whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400
         let weekday = days[Int(((dayNumber % 7) + 7) % 7)]
         let iso = Format.isoTime(Double(whole)) // 2026-12-04T22:58:14Z
