@@ -12,7 +12,7 @@ BIN_RELEASE := .build/release
 # what test_install runs: systemd-analyze, man and col).
 DEMO_PACKAGES := libfcgi-dev libsqlite3-dev libsensors-dev lm-sensors nginx iproute2 util-linux libjs-chart.js procps curl
 DEB_PACKAGES := debhelper lintian fakeroot dpkg-dev build-essential
-TEST_PACKAGES := $(DEMO_PACKAGES) chromium chromium-driver libnss3-tools nftables wrk sqlite3 openssl python3-venv prometheus-alertmanager prometheus \
+TEST_PACKAGES := $(DEMO_PACKAGES) chromium chromium-driver libnss3-tools nftables wrk sqlite3 openssl python3-venv prometheus-alertmanager prometheus redfishtool \
 	$(DEB_PACKAGES) systemd man-db bsdextrautils
 VENV := .build/venv
 PYTHON := $(VENV)/bin/python
@@ -21,7 +21,7 @@ SIM_SEED ?= 1
 BLADES ?= 4
 
 .PHONY: demo test deps deps-demo build build-release test-unit test-fuzz test-sim test-integration bench bench-web bench-consensus \
-	bench-failover bench-replication bench-alerts chaos sim demo-down clean fuzz install deb tsan test-debian12
+	bench-failover bench-replication bench-alerts bench-redfish chaos sim demo-down clean fuzz install deb tsan test-debian12
 
 demo: deps-demo build
 	./scripts/demo.sh $(BLADES)
@@ -88,7 +88,7 @@ sim:
 	$(BIN_RELEASE)/chassis-sim --schedules 100000 --seed $(SIM_SEED)
 	$(BIN_RELEASE)/chassis-sim --schedules 100000 --seed $(SIM_SEED) --engine-timing
 
-bench: deps build-release bench-consensus bench-web bench-failover bench-replication bench-alerts
+bench: deps build-release bench-consensus bench-web bench-failover bench-replication bench-alerts bench-redfish
 
 bench-consensus:
 	$(SWIFT) build -c release --product chassis-sim
@@ -102,6 +102,10 @@ bench-failover: build-release
 
 bench-replication: build-release
 	$(PYTHON) scripts/bench_replication.py
+
+# Every blade's sensor readings through Redfish (a request a sensor) against /api/v1/chassis (16 blades).
+bench-redfish: build-release
+	$(PYTHON) scripts/bench_redfish.py
 
 # From a sensor's crossing to the alert in the API and in a real Alertmanager (3 blades).
 bench-alerts: build-release

@@ -191,7 +191,8 @@ extension WebApp {
                 ? .authenticated(Self.memberPrincipal, renewed: nil) : .rejected(reason: "the member credential is not valid")
         }
         let bearer = Self.bearer(request.header("Authorization"))
-        let cookie = Self.cookie(AccessSettings.cookieName, in: request.header("Cookie"))
+        // Redfish's X-Auth-Token is the session a Redfish login gave: the cookie's value.
+        let cookie = request.header("X-Auth-Token") ?? Self.cookie(AccessSettings.cookieName, in: request.header("Cookie"))
         if bearer == nil && cookie == nil {
             return request.header("Authorization") == nil ? .anonymous(reason: nil)
                 : .rejected(reason: "only Bearer tokens are accepted in Authorization")
@@ -280,7 +281,11 @@ extension WebApp {
         // Writes with the session cookie (or none: logging in) must come from this chassis' own
         // pages: a page elsewhere cannot make an operator's browser change anything. Bearer
         // tokens are not sent by browsers on their own, so their writes need no Origin.
-        if request.method != "GET" && request.method != "HEAD" && exchange.principal?.tokenID == nil {
+        // Neither are a Redfish client's X-Auth-Token (a header a page elsewhere cannot send without
+        // a CORS preflight, which nothing here grants) nor its JSON login.
+        let redfishClient = request.header("X-Auth-Token") != nil
+            || (route == .redfishSessions && request.header("Content-Type")?.lowercased().hasPrefix("application/json") == true)
+        if request.method != "GET" && request.method != "HEAD" && exchange.principal?.tokenID == nil && !redfishClient {
             guard let origin = request.header("Origin") else {
                 return failure(403, "a write from a browser must carry an Origin header", json: route.answersJSON, request: request)
             }

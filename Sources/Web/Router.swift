@@ -68,6 +68,20 @@ public enum Route: Equatable, Sendable {
     /// The replication policy (Table I): every group's class, mode, interval and members (GET);
     /// the members a group goes to, changed by operators (PATCH).
     case apiReplication
+    /// Redfish (DMTF, `/redfish/v1`): the service root, its OData service document and
+    /// `$metadata`, readable without credentials as Redfish requires.
+    case redfishService
+    /// Redfish sessions: POST logs in (anyone, JSON only), GET lists the caller's own.
+    case redfishSessions
+    /// One Redfish session: the caller's own (GET), its logout (DELETE).
+    case redfishSession(id: String)
+    /// Each blade as a Redfish manager, with its role: the staff.
+    case redfishManagers
+    /// Redfish accounts: admins.
+    case redfishAccounts
+    /// Every other Redfish resource (chassis, blades, sensors, power, cooling, the session
+    /// service): every user, a customer its own blades only.
+    case redfishResource
 
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
@@ -90,6 +104,9 @@ public enum Route: Equatable, Sendable {
             return ["GET", "HEAD", "POST"]
         case .apiSession: return ["GET", "HEAD", "POST", "DELETE"]
         case .apiUser: return ["PATCH", "DELETE"]
+        case .redfishService, .redfishManagers, .redfishAccounts, .redfishResource: return ["GET", "HEAD"]
+        case .redfishSessions: return ["GET", "HEAD", "POST"]
+        case .redfishSession: return ["GET", "HEAD", "DELETE"]
         }
     }
 
@@ -136,6 +153,16 @@ public enum Route: Equatable, Sendable {
         case .apiAcknowledge, .apiThreshold:
             return .operate
         case .apiUsers, .apiUser, .apiTokens, .apiToken, .apiLoginLocks, .apiLoginLocksLift, .apiAudit, .usersPage, .auditPage:
+            return .administer
+        case .redfishService:
+            return .anonymous
+        case .redfishSessions:
+            return method == "POST" ? .anonymous : .anyUser
+        case .redfishSession, .redfishResource:
+            return .anyUser
+        case .redfishManagers:
+            return .staff
+        case .redfishAccounts:
             return .administer
         }
     }
@@ -186,13 +213,21 @@ public enum Route: Equatable, Sendable {
         (.apiMembers, "/api/v1/cluster/members"),
         (.apiMember(name: "blade9"), "/api/v1/cluster/members/blade9"),
         (.apiReplication, "/api/v1/replication"),
+        (.redfishService, "/redfish/v1/"),
+        (.redfishSessions, "/redfish/v1/SessionService/Sessions"),
+        (.redfishSession(id: "0123456789abcdef0123456789abcdef"), "/redfish/v1/SessionService/Sessions/0123456789abcdef0123456789abcdef"),
+        (.redfishManagers, "/redfish/v1/Managers"),
+        (.redfishAccounts, "/redfish/v1/AccountService/Accounts"),
+        (.redfishResource, "/redfish/v1/Chassis"),
     ]
 
     /// Query parameters the route accepts; any other is a `400`. Pages (nil) ignore parameters
     /// they do not use, as a person's bookmarks and links may carry some; the API is strict.
     public var allowedQueryNames: Set<String>? {
         switch self {
-        case .overview, .modulePage, .usersPage: return nil
+        // Redfish clients send OData's query options ($select, $expand, only …): ignored.
+        case .overview, .modulePage, .usersPage, .redfishService, .redfishSessions, .redfishSession, .redfishManagers,
+             .redfishAccounts, .redfishResource: return nil
         case .apiSlotHistory: return ["key", "seconds"]
         case .login: return ["next"]
         case .apiAudit, .auditPage: return ["actor", "action", "since", "until", "limit", "format"]
@@ -227,6 +262,7 @@ public enum Route: Equatable, Sendable {
 
     /// Matches decoded path segments (`["api", "v1", "chassis"]`).
     public static func match(_ segments: [String]) -> Route? {
+        if segments.first == "redfish" { return matchRedfish(Array(segments.dropFirst())) }
         switch segments.count {
         case 0:
             return .overview
@@ -308,6 +344,27 @@ public enum Route: Equatable, Sendable {
             }
         default:
             return nil
+        }
+    }
+
+    /// `/redfish` and what is under `/redfish/v1`.
+    static func matchRedfish(_ segments: [String]) -> Route? {
+        if segments.isEmpty { return .redfishService }
+        guard segments[0] == "v1" else { return nil }
+        let rest = Array(segments.dropFirst())
+        switch rest.first {
+        case nil, "odata", "$metadata":
+            return rest.count <= 1 ? .redfishService : nil
+        case "SessionService":
+            if rest.count == 2 && rest[1] == "Sessions" { return .redfishSessions }
+            if rest.count == 3 && rest[1] == "Sessions" { return .redfishSession(id: rest[2]) }
+            return rest.count == 1 ? .redfishResource : nil
+        case "Managers":
+            return rest.count <= 2 ? .redfishManagers : nil
+        case "AccountService":
+            return rest.count <= 3 ? .redfishAccounts : nil
+        default:
+            return rest.count <= 6 ? .redfishResource : nil
         }
     }
 

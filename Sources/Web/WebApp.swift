@@ -179,6 +179,8 @@ public final class WebApp: Sendable {
                 return try apiSetSlot(exchange, chassisID: chassisID, slot: slot)
             case .apiSlotHistory(let chassisID, let slot): return try apiHistory(exchange, chassisID: chassisID, slot: slot)
             case .apiSlotPower(let chassisID, let slot): return try apiSlotPower(exchange, chassisID: chassisID, slot: slot)
+            case .redfishService, .redfishSessions, .redfishSession, .redfishManagers, .redfishAccounts, .redfishResource:
+                return try redfish(exchange)
             case .apiLocal: return try apiLocal(exchange)
             case .apiCluster: return try apiCluster(exchange)
             case .apiAlerts: return exchange.query.isEmpty ? try apiAlerts(exchange) : try apiAlertLog(exchange)

@@ -19,6 +19,7 @@ import Model
         case thresholdsPage, apiIntervals, settingsPage, alertsPage, apiEvents, eventsPage, apiNotifications
         case apiNotificationsTest, notificationsPage, apiMaintenance, apiMaintenanceWindow, managerPage, apiHandOver, apiMembers
         case apiMember, apiReplication, apiSlotPower
+        case redfishService, redfishSessions, redfishSession, redfishManagers, redfishAccounts, redfishResource
     }
 
     /// Which case a route is, and whether it is a page a person opens (an anonymous GET of a page
@@ -69,6 +70,12 @@ import Model
         case .apiMember: return (.apiMember, false)
         case .apiReplication: return (.apiReplication, false)
         case .apiSlotPower: return (.apiSlotPower, false)
+        case .redfishService: return (.redfishService, false)
+        case .redfishSessions: return (.redfishSessions, false)
+        case .redfishSession: return (.redfishSession, false)
+        case .redfishManagers: return (.redfishManagers, false)
+        case .redfishAccounts: return (.redfishAccounts, false)
+        case .redfishResource: return (.redfishResource, false)
         }
     }
 
@@ -98,7 +105,8 @@ import Model
             for method in route.allowedMethods where method != "GET" && method != "HEAD" {
                 let rule = route.rule(method: method)
                 // No write is open to viewers or customers, except logging in and out and carrying a session.
-                let sessionRoutes: Set<RouteCase> = [.login, .logout, .apiSession, .apiSessionTicket, .sessionTransfer]
+                let sessionRoutes: Set<RouteCase> = [.login, .logout, .apiSession, .apiSessionTicket, .sessionTransfer,
+                                                     .redfishSessions, .redfishSession]
                 if !sessionRoutes.contains(Self.kind(route).0) {
                     #expect(!rule.permits(.viewer) && !rule.permits(.customer), "\(route) \(method) is \(rule)")
                 }
