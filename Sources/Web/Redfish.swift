@@ -264,17 +264,38 @@ enum Redfish {
         return document
     }
 
-    static func powerSupplyCollection(_ snapshot: ChassisSnapshot) -> Document {
-        let path = root + "/Chassis/" + snapshot.chassis.chassisID + "/PowerSubsystem/PowerSupplies"
-        return collection(path, type: "PowerSupplyCollection", name: "Power supplies",
-                          members: devices(snapshot.chassisMetrics, prefix: "chassis.psu", suffix: ".state").map { path + "/PSU\($0.number)" })
+    /// The enclosure's devices of one kind: where their collection is, its type, how a member is
+    /// named, and which metric of each says it exists.
+    struct DeviceKind {
+        var collection: String
+        var type: String
+        var name: String
+        var member: String
+        var prefix: String
+        var suffix: String
+
+        static let powerSupplies = DeviceKind(collection: "PowerSubsystem/PowerSupplies", type: "PowerSupplyCollection",
+                                              name: "Power supplies", member: "PSU", prefix: "chassis.psu", suffix: ".state")
+        static let fans = DeviceKind(collection: "ThermalSubsystem/Fans", type: "FanCollection", name: "Fans", member: "Fan",
+                                     prefix: "chassis.fan", suffix: ".rpm")
+    }
+
+    static func deviceCollection(_ snapshot: ChassisSnapshot, _ kind: DeviceKind) -> Document {
+        let path = root + "/Chassis/" + snapshot.chassis.chassisID + "/" + kind.collection
+        return collection(path, type: kind.type, name: kind.name,
+                          members: devices(snapshot.chassisMetrics, prefix: kind.prefix, suffix: kind.suffix).map { path + "/\(kind.member)\($0.number)" })
+    }
+
+    /// Device `number` of `kind`: its path and the metric that says it exists; nil if there is none.
+    static func device(_ snapshot: ChassisSnapshot, _ kind: DeviceKind, number: Int) -> (path: String, metric: MetricValue)? {
+        guard let metric = devices(snapshot.chassisMetrics, prefix: kind.prefix, suffix: kind.suffix).first(where: { $0.number == number })?.metric else {
+            return nil
+        }
+        return (root + "/Chassis/" + snapshot.chassis.chassisID + "/" + kind.collection + "/\(kind.member)\(number)", metric)
     }
 
     static func powerSupply(_ snapshot: ChassisSnapshot, number: Int) -> Document? {
-        guard let state = devices(snapshot.chassisMetrics, prefix: "chassis.psu", suffix: ".state").first(where: { $0.number == number })?.metric else {
-            return nil
-        }
-        let path = root + "/Chassis/" + snapshot.chassis.chassisID + "/PowerSubsystem/PowerSupplies/PSU\(number)"
+        guard let (path, state) = device(snapshot, .powerSupplies, number: number) else { return nil }
         var document = resource(path, type: "#PowerSupply.v1_6_0.PowerSupply", id: "PSU\(number)", name: "Power supply \(number)")
         let working = (state.value ?? 0) >= 0.5
         document["Status"] = ["State": state.fault == nil ? "Enabled" : "UnavailableOffline",
@@ -292,19 +313,10 @@ enum Redfish {
         return document
     }
 
-    static func fanCollection(_ snapshot: ChassisSnapshot) -> Document {
-        let path = root + "/Chassis/" + snapshot.chassis.chassisID + "/ThermalSubsystem/Fans"
-        return collection(path, type: "FanCollection", name: "Fans",
-                          members: devices(snapshot.chassisMetrics, prefix: "chassis.fan", suffix: ".rpm").map { path + "/Fan\($0.number)" })
-    }
-
     static func fan(_ snapshot: ChassisSnapshot, number: Int) -> Document? {
-        guard let metric = devices(snapshot.chassisMetrics, prefix: "chassis.fan", suffix: ".rpm").first(where: { $0.number == number })?.metric else {
-            return nil
-        }
+        guard let (path, metric) = device(snapshot, .fans, number: number) else { return nil }
         let chassisPath = root + "/Chassis/" + snapshot.chassis.chassisID
-        var document = resource(chassisPath + "/ThermalSubsystem/Fans/Fan\(number)", type: "#Fan.v1_6_0.Fan", id: "Fan\(number)",
-                                name: metric.descriptor.label)
+        var document = resource(path, type: "#Fan.v1_6_0.Fan", id: "Fan\(number)", name: metric.descriptor.label)
         document["Status"] = ["State": metric.fault == nil ? "Enabled" : "UnavailableOffline", "Health": health(metric.status)]
         var speed: Document = ["DataSourceUri": chassisPath + "/Sensors/" + sensorID(metric.descriptor.key)]
         if let rpm = metric.value { speed["SpeedRPM"] = rpm }

@@ -75,7 +75,7 @@ extension WebApp {
             case ["PowerSubsystem"]:
                 return redfishJSON(Redfish.powerSubsystem(snapshot))
             case ["PowerSubsystem", "PowerSupplies"]:
-                return redfishJSON(Redfish.powerSupplyCollection(snapshot))
+                return redfishJSON(Redfish.deviceCollection(snapshot, .powerSupplies))
             case let rest where rest.count == 3 && rest[0] == "PowerSubsystem" && rest[1] == "PowerSupplies" && rest[2].hasPrefix("PSU"):
                 guard let number = Int(rest[2].dropFirst(3)), let document = Redfish.powerSupply(snapshot, number: number) else {
                     throw HTTPError(404, "no such power supply")
@@ -84,7 +84,7 @@ extension WebApp {
             case ["ThermalSubsystem"]:
                 return redfishJSON(Redfish.thermalSubsystem(snapshot))
             case ["ThermalSubsystem", "Fans"]:
-                return redfishJSON(Redfish.fanCollection(snapshot))
+                return redfishJSON(Redfish.deviceCollection(snapshot, .fans))
             case let rest where rest.count == 3 && rest[0] == "ThermalSubsystem" && rest[1] == "Fans" && rest[2].hasPrefix("Fan"):
                 guard let number = Int(rest[2].dropFirst(3)), let document = Redfish.fan(snapshot, number: number) else {
                     throw HTTPError(404, "no such fan")

@@ -126,6 +126,46 @@ import Model
         expectNoLeak(response, "slot document \(slot)")
     }
 
+    /// Redfish, crawled as a client would from the service root (every `@odata.id` it is shown),
+    /// plus the paths of the other slots, the enclosure and its devices it could guess.
+    @Test(arguments: [Credential.session(.customer), .token(.customer)])
+    func redfish(credential: Credential) throws {
+        let app = try Fixture.app()
+        let source = Self.source()
+        var queue = ["/redfish/v1/"]
+        var seen: Set<String> = []
+        while let path = queue.popLast() {
+            guard seen.insert(path).inserted, seen.count < 200 else { continue }
+            let response = app.get(path, source, as: credential)
+            expectNoLeak(response, "Redfish \(path)")
+            guard response.status == 200 else { continue }
+            queue += Self.odataIDs(try JSONSerialization.jsonObject(with: Data(response.body)))
+        }
+        #expect(seen.contains("/redfish/v1/Chassis/Slot2") && seen.contains("/redfish/v1/Chassis/Slot3"))
+        #expect(!seen.contains("/redfish/v1/Chassis/\(Self.chassisID)"), "the enclosure is linked for a customer")
+        let chassis = app.get("/redfish/v1/Chassis/Slot2", source, as: credential).bodyText
+        #expect(chassis.contains("SERIAL-S2"))
+        for path in ["/redfish/v1/Chassis/Slot1", "/redfish/v1/Chassis/Slot4/Sensors", "/redfish/v1/Chassis/\(Self.chassisID)",
+                     "/redfish/v1/Chassis/\(Self.chassisID)/Sensors", "/redfish/v1/Chassis/\(Self.chassisID)/PowerSubsystem/PowerSupplies"] {
+            let response = app.get(path, source, as: credential)
+            #expect(response.status == 404, "\(path): \(response.status)")
+            expectNoLeak(response, "Redfish \(path)")
+        }
+        for path in ["/redfish/v1/Managers", "/redfish/v1/Managers/blade-1", "/redfish/v1/AccountService/Accounts"] {
+            #expect(app.get(path, source, as: credential).status == 403, "\(path)")
+        }
+    }
+
+    /// Every `@odata.id` in a Redfish document, however deep.
+    static func odataIDs(_ value: Any) -> [String] {
+        if let dictionary = value as? [String: Any] {
+            let own = (dictionary["@odata.id"] as? String).map { [$0] } ?? []
+            return own + dictionary.values.flatMap(odataIDs)
+        }
+        if let array = value as? [Any] { return array.flatMap(odataIDs) }
+        return []
+    }
+
     @Test func history() throws {
         let app = try Fixture.app()
         let source = Self.source()
