@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "Model"),
         // The configuration file: parser with file/line errors and typed settings.
         .target(name: "Config", dependencies: ["Model"]),
+        // Plumbing shared by the executables: an HTTP GET with deadlines.
+        .target(name: "Plumbing"),
         // Collectors, one per file, with pure parsers and injectable roots.
         .target(name: "Metrics", dependencies: ["Model", "CSensors"]),
         // SQLite schema, migrations, the single writer and read-only readers.
@@ -94,6 +96,7 @@ let package = Package(
                                                       .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "Engine", dependencies: [
             "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "ChassisKeys", "Notifications", "Logs",
+            "Plumbing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -106,7 +109,7 @@ let package = Package(
         // FoundationEssentials needs and the driver does not add for a static link.
         linkerSettings: engineLinkerSettings),
         .executableTarget(name: "CLI", dependencies: [
-            "Config", "Store", "Model", "Control", "Metrics", "Access", "Certificates", "ChassisKeys",
+            "Config", "Store", "Model", "Control", "Metrics", "Access", "Certificates", "ChassisKeys", "Plumbing",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -119,6 +122,7 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus"], exclude: ["testdata"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Model"]),
+        .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
         .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "Model"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),

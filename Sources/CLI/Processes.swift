@@ -1,4 +1,5 @@
 import Foundation
+import Plumbing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -115,51 +116,9 @@ enum Processes {
     }
 }
 
-/// A minimal HTTP/1.1 client over loopback, enough to wait for a blade to answer.
+/// What `chassisctl demo` asks a blade it waits for: `HTTPGet`, nil when there is no answer.
 enum HTTPProbe {
-    struct Reply {
-        var status: Int
-        var headers: [String: String]
-        var body: String
-    }
-
-    static func get(host: String, port: Int, path: String, timeoutMs: Int = 1_000) -> Reply? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { return nil }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { return nil }
-        let request = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n\r\n"
-        guard request.withCString({ write(fd, $0, strlen($0)) }) > 0 else { return nil }
-        var data = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 16_384)
-        while data.count < 4 << 20 {
-            let count = read(fd, &buffer, buffer.count)
-            if count <= 0 { break }
-            data += buffer[0..<count]
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        guard let headerEnd = text.range(of: "\r\n\r\n") else { return nil }
-        let lines = text[..<headerEnd.lowerBound].split(separator: "\r\n")
-        guard let statusLine = lines.first, statusLine.split(separator: " ").count >= 2,
-              let status = Int(statusLine.split(separator: " ")[1]) else { return nil }
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            if let colon = line.firstIndex(of: ":") {
-                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            }
-        }
-        return Reply(status: status, headers: headers, body: String(text[headerEnd.upperBound...]))
+    static func get(host: String, port: Int, path: String, timeoutMs: Int = 1_000) -> HTTPGet.Reply? {
+        try? HTTPGet.get(host: host, port: port, path: path, timeoutMs: timeoutMs)
     }
 }
