@@ -105,6 +105,18 @@ def wait_until(condition, timeout=20.0, interval=0.2, what="condition"):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}; last: {last!r}")
 
 
+def stop_process(process, seconds=10):
+    """Ends a process this test started (SIGTERM, then SIGKILL after `seconds`) and reaps it."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=seconds)
+
+
 def ctl(*arguments, check=True, input=None, timeout=120):
     result = subprocess.run([CTL, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=timeout, input=input)
     if check and result.returncode != 0:

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import tempfile
 
-from conftest import BIN, ctl, wait_until
+from conftest import BIN, ctl, stop_process, wait_until
 
 
 def test_a_store_that_refuses_writes_stops_the_engine_with_status_70():
@@ -60,11 +60,6 @@ runtime_dir = "{directory}/run"
     finally:
         if lock is not None:
             lock.close()
-        if engine.poll() is None:
-            engine.terminate()
-            try:
-                engine.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                engine.kill()
+        stop_process(engine)
         log.close()
         shutil.rmtree(directory, ignore_errors=True)

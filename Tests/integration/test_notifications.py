@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import CHASSIS_ID, browser_login, chromium, demo_chassis, request, wait_until
+from conftest import CHASSIS_ID, browser_login, chromium, demo_chassis, request, stop_process, wait_until
 
 PORT = 19280
 TLS_PORT = 19243
@@ -60,11 +60,7 @@ def alertmanager(workdir):
         wait_until(lambda: ready(f"http://127.0.0.1:{ALERTMANAGER_PORT}/-/ready"), timeout=20, what="Alertmanager")
         yield f"http://127.0.0.1:{ALERTMANAGER_PORT}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
 
 

@@ -24,7 +24,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, ctl, demo_chassis, request, wait_until
+from conftest import ROOT, ctl, demo_chassis, request, stop_process, wait_until
 
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
@@ -208,9 +208,5 @@ scrape_configs:{"".join(jobs)}
         assert {sample["metric"]["chassis"]: sample["value"][1] for sample in active_sum} \
             == {demo.chassis_id: "1" for demo in site}, active_sum
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server, seconds=15)
         log.close()
