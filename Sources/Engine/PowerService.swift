@@ -28,6 +28,10 @@ final class PowerService {
     /// Proposals not yet answered, so that none is made twice.
     private var inFlight: Set<Int64> = []
     private var queues: [Int: DispatchQueue] = [:]
+    /// Actions that would take the majority away now, and since when this engine holds them back.
+    private var blockedSince: [Int64: Double] = [:]
+    /// How long an action waits for the members it needs before it fails.
+    static let majorityWaitSeconds = 30.0
 
     init(config: BladeConfig, store: StoreWriter, coordinator: Coordinator, loop: EventLoop, logger: Logger) {
         self.config = config
@@ -51,6 +55,7 @@ final class PowerService {
         }
         let pendingIDs = Set(pending.map(\.id))
         unrecorded = unrecorded.filter { pendingIDs.contains($0.key) }
+        blockedSince = blockedSince.filter { pendingIDs.contains($0.key) }
         guard !pending.isEmpty else { return }
         for record in pending where record.startedBy == config.blade.name && !running.contains(record.id) {
             guard let result = unrecorded[record.id], !inFlight.contains(record.id) else { continue }
@@ -62,6 +67,24 @@ final class PowerService {
             switch step {
             case .start(let id, let attempt):
                 guard !inFlight.contains(id), let record = pending.first(where: { $0.id == id }) else { continue }
+                // Asked while the chassis could spare the blade; checked again now, since a
+                // failover (or another blade's death) since then may have taken a member away.
+                if let problem = PowerGuard.majorityProblem(members: coordinator.engineState().cluster?.members ?? [],
+                                                            slotID: record.slotID, action: record.action,
+                                                            fenceConfirms: config.cluster.fenceCommand != nil) {
+                    let since = blockedSince[id] ?? now
+                    if blockedSince[id] == nil {
+                        logger.notice("power action waits for the majority", metadata: ["id": "\(id)", "problem": "\(problem)"])
+                    }
+                    blockedSince[id] = since
+                    if now - since >= Self.majorityWaitSeconds {
+                        blockedSince[id] = nil
+                        finish(id, state: .failed, exitStatus: nil,
+                               output: "not run: \(problem) (waited \(Int(Self.majorityWaitSeconds)) s)", now: now)
+                    }
+                    continue
+                }
+                blockedSince[id] = nil
                 inFlight.insert(id)
                 coordinator.propose(.powerStarted(id: id, by: config.blade.name, attempt: attempt, at: now)) { [weak self] response in
                     guard let self else { return }

@@ -361,3 +361,37 @@ def test_the_module_page_asks_then_powers_the_slot_off_and_on_in_chromium(chassi
             if action == "off":
                 browser.save_screenshot(os.path.join(artifacts, "module-off.png"))
     wait_until(lambda: all(processes_alive(chassis, slot)), timeout=30, what=f"blade{slot} running again")
+
+
+def test_an_action_that_would_take_the_majority_away_waits_for_it(chassis):
+    """Accepted while every member was up, an off waits behind another action of its slot; a
+    standby dies meanwhile. Run then, the off would leave 2 of 4 members up: it waits, and runs
+    once the dead blade is back."""
+    active = chassis.active_index()
+    others = [index for index in range(1, chassis.blades + 1) if index != active]
+    slot, victim = others[-1], others[0]
+    delay = os.path.join(chassis.directory, "midplane-delay")
+    with open(delay, "w") as handle:
+        handle.write("3\n")
+    try:
+        first = ask(chassis, slot, "identify-on")
+        assert first.status == 202, first.text
+        off = ask(chassis, slot, "off")
+        assert off.status == 202, off.text
+        chassis.demo("kill", str(victim))
+    finally:
+        os.remove(delay)
+    assert finished(chassis, slot, first.json()["id"])["state"] == "succeeded"
+    # Blade `victim` is down: the off is held back, not run.
+    time.sleep(4)
+    pending = power_of(chassis, slot).get("pending", [])
+    assert [record["id"] for record in pending] == [off.json()["id"]], pending
+    assert pending[0]["state"] == "requested"
+    assert all(processes_alive(chassis, slot)), "the off ran without a majority to spare"
+    chassis.demo("start", str(victim))
+    record = finished(chassis, slot, off.json()["id"])
+    assert record["state"] == "succeeded", record
+    assert not any(processes_alive(chassis, slot))
+    reply = ask(chassis, slot, "on")
+    assert finished(chassis, slot, reply.json()["id"])["state"] == "succeeded"
+    ask(chassis, slot, "identify-off")
