@@ -121,7 +121,9 @@ final class EngineService {
                 do { try engine.reloadConfiguration() } catch { logger.error("reload failed", metadata: ["error": "\(error)"]) }
                 engine.notifications?.reload()
             }
-            coordinator.publishNow = { [unowned engine] in engine.publish(now: StoreReader.wallClock()) }
+            // A change of role is published at once, and its hook runs at once too (not at the
+            // next periodic publication, up to 90 ms later).
+            coordinator.publishNow = { [unowned self, unowned engine] in self.hooks.observe(engine.publish(now: StoreReader.wallClock())) }
             coordinator.membersChanged = { [unowned engine] in engine.sendFullBatchesNext() }
             coordinator.roleChanged = { [unowned engine] _ in engine.sendFullBatchesNext() }
             coordinator.metricsReceived = { [unowned engine] sender, batch in

@@ -25,6 +25,8 @@ final class HookRunner {
     let logger: Logger
     private var last: (role: ManagerRole, term: UInt64, active: String?, quorum: Bool)?
     private let queue = DispatchQueue(label: "chassis.hooks")
+    /// The hook running now: its shell's PID (its process group) and its event.
+    private let running = Locked<(pid: pid_t, event: String)?>(nil)
 
     init(config: BladeConfig, logger: Logger) {
         self.config = config
@@ -68,11 +70,32 @@ final class HookRunner {
         ]
         let timeout = config.hooks.timeoutSeconds
         let logger = self.logger
-        queue.async {
+        // A newer change of role does not wait behind a hook still running for an older one
+        // (an on_active still announcing an address when the blade must already drop it): that
+        // hook's process group is ended, and the new one runs next, in order.
+        running.withLock { current in
+            if let (pid, previous) = current {
+                kill(-pid, SIGTERM)
+                logger.notice("hook superseded", metadata: ["event": "\(previous)", "by": "\(event)"])
+            }
+        }
+        queue.async { [running] in
             let started = StoreReader.monotonicNanoseconds()
-            let (status, output) = Self.execute(command, environment: environment, timeoutSeconds: timeout)
+            var spawned: pid_t = 0
+            // A child the hook leaves in the background (arping) may keep the output pipe open:
+            // the hook is done when its shell is, give or take 50 ms of output.
+            let result = ShellCommand.run(command, environment: environment, timeoutSeconds: timeout, drainAfterExitMs: 50,
+                                          started: { pid in
+                                              spawned = pid
+                                              running.withLock { $0 = (pid, event) }
+                                          })
+            running.withLock { current in
+                if current?.pid == spawned { current = nil }
+            }
+            let (status, output) = result.failure.map { (Int32(127), $0) } ?? (result.status, result.text)
+            let ending = result.timedOut ? "killed after \(timeout) s" : "ended by a signal (superseded)"
             logger.notice("hook ran", metadata: [
-                "event": "\(event)", "term": "\(state.term)", "status": "\(status.map(String.init) ?? "killed after \(timeout) s")",
+                "event": "\(event)", "term": "\(state.term)", "status": "\(status.map(String.init) ?? ending)",
                 "seconds": "\(Double((StoreReader.monotonicNanoseconds() - started) / 10_000_000) / 100)",
                 "output": "\(output.prefix(2_000))",
             ])
@@ -90,5 +113,18 @@ final class HookRunner {
     static func capture(_ command: String, timeoutSeconds: Double) -> String? {
         let (status, output) = execute(command, environment: [:], timeoutSeconds: timeoutSeconds)
         return status == 0 ? output : nil
+    }
+}
+
+/// A value behind a lock (a serial queue), shared by the loop and a hook's queue.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = DispatchQueue(label: "chassis.locked")
+
+    init(_ value: Value) { self.value = value }
+
+    @discardableResult
+    func withLock<T>(_ body: (inout Value) -> T) -> T {
+        lock.sync { body(&value) }
     }
 }

@@ -42,14 +42,19 @@ public enum ShellCommand {
     }
 
     public static let outputBytesMaxDefault = 64 << 10
-    static let drainAfterExitMs: Int32 = 1_000
+    public static let drainAfterExitMs: Int32 = 1_000
     static let pollIntervalMs: Int32 = 20
 
     /// - Parameter input: What the command reads on its standard input (a secret that must not
     ///   be an argument); nil for /dev/null.
+    ///   - drainAfterExitMs: how long, once the shell exited, its output is still read while a
+    ///     child it left in the background keeps the pipe open.
+    ///   - started: told the shell's PID (its process group's) as soon as it runs, so that a
+    ///     caller can end the command early (`kill(-pid, …)`).
     public static func run(_ command: String, environment: [String: String] = [:], timeoutSeconds: Double,
                            includeErrors: Bool = true, outputBytesMax: Int = outputBytesMaxDefault,
-                           input: [UInt8]? = nil) -> Result {
+                           input: [UInt8]? = nil, drainAfterExitMs: Int32 = drainAfterExitMs,
+                           started: ((pid_t) -> Void)? = nil) -> Result {
         var pipeEnds: [Int32] = [-1, -1]
         var inputEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else {
@@ -124,6 +129,7 @@ public enum ShellCommand {
             return Result(status: nil, output: [], timedOut: false, failure: "cannot start /bin/sh: \(String(cString: strerror(spawned)))")
         }
         defer { close(readEnd) }
+        started?(pid)
         _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
 
         var output: [UInt8] = []
@@ -195,7 +201,7 @@ public enum ShellCommand {
             return Result(status: nil, output: output, timedOut: true, failure: nil)
         }
         // The shell is gone; what it wrote is in the pipe, unless a child of it keeps the pipe.
-        let drainDeadline = monotonicMs() + Int64(drainAfterExitMs)
+        let drainDeadline = monotonicMs() + Int64(max(0, drainAfterExitMs))
         while open, monotonicMs() < drainDeadline {
             var descriptor = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
             _ = poll(&descriptor, 1, pollIntervalMs)

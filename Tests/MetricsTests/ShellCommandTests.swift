@@ -37,6 +37,28 @@ import Testing
         #expect(Self.milliseconds(since: start) < 3_000)
     }
 
+    /// A role hook: its background child (arping) must not hold it for the default second.
+    @Test func aShortDrainEndsTheWaitForABackgroundChildSooner() {
+        let start = Date()
+        let result = ShellCommand.run("echo announced; sleep 10 &", timeoutSeconds: 20, drainAfterExitMs: 50)
+        #expect(result.status == 0 && result.text == "announced\n")
+        #expect(Self.milliseconds(since: start) < 500, "waited \(Self.milliseconds(since: start)) ms")
+    }
+
+    /// A hook superseded by a newer change of role: the caller, told the shell's PID, ends its
+    /// process group (the shell and what it started) at once.
+    @Test func theStartedPIDLetsACallerEndTheCommandEarly() throws {
+        let marker = NSTemporaryDirectory() + "shell-command-\(UUID().uuidString)"
+        let start = Date()
+        let result = ShellCommand.run("(sleep 1; touch \(marker)) & sleep 30", timeoutSeconds: 20, started: { pid in
+            DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { _ = kill(-pid, SIGTERM) }
+        })
+        #expect(result.status == nil && !result.timedOut)
+        #expect(Self.milliseconds(since: start) < 2_000)
+        Thread.sleep(forTimeInterval: 1.3)
+        #expect(!FileManager.default.fileExists(atPath: marker), "the background child was ended with its group")
+    }
+
     @Test func outputIsBoundedAndSignalsAreReported() {
         let big = ShellCommand.run("head -c 1000000 /dev/zero", timeoutSeconds: 5, outputBytesMax: 1_000)
         #expect(big.status == 0 && big.output.count == 1_000)
