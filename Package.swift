@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "Model"),
         // The configuration file: parser with file/line errors and typed settings.
         .target(name: "Config", dependencies: ["Model"]),
-        // Plumbing shared by the executables: an HTTP GET with deadlines.
+        // Plumbing shared by the executables: an HTTP GET with deadlines, systemd's notifications, a lock.
         .target(name: "Plumbing"),
         // Collectors, one per file, with pure parsers and injectable roots.
         .target(name: "Metrics", dependencies: ["Model", "CSensors"]),
@@ -123,6 +123,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Model"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Model"]),
         .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "Model"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),

@@ -15,6 +15,7 @@ import Metrics
 import Model
 import NIOCore
 import NIOPosix
+import Plumbing
 import Store
 import Transport
 

@@ -10,6 +10,7 @@ import Glibc
 #endif
 import Logging
 import Model
+import Plumbing
 import Metrics
 import Store
 
@@ -113,18 +114,5 @@ final class HookRunner {
     static func capture(_ command: String, timeoutSeconds: Double) -> String? {
         let (status, output) = execute(command, environment: [:], timeoutSeconds: timeoutSeconds)
         return status == 0 ? output : nil
-    }
-}
-
-/// A value behind a lock (a serial queue), shared by the loop and a hook's queue.
-final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = DispatchQueue(label: "chassis.locked")
-
-    init(_ value: Value) { self.value = value }
-
-    @discardableResult
-    func withLock<T>(_ body: (inout Value) -> T) -> T {
-        lock.sync { body(&value) }
     }
 }

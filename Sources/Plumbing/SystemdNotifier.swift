@@ -10,18 +10,18 @@ import Glibc
 /// The engine says READY once it has joined the chassis (it knows the active manager or is it),
 /// STATUS with its role or why no manager is active, WATCHDOG from its event loop (a hung loop
 /// stops the pings and systemd restarts the engine), and STOPPING when it shuts down.
-final class SystemdNotifier {
+public final class SystemdNotifier {
     private let descriptor: Int32
     private var address = sockaddr_un()
     private let addressLength: socklen_t
     /// How often to ping the watchdog (half of `WATCHDOG_USEC`), when systemd asked for pings.
-    let watchdogIntervalMs: Int64?
-    private(set) var saidReady = false
+    public let watchdogIntervalMs: Int64?
+    public private(set) var saidReady = false
     private var lastStatus = ""
 
     /// Reads the environment systemd gives a service; nil when there is no notification socket
     /// or it cannot be used.
-    init?(environment: [String: String]) {
+    public init?(environment: [String: String]) {
         guard let path = environment["NOTIFY_SOCKET"], !path.isEmpty else { return nil }
         var bytes = Array(path.utf8)
         // An abstract socket: '@' stands for the leading NUL byte.
@@ -48,7 +48,7 @@ final class SystemdNotifier {
 
     /// Sends `NAME=value` lines; false when the datagram could not be sent.
     @discardableResult
-    func send(_ state: String) -> Bool {
+    public func send(_ state: String) -> Bool {
         let bytes = Array(state.utf8)
         let sent = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
@@ -61,7 +61,7 @@ final class SystemdNotifier {
     }
 
     /// READY=1, once, with the status that goes with it.
-    func ready(status text: String) {
+    public func ready(status text: String) {
         guard !saidReady else { return status(text) }
         saidReady = true
         lastStatus = text
@@ -69,18 +69,18 @@ final class SystemdNotifier {
     }
 
     /// STATUS=…, when it changed.
-    func status(_ text: String) {
+    public func status(_ text: String) {
         guard text != lastStatus else { return }
         lastStatus = text
         send("STATUS=\(Self.oneLine(text))")
     }
 
-    func watchdog() { send("WATCHDOG=1") }
+    public func watchdog() { send("WATCHDOG=1") }
 
-    func stopping() { send("STOPPING=1\nSTATUS=stopping") }
+    public func stopping() { send("STOPPING=1\nSTATUS=stopping") }
 
     /// A status is one line of the datagram.
-    static func oneLine(_ text: String) -> String {
+    public static func oneLine(_ text: String) -> String {
         String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
     }
 }
