@@ -9,7 +9,7 @@
 #   metrics    Sources/Model/MetricsBatch+Wire.swift: a batch's binary and JSON forms
 #   config     Sources/Config/TOML.swift and BladeConfig.parse: the configuration file
 #   control    Sources/Control: ControlEnvelope/ControlRequest lines, ClusterCommand, ControlResponse
-#   web        Sources/Web/FastCGIRecords.swift (requestHead), Request.swift, ETag.swift
+#   web        Sources/App/FastCGIRecords.swift (requestHead), Sources/Web/Request.swift, ETag.swift
 #   transport  Sources/Transport/PeerFrame.swift, past the MAC check (Crypto: Fuzz/Support/Crypto.swift)
 #   http       what the web app reads from a request: the target's path (Router.swift) and query
 #              (Request.swift, Exchange+Query.swift), the Host, Cookie and Authorization headers and
@@ -56,8 +56,10 @@ module_files() {
         Model) echo Sources/Model/*.swift ;;
         Config) echo Sources/Config/*.swift ;;
         Control) echo Sources/Control/*.swift ;;
-        Web) echo Sources/Web/{FastCGIRecords,Request,ETag,WebLimits,Inputs,Router,Exchange+Query,WebApp+RequestFields}.swift \
-                  Fuzz/Support/WebApp.swift ;;
+        # FastCGI framing lives in App (its only user), an executable: its file is built into this
+        # fuzzing module beside Web's.
+        Web) echo Sources/Web/{Request,ETag,WebLimits,Inputs,Router,Exchange+Query,WebApp+RequestFields}.swift \
+                  Sources/App/FastCGIRecords.swift Fuzz/Support/WebApp.swift ;;
         Access) echo Sources/Access/{Authorization,PasswordHash,SessionToken}.swift ;;
         ChassisKeys) echo Sources/ChassisKeys/{ChassisSecret,KeyDerivation}.swift ;;
         Crypto) echo Fuzz/Support/Crypto.swift ;;

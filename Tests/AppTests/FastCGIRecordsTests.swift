@@ -1,5 +1,5 @@
 import Testing
-@testable import Web
+@testable import App
 
 /// The response framing the FastCGI edge writes in one `writev`, decoded as nginx reads it.
 @Suite struct FastCGIRecordsTests {
