@@ -112,7 +112,8 @@ final class EngineService {
                     initialDelay: .milliseconds(Self.notifyIntervalMs), delay: .milliseconds(Self.notifyIntervalMs)) { _ in
                     notifications.tick(now: StoreReader.wallClock())
                 })
-                let power = PowerService(config: self.config, store: store, coordinator: coordinator, loop: self.loop, logger: self.logger)
+                let power = PowerService(config: self.config, unfinished: { [unowned engine] in engine.powerBySlot.values.flatMap(\.pending) },
+                                         coordinator: coordinator, loop: self.loop, logger: self.logger)
                 engine.powerChanged = { [unowned self] in self.loop.execute { power.pass(now: StoreReader.wallClock()) } }
                 self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                     power.pass(now: StoreReader.wallClock())

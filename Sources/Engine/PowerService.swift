@@ -16,7 +16,8 @@ import Store
 /// time each, off the event loop, bounded by `[chassis] power_timeout_seconds`.
 final class PowerService {
     let config: BladeConfig
-    let store: StoreWriter
+    /// The unfinished actions of the replicated log, as the engine holds them.
+    let unfinished: () -> [PowerActionRecord]
     let coordinator: Coordinator
     let loop: EventLoop
     let logger: Logger
@@ -33,9 +34,10 @@ final class PowerService {
     /// How long an action waits for the members it needs before it fails.
     static let majorityWaitSeconds = 30.0
 
-    init(config: BladeConfig, store: StoreWriter, coordinator: Coordinator, loop: EventLoop, logger: Logger) {
+    init(config: BladeConfig, unfinished: @escaping () -> [PowerActionRecord], coordinator: Coordinator, loop: EventLoop,
+         logger: Logger) {
         self.config = config
-        self.store = store
+        self.unfinished = unfinished
         self.coordinator = coordinator
         self.loop = loop
         self.logger = logger
@@ -46,13 +48,9 @@ final class PowerService {
     func pass(now: Double) {
         loop.preconditionInEventLoop()
         guard coordinator.isActive else { return }
-        let pending: [PowerActionRecord]
-        do {
-            pending = try store.powerActions().filter { !$0.state.isFinished }
-        } catch {
-            logger.error("cannot read the power actions", metadata: ["error": "\(error)"])
-            return
-        }
+        // The engine's copy of the log's actions (reloaded as each power command is applied):
+        // no store read a second.
+        let pending = unfinished()
         let pendingIDs = Set(pending.map(\.id))
         unrecorded = unrecorded.filter { pendingIDs.contains($0.key) }
         blockedSince = blockedSince.filter { pendingIDs.contains($0.key) }

@@ -266,7 +266,7 @@ enum Redfish {
 
     /// The enclosure's devices of one kind: where their collection is, its type, how a member is
     /// named, and which metric of each says it exists.
-    struct DeviceKind {
+    struct DeviceKind: Equatable {
         var collection: String
         var type: String
         var name: String

@@ -74,23 +74,20 @@ extension WebApp {
                 return try redfishSensor(chassisPath, id: rest[1], metrics: snapshot.chassisMetrics)
             case ["PowerSubsystem"]:
                 return redfishJSON(Redfish.powerSubsystem(snapshot))
-            case ["PowerSubsystem", "PowerSupplies"]:
-                return redfishJSON(Redfish.deviceCollection(snapshot, .powerSupplies))
-            case let rest where rest.count == 3 && rest[0] == "PowerSubsystem" && rest[1] == "PowerSupplies" && rest[2].hasPrefix("PSU"):
-                guard let number = Int(rest[2].dropFirst(3)), let document = Redfish.powerSupply(snapshot, number: number) else {
-                    throw HTTPError(404, "no such power supply")
-                }
-                return redfishJSON(document)
             case ["ThermalSubsystem"]:
                 return redfishJSON(Redfish.thermalSubsystem(snapshot))
-            case ["ThermalSubsystem", "Fans"]:
-                return redfishJSON(Redfish.deviceCollection(snapshot, .fans))
-            case let rest where rest.count == 3 && rest[0] == "ThermalSubsystem" && rest[1] == "Fans" && rest[2].hasPrefix("Fan"):
-                guard let number = Int(rest[2].dropFirst(3)), let document = Redfish.fan(snapshot, number: number) else {
-                    throw HTTPError(404, "no such fan")
+            case let rest:
+                // The power supplies and the fans: a collection, and a member of it.
+                let joined = rest.joined(separator: "/")
+                for kind in [Redfish.DeviceKind.powerSupplies, .fans] {
+                    if joined == kind.collection { return redfishJSON(Redfish.deviceCollection(snapshot, kind)) }
+                    guard rest.count == 3, rest.dropLast().joined(separator: "/") == kind.collection,
+                          rest[2].hasPrefix(kind.member) else { continue }
+                    let number = Int(rest[2].dropFirst(kind.member.count))
+                    let document = number.flatMap { kind == .fans ? Redfish.fan(snapshot, number: $0) : Redfish.powerSupply(snapshot, number: $0) }
+                    guard let document else { throw HTTPError(404, kind == .fans ? "no such fan" : "no such power supply") }
+                    return redfishJSON(document)
                 }
-                return redfishJSON(document)
-            default:
                 throw HTTPError(404, "no such resource")
             }
         }
