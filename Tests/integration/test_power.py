@@ -304,7 +304,9 @@ def test_chassisctl_power_and_identify(chassis):
     assert result.returncode != 0 and "on, shutdown, off, cycle or reset" in result.stderr
     result = ctl("power", str(active), "off", "--blade", str(active), "--demo-dir", chassis.directory, check=False)
     assert result.returncode != 0 and "hand over" in result.stderr
-    ctl("identify", str(slot), "off", "--blade", str(active), "--demo-dir", chassis.directory)
+    result = ctl("identify", str(slot), "off", "--no-wait", "--blade", str(active), "--demo-dir", chassis.directory)
+    action_id = int(re.search(r"asked \(action (\d+)\)", result.stdout).group(1))
+    assert finished(chassis, slot, action_id)["state"] == "succeeded"
 
 
 def test_a_lost_power_supply_redundancy_is_shown_and_alerted(chassis):
