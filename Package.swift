@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "chassis-web", targets: ["App"]),
         .executable(name: "chassisctl", targets: ["CLI"]),
         .executable(name: "chassis-sim", targets: ["Sim"]),
+        .executable(name: "chassis-snmp", targets: ["SNMPAgent"]),
         .library(name: "Consensus", targets: ["Consensus"]),
     ],
     dependencies: [
@@ -85,6 +86,12 @@ let package = Package(
         .target(name: "Logs", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // The engine's control protocol over a unix socket, and a blocking client.
         .target(name: "Control", dependencies: ["Model"]),
+        // The AgentX protocol (RFC 2741): PDUs as values, their wire format, and answering Get,
+        // GetNext and GetBulk from a sorted table. Pure: no sockets, no clocks.
+        .target(name: "AgentX"),
+        // The chassis as ENTITY-MIB, ENTITY-SENSOR-MIB and CHASSIS-MANAGER-MIB objects, the
+        // notifications to send, and snmpd's configuration. Pure.
+        .target(name: "ChassisMIB", dependencies: ["AgentX", "Model", "Access"]),
         // Routes, view models, templates and the redirect rule, callable without FastCGI.
         .target(name: "Web", dependencies: [
             "Model", "Store", "Control", "Access", "Config",
@@ -108,8 +115,14 @@ let package = Package(
         // runtime is no longer shared with chassis-web). The three libraries are what
         // FoundationEssentials needs and the driver does not add for a static link.
         linkerSettings: engineLinkerSettings),
+        // chassis-snmp: the AgentX subagent (a process of its own, reading the store read-only).
+        .executableTarget(name: "SNMPAgent", dependencies: [
+            "AgentX", "ChassisMIB", "Config", "Store", "Model", "Access", "Logs",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "CLI", dependencies: [
-            "Config", "Store", "Model", "Control", "Metrics", "Access", "Certificates", "ChassisKeys", "Plumbing",
+            "Config", "Store", "Model", "Control", "Metrics", "Access", "Certificates", "ChassisKeys", "Plumbing", "ChassisMIB",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -127,6 +140,8 @@ let package = Package(
         .testTarget(name: "AppTests", dependencies: ["App"]),
         .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "Model"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "AgentXTests", dependencies: ["AgentX"]),
+        .testTarget(name: "ChassisMIBTests", dependencies: ["ChassisMIB", "AgentX", "Model", "Access"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Model"]),
         .testTarget(name: "WebTests", dependencies: ["Web", "Store", "Model", "Access", "Control", "ChassisKeys",

@@ -202,6 +202,26 @@ public struct BladeConfig: Sendable, Equatable {
         public var reloadCommand: String? = nil
     }
 
+    /// SNMP (`chassis-snmp`, an AgentX subagent of Debian's snmpd). Off unless `enabled`.
+    public struct SNMP: Sendable, Equatable {
+        public var enabled = false
+        /// snmpd's AgentX socket (its `agentXSocket`), which the subagent connects to.
+        public var agentxSocket = "/run/chassis/agentx.sock"
+        /// How often the subagent reads the store again (and decides notifications).
+        public var refreshMs = 1_000
+        /// How long it waits before connecting again when snmpd is not there or went away.
+        public var reconnectMs = 1_000
+        /// Where snmpd listens (its `agentAddress`), for `chassisctl snmp config`; empty: the
+        /// blade's address, UDP port 161.
+        public var agentAddress = ""
+        /// A file holding the SNMPv2c read-only community; empty (the default): no SNMPv2c at all.
+        public var v2cCommunityFile = ""
+        /// Where notifications go (snmpd's trap sessions): `HOST:PORT` of SNMPv3 inform receivers.
+        public var informSinks: [String] = []
+        /// snmpd's persistent directory, where `chassisctl snmp user` writes createUser lines.
+        public var persistentDir = "/var/lib/chassis/snmp"
+    }
+
     public var file = ""
     public var blade = Blade()
     public var chassis = Chassis()
@@ -216,6 +236,7 @@ public struct BladeConfig: Sendable, Equatable {
     public var cluster = Cluster()
     public var hooks = Hooks()
     public var access = Access()
+    public var snmp = SNMP()
 
     public init() {}
 
@@ -241,7 +262,7 @@ public struct BladeConfig: Sendable, Equatable {
         config.file = file
         let reader = Reader(file: file, document: document)
         try reader.checkKnownTables(["blade", "chassis", "paths", "web", "hardware", "history", "sampling", "cluster",
-                                     "hooks", "access"], arrays: ["member"])
+                                     "hooks", "access", "snmp"], arrays: ["member"])
 
         try reader.table("blade", known: ["name", "address", "slot"]) { t in
             config.blade.name = try t.string("name", default: config.blade.name, pattern: .name)
@@ -366,6 +387,29 @@ public struct BladeConfig: Sendable, Equatable {
             }
             config.access.certificateFile = certificate.isEmpty ? nil : certificate
             config.access.certificateKeyFile = key.isEmpty ? nil : key
+        }
+        try reader.table("snmp", known: ["enabled", "agentx_socket", "refresh_ms", "reconnect_ms", "agent_address",
+                                         "v2c_community_file", "inform_sinks", "persistent_dir"]) { t in
+            config.snmp.enabled = try t.bool("enabled", default: false)
+            config.snmp.agentxSocket = try t.string("agentx_socket", default: config.paths.runtimeDir + "/agentx.sock", pattern: .path)
+            config.snmp.refreshMs = try t.int("refresh_ms", default: config.snmp.refreshMs, range: 100...60_000)
+            config.snmp.reconnectMs = try t.int("reconnect_ms", default: config.snmp.reconnectMs, range: 100...60_000)
+            let address = try t.string("agent_address", default: "")
+            if !address.isEmpty {
+                let parts = address.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count == 3, parts[0] == "udp", IPv4.parse(String(parts[1])) != nil,
+                      let port = Int(parts[2]), (1...65535).contains(port) else {
+                    throw t.fail("agent_address", "must be udp:ADDRESS:PORT, like udp:10.0.0.11:161 (got \(address))")
+                }
+            }
+            config.snmp.agentAddress = address
+            config.snmp.v2cCommunityFile = try t.string("v2c_community_file", default: "", pattern: .pathOrEmpty)
+            let sinks = try t.strings("inform_sinks", pattern: .any)
+            for sink in sinks where IPv4.parseEndpoint(sink[...], defaultPort: 162) == nil {
+                throw t.fail("inform_sinks", "each must be an IPv4 address with an optional port, like 10.0.0.5:162 (got \(sink))")
+            }
+            config.snmp.informSinks = sinks
+            config.snmp.persistentDir = try t.string("persistent_dir", default: config.snmp.persistentDir, pattern: .path)
         }
         for item in reader.array("member") {
             let t = TableReader(file: file, table: item, name: "[[member]]")
