@@ -204,10 +204,21 @@ struct DemoCommand: ParsableCommand {
         var witness = false
         @Option(help: "Which demo chassis this is: its blades are 127.0.N.1, 127.0.N.2 …, its ID 660007770088 + N - 1 (for a second chassis beside the first).")
         var chassisNumber: Int = 1
+        @Option(help: "Run SNMP: every blade's snmpd on this UDP port of its address, with chassis-snmp; the users' passwords in snmp-credentials (0600) in the demo directory.")
+        var snmpPort: Int?
+        @Option(help: "Where every blade's snmpd sends SNMPv3 informs (HOST:PORT), as the user chassis-inform of snmp-credentials.")
+        var snmpInformSink: String?
+        @Flag(help: "Also answer SNMPv2c (read-only, the community in snmp-credentials).")
+        var snmpV2c = false
 
         func run() throws {
+            if let snmpPort, !(1...65535).contains(snmpPort) { throw DemoError("--snmp-port must be between 1 and 65535") }
+            if let sink = snmpInformSink, IPv4.parseEndpoint(sink[...], defaultPort: 162) == nil {
+                throw DemoError("--snmp-inform-sink must be an IPv4 address and port, like 127.0.0.1:19862")
+            }
+            let snmp = snmpPort.map { SNMPOptions(port: $0, informSink: snmpInformSink, v2c: snmpV2c) }
             let state = try Demo.up(blades: blades, slots: slots, directory: common.dir, root: root, port: port,
-                                    peerPort: peerPort, tlsPort: tlsPort, witness: witness, chassis: chassisNumber)
+                                    peerPort: peerPort, tlsPort: tlsPort, witness: witness, chassis: chassisNumber, snmp: snmp)
             for blade in state.blades {
                 if blade.witness {
                     print("\(blade.name): \(blade.address) (engine \(blade.engine), votes only)")
@@ -221,6 +232,10 @@ struct DemoCommand: ParsableCommand {
             print("open https://\(state.blades[0].address):\(state.tlsPort)/")
             print("trust the chassis CA once: \(common.dir)/ca.crt (also at /ca.crt on every blade)")
             print("log in as admin with password \(password("admin-password"))  (in \(common.dir)/admin-password)")
+            if let snmpPort = state.snmpPort {
+                print("SNMP: snmpwalk -v3 -l authPriv -u \(SNMPCredentials.operatorUser) -a SHA-256 -x AES -A … -X … \(state.blades[0].address):\(snmpPort) 1.3.6.1.2.1.47 "
+                      + "(passwords in \(common.dir)/\(SNMPCredentials.fileName); the customer's context is -n \(Demo.customerName))")
+            }
             print("or as \(Demo.customerName) (slots \(Demo.customerSlots.map(String.init).joined(separator: ", "))) with password "
                   + "\(password("customer-a-password"))  (in \(common.dir)/customer-a-password)")
         }

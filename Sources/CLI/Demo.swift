@@ -19,6 +19,9 @@ struct DemoBlade: Codable {
     var engine: Int32 = 0
     var web: Int32 = 0
     var nginx: Int32 = 0
+    /// snmpd (the master agent) and chassis-snmp (the subagent), when the demo runs SNMP.
+    var snmpd: Int32 = 0
+    var snmpAgent: Int32 = 0
     /// A witness runs only an engine: it votes and keeps the log.
     var witness: Bool = false
     /// Added to a running chassis: it waits for the active manager to add it.
@@ -31,6 +34,10 @@ struct DemoBlade: Codable {
     var simulatedDirectory: String { runtimeDirectory + "/sim" }
     var nginxPrefix: String { directory + "/nginx" }
     var name: String { witness ? "witness" : "blade\(index)" }
+    /// snmpd's configuration, persistent directory and AgentX socket, in the blade's directory.
+    var snmpDirectory: String { directory + "/snmp" }
+    var agentxSocket: String { snmpDirectory + "/agentx.sock" }
+    var processes: [Int32] { [engine, web, nginx, snmpd, snmpAgent] }
 }
 
 struct DemoState: Codable {
@@ -48,6 +55,11 @@ struct DemoState: Codable {
     var publicDirectory: String { directory + "/public" }
     var slots: Int
     var blades: [DemoBlade]
+    /// SNMP: every blade's snmpd on UDP port `snmpPort` of its own address (nil: no SNMP);
+    /// informs to `snmpInformSink` (`HOST:PORT`); SNMPv2c read-only only with `snmpV2c`.
+    var snmpPort: Int?
+    var snmpInformSink: String?
+    var snmpV2c: Bool?
 
     static func path(in directory: String) -> String { directory + "/demo.json" }
 
@@ -94,7 +106,8 @@ enum Demo {
     static let customerSlots = [2, 3]
 
     static func up(blades count: Int, slots: Int?, directory: String, root: String, port: Int, peerPort: Int,
-                   tlsPort: Int = defaultTLSPort, witness: Bool = false, chassis: Int = 1) throws -> DemoState {
+                   tlsPort: Int = defaultTLSPort, witness: Bool = false, chassis: Int = 1,
+                   snmp: SNMPOptions? = nil) throws -> DemoState {
         guard (1...16).contains(count) else { throw DemoError("--blades must be between 1 and 16") }
         guard (1...200).contains(chassis) else { throw DemoError("--chassis-number must be between 1 and 200") }
         if let existing = try? DemoState.load(directory: directory),
@@ -115,6 +128,12 @@ enum Demo {
         var state = DemoState(root: root, directory: directory, port: port, tlsPortSetting: tlsPort, peerPort: peerPort,
                               slots: slotCount, blades: [])
         state.chassisSetting = chassis
+        if let snmp {
+            guard Processes.which("snmpd") != nil else { throw DemoError("snmpd is not installed; run: make deps") }
+            state.snmpPort = snmp.port
+            state.snmpInformSink = snmp.informSink
+            state.snmpV2c = snmp.v2c
+        }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try publishStaticFiles(from: root + "/Public", into: state.publicDirectory)
         // One random cluster key for the whole chassis, readable by its owner only.
@@ -133,6 +152,7 @@ enum Demo {
                                           directory: "\(directory)/witness", runtimeDirectory: "\(runtimeRoot)/witness",
                                           witness: true))
         }
+        if state.snmpPort != nil { try writeSNMPCredentials(state: state) }
         for blade in state.blades {
             try prepare(blade, state: state)
         }
@@ -151,6 +171,12 @@ enum Demo {
         let active = try waitForActive(state: state, seconds: 15)
         try waitForCertificates(state: state)
         try createUsers(state: state, activeAddress: active)
+        if state.snmpPort != nil {
+            for position in state.blades.indices where !state.blades[position].witness {
+                try startSNMP(&state.blades[position], state: state)
+                try state.save()
+            }
+        }
         return state
     }
 
@@ -272,6 +298,14 @@ enum Demo {
         [hardware]
         simulated_dir = "\(blade.witness ? "" : blade.simulatedDirectory)"
 
+        [snmp]
+        enabled = \(state.snmpPort != nil && !blade.witness)
+        agentx_socket = "\(blade.agentxSocket)"
+        refresh_ms = 500
+        reconnect_ms = 500
+        agent_address = "udp:\(blade.address):\(state.snmpPort ?? 161)"
+        persistent_dir = "\(blade.snmpDirectory)/persist"
+
         [cluster]
         join = \(blade.joining)
         \(blade.joinVia.map { "join_via = \"\(address(of: $0, chassis: state.chassis)):\(state.port)\"" } ?? "")
@@ -313,6 +347,7 @@ enum Demo {
     static func start(_ blade: inout DemoBlade, state: DemoState) throws {
         try startEngine(&blade, state: state)
         try startWeb(&blade, state: state)
+        if state.snmpPort != nil && !blade.witness { try startSNMP(&blade, state: state) }
     }
 
     static func startEngine(_ blade: inout DemoBlade, state: DemoState) throws {
@@ -417,8 +452,8 @@ enum Demo {
     }
 
     static func stopBlade(_ blade: DemoBlade) {
-        // nginx first (no new requests), then the web app, then the engine.
-        for pid in [blade.nginx, blade.web, blade.engine] {
+        // SNMP and nginx first (no new requests), then the web app, then the engine.
+        for pid in [blade.snmpAgent, blade.snmpd, blade.nginx, blade.web, blade.engine] {
             let tree = processTree(pid)
             Processes.stop(pid, graceSeconds: 5)
             for child in tree.dropFirst() { Processes.stop(child, graceSeconds: 1) }
@@ -426,16 +461,16 @@ enum Demo {
     }
 
     static func killBlade(_ blade: DemoBlade) {
-        for pid in [blade.engine, blade.web, blade.nginx] {
+        for pid in blade.processes {
             for member in processTree(pid) where Processes.isAlive(member) {
                 kill(member, SIGKILL)
             }
         }
-        for pid in [blade.engine, blade.web, blade.nginx] { Processes.reap(pid) }
+        for pid in blade.processes { Processes.reap(pid) }
         // SIGKILL is delivered, not yet done: the sockets are free only once the processes are
         // gone, and a blade started again at once must be able to bind them.
         let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline && [blade.engine, blade.web, blade.nginx].contains(where: { Processes.isAlive($0) }) {
+        while Date() < deadline && blade.processes.contains(where: { Processes.isAlive($0) }) {
             usleep(10_000)
         }
     }

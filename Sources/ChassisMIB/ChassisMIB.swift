@@ -85,7 +85,7 @@ public enum ChassisMIB {
     }
 
     /// Index of the chassis entity; slot N is `N * 1000`, its module `N * 1000 + 1`, the module's
-    /// sensors `N * 1000 + 100 + i`; the chassis' own sensors `100 + i`. Stable as long as a
+    /// sensors `N * 1000 + 100 + i` (i from 1); the chassis' own sensors `100 + i`. Stable as long as a
     /// module's set of sensors is (sensors are numbered in the order of their keys).
     public static let chassisIndex: Int32 = 1
     public static let sensorsPerEntityMax = 899
@@ -118,7 +118,7 @@ public enum ChassisMIB {
                                hardwareRevision: module.revision, isFRU: true))
             let down = slot.downSince != nil || slot.status == .off || slot.status == .down
             for (position, metric) in sensors(of: slot.metrics).enumerated() {
-                list.append(Entity(index: base + 100 + Int32(position), entityClass: .sensor, containedIn: base + 1,
+                list.append(Entity(index: base + 101 + Int32(position), entityClass: .sensor, containedIn: base + 1,
                                    parentRelPos: Int32(position + 1), name: metric.descriptor.label,
                                    description: "\(metric.descriptor.component) \(metric.descriptor.label)",
                                    sensor: metric, slotID: slot.slotID, slotDown: down))
@@ -340,19 +340,22 @@ public enum ChassisMIB {
 
     /// The variable bindings of a notification's AgentX Notify: snmpTrapOID.0 and the objects the
     /// MIB lists for it (the master adds sysUpTime.0).
-    public static func notificationVarBinds(_ event: TrapEvent, snapshot: ChassisSnapshot) -> [VarBind] {
+    /// Every notification ends with cmManagerLocalName.0, the blade that sent it (the active manager).
+    public static func notificationVarBinds(_ event: TrapEvent, snapshot: ChassisSnapshot, sender: String) -> [VarBind] {
         switch event {
         case let .alert(alert, cleared):
             guard let id = alertIndex(alert) else { return [] }
             let index = sensorIndexes(entities(snapshot))[SensorKey(slot: alert.slotID ?? 0, key: alert.metricKey)] ?? 0
             let columns = alertVarBinds(alert, id: id, sensorIndex: index).filter { [2, 3, 4, 5, 6, 8].contains($0.name.components[$0.name.components.count - 2]) }
             return [VarBind(snmpTrapOID, .objectIdentifier(cleared ? alertCleared : alertRaised))] + columns
+                + [VarBind(managerGroup + [5, 0], .string(sender))]
         case let .managerChanged(manager, previous):
             return [VarBind(snmpTrapOID, .objectIdentifier(managerChanged)),
                     VarBind(managerGroup + [1, 0], .string(manager.activeName)),
                     VarBind(managerGroup + [2, 0], .string(manager.activeAddress)),
                     VarBind(managerGroup + [3, 0], .gauge32(UInt32(clamping: manager.term))),
-                    VarBind(managerGroup + [7, 0], .string(previous))]
+                    VarBind(managerGroup + [7, 0], .string(previous)),
+                    VarBind(managerGroup + [5, 0], .string(sender))]
         }
     }
 }

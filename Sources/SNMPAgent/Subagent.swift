@@ -143,7 +143,7 @@ final class Subagent {
         let openID = nextPacketID()
         try connection.write(PDU(sessionID: 0, packetID: openID,
                                  payload: .open(timeoutSeconds: 5, id: ChassisMIB.chassisManagerMIB, description: "chassis-snmp (Chassis Manager)")))
-        guard connection.readable(milliseconds: 5_000) else { throw ConnectionError("the master agent did not answer the Open") }
+        guard connection.readable(milliseconds: 1_000) else { throw ConnectionError("the master agent did not answer the Open") }
         let answer = try connection.read()
         guard case let .response(upTime, error, _, _) = answer.payload, answer.packetID == openID else {
             throw ConnectionError("the master agent answered the Open with a \(answer.payload.type)")
@@ -182,7 +182,7 @@ final class Subagent {
     }
 
     func notify(_ event: TrapEvent, snapshot: ChassisSnapshot) {
-        let varBinds = ChassisMIB.notificationVarBinds(event, snapshot: snapshot)
+        let varBinds = ChassisMIB.notificationVarBinds(event, snapshot: snapshot, sender: manager.localName)
         guard !varBinds.isEmpty else { return }
         guard let connection else {
             logger.warning("not connected to snmpd: notification \(event) not sent")
