@@ -17,7 +17,7 @@ public enum ChassisMIB {
     /// The product's enterprise arc. 99999 is not an IANA-assigned enterprise number: a vendor
     /// shipping this replaces it with its own (here, in the MIB module, and nowhere else).
     public static let enterprise = OID([1, 3, 6, 1, 4, 1, 99999])
-    public static let chassisManagerMIB = enterprise + [1]
+    public static let chassisManagerMIB = enterprise
     public static let notifications = chassisManagerMIB + [0]
     public static let objects = chassisManagerMIB + [1]
     public static let chassisGroup = objects + [1]

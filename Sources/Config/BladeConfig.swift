@@ -391,7 +391,7 @@ public struct BladeConfig: Sendable, Equatable {
         try reader.table("snmp", known: ["enabled", "agentx_socket", "refresh_ms", "reconnect_ms", "agent_address",
                                          "v2c_community_file", "inform_sinks", "persistent_dir"]) { t in
             config.snmp.enabled = try t.bool("enabled", default: false)
-            config.snmp.agentxSocket = try t.string("agentx_socket", default: config.paths.runtimeDir + "/agentx.sock", pattern: .path)
+            config.snmp.agentxSocket = try t.string("agentx_socket", default: config.paths.runtimeDir + "/agentx.sock", pattern: .absolutePath)
             config.snmp.refreshMs = try t.int("refresh_ms", default: config.snmp.refreshMs, range: 100...60_000)
             config.snmp.reconnectMs = try t.int("reconnect_ms", default: config.snmp.reconnectMs, range: 100...60_000)
             let address = try t.string("agent_address", default: "")
@@ -406,7 +406,7 @@ public struct BladeConfig: Sendable, Equatable {
             config.snmp.v2cCommunityFile = try t.string("v2c_community_file", default: "", pattern: .pathOrEmpty)
             let sinks = try t.strings("inform_sinks", pattern: .any)
             for sink in sinks where IPv4.parseEndpoint(sink[...], defaultPort: 162) == nil {
-                throw t.fail("inform_sinks", "each must be an IPv4 address with an optional port, like 10.0.0.5:162 (got \(sink))")
+                throw t.fail("inform_sinks", "inform_sinks: each must be an IPv4 address with an optional port, like 10.0.0.5:162 (got \(sink))")
             }
             config.snmp.informSinks = sinks
             config.snmp.persistentDir = try t.string("persistent_dir", default: config.snmp.persistentDir, pattern: .path)

@@ -257,3 +257,51 @@ import Testing
         #expect(joined.members.first { $0.name == "blade1" }?.id == 1)
     }
 }
+
+@Suite struct SNMPConfigTests {
+    @Test func defaultsAreOff() throws {
+        let config = try BladeConfig.parse("[paths]\nruntime_dir = \"/run/x\"\n", file: "b.toml")
+        #expect(config.snmp.enabled == false)
+        #expect(config.snmp.agentxSocket == "/run/x/agentx.sock")
+        #expect(config.snmp.v2cCommunityFile == "")
+    }
+
+    @Test func parsesTheSection() throws {
+        let config = try BladeConfig.parse("""
+            [snmp]
+            enabled = true
+            agentx_socket = "/var/agentx/master"
+            refresh_ms = 500
+            agent_address = "udp:10.0.0.11:161"
+            v2c_community_file = "/etc/chassis/community"
+            inform_sinks = ["10.0.0.5:162", "10.0.0.6"]
+            """, file: "b.toml")
+        #expect(config.snmp.enabled)
+        #expect(config.snmp.agentxSocket == "/var/agentx/master")
+        #expect(config.snmp.refreshMs == 500)
+        #expect(config.snmp.agentAddress == "udp:10.0.0.11:161")
+        #expect(config.snmp.informSinks == ["10.0.0.5:162", "10.0.0.6"])
+    }
+
+    @Test(arguments: [
+        ("[snmp]\nenabled = \"yes\"\n", 2, "enabled"),
+        ("[snmp]\n\nrefresh_ms = 5\n", 3, "refresh_ms"),
+        ("[snmp]\nagent_address = \"10.0.0.1:161\"\n", 2, "udp:ADDRESS:PORT"),
+        ("[snmp]\nagent_address = \"udp:10.0.0.1:99999\"\n", 2, "udp:ADDRESS:PORT"),
+        ("[snmp]\ninform_sinks = [\"nowhere\"]\n", 2, "inform_sinks"),
+        ("[snmp]\ncommunity = \"public\"\n", 2, "community"),
+        ("[snmp]\nagentx_socket = \"relative\"\n", 2, "agentx_socket"),
+    ])
+    func errorsNameFileAndLine(_ text: String, _ line: Int, _ mentions: String) {
+        do {
+            _ = try BladeConfig.parse(text, file: "blade.toml")
+            Issue.record("accepted \(text)")
+        } catch let error as ConfigError {
+            #expect(error.file == "blade.toml")
+            #expect(error.line == line, "\(error)")
+            #expect(error.description.contains(mentions), "\(error)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+}
