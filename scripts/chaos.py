@@ -121,6 +121,8 @@ def binary_directory(build):
 
 
 BINARIES = ("chassisctl", "chassis-engine", "chassis-web")
+# Copied too when built (the demo runs it only with --snmp-port).
+OPTIONAL_BINARIES = ("chassis-snmp",)
 
 
 def snapshot_binaries(bin_dir, directory):
@@ -130,6 +132,9 @@ def snapshot_binaries(bin_dir, directory):
     os.makedirs(directory, exist_ok=True)
     for name in BINARIES:
         shutil.copy2(os.path.join(bin_dir, name), os.path.join(directory, name))
+    for name in OPTIONAL_BINARIES:
+        if os.access(os.path.join(bin_dir, name), os.X_OK):
+            shutil.copy2(os.path.join(bin_dir, name), os.path.join(directory, name))
     return directory
 
 
@@ -149,8 +154,9 @@ class DemoCluster:
     """A `chassisctl demo` chassis in its own directory and ports (HTTPS on `tls_port`, by
     default the HTTP port + 1000)."""
 
-    def __init__(self, blades, directory, port, peer_port, bin_dir, slots=None, tls_port=None):
+    def __init__(self, blades, directory, port, peer_port, bin_dir, slots=None, tls_port=None, extra=()):
         self.blades = blades
+        self.extra = list(extra)  # more arguments of `demo up` (`--snmp-port N`)
         self.directory = directory
         self.port = port
         self.tls_port = tls_port or port + 1000
@@ -183,6 +189,7 @@ class DemoCluster:
                      "--peer-port", str(self.peer_port), "--root", ROOT]
         if self.slots:
             arguments += ["--slots", str(self.slots)]
+        arguments += self.extra
         self.started = True
         self.demo(*arguments, timeout=300)
         self.context = ssl.create_default_context(cafile=os.path.join(self.directory, "ca.crt"))
