@@ -10,9 +10,11 @@ BIN_RELEASE := .build/release
 # What the demo needs, and what the tests need besides (browser, partitions, load, the CA's
 # trust store, a virtual environment for the Python test tools, the package's build tools, and
 # what test_install runs: systemd-analyze, man and col).
-DEMO_PACKAGES := libfcgi-dev libsqlite3-dev libsensors-dev lm-sensors nginx iproute2 util-linux libjs-chart.js procps curl
+DEMO_PACKAGES := libfcgi-dev libsqlite3-dev libsensors-dev lm-sensors nginx iproute2 util-linux libjs-chart.js procps curl snmpd snmp
 DEB_PACKAGES := debhelper lintian fakeroot dpkg-dev build-essential
+# snmptrapd and smitools (smilint): the SNMP test's notification receiver and the MIB's checker.
 TEST_PACKAGES := $(DEMO_PACKAGES) chromium chromium-driver libnss3-tools nftables wrk sqlite3 openssl python3-venv prometheus-alertmanager prometheus redfishtool \
+	snmptrapd smitools \
 	$(DEB_PACKAGES) systemd man-db bsdextrautils
 VENV := .build/venv
 PYTHON := $(VENV)/bin/python
@@ -21,7 +23,7 @@ SIM_SEED ?= 1
 BLADES ?= 4
 
 .PHONY: demo test deps deps-demo build build-release test-unit test-fuzz test-sim test-integration bench bench-web bench-consensus \
-	bench-failover bench-replication bench-alerts bench-redfish chaos sim demo-down clean fuzz install deb tsan test-debian12
+	bench-failover bench-replication bench-alerts bench-redfish bench-snmp chaos sim demo-down clean fuzz install deb tsan test-debian12
 
 demo: deps-demo build
 	./scripts/demo.sh $(BLADES)
@@ -88,7 +90,7 @@ sim:
 	$(BIN_RELEASE)/chassis-sim --schedules 100000 --seed $(SIM_SEED)
 	$(BIN_RELEASE)/chassis-sim --schedules 100000 --seed $(SIM_SEED) --engine-timing
 
-bench: deps build-release bench-consensus bench-web bench-failover bench-replication bench-alerts bench-redfish
+bench: deps build-release bench-consensus bench-web bench-failover bench-replication bench-alerts bench-redfish bench-snmp
 
 bench-consensus:
 	$(SWIFT) build -c release --product chassis-sim
@@ -106,6 +108,10 @@ bench-replication: build-release
 # Every blade's sensor readings through Redfish (a request a sensor) against /api/v1/chassis (16 blades).
 bench-redfish: build-release
 	$(PYTHON) scripts/bench_redfish.py
+
+# A full SNMP walk (snmpwalk and snmpbulkwalk, SNMPv3) against /api/v1/chassis (16 blades).
+bench-snmp: build-release
+	$(PYTHON) scripts/bench_snmp.py
 
 # From a sensor's crossing to the alert in the API and in a real Alertmanager (3 blades).
 bench-alerts: build-release

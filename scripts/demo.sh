@@ -8,7 +8,8 @@ ctl=.build/debug/chassisctl
 dir=/tmp/chassis-demo
 
 if [ -f "$dir/demo.json" ]; then "$ctl" demo down --dir "$dir" || true; fi
-"$ctl" demo up --blades "$blades" --dir "$dir"
+# SNMP on every blade's address, UDP port 1161 (snmpd and chassis-snmp; the users in $dir/snmp-credentials).
+"$ctl" demo up --blades "$blades" --dir "$dir" --snmp-port 1161
 stop() {
   trap - INT TERM EXIT
   echo
@@ -31,6 +32,9 @@ cat <<EOT
     $ctl demo set-sensor 2 hwmon.coretemp-isa-0000.temp1 95     # raise a critical alert
     $ctl demo set-sensor 2 hwmon.coretemp-isa-0000.temp1 release
     $ctl demo replace 3                                          # a new module in slot 3
+    # SNMP (SNMPv3, passwords in $dir/snmp-credentials; -n customer-a for the customer's slots):
+    . <(sed 's/^/S_/' $dir/snmp-credentials); MIBS= snmpwalk -v3 -l authPriv -u \$S_operator_user \\
+      -a SHA-256 -A \$S_operator_auth -x AES -X \$S_operator_privacy 127.0.1.1:1161 1.3.6.1.2.1.47.1.1.1.1.11
   Ctrl-C stops everything. Events follow.
 
 EOT

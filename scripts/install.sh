@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs a blade's software into DESTDIR (empty: this machine) under PREFIX:
-#   PREFIX/bin            chassis-engine, chassis-web, chassisctl, chassis-sim
+#   PREFIX/bin            chassis-engine, chassis-web, chassisctl, chassis-sim, chassis-snmp
 #   PREFIX/share/chassis  Templates, Public, the nginx template, the example configuration
 #   PREFIX/share/doc/chassis-manager/README.md
 #   SYSCONFDIR/chassis/blade.toml   the example configuration (never over an existing one)
-#   UNITDIR               chassis-engine.service, chassis-web.service, chassis-nginx.service and
-#                         chassis-nginx-reload.path (nginx reloads for a new certificate)
+#   UNITDIR               chassis-engine.service, chassis-web.service, chassis-nginx.service,
+#                         chassis-nginx-reload.path (nginx reloads for a new certificate) and
+#                         chassis-snmp.service (the SNMP subagent, when [snmp] is enabled)
+#   PREFIX/share/snmp/mibs/CHASSIS-MANAGER-MIB.txt   the product's MIB module, where net-snmp's tools look
 #   PREFIX/lib/sysusers.d, PREFIX/lib/tmpfiles.d   the chassis user and the directories
-#   PREFIX/share/man      chassis-engine(8), chassis-web(8), chassisctl(8), chassis-sim(1), made
+#   PREFIX/share/man      chassis-engine(8), chassis-web(8), chassisctl(8), chassis-snmp(8), chassis-sim(1), made
 #                         from the programs' own argument declarations (generate-manual)
 #   PREFIX/share/bash-completion, zsh and fish completions of chassisctl
 # Paths inside the units and the example configuration are rewritten to PREFIX and SYSCONFDIR.
@@ -23,7 +25,7 @@ DESTDIR=$1 PREFIX=$2 SYSCONFDIR=$3 UNITDIR=$4 BUILD=$5
 for path in "$PREFIX" "$SYSCONFDIR" "$UNITDIR"; do
     [[ $path == /* ]] || { echo "install.sh: $path is not an absolute path" >&2; exit 2; }
 done
-for binary in chassis-engine chassis-web chassisctl chassis-sim generate-manual; do
+for binary in chassis-engine chassis-web chassisctl chassis-sim chassis-snmp generate-manual; do
     [[ -x $BUILD/$binary ]] || { echo "install.sh: $BUILD/$binary is not built" >&2; exit 1; }
 done
 
@@ -35,9 +37,11 @@ rewrite() { # the installed paths in a file copied from the tree
 
 install -d -m 0755 "$DESTDIR$PREFIX/bin" "$share" "$DESTDIR$PREFIX/share/doc/chassis-manager" \
     "$DESTDIR$UNITDIR" "$DESTDIR$PREFIX/lib/sysusers.d" "$DESTDIR$PREFIX/lib/tmpfiles.d"
-for binary in chassis-engine chassis-web chassisctl chassis-sim; do
+for binary in chassis-engine chassis-web chassisctl chassis-sim chassis-snmp; do
     install -m 0755 "$BUILD/$binary" "$DESTDIR$PREFIX/bin/$binary"
 done
+install -d -m 0755 "$DESTDIR$PREFIX/share/snmp/mibs"
+install -m 0644 packaging/snmp/CHASSIS-MANAGER-MIB.txt "$DESTDIR$PREFIX/share/snmp/mibs/CHASSIS-MANAGER-MIB.txt"
 rm -rf "$share/Templates" "$share/Public"
 cp -R Templates Public "$share/"
 find "$share/Templates" "$share/Public" -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
@@ -63,7 +67,7 @@ fi
 # Manual pages from each program's --experimental-dump-help (swift-argument-parser).
 man=$DESTDIR$PREFIX/share/man
 install -d -m 0755 "$man/man1" "$man/man8"
-for entry in chassis-engine:8 chassis-web:8 chassisctl:8 chassis-sim:1; do
+for entry in chassis-engine:8 chassis-web:8 chassisctl:8 chassis-snmp:8 chassis-sim:1; do
     binary=${entry%%:*} section=${entry##*:}
     "$BUILD/generate-manual" "$BUILD/$binary" --section "$section" --output-directory "$man/man$section" \
         --date "$(date -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y-%m-%d)" --authors "Chassis Manager team"

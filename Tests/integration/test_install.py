@@ -31,7 +31,7 @@ def mode(path):
 
 
 def test_the_install_tree_holds_every_part_with_its_mode(tree):
-    for binary in ("chassis-engine", "chassis-web", "chassisctl", "chassis-sim"):
+    for binary in ("chassis-engine", "chassis-web", "chassisctl", "chassis-sim", "chassis-snmp"):
         assert mode(tree / "usr/bin" / binary) == 0o755, binary
     share = tree / "usr/share/chassis"
     assert (share / "Templates").is_dir() and any((share / "Templates").iterdir())
@@ -45,6 +45,8 @@ def test_the_install_tree_holds_every_part_with_its_mode(tree):
     assert (tree / "lib/systemd/system/chassis-web.service").is_file()
     assert (tree / "lib/systemd/system/chassis-nginx.service").is_file()
     assert (tree / "lib/systemd/system/chassis-nginx-reload.path").is_file()
+    assert (tree / "lib/systemd/system/chassis-snmp.service").is_file()
+    assert mode(tree / "usr/share/snmp/mibs/CHASSIS-MANAGER-MIB.txt") == 0o644
     assert "u chassis " in (tree / "usr/lib/sysusers.d/chassis-manager.conf").read_text()
     # Manual pages made from the programs' own declarations, and chassisctl's completions.
     for page, text in (("man8/chassis-engine.8", "--witness"), ("man8/chassis-web.8", "--socket"),
@@ -74,7 +76,7 @@ def test_the_units_pass_systemd_analyze_verify(tree, tmp_path):
     no unknown key, no bad value, no missing executable."""
     units = tree / "lib/systemd/system"
     names = ("chassis-engine.service", "chassis-web.service", "chassis-nginx.service", "chassis-nginx-reload.path",
-             "chassis-nginx-reload.service")
+             "chassis-nginx-reload.service", "chassis-snmp.service")
     for name in names:
         text = (units / name).read_text()
         (tmp_path / name).write_text(text.replace("=/usr/bin/", f"={tree}/usr/bin/"))
