@@ -17,7 +17,8 @@ struct ChassisCtl: ParsableCommand {
                       ChassisCommand.self, SlotCommand.self, NameCommand.self, IntervalsCommand.self, IntervalLegacyCommand.self,
                       ReplicationCommand.self, HandOverCommand.self, MemberCommand.self, UserCommand.self, TokenCommand.self,
                       AuditCommand.self, EventsCommand.self, NotifyCommand.self, MaintenanceCommand.self, CertificateCommand.self,
-                      NginxConfigCommand.self, FirstAdminCommand.self, PowerCommand.self, IdentifyCommand.self, DemoCommand.self])
+                      NginxConfigCommand.self, FirstAdminCommand.self, PowerCommand.self, IdentifyCommand.self, SNMPCommand.self,
+                      DemoCommand.self])
 }
 
 /// Where a command finds a blade: its configuration file, or a blade of the running demo.

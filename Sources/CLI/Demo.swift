@@ -305,6 +305,7 @@ enum Demo {
         reconnect_ms = 500
         agent_address = "udp:\(blade.address):\(state.snmpPort ?? 161)"
         persistent_dir = "\(blade.snmpDirectory)/persist"
+        inform_sinks = [\(state.snmpInformSink.map { "\"\($0)\"" } ?? "")]
 
         [cluster]
         join = \(blade.joining)

@@ -377,3 +377,32 @@ def test_no_snmp_secret_in_arguments_logs_or_databases(chassis):
                 assert not any(secret.encode() in data for secret in secrets), path
         for path in (os.path.join(blade["directory"], "snmp", "snmpd.conf"), os.path.join(blade["directory"], "snmp", "persist", "snmpd.conf")):
             assert os.stat(path).st_mode & 0o077 == 0, path
+
+
+def test_chassisctl_writes_the_same_snmpd_configuration_and_users_from_stdin(chassis, tmp_path):
+    """`chassisctl snmp config` renders from a blade's [snmp] what the demo's snmpd runs with;
+    `chassisctl snmp user` takes the passwords on standard input and writes a 0600 file."""
+    credentials = chassis.snmp
+    blade = os.path.join(chassis.directory, "blade1", "blade.toml")
+    output = tmp_path / "snmpd.conf"
+    result = subprocess.run([os.path.join(ROOT, ".build", "debug", "chassisctl"), "snmp", "config", "--config", blade,
+                             "--operator", credentials["operator_user"], "--customer", credentials["customer_user"],
+                             "--inform-user", credentials["inform_user"], "--agentx-group", "", "--output", str(output)],
+                            input=f"{credentials['inform_auth']}\n{credentials['inform_privacy']}\n", capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert output.read_text() == open(os.path.join(chassis.directory, "blade1", "snmp", "snmpd.conf")).read()
+    assert os.stat(output).st_mode & 0o777 == 0o600
+    # Users: into a copy of the configuration whose persistent directory is the test's own.
+    copy = tmp_path / "blade.toml"
+    copy.write_text(open(blade).read().replace(os.path.join(chassis.directory, "blade1", "snmp", "persist"), str(tmp_path / "persist")))
+    ctl_path = os.path.join(ROOT, ".build", "debug", "chassisctl")
+    result = subprocess.run([ctl_path, "snmp", "user", "noc", "--config", str(copy)], input="authpass-123\nprivpass-456\n",
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    users = tmp_path / "persist" / "snmpd.conf"
+    assert users.read_text() == "createUser noc SHA-256 authpass-123 AES privpass-456\n"
+    assert os.stat(users).st_mode & 0o777 == 0o600
+    refused = subprocess.run([ctl_path, "snmp", "user", "noc", "--config", str(copy)], input="short\nprivpass-456\n",
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 64 and "8 to 64" in refused.stderr and users.read_text().count("createUser") == 1
