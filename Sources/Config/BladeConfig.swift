@@ -218,8 +218,8 @@ public struct BladeConfig: Sendable, Equatable {
         public var v2cCommunityFile = ""
         /// Where notifications go (snmpd's trap sessions): `HOST:PORT` of SNMPv3 inform receivers.
         public var informSinks: [String] = []
-        /// snmpd's persistent directory, where `chassisctl snmp user` writes createUser lines.
-        public var persistentDir = "/var/lib/chassis/snmp"
+        /// snmpd's persistent directory, where `chassisctl snmp user` writes createUser lines (Debian's snmpd: /var/lib/snmp).
+        public var persistentDir = "/var/lib/snmp"
     }
 
     public var file = ""
