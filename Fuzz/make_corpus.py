@@ -403,3 +403,50 @@ write("collectors", "mac-empty-group", b"\x07" + b"3c:ec:ef:12:34::56\n")
 write("collectors", "loadavg-long-fraction", b"\x04" + b"0." + b"1" * 400 + b" 1 1 1/1 1\n")
 write("collectors", "uptime-huge", b"\x05" + b"9" * 400 + b" 1\n")
 write("collectors", "mac-fullwidth", b"\x07" + "\uff10\uff21:11:22:33:44:55\n".encode())
+
+
+# --- agentx: PDUs as snmpd (the AgentX master, RFC 2741) sends them to chassis-snmp -----------
+
+def agentx_header(kind, length, flags=0x10, session=42, packet=1, little=False):
+    order = "<" if little else ">"
+    return struct.pack("BBBB", 1, kind, flags, 0) + struct.pack(order + "IIII", session, 7, packet, length)
+
+
+def agentx_oid(components, include=0, little=False):
+    order = "<" if little else ">"
+    prefix = 0
+    if len(components) >= 5 and components[:4] == [1, 3, 6, 1] and 0 < components[4] < 256:
+        prefix, components = components[4], components[5:]
+    return struct.pack("BBBB", len(components), prefix, include, 0) + b"".join(struct.pack(order + "I", c) for c in components)
+
+
+def agentx_octets(data):
+    return struct.pack(">I", len(data)) + data + b"\0" * ((4 - len(data) % 4) % 4)
+
+
+AGENTX_NULL = b"\0\0\0\0"
+AGENTX = {}
+payload = agentx_oid([1, 3, 6, 1, 2, 1, 47, 1, 1, 1, 1, 11, 1]) + AGENTX_NULL
+AGENTX["get"] = agentx_header(5, len(payload)) + payload
+payload = agentx_octets(b"customer-a") + agentx_oid([1, 3, 6, 1, 2, 1, 47], include=1) + agentx_oid([1, 3, 6, 1, 2, 1, 48])
+AGENTX["getnext-context"] = agentx_header(6, len(payload), flags=0x18) + payload
+payload = agentx_oid([1, 3, 6, 1, 2, 1, 99], little=True) + AGENTX_NULL
+AGENTX["getnext-little-endian"] = agentx_header(6, len(payload), flags=0, little=True) + payload
+payload = struct.pack(">HH", 1, 10) + agentx_oid([1, 3, 6, 1, 2, 1, 47]) + AGENTX_NULL + agentx_oid([1, 3, 6, 1, 4, 1, 99999]) + AGENTX_NULL
+AGENTX["getbulk"] = agentx_header(7, len(payload)) + payload
+payload = struct.pack(">IHH", 1234, 0, 0)
+AGENTX["response-open"] = agentx_header(18, len(payload)) + payload
+bindings = struct.pack(">HH", 4, 0) + agentx_oid([1, 3, 6, 1, 2, 1, 1, 5, 0]) + agentx_octets(b"blade1")
+bindings += struct.pack(">HH", 70, 0) + agentx_oid([1, 3, 6, 1, 2, 1, 1, 6, 0]) + struct.pack(">Q", 2 ** 40)
+bindings += struct.pack(">HH", 6, 0) + agentx_oid([1, 3, 6, 1, 2, 1, 1, 2, 0]) + agentx_oid([1, 3, 6, 1, 4, 1, 8072])
+bindings += struct.pack(">HH", 64, 0) + agentx_oid([1, 3]) + agentx_octets(bytes([10, 0, 0, 1]))
+payload = struct.pack(">IHH", 99, 0, 0) + bindings
+AGENTX["response-varbinds"] = agentx_header(18, len(payload)) + payload
+AGENTX["close"] = agentx_header(2, 4) + struct.pack("BBBB", 5, 0, 0, 0)
+payload = agentx_oid([1, 3, 6, 1, 2, 1, 1, 5, 0]) + AGENTX_NULL
+AGENTX["testset"] = agentx_header(8, len(payload)) + payload
+AGENTX["ping"] = agentx_header(13, 0)
+payload = struct.pack("BBBB", 5, 127, 0, 0) + agentx_oid([1, 3, 6, 1, 2, 1, 47]) + agentx_octets(b"x")
+AGENTX["open"] = agentx_header(1, len(payload)) + payload
+for name, data in AGENTX.items():
+    write("agentx", name, data)

@@ -98,8 +98,9 @@ def main():
                 if result.returncode != 0:
                     raise RuntimeError(f"{tool} {subtree}: {result.stderr.strip()[:300]}")
                 objects += sum(1 for line in result.stdout.splitlines() if re.match(r"^\.?1\.3\.6\.1\.", line))
-                for match in re.finditer(r"^(?:Sending|Received) (\d+) bytes", result.stdout + result.stderr, re.M):
-                    packets, size = packets + 1, size + int(match.group(1))
+                # -d prints "Sending N bytes to …" and "Received N byte packet from …".
+                for match in re.finditer(r"^(?:Sending (\d+) bytes|Received (\d+) byte)", result.stdout + result.stderr, re.M):
+                    packets, size = packets + 1, size + int(match.group(1) or match.group(2))
             return time.perf_counter() - started, objects, packets, size
 
         # The SNMP subagent must hold every blade before anything is timed.

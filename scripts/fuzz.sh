@@ -16,6 +16,8 @@
 #              return paths (WebApp+RequestFields.swift), cookie values, tickets and tokens
 #              (Sources/Access/SessionToken.swift, Base64), form bodies and every JSON body the API
 #              decodes (Inputs.swift); WebApp, Crypto and CryptoExtras are stand-ins (Fuzz/Support)
+#   agentx     Sources/AgentX: what snmpd sends chassis-snmp (a header, then its payload, either
+#              byte order), round trips, and the responder's answers over a small table
 #   collectors the kernel and hardware parsers of Sources/Metrics: /proc/stat, meminfo, net/dev,
 #              diskstats, loadavg, uptime, mounts (ByteParsing.swift under all of them), DMI and MAC
 #              address files, hwmon samples (SensorsCollector+Mapping.swift), the chassis devices
@@ -35,7 +37,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-${FUZZ_SECONDS:-60}}
 [[ $# -gt 0 ]] && shift
-ALL_TARGETS=(consensus metrics config control web transport http collectors)
+ALL_TARGETS=(consensus metrics config control web transport http collectors agentx)
 TARGETS=("$@")
 [[ ${#TARGETS[@]} -eq 0 ]] && TARGETS=("${ALL_TARGETS[@]}")
 if ! [[ $SECONDS_PER_TARGET =~ ^[0-9]+$ ]] || (( SECONDS_PER_TARGET < 1 )); then
@@ -53,6 +55,7 @@ FLAGS=(-swift-version 5 -parse-as-library -O -sanitize=fuzzer,address)
 module_files() {
     case $1 in
         Consensus) echo Sources/Consensus/*.swift ;;
+        AgentX) echo Sources/AgentX/*.swift ;;
         Model) echo Sources/Model/*.swift ;;
         Config) echo Sources/Config/*.swift ;;
         Control) echo Sources/Control/*.swift ;;
@@ -108,6 +111,7 @@ target_entry() {
         transport) echo Fuzz/TransportFrame.swift ;;
         http) echo Fuzz/HTTPInputs.swift ;;
         collectors) echo Fuzz/Collectors.swift ;;
+        agentx) echo Fuzz/AgentXWire.swift ;;
         *) echo "fuzz.sh: unknown target '$1' (targets: ${ALL_TARGETS[*]})" >&2; return 1 ;;
     esac
 }
@@ -121,6 +125,7 @@ target_modules() {
         transport) echo Consensus Model ChassisKeys Crypto Transport ;;
         http) echo Model Control Crypto ChassisKeys Access Web ;;
         collectors) echo Model Metrics ;;
+        agentx) echo AgentX ;;
     esac
 }
 target_max_len() {
