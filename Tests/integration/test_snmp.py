@@ -12,7 +12,8 @@ tools ask them:
 - `snmptrapd` on 127.0.0.1:19862 receives SNMPv3 informs: an alert raised and cleared when a
   demo sensor crosses its limit, and a change of manager after the active blade is SIGKILLed, each
   sent by the active manager only;
-- the subagent connects again when its snmpd restarts;
+- the subagent connects again when its snmpd restarts; SNMPv2c, once a community is configured
+  (`chassisctl snmp config`), answers with that community only, read-only;
 - no SNMP password in a process's arguments, a log, or the blade's databases;
 - CHASSIS-MANAGER-MIB passes `smilint -l 6` with no message.
 
@@ -335,12 +336,31 @@ def test_a_new_active_manager_says_so_after_the_old_one_is_killed(chassis, trapd
         chassis.demo("start", str(old), check=False)
 
 
-def test_the_subagent_connects_again_when_snmpd_restarts(chassis, client_environment):
+def test_the_subagent_connects_again_when_snmpd_restarts_and_snmpv2c_answers_once_turned_on(chassis, client_environment, tmp_path):
+    """Blade 3's snmpd is stopped and started again (by this test) with the configuration
+    `chassisctl snmp config` writes once [snmp] names a community file: the subagent connects
+    again by itself, and SNMPv2c answers with that community only, read-only (the default
+    context: SNMPv2c has no contexts, so a customer has no SNMPv2c view)."""
+    credentials = chassis.snmp
     state = chassis.state()
     blade = next(b for b in state["blades"] if b["index"] == 3)
     pid = blade["snmpd"]
     directory = os.path.join(blade["directory"], "snmp")
     command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[:-1]
+    # SNMPv2c turned on: a community file named in a copy of the blade's configuration.
+    community = "ro-" + credentials["operator_privacy"][:12]
+    community_file = tmp_path / "community"
+    community_file.write_text(community + "\n")
+    configuration = tmp_path / "blade.toml"
+    configuration.write_text(open(os.path.join(blade["directory"], "blade.toml")).read().replace(
+        "[snmp]\n", f'[snmp]\nv2c_community_file = "{community_file}"\n'))
+    rendered = subprocess.run([os.path.join(ROOT, ".build", "debug", "chassisctl"), "snmp", "config", "--config", str(configuration),
+                               "--operator", credentials["operator_user"], "--customer", credentials["customer_user"],
+                               "--inform-user", credentials["inform_user"], "--agentx-group", "",
+                               "--output", os.path.join(directory, "snmpd.conf")],
+                              input=f"{credentials['inform_auth']}\n{credentials['inform_privacy']}\n", capture_output=True,
+                              text=True, timeout=30)
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
     environment = {**os.environ, "SNMP_PERSISTENT_DIR": os.path.join(directory, "persist"),
                    "SNMPCONFPATH": directory + ":" + os.path.join(directory, "persist"), "MIBS": "", "MIBDIRS": ""}
     os.kill(pid, signal.SIGTERM)
@@ -354,7 +374,18 @@ def test_the_subagent_connects_again_when_snmpd_restarts(chassis, client_environ
                                            ENTITY + ".11") or None,
                             timeout=20, what="blade 3's subagent back behind the new snmpd")
         assert values[1] == "660007770094"
-        assert "AgentX session" in chassis.log(3, "snmp-agent") and chassis.log(3, "snmp-agent").count("open with") >= 2
+        assert chassis.log(3, "snmp-agent").count("open with") >= 2
+
+        def v2c(tool, community, *arguments):
+            return subprocess.run([tool, "-v2c", "-c", community, "-On", "-t", "1", "-r", "0", *arguments, f"udp:{address(3)}:{SNMP_PORT}",
+                                   ENTITY + ".11.1"], capture_output=True, text=True, env=client_environment, timeout=30)
+        right = v2c("snmpget", community)
+        assert right.returncode == 0 and '"660007770094"' in right.stdout, right.stdout + right.stderr
+        wrong = v2c("snmpget", "public")
+        assert wrong.returncode != 0 and "Timeout" in wrong.stderr
+        written = subprocess.run(["snmpset", "-v2c", "-c", community, "-On", "-t", "1", "-r", "0", f"udp:{address(3)}:{SNMP_PORT}",
+                                  ENTITY + ".14.1", "s", "mine"], capture_output=True, text=True, env=client_environment, timeout=30)
+        assert written.returncode != 0, written.stdout
     finally:
         stop_process(process)
 
