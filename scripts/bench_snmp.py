@@ -115,6 +115,23 @@ def main():
             subprocess.run(["snmpwalk", "--version"], capture_output=True, env=environment)
         process_ms = (time.perf_counter() - started) / 5 * 1000
 
+        # The subagents' own cost: the active manager's (answering the walks) and a standby's
+        # (only reading the store every refresh_ms and building its tables), CPU over the rounds.
+        blades = cluster.state()["blades"]
+        agents = {"active": next(b["snmpAgent"] for b in blades if b["index"] == active),
+                  "standby": next(b["snmpAgent"] for b in blades if b["index"] != active)}
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cpu_seconds(pid):
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / ticks
+
+        def rss_mb(pid):
+            line = next(line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:"))
+            return int(line.split()[1]) / 1024
+        cpu_before = {name: cpu_seconds(pid) for name, pid in agents.items()}
+        wall_before = time.monotonic()
+
         rows = []
         for number in range(options.rounds + 1):
             started = time.perf_counter()
@@ -131,6 +148,8 @@ def main():
             print(f"round {number}: api {api[1]} bytes {api[0] * 1000:.1f} ms ({readings} readings); "
                   f"snmpwalk {getnext[1]} objects {getnext[0] * 1000:.0f} ms; snmpbulkwalk {bulk[1]} objects {bulk[0] * 1000:.0f} ms")
         connection.close()
+        wall = time.monotonic() - wall_before
+        usage = {name: (cpu_seconds(pid) - cpu_before[name]) / wall * 100 for name, pid in agents.items()}
         getnext_wire = walk("snmpwalk", dump=True)
         bulk_wire = walk("snmpbulkwalk", ["-Cr25"], dump=True)
 
@@ -147,6 +166,9 @@ def main():
               f"{getnext_wire[3]} bytes")
         print(f"median: snmpbulkwalk (GetBulk 25) {bulk_ms:.0f} ms; on the wire {bulk_wire[2]} packets, {bulk_wire[3]} bytes")
         print(f"a tool's own start: {process_ms:.1f} ms a run, {len(SUBTREES)} runs a walk")
+        print(f"chassis-snmp over the rounds ({wall:.0f} s): active manager {usage['active']:.1f} % of a core (answering the walks), "
+              f"RSS {rss_mb(agents['active']):.1f} MB; a standby {usage['standby']:.1f} % (reading the store every 500 ms, the demo's refresh_ms), "
+              f"RSS {rss_mb(agents['standby']):.1f} MB")
         print(f"ratio snmpwalk / API: time {walk_ms / api_ms:.0f}x, bytes {getnext_wire[3] / api_bytes:.2f}x; "
               f"snmpbulkwalk / API: time {bulk_ms / api_ms:.0f}x, bytes {bulk_wire[3] / api_bytes:.2f}x")
         return 0

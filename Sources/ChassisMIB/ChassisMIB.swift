@@ -127,6 +127,15 @@ public enum ChassisMIB {
         return list
     }
 
+    /// What entLastChangeTime follows: every entity's index, class, place and identity. Equal
+    /// signatures, no change; a new module, a renamed slot or a sensor that appeared, a change.
+    public static func entitySignature(_ snapshot: ChassisSnapshot) -> [String] {
+        entities(snapshot).map { entity in
+            "\(entity.index)|\(entity.entityClass.rawValue)|\(entity.containedIn)|\(entity.parentRelPos)|\(entity.name)|"
+                + "\(entity.serial)|\(entity.model)|\(entity.manufacturer)|\(entity.hardwareRevision)"
+        }
+    }
+
     // MARK: Sensor values
 
     /// ENTITY-SENSOR-MIB's EntitySensorDataType for a unit.
@@ -213,8 +222,10 @@ public enum ChassisMIB {
     // MARK: The table
 
     /// Every object of a context. `manager` nil leaves the manager group out (a customer's context).
+    /// - Parameter entityLastChange: entLastChangeTime, snmpd's sysUpTime when the entities last
+    ///   changed as the caller saw them (`entitySignature`), 0 if never.
     public static func table(_ snapshot: ChassisSnapshot, manager: Manager?, clock: Clock,
-                             updateRateMs: [SamplingGroup: Int] = [:]) -> MIBTable {
+                             updateRateMs: [SamplingGroup: Int] = [:], entityLastChange: UInt32 = 0) -> MIBTable {
         var entries: [VarBind] = []
         let entities = entities(snapshot)
         let indexes = Set(entities.map(\.index))
@@ -265,7 +276,7 @@ public enum ChassisMIB {
             product(8, .string(metric.thresholdSource ?? ""))
             product(9, .integer(Int32(entity.slotID)))
         }
-        entries.append(VarBind(entLastChangeTime, .timeTicks(0)))
+        entries.append(VarBind(entLastChangeTime, .timeTicks(entityLastChange)))
 
         let info = snapshot.chassis
         entries.append(VarBind(chassisGroup + [1, 0], .string(info.chassisID)))

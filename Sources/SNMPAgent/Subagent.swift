@@ -30,6 +30,9 @@ final class Subagent {
     var lastUsers: [String: AccessScope] = [:]
     var manager = ChassisMIB.Manager(activeName: "", activeAddress: "", term: 0, quorum: false, localName: "", localRole: .unknown)
     var active = false
+    /// The entities as last seen, and snmpd's sysUpTime when they last changed (entLastChangeTime).
+    var entitySignature: [String]?
+    var entityLastChange: UInt32 = 0
 
     // The session.
     var connection: AgentXConnection?
@@ -97,9 +100,14 @@ final class Subagent {
 
     func rebuild(_ snapshot: ChassisSnapshot) {
         let clock = ChassisMIB.Clock(now: StoreReader.wallClock(), sysUpTime: sysUpTime())
-        var byContext: [String?: MIBTable] = [nil: ChassisMIB.table(snapshot, manager: manager, clock: clock, updateRateMs: rates)]
+        let signature = ChassisMIB.entitySignature(snapshot)
+        if let previous = entitySignature, previous != signature { entityLastChange = clock.sysUpTime }
+        entitySignature = signature
+        var byContext: [String?: MIBTable] = [nil: ChassisMIB.table(snapshot, manager: manager, clock: clock, updateRateMs: rates,
+                                                                     entityLastChange: entityLastChange)]
         for (name, scope) in lastUsers {
-            byContext[name] = ChassisMIB.table(CustomerView.project(snapshot, scope: scope), manager: nil, clock: clock, updateRateMs: rates)
+            byContext[name] = ChassisMIB.table(CustomerView.project(snapshot, scope: scope), manager: nil, clock: clock, updateRateMs: rates,
+                                               entityLastChange: entityLastChange)
         }
         tables = Tables(byContext: byContext, snapshot: snapshot)
     }

@@ -120,6 +120,18 @@ enum Sample {
         #expect(value(ChassisMIB.managerGroup + [6, 0]) == .integer(2))
     }
 
+    @Test func lastChangeFollowsTheEntities() {
+        #expect(value(ChassisMIB.entLastChangeTime) == .timeTicks(0))
+        let changed = ChassisMIB.table(Sample.snapshot, manager: nil, clock: Sample.clock, entityLastChange: 4242)
+        #expect(changed.get(ChassisMIB.entLastChangeTime) == .timeTicks(4242))
+        var replaced = Sample.snapshot
+        replaced.slots[0].module?.serial = "SN1-NEW"
+        #expect(ChassisMIB.entitySignature(replaced) != ChassisMIB.entitySignature(Sample.snapshot))
+        var moved = Sample.snapshot
+        moved.slots[0].metrics[0].value = 99
+        #expect(ChassisMIB.entitySignature(moved) == ChassisMIB.entitySignature(Sample.snapshot), "a new reading is no entity change")
+    }
+
     /// A value too large for its unit's precision loses decimals rather than being clamped.
     @Test func precisionShrinks() {
         let huge = Sample.metric("x", "x", unit: "volts", value: 5_000_000)
