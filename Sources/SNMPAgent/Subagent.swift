@@ -30,6 +30,7 @@ final class Subagent {
     var lastUsers: [String: AccessScope] = [:]
     var manager = ChassisMIB.Manager(activeName: "", activeAddress: "", term: 0, quorum: false, localName: "", localRole: .unknown)
     var active = false
+    var lastManager: ChassisMIB.Manager?
     /// The entities as last seen, and snmpd's sysUpTime when they last changed (entLastChangeTime).
     var entitySignature: [String]?
     var entityLastChange: UInt32 = 0
@@ -74,6 +75,8 @@ final class Subagent {
             manager = ChassisMIB.Manager(activeName: cluster.active?.name ?? "", activeAddress: cluster.active?.address ?? "",
                                          term: cluster.term, quorum: cluster.quorum, localName: local.blade, localRole: local.role)
             let version = try reader.dataVersion()
+            let managerChanged = manager != lastManager
+            lastManager = manager
             if force || version != lastVersion || tables.snapshot == nil {
                 let snapshot = try reader.snapshot()
                 let access = try reader.access()
@@ -84,8 +87,9 @@ final class Subagent {
                 lastUsers = users
                 rebuild(snapshot)
                 lastVersion = version
-            } else if let snapshot = tables.snapshot {
-                // The manager's objects and the timestamps move without a new data version.
+            } else if managerChanged, let snapshot = tables.snapshot {
+                // The manager's objects move without a new data version (the lease board). The
+                // timestamps need no rebuild: sysUpTime and a sample's age grow together.
                 rebuild(snapshot)
             }
             if let snapshot = tables.snapshot {
