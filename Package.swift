@@ -91,7 +91,7 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
-        .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc", "Logs",
+        .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc", "Logs", "Model", "Plumbing",
                                                       .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                       .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "Engine", dependencies: [

@@ -204,8 +204,24 @@ struct DemoCommand: ParsableCommand {
         var witness = false
         @Option(help: "Which demo chassis this is: its blades are 127.0.N.1, 127.0.N.2 …, its ID 660007770088 + N - 1 (for a second chassis beside the first).")
         var chassisNumber: Int = 1
+        @Option(help: "Chassis to start as one site (1 to 8): the first in --dir on 127.0.N.x, the next in --dir/chassis-N on 127.0.N+1.x, each its own cluster, one admin password for all, each one's site page showing every chassis.")
+        var chassis: Int = 1
 
         func run() throws {
+            if chassis > 1 {
+                let states = try Demo.upSite(count: chassis, first: chassisNumber, blades: blades, slots: slots, directory: common.dir,
+                                             root: root, port: port, peerPort: peerPort, tlsPort: tlsPort, witness: witness)
+                for state in states {
+                    print("chassis \(state.chassis) (\(state.directory)): " + state.blades.filter { !$0.witness }
+                        .map { "https://\($0.address):\(state.tlsPort)/" }.joined(separator: " "))
+                }
+                let admin = ((try? String(contentsOfFile: common.dir + "/admin-password", encoding: .utf8)) ?? "?")
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                print("open https://\(states[0].blades[0].address):\(states[0].tlsPort)/site")
+                print("trust each chassis' CA once: ca.crt in each chassis' directory (also at /ca.crt on every blade)")
+                print("log in as admin with password \(admin) on any chassis (in \(common.dir)/admin-password); the site page opens the others without a new login")
+                return
+            }
             let state = try Demo.up(blades: blades, slots: slots, directory: common.dir, root: root, port: port,
                                     peerPort: peerPort, tlsPort: tlsPort, witness: witness, chassis: chassisNumber)
             for blade in state.blades {

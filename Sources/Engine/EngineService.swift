@@ -70,6 +70,7 @@ final class EngineService {
         try FileManager.default.createDirectory(atPath: config.paths.stateDir, withIntermediateDirectories: true)
         let key = try config.cluster.keyFile.map { try PeerCodec.loadKey(path: $0) }
         try WebKeyFile.write(config: config, clusterKey: key)
+        try SiteKeyFile.write(config: config)
         let store = try StoreWriter(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase)
         if let reason = store.rebuiltMetrics {
             logger.warning("the metrics database did not open or check: set aside as metrics.db.broken and started anew",
