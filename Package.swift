@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "ControlTests", dependencies: ["Control", "Model"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Model"]),
-        .testTarget(name: "AppTests", dependencies: ["App"]),
+        .testTarget(name: "AppTests", dependencies: ["App", "Access", "Config", "Model", "Plumbing"]),
         .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "Model"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics"], resources: [.copy("Fixtures")]),

@@ -712,7 +712,7 @@
       var badge = tr.querySelector("[data-field=status]");
       if (badge) {
         badge.className = "badge badge-" + status;
-        badge.textContent = status.charAt(0).toUpperCase() + status.slice(1);
+        badge.textContent = status === "unreachable" ? "Unreachable" : statusText(status);
       }
       function set(field, text) { var cell = tr.querySelector("[data-field=" + field + "]"); if (cell) cell.textContent = text; }
       set("location", s ? s.location : "");

@@ -502,8 +502,9 @@ enum Demo {
 
     static func down(directory: String) throws {
         let state = try DemoState.load(directory: directory)
-        // The other chassis of a demo site, then this one.
-        for other in state.site?.chassis ?? [] where other.directory != directory {
+        // Stopping the site's first chassis stops the others first; any other stops only itself.
+        let others = state.site.map { site in site.chassis.first?.directory == directory ? Array(site.chassis.dropFirst()) : [] } ?? []
+        for other in others {
             try? down(directory: other.directory)
         }
         healAll(state: state)

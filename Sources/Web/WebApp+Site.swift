@@ -184,7 +184,7 @@ struct SiteRowView {
         reachable = row.reachable
         let summary = row.summary
         status = row.reachable ? (summary?.status.rawValue ?? "unknown") : "unreachable"
-        statusLabel = row.reachable ? (summary.map { $0.status.rawValue.capitalized } ?? "Unknown") : "Unreachable"
+        statusLabel = row.reachable ? (summary.map { $0.status == .ok ? "OK" : $0.status.rawValue.capitalized } ?? "Unknown") : "Unreachable"
         location = summary?.location ?? ""
         blades = summary.map { "\($0.bladesUp) up, \($0.bladesDown) down, \($0.slots) slots" } ?? "—"
         alerts = summary.map { "\($0.alertsCritical) critical, \($0.alertsWarning) warning, \($0.alertsNew) new" } ?? "—"
