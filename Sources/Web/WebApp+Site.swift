@@ -81,7 +81,7 @@ extension WebApp {
         guard let name = fields["chassis"], let state = site.state(of: name) else {
             throw HTTPError(404, "no chassis of this site is called \"\((fields["chassis"] ?? "").prefix(64))\"")
         }
-        guard let summary = state.summary, let base = summary.activeURL.map(RedirectRule.normalisedBase),
+        guard state.reachable, let summary = state.summary, let base = summary.activeURL.map(RedirectRule.normalisedBase),
               RedirectRule.isSafeBaseURL(base), !base.contains(";"), !base.contains(",") else {
             throw HTTPError(503, "\(name) has no active manager to go to (\(state.problem ?? "it has not answered yet"))")
         }
