@@ -1,3 +1,4 @@
+import Plumbing
 import Consensus
 
 /// The stable storage of one simulated member: what survives a crash.

@@ -1,3 +1,4 @@
+import Plumbing
 import Consensus
 
 /// The outcome of one random schedule.
