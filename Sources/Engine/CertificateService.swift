@@ -16,6 +16,7 @@ import Metrics
 import Model
 import NIOCore
 import Store
+import Plumbing
 
 /// The chassis' own certificate authority and this blade's HTTPS certificate.
 ///

@@ -6,6 +6,7 @@ import Metrics
 import Model
 import NIOCore
 import Store
+import Plumbing
 
 /// Carries out the power and identify actions of the replicated log on the active manager.
 ///

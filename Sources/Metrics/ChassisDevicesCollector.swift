@@ -1,5 +1,4 @@
 #if canImport(FoundationEssentials)
-import Plumbing
 import FoundationEssentials
 #else
 import Foundation
@@ -8,6 +7,7 @@ import Foundation
 import Glibc
 #endif
 import Model
+import Plumbing
 
 /// Chassis-level devices: power supplies, chassis fans, the midplane temperature. Sampled by the
 /// active manager only and shown at chassis level (slot 0).

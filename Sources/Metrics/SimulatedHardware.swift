@@ -1,11 +1,11 @@
 #if canImport(Glibc)
-import Plumbing
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Plumbing
 
 /// A blade's sensor hardware, simulated as files that the real libsensors reads.
 ///
