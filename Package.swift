@@ -43,7 +43,10 @@ let package = Package(
         // The pure election and replication core: no I/O, no clocks, no global randomness.
         .target(name: "Consensus", dependencies: ["Plumbing"]),
         // A whole chassis of cores on simulated time, shared by chassis-sim and the tests.
-        .target(name: "Simulation", dependencies: ["Consensus", "Plumbing"]),
+        // The engine's decisions as values, beside the core: what the simulator runs with it
+        // (today the lease's publish path).
+        .target(name: "EngineCore", dependencies: ["Consensus"]),
+        .target(name: "Simulation", dependencies: ["Consensus", "EngineCore", "Plumbing"]),
         .executableTarget(name: "Sim", dependencies: ["Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Domain value types and pure rules (thresholds, statuses).
@@ -96,7 +99,7 @@ let package = Package(
                                                       .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "Engine", dependencies: [
             "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "ChassisKeys", "Notifications", "Logs",
-            "Plumbing",
+            "Plumbing", "EngineCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -119,7 +122,7 @@ let package = Package(
                                                         .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CertificatesTests", dependencies: ["Certificates", "Plumbing", .product(name: "Crypto", package: "swift-crypto")]),
         // The golden scenario files are read from the source tree (#filePath), not bundled.
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus", "Plumbing"], exclude: ["testdata"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus", "EngineCore", "Plumbing"], exclude: ["testdata"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Model"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),

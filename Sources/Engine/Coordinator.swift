@@ -1,5 +1,6 @@
 import Config
 import Consensus
+import EngineCore
 import Control
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -43,14 +44,16 @@ final class Coordinator {
     private var peersByID: [MemberID: Peer]
     private var idsByName: [String: MemberID]
     let consensusConfig: Consensus.Config
-    private let tickNanoseconds: UInt64
-    private let startNanoseconds: UInt64
+    private var tickNanoseconds: UInt64 { lease.tickNanoseconds }
+    private var startNanoseconds: UInt64 { lease.startNanoseconds }
     /// The next wake of the clock, and when it is due (monotonic nanoseconds).
     private var wakeTask: Scheduled<Void>?
     private var wakeAtNanoseconds: UInt64 = .max
     private var running = false
-    /// The lease as a deadline on the host's monotonic clock; 0 when not active.
-    private(set) var leaseDeadlineNanoseconds: UInt64 = 0
+    /// The core's lease on the host's monotonic clock, and what of it was published for the web
+    /// app (`LeasePublication`, the same code the simulator runs).
+    private(set) var lease: LeasePublication
+    var leaseDeadlineNanoseconds: UInt64 { lease.deadlineNanoseconds }
     private(set) var noActiveReason: NoActiveReason?
     private(set) var appliedIndex: Int
     private var pending: [Int: PendingProposal] = [:]
@@ -129,8 +132,8 @@ final class Coordinator {
         idsByName = ids
         // The engine's heartbeat interval and preference stagger (see `Config.engine`).
         consensusConfig = Consensus.Config.engine
-        tickNanoseconds = UInt64(consensusConfig.tickIntervalMs) * 1_000_000
-        startNanoseconds = StoreReader.monotonicNanoseconds()
+        lease = LeasePublication(startNanoseconds: StoreReader.monotonicNanoseconds(),
+                                 tickNanoseconds: UInt64(consensusConfig.tickIntervalMs) * 1_000_000)
 
         let records = try store.loadConsensus()
         let limits = consensusConfig.limits
@@ -430,12 +433,9 @@ final class Coordinator {
         if let snapshot = ready.snapshot, ready.snapshotIsFromLeader {
             guard restore(from: snapshot) else { return }
         }
-        let deadline = ready.leaseDeadlineTick.map { startNanoseconds + UInt64(max(0, $0)) * tickNanoseconds } ?? 0
-        let reduced = deadline < leaseDeadlineNanoseconds
-        let gained = deadline > 0 && leaseDeadlineNanoseconds == 0
-        leaseDeadlineNanoseconds = deadline
+        let publication = lease.take(ready)
         noActiveReason = ready.noActiveReason
-        if reduced { publishNow() }
+        if publication.beforeSending { publishNow() }
         if let transport {
             for message in ready.messages {
                 guard let peer = peersByID[message.to] else { continue }
@@ -454,7 +454,7 @@ final class Coordinator {
         }
         // A new active manager, or a new one to redirect to, is published at once: the failover
         // an operator sees ends when the web apps know.
-        if gained || !ready.roleChanges.isEmpty { publishNow() }
+        if publication.afterApplying { publishNow() }
         if let wanted = ready.snapshotWanted {
             compact(wanted)
         }
@@ -536,7 +536,7 @@ final class Coordinator {
     // MARK: Views
 
     var isActive: Bool {
-        node.isActive(atTick: node.now) && StoreReader.monotonicNanoseconds() < leaseDeadlineNanoseconds
+        lease.holds(coreActive: node.isActive(atTick: node.now), now: StoreReader.monotonicNanoseconds())
     }
 
     var activeMember: Peer? { node.leader.flatMap { peersByID[$0] } }
@@ -597,7 +597,8 @@ final class Coordinator {
             blade: config.blade.name, address: config.blade.address, slotID: config.blade.slot, role: role,
             term: UInt64(max(0, status.term)), activeAddress: leader?.member.address,
             activeURL: leader.map { url(of: $0.member) },
-            leaseDeadlineNanoseconds: role == .active ? leaseDeadlineNanoseconds : 0, cluster: cluster)
+            leaseDeadlineNanoseconds: lease.published(active: role == .active, now: StoreReader.monotonicNanoseconds()),
+            cluster: cluster)
     }
 
     var counters: (transport: PeerCounters?, core: Stats, malformedPayloads: Int) {

@@ -23,11 +23,10 @@ import Transport
 /// timers per group, the publish, report and prune timers, the control socket, role hooks, the
 /// fence poll, and a graceful stop on SIGTERM or SIGINT.
 final class EngineService {
-    /// How often the role and lease are published for the web app. The published deadline is the
-    /// one the core computed, so publishing late only makes the web app stop answering earlier;
-    /// the interval must stay well below the lease (470 ms) so that a healthy active manager's
-    /// published lease never lapses between two publications. A shrinking lease is published at once.
-    static let publishIntervalMs: UInt64 = 90 // on the coordinator's wakes: about every 100 ms
+    // The role and lease are published for the web app on the coordinator's wakes every
+    // `LeasePublication.publishIntervalNanoseconds` (90 ms, well below the 470 ms lease, so that a
+    // healthy active manager's published lease never lapses between two publications), and at
+    // once when the lease shrinks (before any message is sent), is gained, or the role changes.
     static let reportCheckIntervalMs: Int64 = 500
     static let pruneIntervalSeconds: Int64 = 60
     /// Minute aggregates trail the samples by at most this (they only show in windows over an hour).
@@ -154,11 +153,8 @@ final class EngineService {
             engine.publish(now: now)
             engine.sample(engine.activeGroups, now: now)
             self.scheduleSampling(after: now)
-            var publishedAt: UInt64 = 0
-            coordinator.clockWoke = { [unowned self, unowned engine] in
-                let now = StoreReader.monotonicNanoseconds()
-                guard now - publishedAt >= Self.publishIntervalMs * 1_000_000 else { return }
-                publishedAt = now
+            coordinator.clockWoke = { [unowned self, unowned engine, unowned coordinator] in
+                guard coordinator.lease.periodicDue(now: StoreReader.monotonicNanoseconds()) else { return }
                 self.hooks.observe(engine.publish(now: StoreReader.wallClock()))
                 self.notifyState()
             }
