@@ -122,6 +122,7 @@ let package = Package(
                                                         .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CertificatesTests", dependencies: ["Certificates", "Plumbing", .product(name: "Crypto", package: "swift-crypto")]),
         // The golden scenario files are read from the source tree (#filePath), not bundled.
+        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "Consensus"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus", "EngineCore", "Plumbing"], exclude: ["testdata"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Model"]),
