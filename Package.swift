@@ -58,7 +58,7 @@ let package = Package(
         // Collectors, one per file, with pure parsers and injectable roots.
         .target(name: "Metrics", dependencies: ["Model", "CSensors", "Plumbing"]),
         // SQLite schema, migrations, the single writer and read-only readers.
-        .target(name: "Store", dependencies: ["Model", "CSQLite", .product(name: "Atomics", package: "swift-atomics")]),
+        .target(name: "Store", dependencies: ["Model", "CSQLite", "Plumbing", .product(name: "Atomics", package: "swift-atomics")]),
         // Keys derived from the cluster key, and the credential an engine shows another blade.
         .target(name: "ChassisKeys", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Authenticated, framed messages between blades (HMAC-SHA256 with the cluster key).

@@ -15,11 +15,14 @@ final class SitePoller: @unchecked Sendable {
     let settings: BladeConfig.Site
     let makeSource: () throws -> StateSource
     let logger: Logger
+    let clock: HostClock
     private let stopped = NSCondition()
     private var stopping = false
     private var thread: Thread?
 
-    init(board: SiteBoard, settings: BladeConfig.Site, makeSource: @escaping () throws -> StateSource, logger: Logger) {
+    init(board: SiteBoard, settings: BladeConfig.Site, makeSource: @escaping () throws -> StateSource, logger: Logger,
+         clock: HostClock = .system) {
+        self.clock = clock
         self.board = board
         self.settings = settings
         self.makeSource = makeSource
@@ -77,13 +80,13 @@ final class SitePoller: @unchecked Sendable {
             let other = others[index]
             let previous = board.state(of: other.name)
             let result = SiteQuestion.ask(other, from: board.chassisID, keys: keys, preferred: previous?.address,
-                                          timeoutMs: settings.timeoutMs, now: { Date().timeIntervalSince1970 }, fetch: HTTPGet.get)
+                                          timeoutMs: settings.timeoutMs, now: clock.wallSeconds, fetch: HTTPGet.get)
             if case .failure(let problem) = result, previous?.reachable ?? true {
                 logger.warning("a chassis of the site does not answer", metadata: ["chassis": "\(other.name)", "problem": "\(problem)"])
             } else if case .success = result, previous?.reachable == false, previous?.unreachableSince != nil {
                 logger.notice("a chassis of the site answers again", metadata: ["chassis": "\(other.name)"])
             }
-            board.record(other.name, result, now: Date().timeIntervalSince1970)
+            board.record(other.name, result, now: clock.wallSeconds())
         }
     }
 }

@@ -15,6 +15,7 @@ import Model
 import NIOCore
 import Store
 import Transport
+import Plumbing
 
 /// Drives the pure `Consensus` core with real time and a real network: ticks from the host's
 /// monotonic clock, messages over the authenticated transport, its state persisted (fsynced)
@@ -110,7 +111,12 @@ final class Coordinator {
         return config.members
     }
 
-    init(config: BladeConfig, store: StoreWriter, key: [UInt8]?, witness: Bool, loop: EventLoop, logger: Logger) throws {
+    /// Every reading of the time (the core's ticks, the lease, proposals' deadlines, last-heard times).
+    let clock: HostClock
+
+    init(config: BladeConfig, store: StoreWriter, key: [UInt8]?, witness: Bool, loop: EventLoop, logger: Logger,
+         clock: HostClock = .system) throws {
+        self.clock = clock
         self.config = config
         self.store = store
         self.logger = logger
@@ -132,7 +138,7 @@ final class Coordinator {
         idsByName = ids
         // The engine's heartbeat interval and preference stagger (see `Config.engine`).
         consensusConfig = Consensus.Config.engine
-        lease = LeasePublication(startNanoseconds: StoreReader.monotonicNanoseconds(),
+        lease = LeasePublication(startNanoseconds: clock.monotonicNanoseconds(),
                                  tickNanoseconds: UInt64(consensusConfig.tickIntervalMs) * 1_000_000)
 
         let records = try store.loadConsensus()
@@ -249,7 +255,7 @@ final class Coordinator {
     /// Cheap when a wake at least as early is already scheduled (the common case after a message).
     private func scheduleWake() {
         guard running else { return }
-        let now = StoreReader.monotonicNanoseconds()
+        let now = clock.monotonicNanoseconds()
         let deadline = startNanoseconds + UInt64(max(0, node.nextDeadlineTick)) * tickNanoseconds
         let wanted = min(deadline, now + UInt64(Self.wakeIntervalMaxMs) * 1_000_000)
         if wakeTask != nil, wakeAtNanoseconds <= wanted { return }
@@ -280,7 +286,7 @@ final class Coordinator {
     /// Ticks the core up to the monotonic clock. After a pause (SIGSTOP, a stall) this delivers
     /// every missed tick at once, so that an old lease is seen to have expired before anything else.
     private func advanceClock() {
-        let elapsed = StoreReader.monotonicNanoseconds() - startNanoseconds
+        let elapsed = clock.monotonicNanoseconds() - startNanoseconds
         let due = Int(elapsed / tickNanoseconds) - node.now
         if due > 0 { handle(node.advance(ticks: due)) }
         expireProposals()
@@ -344,7 +350,7 @@ final class Coordinator {
             if let appended = ready.appended {
                 pending[appended.index] = PendingProposal(
                     term: appended.term,
-                    deadlineNanoseconds: StoreReader.monotonicNanoseconds() + Self.proposalTimeoutNanoseconds,
+                    deadlineNanoseconds: clock.monotonicNanoseconds() + Self.proposalTimeoutNanoseconds,
                     completion: completion)
             }
             handle(ready)
@@ -366,7 +372,7 @@ final class Coordinator {
 
     private func expireProposals() {
         guard !pending.isEmpty else { return }
-        let now = StoreReader.monotonicNanoseconds()
+        let now = clock.monotonicNanoseconds()
         for (index, proposal) in pending where proposal.deadlineNanoseconds < now {
             pending.removeValue(forKey: index)
             proposal.completion(.failure("not committed in time (no quorum?); retry", code: 503))
@@ -520,7 +526,7 @@ final class Coordinator {
     private func compact(_ wanted: Int) {
         let index = min(wanted, appliedIndex)
         guard index > node.snapshot.index else { return }
-        let now = StoreReader.monotonicNanoseconds()
+        let now = clock.monotonicNanoseconds()
         guard now >= compactionRetryAt else { return }
         do {
             let data = Array(try encoder.encode(try store.exportConfiguration()))
@@ -536,7 +542,7 @@ final class Coordinator {
     // MARK: Views
 
     var isActive: Bool {
-        lease.holds(coreActive: node.isActive(atTick: node.now), now: StoreReader.monotonicNanoseconds())
+        lease.holds(coreActive: node.isActive(atTick: node.now), now: clock.monotonicNanoseconds())
     }
 
     var activeMember: Peer? { node.leader.flatMap { peersByID[$0] } }
@@ -558,7 +564,7 @@ final class Coordinator {
 
     func engineState() -> StoreWriter.EngineState {
         let status = node.status
-        let nowWall = StoreReader.wallClock()
+        let nowWall = clock.wallSeconds()
         let tickSeconds = Double(consensusConfig.tickIntervalMs) / 1000
         let heardWindow = consensusConfig.electionTimeoutTicks
         var members: [ClusterMember] = []
@@ -597,7 +603,7 @@ final class Coordinator {
             blade: config.blade.name, address: config.blade.address, slotID: config.blade.slot, role: role,
             term: UInt64(max(0, status.term)), activeAddress: leader?.member.address,
             activeURL: leader.map { url(of: $0.member) },
-            leaseDeadlineNanoseconds: lease.published(active: role == .active, now: StoreReader.monotonicNanoseconds()),
+            leaseDeadlineNanoseconds: lease.published(active: role == .active, now: clock.monotonicNanoseconds()),
             cluster: cluster)
     }
 

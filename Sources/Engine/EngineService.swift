@@ -60,7 +60,11 @@ final class EngineService {
 
     /// Opens the store and builds the coordinator and the engine (on the loop, which owns them);
     /// `run` wires and starts them.
-    init(config: BladeConfig, witness: Bool, logger: Logger) throws {
+    /// Every reading of the time, handed to each service the engine starts.
+    let clock: HostClock
+
+    init(config: BladeConfig, witness: Bool, logger: Logger, clock: HostClock = .system) throws {
+        self.clock = clock
         self.config = config
         self.witness = witness
         self.logger = logger
@@ -75,22 +79,23 @@ final class EngineService {
             logger.warning("the metrics database did not open or check: set aside as metrics.db.broken and started anew",
                            metadata: ["error": "\(reason)"])
         }
-        let collectors = witness ? nil : EngineCollectors.make(config: config)
+        let collectors = witness ? nil : EngineCollectors.make(config: config, clock: clock)
         for problem in collectors?.setupErrors ?? [] {
             logger.warning("collector setup", metadata: ["problem": "\(problem)"])
         }
         let loop = group.next()
         let (coordinator, engine) = try loop.submit {
-            let coordinator = try Coordinator(config: config, store: store, key: key, witness: witness, loop: loop, logger: logger)
+            let coordinator = try Coordinator(config: config, store: store, key: key, witness: witness, loop: loop, logger: logger,
+                                              clock: clock)
             let engine = try BladeEngine(config: config, store: store, coordinator: coordinator, collectors: collectors, logger: logger)
             return (coordinator, engine)
         }.wait()
         (self.store, self.key, self.coordinator, self.engine) = (store, key, coordinator, engine)
-        hooks = HookRunner(config: config, logger: logger)
+        hooks = HookRunner(config: config, logger: logger, clock: clock)
     }
 
     func run() throws {
-        let (store, key, coordinator, engine) = (self.store, self.key, self.coordinator, self.engine)
+        let (store, key, coordinator, engine, clock) = (self.store, self.key, self.coordinator, self.engine, self.clock)
         try loop.submit {
             coordinator.apply = { [unowned engine] command, index in try engine.apply(command, index: index) }
             coordinator.failed = { [unowned self] failure in
@@ -101,22 +106,22 @@ final class EngineService {
             if !self.witness {
                 let notifications = NotificationService(
                     config: self.config, store: store, rootSecret: try WebKeyFile.rootSecret(config: self.config, clusterKey: key),
-                    loop: self.loop, logger: self.logger)
+                    loop: self.loop, logger: self.logger, clock: self.clock)
                 notifications.isActive = { [unowned coordinator] in coordinator.isActive }
                 notifications.propose = { [unowned coordinator] command, completion in coordinator.propose(command, completion: completion) }
                 engine.notifications = notifications
                 engine.eventsChanged = { [unowned self] in
-                    self.loop.execute { notifications.tick(now: StoreReader.wallClock()) }
+                    self.loop.execute { notifications.tick(now: clock.wallSeconds()) }
                 }
                 self.housekeeping.append(self.loop.scheduleRepeatedTask(
                     initialDelay: .milliseconds(Self.notifyIntervalMs), delay: .milliseconds(Self.notifyIntervalMs)) { _ in
-                    notifications.tick(now: StoreReader.wallClock())
+                    notifications.tick(now: clock.wallSeconds())
                 })
                 let power = PowerService(config: self.config, unfinished: { [unowned engine] in engine.powerBySlot.values.flatMap(\.pending) },
-                                         coordinator: coordinator, loop: self.loop, logger: self.logger)
-                engine.powerChanged = { [unowned self] in self.loop.execute { power.pass(now: StoreReader.wallClock()) } }
+                                         coordinator: coordinator, loop: self.loop, logger: self.logger, clock: self.clock)
+                engine.powerChanged = { [unowned self] in self.loop.execute { power.pass(now: clock.wallSeconds()) } }
                 self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-                    power.pass(now: StoreReader.wallClock())
+                    power.pass(now: clock.wallSeconds())
                 })
             }
             coordinator.restored = { [unowned engine] in
@@ -125,17 +130,18 @@ final class EngineService {
             }
             // A change of role is published at once, and its hook runs at once too (not at the
             // next periodic publication, up to 90 ms later).
-            coordinator.publishNow = { [unowned self, unowned engine] in self.hooks.observe(engine.publish(now: StoreReader.wallClock())) }
+            coordinator.publishNow = { [unowned self, unowned engine] in self.hooks.observe(engine.publish(now: clock.wallSeconds())) }
             coordinator.membersChanged = { [unowned engine] in engine.sendFullBatchesNext() }
             coordinator.roleChanged = { [unowned engine] _ in engine.sendFullBatchesNext() }
             coordinator.metricsReceived = { [unowned engine] sender, batch in
-                engine.received(batch, from: sender, now: StoreReader.wallClock())
+                engine.received(batch, from: sender, now: clock.wallSeconds())
             }
-            engine.reschedule = { [unowned self] _ in self.scheduleSampling(after: StoreReader.wallClock()) }
+            engine.reschedule = { [unowned self] _ in self.scheduleSampling(after: clock.wallSeconds()) }
             if !self.witness {
-                let certificates = CertificateService(config: self.config, store: store, loop: self.loop, logger: self.logger)
+                let certificates = CertificateService(config: self.config, store: store, loop: self.loop, logger: self.logger,
+                                                      clock: self.clock)
                 let check = { [unowned coordinator] in
-                    certificates.check(isActive: coordinator.isActive, now: StoreReader.wallClock(),
+                    certificates.check(isActive: coordinator.isActive, now: clock.wallSeconds(),
                                        propose: { command, completion in coordinator.propose(command, completion: completion) })
                 }
                 engine.certificatesChanged = { self.loop.execute { check() } }
@@ -149,13 +155,13 @@ final class EngineService {
                     initialDelay: .seconds(1), delay: .seconds(Self.certificateCheckIntervalSeconds)) { _ in check() })
             }
             try coordinator.start()
-            let now = StoreReader.wallClock()
+            let now = clock.wallSeconds()
             engine.publish(now: now)
             engine.sample(engine.activeGroups, now: now)
             self.scheduleSampling(after: now)
             coordinator.clockWoke = { [unowned self, unowned engine, unowned coordinator] in
-                guard coordinator.lease.periodicDue(now: StoreReader.monotonicNanoseconds()) else { return }
-                self.hooks.observe(engine.publish(now: StoreReader.wallClock()))
+                guard coordinator.lease.periodicDue(now: clock.monotonicNanoseconds()) else { return }
+                self.hooks.observe(engine.publish(now: clock.wallSeconds()))
                 self.notifyState()
             }
             if let interval = self.notifier?.watchdogIntervalMs {
@@ -166,7 +172,7 @@ final class EngineService {
             }
             self.housekeeping.append(self.loop.scheduleRepeatedTask(
                 initialDelay: .milliseconds(Self.reportCheckIntervalMs), delay: .milliseconds(Self.reportCheckIntervalMs)) { _ in
-                let now = StoreReader.wallClock()
+                let now = clock.wallSeconds()
                 engine.flushReplicated(now: now)
                 engine.checkReports(now: now)
             })
@@ -175,12 +181,12 @@ final class EngineService {
                 engine.aggregateMinutes()
             })
             self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(5)) { _ in
-                engine.recordCounters(now: StoreReader.wallClock())
-                if !self.witness { engine.createFirstAdministrator(now: StoreReader.wallClock()) }
+                engine.recordCounters(now: clock.wallSeconds())
+                if !self.witness { engine.createFirstAdministrator(now: clock.wallSeconds()) }
             })
             self.housekeeping.append(self.loop.scheduleRepeatedTask(
                 initialDelay: .seconds(5), delay: .seconds(Self.pruneIntervalSeconds)) { _ in
-                engine.prune(now: StoreReader.wallClock())
+                engine.prune(now: clock.wallSeconds())
             })
             if let command = self.config.cluster.fenceCommand {
                 let poll = Int64(self.config.cluster.fencePollMs)
@@ -193,7 +199,7 @@ final class EngineService {
 
         try coordinator.transport?.start()
         try control.start(group: group) { [unowned self] request, actor, reply in
-            self.engine.handle(request, actor: actor, now: StoreReader.wallClock(), reply: reply)
+            self.engine.handle(request, actor: actor, now: clock.wallSeconds(), reply: reply)
         }
         logger.notice("engine started", metadata: [
             "address": "\(config.blade.address)", "slot": "\(config.blade.slot)", "witness": "\(witness)",
@@ -223,8 +229,8 @@ final class EngineService {
                 guard self.coordinator.isActive else { return false }
                 return self.coordinator.handOver(to: nil).ok
             }.wait()) ?? false
-            let deadline = StoreReader.monotonicNanoseconds() + 300_000_000
-            while handing && StoreReader.monotonicNanoseconds() < deadline {
+            let deadline = clock.monotonicNanoseconds() + 300_000_000
+            while handing && clock.monotonicNanoseconds() < deadline {
                 let led = (try? loop.submit { self.coordinator.node.leader != self.coordinator.me && self.coordinator.node.leader != nil }.wait()) ?? true
                 if led { break }
                 usleep(10_000)
@@ -273,9 +279,9 @@ final class EngineService {
             nextDue[group] = due <= now ? now + interval : min(due, now + interval)
         }
         guard let next = nextDue.values.min() else { return }
-        let delay = Int64(max(0, (next - StoreReader.wallClock()) * 1000))
+        let delay = Int64(max(0, (next - clock.wallSeconds()) * 1000))
         samplingTask = loop.scheduleTask(in: .milliseconds(delay)) { [unowned self] in
-            let now = StoreReader.wallClock()
+            let now = clock.wallSeconds()
             let due = self.nextDue.filter { $0.value <= now + 0.05 }.map(\.key)
             for group in due {
                 let interval = Double(self.engine.intervalsMs[group] ?? group.defaultIntervalMs) / 1000

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Plumbing
 
@@ -67,5 +68,26 @@ import Testing
         #expect(units.allSatisfy { $0 >= 0 && $0 < 1 })
         let mean = units.reduce(0, +) / Double(units.count)
         #expect(abs(mean - 0.5) < 0.02)
+    }
+}
+
+@Suite struct HostClockTests {
+    @Test func theSystemClocksMoveForwardAndAgreeWithFoundation() {
+        let first = HostClock.system.monotonicNanoseconds()
+        let second = HostClock.system.monotonicNanoseconds()
+        #expect(second >= first)
+        let wall = HostClock.system.wallSeconds()
+        #expect(abs(wall - Date().timeIntervalSince1970) < 1)
+        #expect(abs(HostClock.system.monotonicSeconds() - Double(HostClock.system.monotonicNanoseconds()) / 1e9) < 0.1)
+    }
+
+    @Test func aManualClockMovesOnlyWhenTold() {
+        let time = ManualTime(wallStart: 1_000)
+        let clock = HostClock.manual(time)
+        #expect(clock.monotonicNanoseconds() == 1_000_000_000 && clock.wallSeconds() == 1_000)
+        time.advance(seconds: 1.5)
+        #expect(clock.monotonicNanoseconds() == 2_500_000_000 && clock.wallSeconds() == 1_001.5)
+        time.advance(seconds: -3)
+        #expect(clock.monotonicNanoseconds() == 2_500_000_000, "never backwards")
     }
 }
