@@ -60,19 +60,29 @@ final class Coordinator {
     private var pending: [Int: PendingProposal] = [:]
     /// Called with each committed command, inside the transaction that records it as applied.
     var apply: (ClusterCommand, Int) throws -> ControlResponse = { _, _ in ControlResponse(ok: true) }
-    /// Called after the configuration was replaced by a snapshot from the leader.
-    var restored: () -> Void = {}
-    /// Called on every change of role or leader, after it was logged.
-    var roleChanged: (RoleChange) -> Void = { _ in }
-    /// Called, before anything of the `Ready` is sent, when this blade's lease shrank or ended:
-    /// the engine must publish it at once, so that its web app stops answering as active before
-    /// a successor can be elected (a hand-over completes in milliseconds, less than a publish
-    /// interval).
-    var publishNow: () -> Void = {}
-    /// Called when a member was added or removed.
-    var membersChanged: () -> Void = {}
-    /// Called with another blade's metrics batch.
-    var metricsReceived: (String, MetricsBatch) -> Void = { _, _ in }
+    /// What the coordinator tells the engine, one way (it never waits for an answer), in the
+    /// order it happened. `apply` is the one call it makes and waits for: the state machine.
+    enum Event {
+        /// The coordinator failed (it stopped); the engine stops, and `main` exits 70.
+        case failed(Failure)
+        /// The configuration was replaced by a snapshot from the leader.
+        case restored
+        /// Publish role and lease now: before anything of the `Ready` is sent when this blade's
+        /// lease shrank or ended (so that its web app stops answering as active before a successor
+        /// can be elected), and after it was applied when the lease was gained or the role changed
+        /// (`LeasePublication`).
+        case publishNow
+        /// A change of role or leader, after it was logged.
+        case roleChanged(RoleChange)
+        /// A member was added or removed.
+        case membersChanged
+        /// Another blade's metrics batch.
+        case metricsReceived(sender: String, batch: MetricsBatch)
+        /// The clock woke (at least every `wakeIntervalMaxMs`): the engine publishes on some wakes.
+        case clockWoke
+    }
+
+    var events: (Event) -> Void = { _ in }
     private let decoder = JSONDecoder()
     private let encoder = JSONEncoder()
     /// Malformed payloads from authenticated peers (a version mismatch, a bug), for `/metrics`.
@@ -90,8 +100,6 @@ final class Coordinator {
     /// 50 ms wake (NIO's timer work) was about a tenth of an idle engine's CPU time in perf, and most
     /// of its wakes found nothing due.
     static let wakeIntervalMaxMs = 100
-    /// Called after every wake of the clock (the engine publishes its state on some of them).
-    var clockWoke: () -> Void = {}
 
     /// How long a proposal may wait for its commit before the caller is told to retry.
     static let proposalTimeoutNanoseconds: UInt64 = 5_000_000_000
@@ -193,7 +201,7 @@ final class Coordinator {
         }
         let changed = Set(peers.values.map(\.member.name)) != Set(peersByID.values.map(\.member.name))
         peersByID = peers
-        if changed { membersChanged() }
+        if changed { events(.membersChanged) }
         idsByName = Dictionary(peers.map { ($0.value.member.name, $0.key) }, uniquingKeysWith: { first, _ in first })
         transport?.setPeers(peers.values.map { PeerEndpoint(name: $0.member.name, host: $0.member.address, port: $0.member.port) })
     }
@@ -270,7 +278,7 @@ final class Coordinator {
         wakeTask = nil
         wakeAtNanoseconds = .max
         advanceClock()
-        clockWoke()
+        events(.clockWoke)
         scheduleWake()
     }
 
@@ -315,7 +323,7 @@ final class Coordinator {
                 malformedPayloads += 1
                 return
             }
-            metricsReceived(sender, batch)
+            events(.metricsReceived(sender: sender, batch: batch))
         }
     }
 
@@ -410,8 +418,6 @@ final class Coordinator {
     }
 
     private(set) var failure: Failure?
-    /// Called once, on the loop, when the coordinator fails.
-    var failed: (Failure) -> Void = { _ in }
 
     private func fail(_ what: String, _ error: Error, metadata: Logger.Metadata = [:]) {
         guard failure == nil else { return }
@@ -419,7 +425,7 @@ final class Coordinator {
         self.failure = failure
         logger.critical("\(what); stopping", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         wakeTask?.cancel()
-        failed(failure)
+        events(.failed(failure))
     }
 
     /// Persist, then send, then apply: the order the core requires. Nothing more happens once
@@ -441,7 +447,7 @@ final class Coordinator {
         }
         let publication = lease.take(ready)
         noActiveReason = ready.noActiveReason
-        if publication.beforeSending { publishNow() }
+        if publication.beforeSending { events(.publishNow) }
         if let transport {
             for message in ready.messages {
                 guard let peer = peersByID[message.to] else { continue }
@@ -456,11 +462,11 @@ final class Coordinator {
                 "from": "\(change.oldRole.rawValue)", "to": "\(change.newRole.rawValue)", "term": "\(change.term)",
                 "leader": "\(change.leader.flatMap { peersByID[$0]?.member.name } ?? "none")",
             ])
-            roleChanged(change)
+            events(.roleChanged(change))
         }
         // A new active manager, or a new one to redirect to, is published at once: the failover
         // an operator sees ends when the web apps know.
-        if publication.afterApplying { publishNow() }
+        if publication.afterApplying { events(.publishNow) }
         if let wanted = ready.snapshotWanted {
             compact(wanted)
         }
@@ -476,7 +482,7 @@ final class Coordinator {
             appliedIndex = snapshot.index
             refreshEndpoints()
             logger.notice("configuration installed from the active manager's snapshot", metadata: ["index": "\(snapshot.index)"])
-            restored()
+            events(.restored)
         } catch {
             if snapshot.data.isEmpty {
                 appliedIndex = max(appliedIndex, snapshot.index)

@@ -98,11 +98,8 @@ final class EngineService {
         let (store, key, coordinator, engine, clock) = (self.store, self.key, self.coordinator, self.engine, self.clock)
         try loop.submit {
             coordinator.apply = { [unowned engine] command, index in try engine.apply(command, index: index) }
-            coordinator.failed = { [unowned self] failure in
-                self.failure = failure
-                self.stopped.signal()
-            }
             let logger = self.logger
+            var checkCertificates: (() -> Void)?
             if !self.witness {
                 let notifications = NotificationService(
                     config: self.config, store: store, rootSecret: try WebKeyFile.rootSecret(config: self.config, clusterKey: key),
@@ -124,18 +121,6 @@ final class EngineService {
                     power.pass(now: clock.wallSeconds())
                 })
             }
-            coordinator.restored = { [unowned engine] in
-                do { try engine.reloadConfiguration() } catch { logger.error("reload failed", metadata: ["error": "\(error)"]) }
-                engine.notifications?.reload()
-            }
-            // A change of role is published at once, and its hook runs at once too (not at the
-            // next periodic publication, up to 90 ms later).
-            coordinator.publishNow = { [unowned self, unowned engine] in self.hooks.observe(engine.publish(now: clock.wallSeconds())) }
-            coordinator.membersChanged = { [unowned engine] in engine.sendFullBatchesNext() }
-            coordinator.roleChanged = { [unowned engine] _ in engine.sendFullBatchesNext() }
-            coordinator.metricsReceived = { [unowned engine] sender, batch in
-                engine.received(batch, from: sender, now: clock.wallSeconds())
-            }
             engine.reschedule = { [unowned self] _ in self.scheduleSampling(after: clock.wallSeconds()) }
             if !self.witness {
                 let certificates = CertificateService(config: self.config, store: store, loop: self.loop, logger: self.logger,
@@ -145,25 +130,43 @@ final class EngineService {
                                        propose: { command, completion in coordinator.propose(command, completion: completion) })
                 }
                 engine.certificatesChanged = { self.loop.execute { check() } }
-                // A new active manager creates the chassis' authority at once if there is none.
-                coordinator.roleChanged = { [unowned engine] _ in
-                    engine.sendFullBatchesNext()
-                    self.loop.execute { check() }
-                }
+                checkCertificates = check
                 check()
                 self.housekeeping.append(self.loop.scheduleRepeatedTask(
                     initialDelay: .seconds(1), delay: .seconds(Self.certificateCheckIntervalSeconds)) { _ in check() })
+            }
+            // What the coordinator tells, one way, in the order it happened.
+            coordinator.events = { [unowned self, unowned engine, unowned coordinator] event in
+                switch event {
+                case .failed(let failure):
+                    self.failure = failure
+                    self.stopped.signal()
+                case .restored:
+                    do { try engine.reloadConfiguration() } catch { logger.error("reload failed", metadata: ["error": "\(error)"]) }
+                    engine.notifications?.reload()
+                case .publishNow:
+                    // A change of role is published at once, and its hook runs at once too (not
+                    // at the next periodic publication, up to 90 ms later).
+                    self.hooks.observe(engine.publish(now: clock.wallSeconds()))
+                case .roleChanged:
+                    engine.sendFullBatchesNext()
+                    // A new active manager creates the chassis' authority at once if there is none.
+                    if let checkCertificates { self.loop.execute { checkCertificates() } }
+                case .membersChanged:
+                    engine.sendFullBatchesNext()
+                case .metricsReceived(let sender, let batch):
+                    engine.received(batch, from: sender, now: clock.wallSeconds())
+                case .clockWoke:
+                    guard coordinator.lease.periodicDue(now: clock.monotonicNanoseconds()) else { return }
+                    self.hooks.observe(engine.publish(now: clock.wallSeconds()))
+                    self.notifyState()
+                }
             }
             try coordinator.start()
             let now = clock.wallSeconds()
             engine.publish(now: now)
             engine.sample(engine.activeGroups, now: now)
             self.scheduleSampling(after: now)
-            coordinator.clockWoke = { [unowned self, unowned engine, unowned coordinator] in
-                guard coordinator.lease.periodicDue(now: clock.monotonicNanoseconds()) else { return }
-                self.hooks.observe(engine.publish(now: clock.wallSeconds()))
-                self.notifyState()
-            }
             if let interval = self.notifier?.watchdogIntervalMs {
                 // From the event loop: a loop that hangs stops the pings, and systemd restarts the engine.
                 self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(interval)) { _ in
