@@ -63,6 +63,11 @@ final class EngineService {
     /// Every reading of the time, handed to each service the engine starts.
     let clock: HostClock
 
+    /// A graceful stop hands over and waits (at most 300 ms) for the `roleChanged` event that
+    /// names another leader, so that the hand-over's message leaves before the transport closes.
+    private var awaitingHandOver = false
+    private let handedOver = DispatchSemaphore(value: 0)
+
     init(config: BladeConfig, witness: Bool, logger: Logger, clock: HostClock = .system) throws {
         self.clock = clock
         self.config = config
@@ -148,8 +153,13 @@ final class EngineService {
                     // A change of role is published at once, and its hook runs at once too (not
                     // at the next periodic publication, up to 90 ms later).
                     self.hooks.observe(engine.publish(now: clock.wallSeconds()))
-                case .roleChanged:
+                case .roleChanged(let change):
                     engine.sendFullBatchesNext()
+                    // A graceful stop waits for this: another blade leads.
+                    if self.awaitingHandOver, let leader = change.leader, leader != coordinator.me {
+                        self.awaitingHandOver = false
+                        self.handedOver.signal()
+                    }
                     // A new active manager creates the chassis' authority at once if there is none.
                     if let checkCertificates { self.loop.execute { checkCertificates() } }
                 case .membersChanged:
@@ -229,15 +239,11 @@ final class EngineService {
             // and waits (at most 300 ms) until another blade leads, so that the hand-over's
             // message is sent before the transport closes.
             let handing = (try? loop.submit { () -> Bool in
-                guard self.coordinator.isActive else { return false }
-                return self.coordinator.handOver(to: nil).ok
+                guard self.coordinator.isActive, self.coordinator.handOver(to: nil).ok else { return false }
+                self.awaitingHandOver = true
+                return true
             }.wait()) ?? false
-            let deadline = clock.monotonicNanoseconds() + 300_000_000
-            while handing && clock.monotonicNanoseconds() < deadline {
-                let led = (try? loop.submit { self.coordinator.node.leader != self.coordinator.me && self.coordinator.node.leader != nil }.wait()) ?? true
-                if led { break }
-                usleep(10_000)
-            }
+            if handing { _ = handedOver.wait(timeout: .now() + .milliseconds(300)) }
         }
         try? loop.submit {
             self.samplingTask?.cancel()
