@@ -42,21 +42,24 @@ let package = Package(
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // The pure election and replication core: no I/O, no clocks, no global randomness.
-        .target(name: "Consensus"),
+        .target(name: "Consensus", dependencies: ["Plumbing"]),
         // A whole chassis of cores on simulated time, shared by chassis-sim and the tests.
-        .target(name: "Simulation", dependencies: ["Consensus"]),
+        // The engine's decisions as values, beside the core: what the simulator runs with it
+        // (today the lease's publish path).
+        .target(name: "EngineCore", dependencies: ["Consensus"]),
+        .target(name: "Simulation", dependencies: ["Consensus", "EngineCore", "Plumbing"]),
         .executableTarget(name: "Sim", dependencies: ["Simulation", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Domain value types and pure rules (thresholds, statuses).
-        .target(name: "Model"),
+        .target(name: "Model", dependencies: ["Plumbing"]),
         // The configuration file: parser with file/line errors and typed settings.
         .target(name: "Config", dependencies: ["Model"]),
         // Plumbing shared by the executables: an HTTP GET with deadlines, systemd's notifications, a lock.
         .target(name: "Plumbing"),
         // Collectors, one per file, with pure parsers and injectable roots.
-        .target(name: "Metrics", dependencies: ["Model", "CSensors"]),
+        .target(name: "Metrics", dependencies: ["Model", "CSensors", "Plumbing"]),
         // SQLite schema, migrations, the single writer and read-only readers.
-        .target(name: "Store", dependencies: ["Model", "CSQLite", .product(name: "Atomics", package: "swift-atomics")]),
+        .target(name: "Store", dependencies: ["Model", "CSQLite", "Plumbing", .product(name: "Atomics", package: "swift-atomics")]),
         // Keys derived from the cluster key, and the credential an engine shows another blade.
         .target(name: "ChassisKeys", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Authenticated, framed messages between blades (HMAC-SHA256 with the cluster key).
@@ -98,12 +101,12 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ]),
 
-        .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc", "Logs",
+        .executableTarget(name: "App", dependencies: ["Web", "Access", "Config", "CFastCGI", "CMalloc", "Logs", "Model", "Plumbing",
                                                       .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                       .product(name: "Logging", package: "swift-log")]),
         .executableTarget(name: "Engine", dependencies: [
             "Consensus", "Config", "Metrics", "Store", "Model", "Control", "Transport", "CMalloc", "ChassisKeys", "Notifications", "Logs",
-            "Plumbing",
+            "Plumbing", "EngineCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -127,17 +130,18 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus"]),
-        .testTarget(name: "AccessTests", dependencies: ["Access", "Model", "ChassisKeys", "Consensus",
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Plumbing"]),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "Model", "ChassisKeys", "Plumbing",
                                                         .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "CertificatesTests", dependencies: ["Certificates", "Consensus", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "CertificatesTests", dependencies: ["Certificates", "Plumbing", .product(name: "Crypto", package: "swift-crypto")]),
         // The golden scenario files are read from the source tree (#filePath), not bundled.
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus"], exclude: ["testdata"]),
+        .testTarget(name: "EngineCoreTests", dependencies: ["EngineCore", "Consensus"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus", "EngineCore", "Plumbing"], exclude: ["testdata"]),
         .testTarget(name: "ModelTests", dependencies: ["Model"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Model"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Model"]),
-        .testTarget(name: "AppTests", dependencies: ["App"]),
+        .testTarget(name: "AppTests", dependencies: ["App", "Access", "Config", "Model", "Plumbing"]),
         .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "Model"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "AgentXTests", dependencies: ["AgentX"]),

@@ -696,6 +696,48 @@
     });
   }
 
+  // ---------- the site ----------
+
+  // The site page's rows, one per chassis (the rows themselves come with the page: the
+  // configuration lists the chassis). Text only: nothing from another chassis becomes markup.
+  function applySite(doc) {
+    doc.chassis.forEach(function (row) {
+      var tr = null;
+      document.querySelectorAll("[data-site-chassis]").forEach(function (candidate) {
+        if (candidate.getAttribute("data-site-chassis") === row.name) tr = candidate;
+      });
+      if (!tr) return;
+      var s = row.summary;
+      var status = row.reachable ? (s ? s.status : "unknown") : "unreachable";
+      var badge = tr.querySelector("[data-field=status]");
+      if (badge) {
+        badge.className = "badge badge-" + status;
+        badge.textContent = status === "unreachable" ? "Unreachable" : statusText(status);
+      }
+      function set(field, text) { var cell = tr.querySelector("[data-field=" + field + "]"); if (cell) cell.textContent = text; }
+      set("location", s ? s.location : "");
+      set("blades", s ? s.bladesUp + " up, " + s.bladesDown + " down, " + s.slots + " slots" : "\u2014");
+      set("alerts", s ? s.alertsCritical + " critical, " + s.alertsWarning + " warning, " + s.alertsNew + " new" : "\u2014");
+      set("active", s ? (s.activeManager ? s.activeManager + " (" + (s.activeAddress || "?") + ")" : "none") : "\u2014");
+      var state;
+      if (row.own) state = "this chassis";
+      else if (row.reachable) state = "answered " + formatTime(row.lastAnswerAt);
+      else if (row.unreachableSince) state = "unreachable since " + formatTime(row.unreachableSince) + (row.problem ? ": " + row.problem : "");
+      else state = "not asked yet";
+      set("state", state);
+      var open = tr.querySelector("[data-field=open]");
+      if (open) open.hidden = !(row.reachable && s && s.activeURL);
+    });
+  }
+
+  // The page that carries a login to another chassis of the site posts its form at once.
+  function followSiteOpen() {
+    var form = document.querySelector("form[data-site-open]");
+    if (!form) return false;
+    form.submit();
+    return true;
+  }
+
   // ---------- polling and failover ----------
 
   function poll() {
@@ -716,7 +758,7 @@
         return response.json().then(function (doc) {
           etag = tag;
           contactRestored();
-          if (doc.slot) applySlot(doc); else if (doc.chassis) applyChassis(doc);
+          if (doc.slot) applySlot(doc); else if (doc.site && Array.isArray(doc.chassis)) applySite(doc); else if (doc.chassis) applyChassis(doc);
         });
       })
       .catch(function () { lostContact("no answer from " + location.host); });
@@ -913,7 +955,7 @@
 
   // ---------- start ----------
 
-  if (followTransfer()) return;
+  if (followTransfer() || followSiteOpen()) return;
   showMovedNotice();
   document.addEventListener("submit", onSubmit);
   setUpMenu();

@@ -16,6 +16,9 @@ public enum AccessRule: String, Sendable, CaseIterable {
     case operate
     /// Admins only: users, tokens, members, hand-over, the audit log.
     case administer
+    /// No person: another chassis of the site, with its `Chassis-Site` credential (the summary
+    /// one chassis asks of another).
+    case site
 
     public func permits(_ role: Role) -> Bool {
         switch self {
@@ -23,6 +26,7 @@ public enum AccessRule: String, Sendable, CaseIterable {
         case .staff: return role != .customer
         case .operate: return role == .admin || role == .operator
         case .administer: return role == .admin
+        case .site: return false
         }
     }
 

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import Web
 import Logging
+import Plumbing
 
 /// The FastCGI edge: connections multiplexed on one epoll instance and served by a few worker
 /// threads, with libfcgi reading each request; a graceful stop on SIGTERM.
@@ -411,11 +412,7 @@ final class FastCGIServer: @unchecked Sendable {
         for entry in waiting.values { closed(entry.connection, closeIt: true) }
     }
 
-    static func monotonicMs() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
-    }
+    static func monotonicMs() -> Int64 { Int64(HostClock.system.monotonicNanoseconds() / 1_000_000) }
 
     /// Accepts what is waiting (up to `acceptsPerWake`) and registers each connection.
     private func acceptPending() {

@@ -77,8 +77,12 @@ let access = AccessSettings(
     httpsPort: config.access.httpsPort, httpPort: config.web.port,
     metricsAnonymousNetworks: config.access.metricsAnonymousNetworks,
     loadKey: { try WebKey.load(path: config.paths.webKey) })
+// The other chassis of the site, when the configuration lists any (the key is the engine's site.key).
+let site = config.site.chassis.isEmpty ? nil
+    : SiteBoard(chassisID: config.chassis.id, siteName: config.site.name.isEmpty ? config.chassis.site : config.site.name,
+                chassis: config.site.chassis, loadKeys: { try SiteKeys.load(path: config.paths.siteKey) })
 let app = WebApp(templates: templates, limits: limits, control: ControlClient(socketPath: config.paths.controlSocket),
-                 access: access, defaultIntervalsMs: config.intervalsMs)
+                 access: access, defaultIntervalsMs: config.intervalsMs, site: site)
 let socketPath = socketOverride ?? config.paths.webSocket
 
 // Signals are taken by sigwait below, never by a handler on a worker thread; a closed nginx
@@ -98,12 +102,15 @@ do {
     FileHandle.standardError.write(Data("chassis-web: \(error)\n".utf8))
     exit(1)
 }
+let sitePoller = site.map { SitePoller(board: $0, settings: config.site, makeSource: { try makeStateSource(config) }, logger: logger) }
+sitePoller?.start()
 logger.notice("listening", metadata: ["blade": "\(config.blade.name)", "socket": "\(socketPath)",
                              "threads": "\(max(1, config.web.threads))", "templates": "\(config.web.templatesDir)"])
 
 var received: Int32 = 0
 sigwait(&stopSignals, &received)
 logger.notice("stopping", metadata: ["signal": "\(received)"])
+sitePoller?.stop()
 server.stop()
 logger.notice("stopped")
 exit(0)

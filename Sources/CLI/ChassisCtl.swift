@@ -212,12 +212,30 @@ struct DemoCommand: ParsableCommand {
         @Flag(help: "Also answer SNMPv2c (read-only, the community in snmp-credentials).")
         var snmpV2c = false
 
+        @Option(help: "Chassis to start as one site (1 to 8): the first in --dir on 127.0.N.x, the next in --dir/chassis-N on 127.0.N+1.x, each its own cluster, one admin password for all, each one's site page showing every chassis.")
+        var chassis: Int = 1
+
         func run() throws {
             if let snmpPort, !(1...65535).contains(snmpPort) { throw DemoError("--snmp-port must be between 1 and 65535") }
             if let sink = snmpInformSink, IPv4.parseEndpoint(sink[...], defaultPort: 162) == nil {
                 throw DemoError("--snmp-inform-sink must be an IPv4 address and port, like 127.0.0.1:19862")
             }
             let snmp = snmpPort.map { SNMPOptions(port: $0, informSink: snmpInformSink, v2c: snmpV2c) }
+            if chassis > 1 && snmp != nil { throw DemoError("--snmp-port runs SNMP on one chassis (without --chassis)") }
+            if chassis > 1 {
+                let states = try Demo.upSite(count: chassis, first: chassisNumber, blades: blades, slots: slots, directory: common.dir,
+                                             root: root, port: port, peerPort: peerPort, tlsPort: tlsPort, witness: witness)
+                for state in states {
+                    print("chassis \(state.chassis) (\(state.directory)): " + state.blades.filter { !$0.witness }
+                        .map { "https://\($0.address):\(state.tlsPort)/" }.joined(separator: " "))
+                }
+                let admin = ((try? String(contentsOfFile: common.dir + "/admin-password", encoding: .utf8)) ?? "?")
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                print("open https://\(states[0].blades[0].address):\(states[0].tlsPort)/site")
+                print("trust each chassis' CA once: ca.crt in each chassis' directory (also at /ca.crt on every blade)")
+                print("log in as admin with password \(admin) on any chassis (in \(common.dir)/admin-password); the site page opens the others without a new login")
+                return
+            }
             let state = try Demo.up(blades: blades, slots: slots, directory: common.dir, root: root, port: port,
                                     peerPort: peerPort, tlsPort: tlsPort, witness: witness, chassis: chassisNumber, snmp: snmp)
             for blade in state.blades {

@@ -40,6 +40,28 @@ struct DemoBlade: Codable {
     var processes: [Int32] { [engine, web, nginx, snmpd, snmpAgent] }
 }
 
+/// Several demo chassis as one site: each its own cluster on 127.0.N.x, in its own directory
+/// (the first in the demo's, the others in `chassis-N` under it), sharing `site.key`.
+struct DemoSite: Codable {
+    struct Chassis: Codable {
+        var number: Int
+        var directory: String
+        var blades: Int
+        var name: String { "chassis-\(number)" }
+    }
+
+    var keyFile: String
+    var chassis: [Chassis]
+
+    /// The `[site]` section and a `[[site_chassis]]` for every chassis but `number`.
+    func configuration(for number: Int, port: Int, tlsPort: Int) -> String {
+        "[site]\nname = \"Lab\"\nkey_file = \"\(keyFile)\"\npoll_seconds = 1\n\n" + chassis.filter { $0.number != number }.map { other in
+            let addresses = (1...other.blades).map { "\"\(Demo.address(of: $0, chassis: other.number))\"" }.joined(separator: ", ")
+            return "[[site_chassis]]\nname = \"\(other.name)\"\naddresses = [\(addresses)]\nport = \(port)\nhttps_port = \(tlsPort)\n\n"
+        }.joined()
+    }
+}
+
 struct DemoState: Codable {
     var root: String
     var directory: String
@@ -60,6 +82,8 @@ struct DemoState: Codable {
     var snmpPort: Int?
     var snmpInformSink: String?
     var snmpV2c: Bool?
+    /// The demo's site, when it started several chassis (`--chassis N`).
+    var site: DemoSite?
 
     static func path(in directory: String) -> String { directory + "/demo.json" }
 
@@ -106,8 +130,8 @@ enum Demo {
     static let customerSlots = [2, 3]
 
     static func up(blades count: Int, slots: Int?, directory: String, root: String, port: Int, peerPort: Int,
-                   tlsPort: Int = defaultTLSPort, witness: Bool = false, chassis: Int = 1,
-                   snmp: SNMPOptions? = nil) throws -> DemoState {
+                   tlsPort: Int = defaultTLSPort, witness: Bool = false, chassis: Int = 1, site: DemoSite? = nil,
+                   adminPassword: String? = nil, snmp: SNMPOptions? = nil) throws -> DemoState {
         guard (1...16).contains(count) else { throw DemoError("--blades must be between 1 and 16") }
         guard (1...200).contains(chassis) else { throw DemoError("--chassis-number must be between 1 and 200") }
         if let existing = try? DemoState.load(directory: directory),
@@ -134,6 +158,7 @@ enum Demo {
             state.snmpInformSink = snmp.informSink
             state.snmpV2c = snmp.v2c
         }
+        state.site = site
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try publishStaticFiles(from: root + "/Public", into: state.publicDirectory)
         // One random cluster key for the whole chassis, readable by its owner only.
@@ -170,7 +195,7 @@ enum Demo {
         try waitUntilReady(state.blades, port: port)
         let active = try waitForActive(state: state, seconds: 15)
         try waitForCertificates(state: state)
-        try createUsers(state: state, activeAddress: active)
+        try createUsers(state: state, activeAddress: active, adminPassword: adminPassword)
         if state.snmpPort != nil {
             for position in state.blades.indices where !state.blades[position].witness {
                 try startSNMP(&state.blades[position], state: state)
@@ -198,7 +223,7 @@ enum Demo {
 
     /// Creates the first administrator and a customer with random passwords, written to
     /// `admin-password` and `customer-a-password` (mode 0600) in the demo directory.
-    static func createUsers(state: DemoState, activeAddress: String) throws {
+    static func createUsers(state: DemoState, activeAddress: String, adminPassword: String? = nil) throws {
         guard let blade = state.blades.first(where: { $0.address == activeAddress }) else {
             throw DemoError("the active manager \(activeAddress) is not a blade of this demo")
         }
@@ -207,7 +232,7 @@ enum Demo {
         let actor = Actor(user: "chassisctl demo", role: nil, address: "console", via: "chassisctl")
         for (name, role, scope, file) in [("admin", Role.admin, nil as AccessScope?, "admin-password"),
                                           (customerName, Role.customer, AccessScope(slots: customerSlots), "customer-a-password")] {
-            let password = randomPassword()
+            let password = role == .admin ? adminPassword ?? randomPassword() : randomPassword()
             let hash = try PasswordHash.make(password: password)
             var lastError = ""
             try waitFor(seconds: 10, what: "the engine to record user \(name) (\(lastError))") {
@@ -272,7 +297,7 @@ enum Demo {
 
         [chassis]
         id = "\(chassisID(state.chassis))"
-        name = "Demo chassis"
+        name = "\(state.site == nil ? "Demo chassis" : "Demo chassis \(state.chassis)")"
         site = "Lab"
         row = "A"
         rack = "12"
@@ -319,7 +344,8 @@ enum Demo {
         on_standby = "echo \\"$(date +%T.%N) $CHASSIS_BLADE standby, active $CHASSIS_NEW_ACTIVE, term $CHASSIS_TERM\\" >> \(state.directory)/hooks.log"
         on_no_quorum = "echo \\"$(date +%T.%N) $CHASSIS_BLADE no quorum: $CHASSIS_REASON\\" >> \(state.directory)/hooks.log"
 
-        """ + state.blades.filter { blade.joinVia == nil || $0.index == blade.index && !$0.witness }.map { member in
+        """ + (state.site?.configuration(for: state.chassis, port: state.port, tlsPort: state.tlsPort) ?? "")
+          + state.blades.filter { blade.joinVia == nil || $0.index == blade.index && !$0.witness }.map { member in
             """
             [[member]]
             name = "\(member.name)"
@@ -476,8 +502,46 @@ enum Demo {
         }
     }
 
+    /// Starts `count` chassis as one site (numbers `first`, `first + 1` …): the first in
+    /// `directory`, the others in `directory/chassis-N`, one admin password for all (the same
+    /// user on every chassis, so that logging in once is enough to follow the site page's links).
+    static func upSite(count: Int, first: Int, blades: Int, slots: Int?, directory: String, root: String, port: Int,
+                       peerPort: Int, tlsPort: Int, witness: Bool) throws -> [DemoState] {
+        guard (2...8).contains(count) else { throw DemoError("--chassis must be between 1 and 8") }
+        guard first + count - 1 <= 200 else { throw DemoError("--chassis-number plus --chassis must stay within 200") }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let numbers = Array(first..<(first + count))
+        let site = DemoSite(keyFile: directory + "/site.key", chassis: numbers.map { number in
+            DemoSite.Chassis(number: number, directory: number == first ? directory : "\(directory)/chassis-\(number)", blades: blades)
+        })
+        var generator = SystemRandomNumberGenerator()
+        let key = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        guard FileManager.default.createFile(atPath: site.keyFile, contents: Data((key + "\n").utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw DemoError("cannot write \(site.keyFile)")
+        }
+        let password = randomPassword()
+        var states: [DemoState] = []
+        for chassis in site.chassis {
+            do {
+                states.append(try up(blades: blades, slots: slots, directory: chassis.directory, root: root, port: port,
+                                     peerPort: peerPort, tlsPort: tlsPort, witness: witness, chassis: chassis.number, site: site,
+                                     adminPassword: password))
+            } catch {
+                for started in states.reversed() { try? down(directory: started.directory) }
+                throw error
+            }
+        }
+        return states
+    }
+
     static func down(directory: String) throws {
         let state = try DemoState.load(directory: directory)
+        // Stopping the site's first chassis stops the others first; any other stops only itself.
+        let others = state.site.map { site in site.chassis.first?.directory == directory ? Array(site.chassis.dropFirst()) : [] } ?? []
+        for other in others {
+            try? down(directory: other.directory)
+        }
         healAll(state: state)
         for blade in state.blades { stopBlade(blade) }
         // The blades' runtime directories (metrics databases, sockets) live on the tmpfs.

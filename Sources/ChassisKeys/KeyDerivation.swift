@@ -6,6 +6,8 @@ import Crypto
 public enum KeyDerivation {
     /// The web app's key for sessions and transfer tickets.
     public static let webSessionsPurpose = "chassis-manager/web-sessions/v1"
+    /// The web app's site key (`site.key`), derived from the site's shared key, not the cluster key.
+    public static let sitePurpose = "chassis-manager/site/v1"
 
     public static func derive(from secret: [UInt8], purpose: String, bytes: Int = 32) -> [UInt8] {
         let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: secret), salt: Array("chassis-manager".utf8),

@@ -74,6 +74,8 @@ public struct BladeConfig: Sendable, Equatable {
         public var webSocket: String { runtimeDir + "/web.sock" }
         /// The web app's session key, written by the engine (derived from the cluster key).
         public var webKey: String { runtimeDir + "/web.key" }
+        /// The web app's site key, written by the engine (derived from `[site] key_file`).
+        public var siteKey: String { runtimeDir + "/site.key" }
         /// This blade's HTTPS certificate, its key, the chassis authority's certificate, and the
         /// notes the engine reads of them (the end; the end, the authority's digest and the names).
         public var tlsDir: String { stateDir + "/tls" }
@@ -222,6 +224,41 @@ public struct BladeConfig: Sendable, Equatable {
         public var persistentDir = "/var/lib/snmp"
     }
 
+    /// The other chassis of the site, each its own cluster, shown on the site page.
+    public struct Site: Sendable, Equatable {
+        /// The site's name on the site page (default: the chassis' own `site`).
+        public var name = ""
+        /// The secret every chassis of the site shares (hex, like the cluster key); needed once
+        /// any other chassis is listed.
+        public var keyFile: String? = nil
+        /// How often the active manager asks every other chassis for its summary.
+        public var pollSeconds = 2.0
+        /// How long one question may take, per address.
+        public var timeoutMs = 1_000
+        public var chassis: [SiteChassis] = []
+    }
+
+    /// Another chassis of the site (`[[site_chassis]]`): its members' addresses (or a virtual
+    /// address), its plain HTTP port, where the summary is asked, and the HTTPS port browsers use.
+    public struct SiteChassis: Sendable, Equatable {
+        public var name: String
+        public var addresses: [String]
+        public var port: Int
+        public var httpsPort: Int
+
+        public init(name: String, addresses: [String], port: Int = 80, httpsPort: Int = 443) {
+            self.name = name
+            self.addresses = addresses
+            self.port = port
+            self.httpsPort = httpsPort
+        }
+
+        /// The origin a browser gives this chassis' pages at `address`.
+        public func origin(address: String) -> String {
+            httpsPort == 443 ? "https://\(address)" : "https://\(address):\(httpsPort)"
+        }
+    }
+
     public var file = ""
     public var blade = Blade()
     public var chassis = Chassis()
@@ -237,6 +274,7 @@ public struct BladeConfig: Sendable, Equatable {
     public var hooks = Hooks()
     public var access = Access()
     public var snmp = SNMP()
+    public var site = Site()
 
     public init() {}
 
@@ -262,7 +300,7 @@ public struct BladeConfig: Sendable, Equatable {
         config.file = file
         let reader = Reader(file: file, document: document)
         try reader.checkKnownTables(["blade", "chassis", "paths", "web", "hardware", "history", "sampling", "cluster",
-                                     "hooks", "access", "snmp"], arrays: ["member"])
+                                     "hooks", "access", "snmp", "site"], arrays: ["member", "site_chassis"])
 
         try reader.table("blade", known: ["name", "address", "slot"]) { t in
             config.blade.name = try t.string("name", default: config.blade.name, pattern: .name)
@@ -410,6 +448,41 @@ public struct BladeConfig: Sendable, Equatable {
             }
             config.snmp.informSinks = sinks
             config.snmp.persistentDir = try t.string("persistent_dir", default: config.snmp.persistentDir, pattern: .path)
+        }
+        try reader.table("site", known: ["name", "key_file", "poll_seconds", "timeout_ms"]) { t in
+            config.site.name = try t.string("name", default: "")
+            let key = try t.string("key_file", default: "", pattern: .pathOrEmpty)
+            config.site.keyFile = key.isEmpty ? nil : key
+            config.site.pollSeconds = try t.double("poll_seconds", default: config.site.pollSeconds, range: 0.5...300)
+            config.site.timeoutMs = try t.int("timeout_ms", default: config.site.timeoutMs, range: 50...30_000)
+        }
+        let siteChassis = reader.array("site_chassis")
+        if siteChassis.count > 64 {
+            throw ConfigError(file: file, line: siteChassis[64].line, message: "a site lists at most 64 other chassis")
+        }
+        for item in siteChassis {
+            let t = TableReader(file: file, table: item, name: "[[site_chassis]]")
+            try t.checkKnown(["name", "addresses", "port", "https_port"])
+            let other = SiteChassis(name: try t.string("name", default: nil, pattern: .name),
+                                    addresses: try t.strings("addresses", pattern: .ipv4),
+                                    port: try t.int("port", default: 80, range: 1...65535),
+                                    httpsPort: try t.int("https_port", default: 443, range: 1...65535))
+            if other.addresses.isEmpty { throw t.fail("addresses", "[[site_chassis]] '\(other.name)' needs 'addresses'") }
+            if config.site.chassis.contains(where: { $0.name == other.name }) {
+                throw ConfigError(file: file, line: item.line, message: "site chassis '\(other.name)' is listed twice")
+            }
+            config.site.chassis.append(other)
+        }
+        if !config.site.chassis.isEmpty {
+            if config.site.keyFile == nil {
+                throw ConfigError(file: file, line: document.tables["site"]?.line ?? siteChassis.first?.line ?? 0,
+                                  message: "other chassis of the site ([[site_chassis]]) need [site] key_file, the site's shared key")
+            }
+            // The ID travels in the site's credentials and tickets, whose fields '.' separates.
+            if config.chassis.id.contains(".") {
+                throw ConfigError(file: file, line: document.tables["chassis"]?.lines["id"] ?? 0,
+                                  message: "a chassis of a site needs an id without '.'")
+            }
         }
         for item in reader.array("member") {
             let t = TableReader(file: file, table: item, name: "[[member]]")

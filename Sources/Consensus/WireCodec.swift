@@ -1,3 +1,4 @@
+import Plumbing
 /// Why bytes did not decode.
 public enum DecodeError: Error, Equatable, Sendable {
     /// The input ended before the value did.
@@ -36,14 +37,7 @@ struct ByteWriter {
 
     mutating func byte(_ value: UInt8) { bytes.append(value) }
 
-    mutating func varint(_ value: UInt64) {
-        var rest = value
-        while rest >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-            rest >>= 7
-        }
-        bytes.append(UInt8(rest))
-    }
+    mutating func varint(_ value: UInt64) { Varint.append(value, to: &bytes) }
 
     /// Writes a non-negative integer.
     mutating func count(_ value: Int) {
@@ -73,16 +67,12 @@ struct ByteReader {
     }
 
     mutating func varint() throws(DecodeError) -> UInt64 {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let next = try byte()
-            // The tenth byte may only carry the top bit of a 64-bit value.
-            if shift == 63 && next > 1 { throw .invalidNumber }
-            value |= UInt64(next & 0x7f) << shift
-            if next & 0x80 == 0 { return value }
-            shift += 7
-            if shift > 63 { throw .invalidNumber }
+        do {
+            return try Varint.read(bytes, at: &offset)
+        } catch .truncated {
+            throw .truncated
+        } catch {
+            throw .invalidNumber
         }
     }
 

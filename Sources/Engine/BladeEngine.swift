@@ -78,6 +78,7 @@ final class BladeEngine {
     var notifications: NotificationService?
 
     init(config: BladeConfig, store: StoreWriter, coordinator: Coordinator, collectors: CollectorSet?, logger: Logger) throws {
+        startedAt = coordinator.clock.wallSeconds()
         self.config = config
         self.store = store
         self.logger = logger
@@ -518,7 +519,7 @@ final class BladeEngine {
         }
     }
 
-    private let startedAt = StoreReader.wallClock()
+    private let startedAt: Double
 
     /// Evaluates one reading against the thresholds in force; on the active manager a transition
     /// becomes a proposal to the replicated alert log.

@@ -16,6 +16,7 @@ import Metrics
 import Model
 import NIOCore
 import Store
+import Plumbing
 
 /// The chassis' own certificate authority and this blade's HTTPS certificate.
 ///
@@ -47,7 +48,10 @@ final class CertificateService {
     private var proposing = false
     private var expiryNotedAt = -Double.infinity
 
-    init(config: BladeConfig, store: StoreWriter, loop: EventLoop, logger: Logger) {
+    private let clock: HostClock
+
+    init(config: BladeConfig, store: StoreWriter, loop: EventLoop, logger: Logger, clock: HostClock) {
+        self.clock = clock
         self.config = config
         self.store = store
         self.loop = loop
@@ -98,7 +102,7 @@ final class CertificateService {
                         self.proposing = false
                         return
                     }
-                    propose(.setCertificateAuthority(certificatePEM: certificate, sealedKey: sealed, at: StoreReader.wallClock())) {
+                    propose(.setCertificateAuthority(certificatePEM: certificate, sealedKey: sealed, at: self.clock.wallSeconds())) {
                         [weak self] response in
                         self?.proposing = false
                         if !response.ok {

@@ -28,12 +28,12 @@ enum ClusterDiscovery {
     }
 
     /// The cluster view served by the member at `address:port`.
-    static func fetch(address: String, port: Int, clusterKey: [UInt8]) throws -> ClusterView {
+    static func fetch(address: String, port: Int, clusterKey: [UInt8], clock: HostClock = .system) throws -> ClusterView {
         var host = address
         var hostPort = port
         let webKey = WebKeyFile.webKey(clusterKey)
         for _ in 0...redirectsMax {
-            let credential = MemberCredential.make(webKey: webKey, seconds: Int64(StoreReader.wallClock()))
+            let credential = MemberCredential.make(webKey: webKey, seconds: Int64(clock.wallSeconds()))
             let reply: HTTPGet.Reply
             do {
                 reply = try HTTPGet.get(host: host, port: hostPort, path: "/api/v1/cluster",

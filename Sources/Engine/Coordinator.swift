@@ -1,5 +1,6 @@
 import Config
 import Consensus
+import EngineCore
 import Control
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -14,6 +15,7 @@ import Model
 import NIOCore
 import Store
 import Transport
+import Plumbing
 
 /// Drives the pure `Consensus` core with real time and a real network: ticks from the host's
 /// monotonic clock, messages over the authenticated transport, its state persisted (fsynced)
@@ -43,32 +45,44 @@ final class Coordinator {
     private var peersByID: [MemberID: Peer]
     private var idsByName: [String: MemberID]
     let consensusConfig: Consensus.Config
-    private let tickNanoseconds: UInt64
-    private let startNanoseconds: UInt64
+    private var tickNanoseconds: UInt64 { lease.tickNanoseconds }
+    private var startNanoseconds: UInt64 { lease.startNanoseconds }
     /// The next wake of the clock, and when it is due (monotonic nanoseconds).
     private var wakeTask: Scheduled<Void>?
     private var wakeAtNanoseconds: UInt64 = .max
     private var running = false
-    /// The lease as a deadline on the host's monotonic clock; 0 when not active.
-    private(set) var leaseDeadlineNanoseconds: UInt64 = 0
+    /// The core's lease on the host's monotonic clock, and what of it was published for the web
+    /// app (`LeasePublication`, the same code the simulator runs).
+    private(set) var lease: LeasePublication
+    var leaseDeadlineNanoseconds: UInt64 { lease.deadlineNanoseconds }
     private(set) var noActiveReason: NoActiveReason?
     private(set) var appliedIndex: Int
     private var pending: [Int: PendingProposal] = [:]
     /// Called with each committed command, inside the transaction that records it as applied.
     var apply: (ClusterCommand, Int) throws -> ControlResponse = { _, _ in ControlResponse(ok: true) }
-    /// Called after the configuration was replaced by a snapshot from the leader.
-    var restored: () -> Void = {}
-    /// Called on every change of role or leader, after it was logged.
-    var roleChanged: (RoleChange) -> Void = { _ in }
-    /// Called, before anything of the `Ready` is sent, when this blade's lease shrank or ended:
-    /// the engine must publish it at once, so that its web app stops answering as active before
-    /// a successor can be elected (a hand-over completes in milliseconds, less than a publish
-    /// interval).
-    var publishNow: () -> Void = {}
-    /// Called when a member was added or removed.
-    var membersChanged: () -> Void = {}
-    /// Called with another blade's metrics batch.
-    var metricsReceived: (String, MetricsBatch) -> Void = { _, _ in }
+    /// What the coordinator tells the engine, one way (it never waits for an answer), in the
+    /// order it happened. `apply` is the one call it makes and waits for: the state machine.
+    enum Event {
+        /// The coordinator failed (it stopped); the engine stops, and `main` exits 70.
+        case failed(Failure)
+        /// The configuration was replaced by a snapshot from the leader.
+        case restored
+        /// Publish role and lease now: before anything of the `Ready` is sent when this blade's
+        /// lease shrank or ended (so that its web app stops answering as active before a successor
+        /// can be elected), and after it was applied when the lease was gained or the role changed
+        /// (`LeasePublication`).
+        case publishNow
+        /// A change of role or leader, after it was logged.
+        case roleChanged(RoleChange)
+        /// A member was added or removed.
+        case membersChanged
+        /// Another blade's metrics batch.
+        case metricsReceived(sender: String, batch: MetricsBatch)
+        /// The clock woke (at least every `wakeIntervalMaxMs`): the engine publishes on some wakes.
+        case clockWoke
+    }
+
+    var events: (Event) -> Void = { _ in }
     private let decoder = JSONDecoder()
     private let encoder = JSONEncoder()
     /// Malformed payloads from authenticated peers (a version mismatch, a bug), for `/metrics`.
@@ -86,8 +100,6 @@ final class Coordinator {
     /// 50 ms wake (NIO's timer work) was about a tenth of an idle engine's CPU time in perf, and most
     /// of its wakes found nothing due.
     static let wakeIntervalMaxMs = 100
-    /// Called after every wake of the clock (the engine publishes its state on some of them).
-    var clockWoke: () -> Void = {}
 
     /// How long a proposal may wait for its commit before the caller is told to retry.
     static let proposalTimeoutNanoseconds: UInt64 = 5_000_000_000
@@ -107,7 +119,12 @@ final class Coordinator {
         return config.members
     }
 
-    init(config: BladeConfig, store: StoreWriter, key: [UInt8]?, witness: Bool, loop: EventLoop, logger: Logger) throws {
+    /// Every reading of the time (the core's ticks, the lease, proposals' deadlines, last-heard times).
+    let clock: HostClock
+
+    init(config: BladeConfig, store: StoreWriter, key: [UInt8]?, witness: Bool, loop: EventLoop, logger: Logger,
+         clock: HostClock = .system) throws {
+        self.clock = clock
         self.config = config
         self.store = store
         self.logger = logger
@@ -129,8 +146,8 @@ final class Coordinator {
         idsByName = ids
         // The engine's heartbeat interval and preference stagger (see `Config.engine`).
         consensusConfig = Consensus.Config.engine
-        tickNanoseconds = UInt64(consensusConfig.tickIntervalMs) * 1_000_000
-        startNanoseconds = StoreReader.monotonicNanoseconds()
+        lease = LeasePublication(startNanoseconds: clock.monotonicNanoseconds(),
+                                 tickNanoseconds: UInt64(consensusConfig.tickIntervalMs) * 1_000_000)
 
         let records = try store.loadConsensus()
         let limits = consensusConfig.limits
@@ -184,7 +201,7 @@ final class Coordinator {
         }
         let changed = Set(peers.values.map(\.member.name)) != Set(peersByID.values.map(\.member.name))
         peersByID = peers
-        if changed { membersChanged() }
+        if changed { events(.membersChanged) }
         idsByName = Dictionary(peers.map { ($0.value.member.name, $0.key) }, uniquingKeysWith: { first, _ in first })
         transport?.setPeers(peers.values.map { PeerEndpoint(name: $0.member.name, host: $0.member.address, port: $0.member.port) })
     }
@@ -246,7 +263,7 @@ final class Coordinator {
     /// Cheap when a wake at least as early is already scheduled (the common case after a message).
     private func scheduleWake() {
         guard running else { return }
-        let now = StoreReader.monotonicNanoseconds()
+        let now = clock.monotonicNanoseconds()
         let deadline = startNanoseconds + UInt64(max(0, node.nextDeadlineTick)) * tickNanoseconds
         let wanted = min(deadline, now + UInt64(Self.wakeIntervalMaxMs) * 1_000_000)
         if wakeTask != nil, wakeAtNanoseconds <= wanted { return }
@@ -261,7 +278,7 @@ final class Coordinator {
         wakeTask = nil
         wakeAtNanoseconds = .max
         advanceClock()
-        clockWoke()
+        events(.clockWoke)
         scheduleWake()
     }
 
@@ -277,7 +294,7 @@ final class Coordinator {
     /// Ticks the core up to the monotonic clock. After a pause (SIGSTOP, a stall) this delivers
     /// every missed tick at once, so that an old lease is seen to have expired before anything else.
     private func advanceClock() {
-        let elapsed = StoreReader.monotonicNanoseconds() - startNanoseconds
+        let elapsed = clock.monotonicNanoseconds() - startNanoseconds
         let due = Int(elapsed / tickNanoseconds) - node.now
         if due > 0 { handle(node.advance(ticks: due)) }
         expireProposals()
@@ -306,7 +323,7 @@ final class Coordinator {
                 malformedPayloads += 1
                 return
             }
-            metricsReceived(sender, batch)
+            events(.metricsReceived(sender: sender, batch: batch))
         }
     }
 
@@ -341,7 +358,7 @@ final class Coordinator {
             if let appended = ready.appended {
                 pending[appended.index] = PendingProposal(
                     term: appended.term,
-                    deadlineNanoseconds: StoreReader.monotonicNanoseconds() + Self.proposalTimeoutNanoseconds,
+                    deadlineNanoseconds: clock.monotonicNanoseconds() + Self.proposalTimeoutNanoseconds,
                     completion: completion)
             }
             handle(ready)
@@ -363,7 +380,7 @@ final class Coordinator {
 
     private func expireProposals() {
         guard !pending.isEmpty else { return }
-        let now = StoreReader.monotonicNanoseconds()
+        let now = clock.monotonicNanoseconds()
         for (index, proposal) in pending where proposal.deadlineNanoseconds < now {
             pending.removeValue(forKey: index)
             proposal.completion(.failure("not committed in time (no quorum?); retry", code: 503))
@@ -401,8 +418,6 @@ final class Coordinator {
     }
 
     private(set) var failure: Failure?
-    /// Called once, on the loop, when the coordinator fails.
-    var failed: (Failure) -> Void = { _ in }
 
     private func fail(_ what: String, _ error: Error, metadata: Logger.Metadata = [:]) {
         guard failure == nil else { return }
@@ -410,7 +425,7 @@ final class Coordinator {
         self.failure = failure
         logger.critical("\(what); stopping", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         wakeTask?.cancel()
-        failed(failure)
+        events(.failed(failure))
     }
 
     /// Persist, then send, then apply: the order the core requires. Nothing more happens once
@@ -430,12 +445,9 @@ final class Coordinator {
         if let snapshot = ready.snapshot, ready.snapshotIsFromLeader {
             guard restore(from: snapshot) else { return }
         }
-        let deadline = ready.leaseDeadlineTick.map { startNanoseconds + UInt64(max(0, $0)) * tickNanoseconds } ?? 0
-        let reduced = deadline < leaseDeadlineNanoseconds
-        let gained = deadline > 0 && leaseDeadlineNanoseconds == 0
-        leaseDeadlineNanoseconds = deadline
+        let publication = lease.take(ready)
         noActiveReason = ready.noActiveReason
-        if reduced { publishNow() }
+        if publication.beforeSending { events(.publishNow) }
         if let transport {
             for message in ready.messages {
                 guard let peer = peersByID[message.to] else { continue }
@@ -450,11 +462,11 @@ final class Coordinator {
                 "from": "\(change.oldRole.rawValue)", "to": "\(change.newRole.rawValue)", "term": "\(change.term)",
                 "leader": "\(change.leader.flatMap { peersByID[$0]?.member.name } ?? "none")",
             ])
-            roleChanged(change)
+            events(.roleChanged(change))
         }
         // A new active manager, or a new one to redirect to, is published at once: the failover
         // an operator sees ends when the web apps know.
-        if gained || !ready.roleChanges.isEmpty { publishNow() }
+        if publication.afterApplying { events(.publishNow) }
         if let wanted = ready.snapshotWanted {
             compact(wanted)
         }
@@ -470,7 +482,7 @@ final class Coordinator {
             appliedIndex = snapshot.index
             refreshEndpoints()
             logger.notice("configuration installed from the active manager's snapshot", metadata: ["index": "\(snapshot.index)"])
-            restored()
+            events(.restored)
         } catch {
             if snapshot.data.isEmpty {
                 appliedIndex = max(appliedIndex, snapshot.index)
@@ -520,7 +532,7 @@ final class Coordinator {
     private func compact(_ wanted: Int) {
         let index = min(wanted, appliedIndex)
         guard index > node.snapshot.index else { return }
-        let now = StoreReader.monotonicNanoseconds()
+        let now = clock.monotonicNanoseconds()
         guard now >= compactionRetryAt else { return }
         do {
             let data = Array(try encoder.encode(try store.exportConfiguration()))
@@ -536,7 +548,7 @@ final class Coordinator {
     // MARK: Views
 
     var isActive: Bool {
-        node.isActive(atTick: node.now) && StoreReader.monotonicNanoseconds() < leaseDeadlineNanoseconds
+        lease.holds(coreActive: node.isActive(atTick: node.now), now: clock.monotonicNanoseconds())
     }
 
     var activeMember: Peer? { node.leader.flatMap { peersByID[$0] } }
@@ -558,7 +570,7 @@ final class Coordinator {
 
     func engineState() -> StoreWriter.EngineState {
         let status = node.status
-        let nowWall = StoreReader.wallClock()
+        let nowWall = clock.wallSeconds()
         let tickSeconds = Double(consensusConfig.tickIntervalMs) / 1000
         let heardWindow = consensusConfig.electionTimeoutTicks
         var members: [ClusterMember] = []
@@ -597,7 +609,8 @@ final class Coordinator {
             blade: config.blade.name, address: config.blade.address, slotID: config.blade.slot, role: role,
             term: UInt64(max(0, status.term)), activeAddress: leader?.member.address,
             activeURL: leader.map { url(of: $0.member) },
-            leaseDeadlineNanoseconds: role == .active ? leaseDeadlineNanoseconds : 0, cluster: cluster)
+            leaseDeadlineNanoseconds: lease.published(active: role == .active, now: clock.monotonicNanoseconds()),
+            cluster: cluster)
     }
 
     var counters: (transport: PeerCounters?, core: Stats, malformedPayloads: Int) {

@@ -9,10 +9,11 @@ import Glibc
 #endif
 import Metrics
 import Store
+import Plumbing
 
 /// Builds this blade's collectors from its configuration.
 enum EngineCollectors {
-    static func make(config: BladeConfig) -> CollectorSet {
+    static func make(config: BladeConfig, clock: HostClock) -> CollectorSet {
         let hardware = config.hardware
         var identity = ConfiguredIdentity(serial: hardware.serial.isEmpty ? nil : hardware.serial,
                                           model: hardware.model.isEmpty ? nil : hardware.model,
@@ -28,8 +29,8 @@ enum EngineCollectors {
             simulationSeed: UInt64(config.blade.slot) &* 7_919 &+ 17)
         settings.certificateExpiryPath = config.paths.certificateNotAfter
         settings.filesystems = FilesystemSelection(include: hardware.filesystemsInclude, exclude: hardware.filesystemsExclude)
-        settings.wallClock = { StoreReader.wallClock() }
-        return CollectorSet(settings: settings)
+        settings.wallClock = clock.wallSeconds
+        return CollectorSet(settings: settings, clock: clock.monotonicSeconds)
     }
 
     /// The serial number of a simulated module that replaced the original (`chassisctl demo

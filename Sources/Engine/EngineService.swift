@@ -23,11 +23,10 @@ import Transport
 /// timers per group, the publish, report and prune timers, the control socket, role hooks, the
 /// fence poll, and a graceful stop on SIGTERM or SIGINT.
 final class EngineService {
-    /// How often the role and lease are published for the web app. The published deadline is the
-    /// one the core computed, so publishing late only makes the web app stop answering earlier;
-    /// the interval must stay well below the lease (470 ms) so that a healthy active manager's
-    /// published lease never lapses between two publications. A shrinking lease is published at once.
-    static let publishIntervalMs: UInt64 = 90 // on the coordinator's wakes: about every 100 ms
+    // The role and lease are published for the web app on the coordinator's wakes every
+    // `LeasePublication.publishIntervalNanoseconds` (90 ms, well below the 470 ms lease, so that a
+    // healthy active manager's published lease never lapses between two publications), and at
+    // once when the lease shrinks (before any message is sent), is gained, or the role changes.
     static let reportCheckIntervalMs: Int64 = 500
     static let pruneIntervalSeconds: Int64 = 60
     /// Minute aggregates trail the samples by at most this (they only show in windows over an hour).
@@ -61,7 +60,16 @@ final class EngineService {
 
     /// Opens the store and builds the coordinator and the engine (on the loop, which owns them);
     /// `run` wires and starts them.
-    init(config: BladeConfig, witness: Bool, logger: Logger) throws {
+    /// Every reading of the time, handed to each service the engine starts.
+    let clock: HostClock
+
+    /// A graceful stop hands over and waits (at most 300 ms) for the `roleChanged` event that
+    /// names another leader, so that the hand-over's message leaves before the transport closes.
+    private var awaitingHandOver = false
+    private let handedOver = DispatchSemaphore(value: 0)
+
+    init(config: BladeConfig, witness: Bool, logger: Logger, clock: HostClock = .system) throws {
+        self.clock = clock
         self.config = config
         self.witness = witness
         self.logger = logger
@@ -70,97 +78,105 @@ final class EngineService {
         try FileManager.default.createDirectory(atPath: config.paths.stateDir, withIntermediateDirectories: true)
         let key = try config.cluster.keyFile.map { try PeerCodec.loadKey(path: $0) }
         try WebKeyFile.write(config: config, clusterKey: key)
+        try SiteKeyFile.write(config: config)
         let store = try StoreWriter(configDatabase: config.paths.configDatabase, metricsDatabase: config.paths.metricsDatabase)
         if let reason = store.rebuiltMetrics {
             logger.warning("the metrics database did not open or check: set aside as metrics.db.broken and started anew",
                            metadata: ["error": "\(reason)"])
         }
-        let collectors = witness ? nil : EngineCollectors.make(config: config)
+        let collectors = witness ? nil : EngineCollectors.make(config: config, clock: clock)
         for problem in collectors?.setupErrors ?? [] {
             logger.warning("collector setup", metadata: ["problem": "\(problem)"])
         }
         let loop = group.next()
         let (coordinator, engine) = try loop.submit {
-            let coordinator = try Coordinator(config: config, store: store, key: key, witness: witness, loop: loop, logger: logger)
+            let coordinator = try Coordinator(config: config, store: store, key: key, witness: witness, loop: loop, logger: logger,
+                                              clock: clock)
             let engine = try BladeEngine(config: config, store: store, coordinator: coordinator, collectors: collectors, logger: logger)
             return (coordinator, engine)
         }.wait()
         (self.store, self.key, self.coordinator, self.engine) = (store, key, coordinator, engine)
-        hooks = HookRunner(config: config, logger: logger)
+        hooks = HookRunner(config: config, logger: logger, clock: clock)
     }
 
     func run() throws {
-        let (store, key, coordinator, engine) = (self.store, self.key, self.coordinator, self.engine)
+        let (store, key, coordinator, engine, clock) = (self.store, self.key, self.coordinator, self.engine, self.clock)
         try loop.submit {
             coordinator.apply = { [unowned engine] command, index in try engine.apply(command, index: index) }
-            coordinator.failed = { [unowned self] failure in
-                self.failure = failure
-                self.stopped.signal()
-            }
             let logger = self.logger
+            var checkCertificates: (() -> Void)?
             if !self.witness {
                 let notifications = NotificationService(
                     config: self.config, store: store, rootSecret: try WebKeyFile.rootSecret(config: self.config, clusterKey: key),
-                    loop: self.loop, logger: self.logger)
+                    loop: self.loop, logger: self.logger, clock: self.clock)
                 notifications.isActive = { [unowned coordinator] in coordinator.isActive }
                 notifications.propose = { [unowned coordinator] command, completion in coordinator.propose(command, completion: completion) }
                 engine.notifications = notifications
                 engine.eventsChanged = { [unowned self] in
-                    self.loop.execute { notifications.tick(now: StoreReader.wallClock()) }
+                    self.loop.execute { notifications.tick(now: clock.wallSeconds()) }
                 }
                 self.housekeeping.append(self.loop.scheduleRepeatedTask(
                     initialDelay: .milliseconds(Self.notifyIntervalMs), delay: .milliseconds(Self.notifyIntervalMs)) { _ in
-                    notifications.tick(now: StoreReader.wallClock())
+                    notifications.tick(now: clock.wallSeconds())
                 })
                 let power = PowerService(config: self.config, unfinished: { [unowned engine] in engine.powerBySlot.values.flatMap(\.pending) },
-                                         coordinator: coordinator, loop: self.loop, logger: self.logger)
-                engine.powerChanged = { [unowned self] in self.loop.execute { power.pass(now: StoreReader.wallClock()) } }
+                                         coordinator: coordinator, loop: self.loop, logger: self.logger, clock: self.clock)
+                engine.powerChanged = { [unowned self] in self.loop.execute { power.pass(now: clock.wallSeconds()) } }
                 self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-                    power.pass(now: StoreReader.wallClock())
+                    power.pass(now: clock.wallSeconds())
                 })
             }
-            coordinator.restored = { [unowned engine] in
-                do { try engine.reloadConfiguration() } catch { logger.error("reload failed", metadata: ["error": "\(error)"]) }
-                engine.notifications?.reload()
-            }
-            // A change of role is published at once, and its hook runs at once too (not at the
-            // next periodic publication, up to 90 ms later).
-            coordinator.publishNow = { [unowned self, unowned engine] in self.hooks.observe(engine.publish(now: StoreReader.wallClock())) }
-            coordinator.membersChanged = { [unowned engine] in engine.sendFullBatchesNext() }
-            coordinator.roleChanged = { [unowned engine] _ in engine.sendFullBatchesNext() }
-            coordinator.metricsReceived = { [unowned engine] sender, batch in
-                engine.received(batch, from: sender, now: StoreReader.wallClock())
-            }
-            engine.reschedule = { [unowned self] _ in self.scheduleSampling(after: StoreReader.wallClock()) }
+            engine.reschedule = { [unowned self] _ in self.scheduleSampling(after: clock.wallSeconds()) }
             if !self.witness {
-                let certificates = CertificateService(config: self.config, store: store, loop: self.loop, logger: self.logger)
+                let certificates = CertificateService(config: self.config, store: store, loop: self.loop, logger: self.logger,
+                                                      clock: self.clock)
                 let check = { [unowned coordinator] in
-                    certificates.check(isActive: coordinator.isActive, now: StoreReader.wallClock(),
+                    certificates.check(isActive: coordinator.isActive, now: clock.wallSeconds(),
                                        propose: { command, completion in coordinator.propose(command, completion: completion) })
                 }
                 engine.certificatesChanged = { self.loop.execute { check() } }
-                // A new active manager creates the chassis' authority at once if there is none.
-                coordinator.roleChanged = { [unowned engine] _ in
-                    engine.sendFullBatchesNext()
-                    self.loop.execute { check() }
-                }
+                checkCertificates = check
                 check()
                 self.housekeeping.append(self.loop.scheduleRepeatedTask(
                     initialDelay: .seconds(1), delay: .seconds(Self.certificateCheckIntervalSeconds)) { _ in check() })
             }
+            // What the coordinator tells, one way, in the order it happened.
+            coordinator.events = { [unowned self, unowned engine, unowned coordinator] event in
+                switch event {
+                case .failed(let failure):
+                    self.failure = failure
+                    self.stopped.signal()
+                case .restored:
+                    do { try engine.reloadConfiguration() } catch { logger.error("reload failed", metadata: ["error": "\(error)"]) }
+                    engine.notifications?.reload()
+                case .publishNow:
+                    // A change of role is published at once, and its hook runs at once too (not
+                    // at the next periodic publication, up to 90 ms later).
+                    self.hooks.observe(engine.publish(now: clock.wallSeconds()))
+                case .roleChanged(let change):
+                    engine.sendFullBatchesNext()
+                    // A graceful stop waits for this: another blade leads.
+                    if self.awaitingHandOver, let leader = change.leader, leader != coordinator.me {
+                        self.awaitingHandOver = false
+                        self.handedOver.signal()
+                    }
+                    // A new active manager creates the chassis' authority at once if there is none.
+                    if let checkCertificates { self.loop.execute { checkCertificates() } }
+                case .membersChanged:
+                    engine.sendFullBatchesNext()
+                case .metricsReceived(let sender, let batch):
+                    engine.received(batch, from: sender, now: clock.wallSeconds())
+                case .clockWoke:
+                    guard coordinator.lease.periodicDue(now: clock.monotonicNanoseconds()) else { return }
+                    self.hooks.observe(engine.publish(now: clock.wallSeconds()))
+                    self.notifyState()
+                }
+            }
             try coordinator.start()
-            let now = StoreReader.wallClock()
+            let now = clock.wallSeconds()
             engine.publish(now: now)
             engine.sample(engine.activeGroups, now: now)
             self.scheduleSampling(after: now)
-            var publishedAt: UInt64 = 0
-            coordinator.clockWoke = { [unowned self, unowned engine] in
-                let now = StoreReader.monotonicNanoseconds()
-                guard now - publishedAt >= Self.publishIntervalMs * 1_000_000 else { return }
-                publishedAt = now
-                self.hooks.observe(engine.publish(now: StoreReader.wallClock()))
-                self.notifyState()
-            }
             if let interval = self.notifier?.watchdogIntervalMs {
                 // From the event loop: a loop that hangs stops the pings, and systemd restarts the engine.
                 self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(interval)) { _ in
@@ -169,7 +185,7 @@ final class EngineService {
             }
             self.housekeeping.append(self.loop.scheduleRepeatedTask(
                 initialDelay: .milliseconds(Self.reportCheckIntervalMs), delay: .milliseconds(Self.reportCheckIntervalMs)) { _ in
-                let now = StoreReader.wallClock()
+                let now = clock.wallSeconds()
                 engine.flushReplicated(now: now)
                 engine.checkReports(now: now)
             })
@@ -178,12 +194,12 @@ final class EngineService {
                 engine.aggregateMinutes()
             })
             self.housekeeping.append(self.loop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(5)) { _ in
-                engine.recordCounters(now: StoreReader.wallClock())
-                if !self.witness { engine.createFirstAdministrator(now: StoreReader.wallClock()) }
+                engine.recordCounters(now: clock.wallSeconds())
+                if !self.witness { engine.createFirstAdministrator(now: clock.wallSeconds()) }
             })
             self.housekeeping.append(self.loop.scheduleRepeatedTask(
                 initialDelay: .seconds(5), delay: .seconds(Self.pruneIntervalSeconds)) { _ in
-                engine.prune(now: StoreReader.wallClock())
+                engine.prune(now: clock.wallSeconds())
             })
             if let command = self.config.cluster.fenceCommand {
                 let poll = Int64(self.config.cluster.fencePollMs)
@@ -196,7 +212,7 @@ final class EngineService {
 
         try coordinator.transport?.start()
         try control.start(group: group) { [unowned self] request, actor, reply in
-            self.engine.handle(request, actor: actor, now: StoreReader.wallClock(), reply: reply)
+            self.engine.handle(request, actor: actor, now: clock.wallSeconds(), reply: reply)
         }
         logger.notice("engine started", metadata: [
             "address": "\(config.blade.address)", "slot": "\(config.blade.slot)", "witness": "\(witness)",
@@ -223,15 +239,11 @@ final class EngineService {
             // and waits (at most 300 ms) until another blade leads, so that the hand-over's
             // message is sent before the transport closes.
             let handing = (try? loop.submit { () -> Bool in
-                guard self.coordinator.isActive else { return false }
-                return self.coordinator.handOver(to: nil).ok
+                guard self.coordinator.isActive, self.coordinator.handOver(to: nil).ok else { return false }
+                self.awaitingHandOver = true
+                return true
             }.wait()) ?? false
-            let deadline = StoreReader.monotonicNanoseconds() + 300_000_000
-            while handing && StoreReader.monotonicNanoseconds() < deadline {
-                let led = (try? loop.submit { self.coordinator.node.leader != self.coordinator.me && self.coordinator.node.leader != nil }.wait()) ?? true
-                if led { break }
-                usleep(10_000)
-            }
+            if handing { _ = handedOver.wait(timeout: .now() + .milliseconds(300)) }
         }
         try? loop.submit {
             self.samplingTask?.cancel()
@@ -276,9 +288,9 @@ final class EngineService {
             nextDue[group] = due <= now ? now + interval : min(due, now + interval)
         }
         guard let next = nextDue.values.min() else { return }
-        let delay = Int64(max(0, (next - StoreReader.wallClock()) * 1000))
+        let delay = Int64(max(0, (next - clock.wallSeconds()) * 1000))
         samplingTask = loop.scheduleTask(in: .milliseconds(delay)) { [unowned self] in
-            let now = StoreReader.wallClock()
+            let now = clock.wallSeconds()
             let due = self.nextDue.filter { $0.value <= now + 0.05 }.map(\.key)
             for group in due {
                 let interval = Double(self.engine.intervalsMs[group] ?? group.defaultIntervalMs) / 1000

@@ -29,7 +29,10 @@ final class HookRunner {
     /// The hook running now: its shell's PID (its process group) and its event.
     private let running = Locked<(pid: pid_t, event: String)?>(nil)
 
-    init(config: BladeConfig, logger: Logger) {
+    private let clock: HostClock
+
+    init(config: BladeConfig, logger: Logger, clock: HostClock) {
+        self.clock = clock
         self.config = config
         self.logger = logger
     }
@@ -81,7 +84,7 @@ final class HookRunner {
             }
         }
         queue.async { [running] in
-            let started = StoreReader.monotonicNanoseconds()
+            let started = self.clock.monotonicNanoseconds()
             var spawned: pid_t = 0
             // A child the hook leaves in the background (arping) may keep the output pipe open:
             // the hook is done when its shell is, give or take 50 ms of output.
@@ -97,7 +100,7 @@ final class HookRunner {
             let ending = result.timedOut ? "killed after \(timeout) s" : "ended by a signal (superseded)"
             logger.notice("hook ran", metadata: [
                 "event": "\(event)", "term": "\(state.term)", "status": "\(status.map(String.init) ?? ending)",
-                "seconds": "\(Double((StoreReader.monotonicNanoseconds() - started) / 10_000_000) / 100)",
+                "seconds": "\(Double((self.clock.monotonicNanoseconds() - started) / 10_000_000) / 100)",
                 "output": "\(output.prefix(2_000))",
             ])
         }

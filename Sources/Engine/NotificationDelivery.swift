@@ -9,6 +9,7 @@ import Glibc
 import Metrics
 import Model
 import Notifications
+import Plumbing
 
 /// Sends notices to one target, blocking (the notification service calls it off the event loop):
 /// Alertmanager and mail through `curl` with its configuration on standard input (no secret in

@@ -13,6 +13,7 @@ import Model
 import NIOCore
 import Notifications
 import Store
+import Plumbing
 
 /// Tells the world outside the chassis what its event log says: run by the active manager only,
 /// on its event loop, with each target's sending on a queue of its own so that a slow mail
@@ -62,7 +63,10 @@ final class NotificationService {
     var isActive: () -> Bool = { false }
     var propose: (ClusterCommand, @escaping (ControlResponse) -> Void) -> Void = { _, _ in }
 
-    init(config: BladeConfig, store: StoreWriter, rootSecret: [UInt8], loop: EventLoop, logger: Logger) {
+    private let clock: HostClock
+
+    init(config: BladeConfig, store: StoreWriter, rootSecret: [UInt8], loop: EventLoop, logger: Logger, clock: HostClock) {
+        self.clock = clock
         self.config = config
         self.store = store
         self.loop = loop
@@ -280,7 +284,7 @@ final class NotificationService {
             loop.execute { [weak self] in
                 guard let self else { return }
                 self.inFlight.remove(id)
-                let finished = StoreReader.wallClock()
+                let finished = self.clock.wallSeconds()
                 if let problem {
                     let count = (self.failures[id] ?? 0) + 1
                     self.failures[id] = count

@@ -6,6 +6,7 @@ import Metrics
 import Model
 import NIOCore
 import Store
+import Plumbing
 
 /// Carries out the power and identify actions of the replicated log on the active manager.
 ///
@@ -34,8 +35,11 @@ final class PowerService {
     /// How long an action waits for the members it needs before it fails.
     static let majorityWaitSeconds = 30.0
 
+    private let clock: HostClock
+
     init(config: BladeConfig, unfinished: @escaping () -> [PowerActionRecord], coordinator: Coordinator, loop: EventLoop,
-         logger: Logger) {
+         logger: Logger, clock: HostClock) {
+        self.clock = clock
         self.config = config
         self.unfinished = unfinished
         self.coordinator = coordinator
@@ -114,7 +118,7 @@ final class PowerService {
     private func run(_ record: PowerActionRecord) {
         guard let template = record.action.isIdentify ? config.chassis.identifyCommand : config.chassis.powerCommand else {
             unrecorded[record.id] = (.failed, nil, "this blade (\(config.blade.name)) has no \(record.action.isIdentify ? "identify_command" : "power_command")")
-            pass(now: StoreReader.wallClock())
+            pass(now: self.clock.wallSeconds())
             return
         }
         running.insert(record.id)
@@ -132,9 +136,9 @@ final class PowerService {
                                                          "action": "\(record.action.rawValue)"])
         let logger = self.logger
         queue.async { [loop] in
-            let started = StoreReader.monotonicNanoseconds()
+            let started = self.clock.monotonicNanoseconds()
             let result = ShellCommand.run(command, environment: environment, timeoutSeconds: timeout)
-            let seconds = Double((StoreReader.monotonicNanoseconds() - started) / 1_000_000) / 1_000
+            let seconds = Double((self.clock.monotonicNanoseconds() - started) / 1_000_000) / 1_000
             let state: PowerActionState = result.status == 0 ? .succeeded : .failed
             var output = result.failure ?? result.text
             if result.timedOut { output += "\nkilled after \(Int(timeout)) s" }
@@ -144,7 +148,7 @@ final class PowerService {
                 guard let self else { return }
                 self.running.remove(record.id)
                 self.unrecorded[record.id] = (state, result.status.map(Int.init), output)
-                self.pass(now: StoreReader.wallClock())
+                self.pass(now: self.clock.wallSeconds())
             }
         }
     }

@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import ChassisKeys
 import Config
 
@@ -28,3 +31,25 @@ enum WebKeyFile {
         return try ChassisSecret.load(clusterKeyFile: nil, stateDir: config.paths.stateDir, create: true)
     }
 }
+
+/// The web app's site key (`site.key`, 64 hex digits, mode 0640), derived from `[site] key_file`
+/// when the configuration lists other chassis of the site: the web app signs and checks the
+/// site's questions, summaries and tickets with keys derived from it, and never reads the
+/// operator's key file. Without a site, a stale file from an earlier configuration is removed.
+enum SiteKeyFile {
+    static func write(config: BladeConfig) throws {
+        guard let keyFile = config.site.keyFile, !config.site.chassis.isEmpty else {
+            unlink(config.paths.siteKey)
+            return
+        }
+        let secret: [UInt8]
+        do {
+            secret = try ChassisSecret.clusterKey(path: keyFile)
+        } catch {
+            throw ChassisSecret.Problem("[site] key_file: \(error)")
+        }
+        let key = KeyDerivation.derive(from: secret, purpose: KeyDerivation.sitePurpose)
+        try ChassisSecret.writeAtomically(path: config.paths.siteKey, contents: Array((Hex.encode(key) + "\n").utf8), mode: 0o640)
+    }
+}
+

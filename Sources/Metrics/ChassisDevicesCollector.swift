@@ -7,6 +7,7 @@ import Foundation
 import Glibc
 #endif
 import Model
+import Plumbing
 
 /// Chassis-level devices: power supplies, chassis fans, the midplane temperature. Sampled by the
 /// active manager only and shown at chassis level (slot 0).
@@ -24,7 +25,7 @@ public final class ChassisDevicesCollector: Collector {
     public let name = "chassis.devices"
     public let group = SamplingGroup.sensors
     public let source: Source
-    private var generator: SeededGenerator
+    private var generator: SplitMix64
     private var values: [String: Double] = [:]
     private let run: (String) -> String?
 
@@ -61,9 +62,9 @@ public final class ChassisDevicesCollector: Collector {
         self.source = source
         self.run = run
         if case .simulated(_, let seed) = source {
-            generator = SeededGenerator(seed: seed)
+            generator = SplitMix64(seed: seed)
         } else {
-            generator = SeededGenerator(seed: 1)
+            generator = SplitMix64(seed: 1)
         }
     }
 

@@ -1,4 +1,5 @@
 import Model
+import Plumbing
 
 /// What the engine's configuration decides about sampling on this blade.
 public struct CollectorSettings: Sendable, Equatable {
@@ -86,7 +87,7 @@ public final class CollectorSet: @unchecked Sendable {
 
     /// Wraps given collectors (tests, or an engine with its own choice).
     public init(collectors: [Collector], simulator: SimulatedHardware? = nil, sensorsLibrary: SensorsLibrary? = nil,
-                setupErrors: [String] = [], clock: @escaping () -> Double = MonotonicClock.seconds) {
+                setupErrors: [String] = [], clock: @escaping () -> Double = HostClock.system.monotonicSeconds) {
         self.collectors = collectors
         self.simulator = simulator
         self.sensorsLibrary = sensorsLibrary
@@ -97,7 +98,7 @@ public final class CollectorSet: @unchecked Sendable {
     /// Builds the default collectors from settings. Never throws: a part that cannot start is
     /// reported in `setupErrors` and, for libsensors, as a collector that always fails, so that
     /// `collector.libsensors.success` shows 0.
-    public convenience init(settings: CollectorSettings, clock: @escaping () -> Double = MonotonicClock.seconds) {
+    public convenience init(settings: CollectorSettings, clock: @escaping () -> Double = HostClock.system.monotonicSeconds) {
         var errors: [String] = []
         var collectors: [Collector] = [
             CPUCollector(procRoot: settings.procRoot),

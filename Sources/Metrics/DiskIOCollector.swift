@@ -1,4 +1,5 @@
 import Model
+import Plumbing
 
 /// Cumulative counters of one block device from `/proc/diskstats`.
 public struct DiskCounters: Sendable, Equatable {
@@ -74,7 +75,7 @@ public final class DiskIOCollector: Collector {
     private var previous: (time: Double, counters: [String: DiskCounters])?
     private var descriptors = DescriptorCache()
 
-    public init(procRoot: String = "/proc", clock: @escaping () -> Double = MonotonicClock.seconds) {
+    public init(procRoot: String = "/proc", clock: @escaping () -> Double = HostClock.system.monotonicSeconds) {
         self.procRoot = procRoot
         self.path = procRoot + "/diskstats"
         self.clock = clock

@@ -1,4 +1,5 @@
 import Model
+import Plumbing
 
 /// Cumulative counters of one interface from `/proc/net/dev`.
 public struct InterfaceCounters: Sendable, Equatable {
@@ -62,7 +63,7 @@ public final class NetworkCollector: Collector {
     private var previous: (time: Double, counters: [String: InterfaceCounters])?
     private var descriptors = DescriptorCache()
 
-    public init(procRoot: String = "/proc", clock: @escaping () -> Double = MonotonicClock.seconds) {
+    public init(procRoot: String = "/proc", clock: @escaping () -> Double = HostClock.system.monotonicSeconds) {
         self.procRoot = procRoot
         self.path = procRoot + "/net/dev"
         self.clock = clock

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Plumbing
 
 /// A blade's sensor hardware, simulated as files that the real libsensors reads.
 ///
@@ -55,7 +56,7 @@ public final class SimulatedHardware {
 
         /// A plausible identity derived from a seed (a locally administered MAC address).
         public static func generated(seed: UInt64) -> Identity {
-            var generator = SeededGenerator(seed: seed ^ 0x1D_E7_17_1E)
+            var generator = SplitMix64(seed: seed ^ 0x1D_E7_17_1E)
             let serialNumber = generator.next() % 100_000_000
             let mac = (0..<5).map { _ in hex2(UInt8(truncatingIfNeeded: generator.next())) }
             let serial = String(serialNumber).leftPadded(to: 8, with: "0")
@@ -177,7 +178,7 @@ public final class SimulatedHardware {
     public private(set) var values: [String: Double] = [:]
     /// The load the last step used (after a `sim.cpu_load_percent` pin).
     public private(set) var lastLoadPercent: Double = 0
-    private var generator: SeededGenerator
+    private var generator: SplitMix64
     private let inletBaseCelsius: Double
     private let reader = BoundedFileReader(maximumBytes: 64 * 1024)
 
@@ -188,7 +189,7 @@ public final class SimulatedHardware {
         self.directory = directory
         self.seed = seed
         self.identity = identity ?? .generated(seed: seed)
-        self.generator = SeededGenerator(seed: seed)
+        self.generator = SplitMix64(seed: seed)
         self.inletBaseCelsius = inletCelsius
         try createLayout()
         try writeIdentity()
@@ -470,28 +471,6 @@ final class StagingCounter: @unchecked Sendable {
             value += 1
             return value
         }
-    }
-}
-
-/// SplitMix64: a small, fast, seeded generator. The simulation never touches global randomness.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform value in [0, 1).
-    public mutating func nextUnit() -> Double {
-        Double(next() >> 11) / Double(1 << 53)
     }
 }
 

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Plumbing
 
 /// The binary form of a metrics batch between blades.
 ///
@@ -107,14 +108,7 @@ extension MetricsBatch {
                             full: full == 1, values: values)
     }
 
-    private static func appendVarint(_ out: inout [UInt8], _ value: UInt64) {
-        var rest = value
-        while rest >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-            rest >>= 7
-        }
-        out.append(UInt8(rest))
-    }
+    private static func appendVarint(_ out: inout [UInt8], _ value: UInt64) { Varint.append(value, to: &out) }
 
     private static func appendDouble(_ out: inout [UInt8], _ value: Double) {
         withUnsafeBytes(of: value.bitPattern.littleEndian) { out += $0 }
@@ -137,15 +131,13 @@ extension MetricsBatch {
         }
 
         mutating func varint(maximum: UInt64 = .max) throws -> UInt64 {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                let next = try byte()
-                if shift == 63 && next > 1 { throw WireError(description: "number too large") }
-                value |= UInt64(next & 0x7F) << shift
-                if next & 0x80 == 0 { break }
-                shift += 7
-                if shift > 63 { throw WireError(description: "number too long") }
+            let value: UInt64
+            do {
+                value = try Varint.read(bytes, at: &offset)
+            } catch .truncated {
+                throw WireError(description: "truncated")
+            } catch {
+                throw WireError(description: "number too large")
             }
             guard value <= maximum else { throw WireError(description: "\(value) over the limit \(maximum)") }
             return value

@@ -1,3 +1,4 @@
+import Plumbing
 import Consensus
 
 /// Measures how many messages per second one core steps, beside two references measured in the

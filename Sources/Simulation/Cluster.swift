@@ -1,4 +1,6 @@
+import Plumbing
 import Consensus
+import EngineCore
 
 /// The stable storage of one simulated member: what survives a crash.
 struct SimDisk {
@@ -53,6 +55,10 @@ final class SimMember {
     /// The lease a crashed incarnation published, on the local clock; the web app would trust
     /// it until then, so the checker does too.
     var ghostLeaseEndLocalUs: Double = -1
+    /// The engine's publish path (the engine's own `LeasePublication`, on the local clock in
+    /// nanoseconds): what this member's web app trusts. Kept across a crash, since the web app
+    /// outlives its engine: it answers as active until the published deadline.
+    var lease: LeasePublication?
     var removed = false
     /// The core tick the earliest pending tick event is for (later events for other ticks are stale).
     var scheduledTickTarget = Int.max
@@ -88,6 +94,9 @@ public final class Cluster {
         /// Deliver ticks only at each core's next deadline (`Node.nextDeadlineTick`), catching its
         /// clock up before every message; equivalent to ticking every tick, and much faster.
         public var lazyTicks = true
+        /// The order of publishing the lease and sending (the engine's is `.shrinkBeforeSending`;
+        /// `.afterApplying` is for the test that shows the checker catches the other).
+        public var publication: LeasePublication.Order = .shrinkBeforeSending
         /// Creates the defaults.
         public init() {}
     }
@@ -196,9 +205,15 @@ public final class Cluster {
         sim.backlog = []
         sim.startLocalUs = sim.localUs(atRealUs: nowUs)
         sim.scheduledTickTarget = Int.max
+        // A new engine starts publishing from nothing; its web app kept the old publication.
+        var lease = LeasePublication(startNanoseconds: UInt64(sim.startLocalUs * 1_000), tickNanoseconds: UInt64(tickUs * 1_000),
+                                     order: options.publication)
+        if let previous = sim.lease { lease.inherit(publishedDeadlineNanoseconds: previous.publishedDeadlineNanoseconds) }
+        sim.lease = lease
         restoreApplication(sim, from: sim.disk.snapshot)
         handle(sim, node.ready())
         scheduleTick(sim, force: true)
+        schedulePublication(sim)
     }
 
     // MARK: Clocks
@@ -219,6 +234,52 @@ public final class Cluster {
         var realUs = Int(((localTarget - sim.offsetUs) / sim.rate).rounded(.up))
         while localTick(sim, atRealUs: realUs) < target { realUs += 1 }
         queue.push(.tick(slot: sim.slot, incarnation: sim.incarnation, target: target), at: max(realUs, nowUs))
+    }
+
+    // MARK: The publish path
+
+    /// The next periodic publication: the engine publishes on its clock's wakes (at most 100 ms
+    /// apart) once the interval has passed. The wake's lateness differs by member, and draws
+    /// nothing from the schedule's randomness (the golden scenarios stay as they were).
+    func schedulePublication(_ sim: SimMember) {
+        let intervalUs = Int(LeasePublication.publishIntervalNanoseconds / 1_000)
+        let lateUs = (sim.slot * 3_719 + sim.incarnation * 1_237) % 10_000
+        queue.push(.publish(slot: sim.slot, incarnation: sim.incarnation), at: nowUs + intervalUs + lateUs)
+    }
+
+    /// The local clock of `sim` in nanoseconds, as its engine and web app read it.
+    func localNanoseconds(_ sim: SimMember, atRealUs realUs: Int? = nil) -> UInt64 {
+        UInt64(max(0, sim.localUs(atRealUs: realUs ?? nowUs) * 1_000))
+    }
+
+    /// The engine of `sim` publishes its role and lease: active when its core is active and its
+    /// lease holds, as `Coordinator.roleName` decides.
+    func publish(_ sim: SimMember) {
+        guard let node = sim.node, var lease = sim.lease else { return }
+        let now = localNanoseconds(sim)
+        let active = lease.holds(coreActive: node.isActive(atTick: localTick(sim, atRealUs: nowUs)), now: now)
+        lease.published(active: active, now: now)
+        sim.lease = lease
+        if trace != nil {
+            note("\(sim.member.id) publishes " + (active ? "active until \(formatMs(Int(Double(lease.publishedDeadlineNanoseconds) / 1_000 - sim.offsetUs)))" : "not active"))
+        }
+        if active { checkWebApps(newlyActive: sim) }
+    }
+
+    /// True when `slot`'s web app answers as the active manager at real time `realUs`: the last
+    /// publication of its engine (crashed or not) says active until a deadline not yet passed.
+    public func webAppActive(_ slot: Int, atRealUs realUs: Int? = nil) -> Bool {
+        let sim = members[slot]
+        guard let lease = sim.lease else { return false }
+        return lease.webAppAnswersAsActive(now: localNanoseconds(sim, atRealUs: realUs))
+    }
+
+    /// A web app starts answering as active only at a publication, so checking there finds every
+    /// overlap of two web apps' answering periods.
+    func checkWebApps(newlyActive sim: SimMember) {
+        for other in members where other.slot != sim.slot && webAppActive(other.slot) {
+            violation("two web apps answer as the active manager at once: \(sim.member.id) and \(other.member.id)")
+        }
     }
 
     /// True when `slot` counts as the active manager at real time `realUs`: its core says so at
@@ -301,6 +362,20 @@ public final class Cluster {
             scheduleTick(sim, force: true)
         case let .action(index):
             actions[index]()
+        case let .publish(slot, incarnation):
+            let sim = members[slot]
+            guard sim.incarnation == incarnation, let node = sim.node else { return }
+            // A paused engine publishes nothing; its web app keeps the last publication.
+            if !sim.isPaused, let lease = sim.lease, lease.periodicDue(now: localNanoseconds(sim)) {
+                catchUp(sim, node)
+                if sim.node === node { publish(sim) }
+            }
+            if sim.node === node { schedulePublication(sim) }
+        case let .publishApplied(slot, incarnation):
+            let sim = members[slot]
+            guard sim.incarnation == incarnation, let node = sim.node, !sim.isPaused else { return }
+            catchUp(sim, node)
+            if sim.node === node { publish(sim) }
         }
     }
 
@@ -331,6 +406,7 @@ public final class Cluster {
     public func powerOff(_ slot: Int) {
         guard members[slot].node == nil else { return }
         members[slot].ghostLeaseEndLocalUs = -1
+        members[slot].lease = nil
     }
 
     /// Pauses `slot` for `durationUs`: its clock runs on, it processes nothing.
@@ -408,11 +484,19 @@ public final class Cluster {
                      + (change.newRole == .leader ? " members \(node.membership.voterIDs) last \(node.lastIndex) commit \(node.commitIndex)" : ""))
             }
         }
+        let publication = sim.lease?.take(ready)
+        if publication?.beforeSending == true { publish(sim) }
         if let snapshot = ready.snapshot, ready.snapshotIsFromLeader {
             restoreApplication(sim, from: snapshot)
         }
         for entry in ready.committed { apply(entry, on: sim) }
         for message in ready.messages { send(message, from: sim) }
+        // The engine applies the committed entries (SQLite transactions, fsync) after sending,
+        // then publishes: up to 30 ms later (drawn from the time, not the schedule's randomness).
+        if publication?.afterApplying == true {
+            let applyUs = Int(((UInt64(nowUs) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(sim.slot)) >> 33) % 30_000)
+            queue.push(.publishApplied(slot: sim.slot, incarnation: sim.incarnation), at: nowUs + applyUs)
+        }
         if let wanted = ready.snapshotWanted, wanted <= sim.appliedIndex, sim.node === node {
             let writer = Cluster.applicationSnapshot(index: sim.appliedIndex, hash: sim.appliedHash)
             if let compacted = try? node.compact(upTo: sim.appliedIndex, data: writer) {

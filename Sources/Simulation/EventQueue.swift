@@ -10,6 +10,10 @@ enum Event {
     case resume(slot: Int, incarnation: Int)
     /// A scheduled action of the scenario or random schedule.
     case action(Int)
+    /// A member's engine wakes for its periodic publication of role and lease.
+    case publish(slot: Int, incarnation: Int)
+    /// A member's engine publishes once it has applied a `Ready`'s entries.
+    case publishApplied(slot: Int, incarnation: Int)
 }
 
 /// A binary min-heap of events by (time, sequence): ties run in the order they were scheduled,

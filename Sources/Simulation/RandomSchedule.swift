@@ -1,4 +1,6 @@
+import Plumbing
 import Consensus
+import EngineCore
 
 /// The outcome of one random schedule.
 public struct ScheduleResult: Sendable {
@@ -40,7 +42,10 @@ public enum RandomSchedule {
     /// `eagerTicks` delivers every tick instead of only each core's deadlines (slower, same checks).
     /// `engineTiming` runs the cores with `Config.engine` (the timing chassis-engine uses) instead
     /// of the core's defaults.
+    /// `publication`: the engine's order of publishing the lease and sending (another only to show
+    /// that the checker catches it).
     public static func run(seed: UInt64, eagerTicks: Bool = false, engineTiming: Bool = false,
+                           publication: LeasePublication.Order = .shrinkBeforeSending,
                            trace: ((String) -> Void)? = nil) -> ScheduleResult {
         var random = SplitMix64(seed: seed)
         func uniform(_ range: ClosedRange<Int>) -> Int {
@@ -61,6 +66,7 @@ public enum RandomSchedule {
         options.config.limits.snapshotChunkBytesMax = uniform(16...512)
         options.encodeMessages = chance(25)
         options.lazyTicks = !eagerTicks
+        options.publication = publication
         let cluster = Cluster(options: options, seed: random.next())
         cluster.trace = trace
         cluster.traceMessages = trace != nil && traceMessagesEnabled

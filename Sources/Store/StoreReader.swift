@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Model
+import Plumbing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -142,14 +143,10 @@ public final class StoreReader {
         try withConnection { database in try AccessRows.audit(database, filter: filter, limit: limit) }
     }
 
-    public static func wallClock() -> Double { Date().timeIntervalSince1970 }
+    public static func wallClock() -> Double { HostClock.system.wallSeconds() }
 
     /// The host's monotonic clock in nanoseconds, shared by every process of the blade.
-    public static func monotonicNanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
+    public static func monotonicNanoseconds() -> UInt64 { HostClock.system.monotonicNanoseconds() }
 
     // MARK: Snapshot
 

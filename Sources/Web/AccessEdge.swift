@@ -184,6 +184,10 @@ extension WebApp {
 
     /// What the request's credentials amount to. A bearer token wins over a cookie.
     func authenticate(_ request: Request, source: StateSource) throws -> Authentication {
+        if Self.isSiteRequest(request) {
+            return siteCredential(request) != nil
+                ? .authenticated(Self.sitePrincipal, renewed: nil) : .rejected(reason: "the site credential is not valid")
+        }
         if Self.isMemberRequest(request), let header = request.header("Authorization") {
             let key = try state.key(access).withUnsafeBytes { Array($0) }
             let credential = String(header.dropFirst(MemberCredential.scheme.count + 1))
@@ -260,7 +264,10 @@ extension WebApp {
             if principal == Self.memberPrincipal && route != .apiCluster {
                 return failure(403, "a member credential reads /api/v1/cluster only", json: route.answersJSON, request: request)
             }
-            guard rule.permits(principal.role) else {
+            if principal == Self.sitePrincipal && rule != .site {
+                return failure(403, "a site credential reads /api/v1/site/summary only", json: route.answersJSON, request: request)
+            }
+            guard rule.permits(principal.role) || principal == Self.sitePrincipal else {
                 let message = "\(principal.role.rawValue) may not do this: it needs the role \(rule.rolesText)"
                 if route.answersJSON {
                     let body = (try? JSON.encode(ForbiddenDocument(error: message, required: Role.allCases.filter(rule.permits).map(\.rawValue),
@@ -275,7 +282,8 @@ extension WebApp {
         }
         // Over plain HTTP (where HTTPS is on) nothing but the health check and another blade's
         // member credential: a password, a session or a token must never travel in clear.
-        if access.httpsPort != 0 && !request.secure && route != .healthActive && exchange.principal != Self.memberPrincipal {
+        if access.httpsPort != 0 && !request.secure && route != .healthActive && exchange.principal != Self.memberPrincipal
+            && exchange.principal != Self.sitePrincipal {
             return failure(403, "use HTTPS", json: route.answersJSON, request: request)
         }
         // Writes with the session cookie (or none: logging in) must come from this chassis' own
@@ -289,7 +297,9 @@ extension WebApp {
             guard let origin = request.header("Origin") else {
                 return failure(403, "a write from a browser must carry an Origin header", json: route.answersJSON, request: request)
             }
-            guard originAllowed(origin, source: exchange.source) else {
+            // A site ticket comes from a page of another chassis of the site.
+            let fromSite = route == .siteTransfer && (site?.origins().contains(origin) ?? false)
+            guard fromSite || originAllowed(origin, source: exchange.source) else {
                 return failure(403, "writes are accepted only from this chassis' own pages (not from \(origin.prefix(100)))",
                                json: route.answersJSON, request: request)
             }

@@ -82,6 +82,15 @@ public enum Route: Equatable, Sendable {
     /// Every other Redfish resource (chassis, blades, sensors, power, cooling, the session
     /// service): every user, a customer its own blades only.
     case redfishResource
+    /// The site: every chassis of it with its health (the staff), as a page and as JSON.
+    case sitePage
+    case apiSite
+    /// What this chassis tells another chassis of its site: its `Chassis-Site` credential only.
+    case apiSiteSummary
+    /// A ticket that carries the caller's login to another chassis of the site (POST, the staff).
+    case siteOpen
+    /// A site ticket posted from another chassis' page: starts a session here (POST).
+    case siteTransfer
 
     /// Methods the route answers; anything else gets `405` with these in `Allow`.
     public var allowedMethods: [String] {
@@ -107,6 +116,8 @@ public enum Route: Equatable, Sendable {
         case .redfishService, .redfishManagers, .redfishAccounts, .redfishResource: return ["GET", "HEAD"]
         case .redfishSessions: return ["GET", "HEAD", "POST"]
         case .redfishSession: return ["GET", "HEAD", "DELETE"]
+        case .sitePage, .apiSite, .apiSiteSummary: return ["GET", "HEAD"]
+        case .siteOpen, .siteTransfer: return ["POST"]
         }
     }
 
@@ -116,8 +127,12 @@ public enum Route: Equatable, Sendable {
     public func rule(method: String) -> AccessRule {
         let reads = method == "GET" || method == "HEAD"
         switch self {
-        case .healthActive, .login, .sessionTransfer:
+        case .healthActive, .login, .sessionTransfer, .siteTransfer:
             return .anonymous
+        case .sitePage, .apiSite, .siteOpen:
+            return .staff
+        case .apiSiteSummary:
+            return .site
         case .apiSession:
             // Logging in is for anyone; who-am-I and logging out need a session.
             return method == "POST" ? .anonymous : .anyUser
@@ -219,6 +234,11 @@ public enum Route: Equatable, Sendable {
         (.redfishManagers, "/redfish/v1/Managers"),
         (.redfishAccounts, "/redfish/v1/AccountService/Accounts"),
         (.redfishResource, "/redfish/v1/Chassis"),
+        (.sitePage, "/site"),
+        (.apiSite, "/api/v1/site"),
+        (.apiSiteSummary, "/api/v1/site/summary"),
+        (.siteOpen, "/site/open"),
+        (.siteTransfer, "/session/site"),
     ]
 
     /// Query parameters the route accepts; any other is a `400`. Pages (nil) ignore parameters
@@ -245,7 +265,7 @@ public enum Route: Equatable, Sendable {
     ///   a scrape never follows a redirect to another target and never loses a blade's series.
     public var isNeverRedirected: Bool {
         switch self {
-        case .apiLocal, .healthActive, .metrics: return true
+        case .apiLocal, .healthActive, .metrics, .apiSiteSummary: return true
         default: return false
         }
     }
@@ -254,7 +274,8 @@ public enum Route: Equatable, Sendable {
     public var answersJSON: Bool {
         switch self {
         case .overview, .modulePage, .metrics, .healthActive, .login, .logout, .sessionTransfer, .usersPage, .auditPage,
-             .thresholdsPage, .settingsPage, .alertsPage, .eventsPage, .notificationsPage, .managerPage:
+             .thresholdsPage, .settingsPage, .alertsPage, .eventsPage, .notificationsPage, .managerPage, .sitePage, .siteOpen,
+             .siteTransfer:
             return false
         default: return true
         }
@@ -279,11 +300,14 @@ public enum Route: Equatable, Sendable {
             case "events": return .eventsPage
             case "notifications": return .notificationsPage
             case "manager": return .managerPage
+            case "site": return .sitePage
             default: return nil
             }
         case 2:
             if segments == ["health", "active"] { return .healthActive }
             if segments == ["session", "transfer"] { return .sessionTransfer }
+            if segments == ["session", "site"] { return .siteTransfer }
+            if segments == ["site", "open"] { return .siteOpen }
             return nil
         default:
             break
@@ -311,6 +335,7 @@ public enum Route: Equatable, Sendable {
             case "notifications": return .apiNotifications
             case "maintenance": return .apiMaintenance
             case "replication": return .apiReplication
+            case "site": return .apiSite
             default: return nil
             }
         case 2:
@@ -321,6 +346,7 @@ public enum Route: Equatable, Sendable {
             case "session": return rest[1] == "ticket" ? .apiSessionTicket : nil
             case "login-locks": return rest[1] == "lift" ? .apiLoginLocksLift : nil
             case "notifications": return rest[1] == "test" ? .apiNotificationsTest : nil
+            case "site": return rest[1] == "summary" ? .apiSiteSummary : nil
             case "maintenance": return .apiMaintenanceWindow(id: rest[1])
             case "cluster":
                 switch rest[1] {

@@ -38,6 +38,9 @@ struct PageView {
     var manager: ManagerPageView? = nil
     /// The module page's power and identify panel.
     var power: PowerPanelView? = nil
+    /// The site page, and the page that carries a login to another chassis of the site.
+    var site: SitePageView? = nil
+    var siteOpen: SiteOpenView? = nil
 }
 
 /// The slot's form on its module page (for operators).
@@ -61,6 +64,8 @@ struct UserBarView {
     var admin: Bool
     /// Admins, operators and viewers (not customers).
     var staff: Bool
+    /// The staff of a chassis that lists other chassis of its site: the Site link.
+    var site = false
 }
 
 struct BladeView {

@@ -19,7 +19,8 @@ extension WebApp {
             footer: snapshot.map { FooterView(dataVersion: $0.dataVersion, generatedAt: Format.time($0.generatedAt)) },
             charts: false, overview: nil, module: nil, error: nil, unavailable: nil)
         view.user = viewer.map { UserBarView(name: $0.user, role: $0.role.rawValue, admin: $0.role == .admin,
-                                             staff: AccessRule.staff.permits($0.role)) }
+                                             staff: AccessRule.staff.permits($0.role),
+                                             site: site != nil && AccessRule.staff.permits($0.role)) }
         view.canAcknowledge = viewer.map { Route.apiAcknowledge(alertID: "1").rule(method: "POST").permits($0.role) } ?? false
         return view
     }

@@ -16,10 +16,13 @@ public final class WebApp: Sendable {
     let state = AccessState()
     /// This blade's configured sampling intervals, shown where the chassis has set none.
     let defaultIntervalsMs: [SamplingGroup: Int]
+    /// The other chassis of the site, when the configuration lists any.
+    let site: SiteBoard?
 
     public init(templates: TemplateSet, limits: WebLimits = WebLimits(), control: ControlSending, access: AccessSettings,
-                defaultIntervalsMs: [SamplingGroup: Int] = [:],
+                defaultIntervalsMs: [SamplingGroup: Int] = [:], site: SiteBoard? = nil,
                 now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.site = site
         self.defaultIntervalsMs = defaultIntervalsMs
         self.templates = templates
         self.limits = limits
@@ -221,6 +224,11 @@ public final class WebApp: Sendable {
             case .apiHandOver: return try apiHandOver(exchange)
             case .apiMembers: return try apiAddMember(exchange)
             case .apiMember(let name): return sendAsCaller(.removeMember(name: name), exchange)
+            case .sitePage: return try sitePage(exchange)
+            case .apiSite: return try apiSite(exchange)
+            case .apiSiteSummary: return try apiSiteSummary(exchange)
+            case .siteOpen: return try siteOpen(exchange)
+            case .siteTransfer: return try siteTransfer(exchange)
             }
         } catch let error as HTTPError {
             return failure(error.status, error.message, json: exchange.route.answersJSON, request: exchange.request,

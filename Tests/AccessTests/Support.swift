@@ -1,11 +1,11 @@
-import struct Consensus.SplitMix64
+import Plumbing
 import Crypto
 import Foundation
 import Model
 @testable import Access
 
 /// A seeded generator, so that salts, keys, serial numbers and tokens repeat from run to run: the
-/// consensus core's SplitMix64.
+/// shared SplitMix64 (Plumbing).
 typealias SeededGenerator = SplitMix64
 
 enum AccessFixture {

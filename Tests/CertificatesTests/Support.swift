@@ -1,8 +1,8 @@
-import struct Consensus.SplitMix64
+import Plumbing
 import Foundation
 
 /// A seeded generator, so that salts, keys, serial numbers and tokens repeat from run to run: the
-/// consensus core's SplitMix64.
+/// shared SplitMix64 (Plumbing).
 typealias SeededGenerator = SplitMix64
 
 /// The openssl tool, found on PATH; nil when it is not installed (the tests that need it are

@@ -1,3 +1,4 @@
+import Plumbing
 import Consensus
 import Testing
 

@@ -20,6 +20,7 @@ import Model
         case apiNotificationsTest, notificationsPage, apiMaintenance, apiMaintenanceWindow, managerPage, apiHandOver, apiMembers
         case apiMember, apiReplication, apiSlotPower
         case redfishService, redfishSessions, redfishSession, redfishManagers, redfishAccounts, redfishResource
+        case sitePage, apiSite, apiSiteSummary, siteOpen, siteTransfer
     }
 
     /// Which case a route is, and whether it is a page a person opens (an anonymous GET of a page
@@ -76,6 +77,11 @@ import Model
         case .redfishManagers: return (.redfishManagers, false)
         case .redfishAccounts: return (.redfishAccounts, false)
         case .redfishResource: return (.redfishResource, false)
+        case .sitePage: return (.sitePage, true)
+        case .apiSite: return (.apiSite, false)
+        case .apiSiteSummary: return (.apiSiteSummary, false)
+        case .siteOpen: return (.siteOpen, true)
+        case .siteTransfer: return (.siteTransfer, true)
         }
     }
 
@@ -106,7 +112,7 @@ import Model
                 let rule = route.rule(method: method)
                 // No write is open to viewers or customers, except logging in and out and carrying a session.
                 let sessionRoutes: Set<RouteCase> = [.login, .logout, .apiSession, .apiSessionTicket, .sessionTransfer,
-                                                     .redfishSessions, .redfishSession]
+                                                     .redfishSessions, .redfishSession, .siteOpen, .siteTransfer]
                 if !sessionRoutes.contains(Self.kind(route).0) {
                     #expect(!rule.permits(.viewer) && !rule.permits(.customer), "\(route) \(method) is \(rule)")
                 }

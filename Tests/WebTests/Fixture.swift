@@ -256,9 +256,10 @@ enum Fixture {
     }
 
     static func app(control: ControlSending = RecordingControl(), clock: Double = now,
-                    access: AccessSettings = settings(), defaultIntervalsMs: [SamplingGroup: Int] = [:]) throws -> WebApp {
+                    access: AccessSettings = settings(), defaultIntervalsMs: [SamplingGroup: Int] = [:],
+                    site: SiteBoard? = nil) throws -> WebApp {
         WebApp(templates: templates, limits: WebLimits(staleAfterSeconds: 10), control: control, access: access,
-               defaultIntervalsMs: defaultIntervalsMs, now: { clock })
+               defaultIntervalsMs: defaultIntervalsMs, site: site, now: { clock })
     }
 
     // MARK: The chassis

@@ -328,7 +328,7 @@ def require_browser():
 
 
 @contextlib.contextmanager
-def chromium(ca_file, performance_log=False):
+def chromium(ca_file, performance_log=False, more_ca_files=()):
     """A headless Chromium that trusts the chassis CA (and nothing more: certificate checks stay
     on) and keeps the browser console's entries. Chromium on Linux reads the NSS database under
     $HOME/.pki/nssdb, so the browser runs with a HOME of its own whose database trusts the CA."""
@@ -340,8 +340,9 @@ def chromium(ca_file, performance_log=False):
         database = os.path.join(home, ".pki", "nssdb")
         os.makedirs(database)
         subprocess.run([CERTUTIL, "-d", f"sql:{database}", "-N", "--empty-password"], check=True, capture_output=True)
-        subprocess.run([CERTUTIL, "-d", f"sql:{database}", "-A", "-t", "C,,", "-n", "chassis-ca", "-i", ca_file],
-                       check=True, capture_output=True)
+        for number, path in enumerate([ca_file, *more_ca_files]):
+            subprocess.run([CERTUTIL, "-d", f"sql:{database}", "-A", "-t", "C,,", "-n", f"chassis-ca-{number}", "-i", path],
+                           check=True, capture_output=True)
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",

@@ -3,14 +3,30 @@ import Glibc
 #endif
 
 /// Runs an operator's command (`/bin/sh -c`): role hooks, the fence command, the chassis devices
-/// command. posix_spawn with pipes, so that the engine needs no Foundation `Process` (and none of
-/// the shared libraries it loads).
-///
-/// The command runs in its own process group with standard input from /dev/null and the default
-/// dispositions of the signals the engine ignores. Its output is kept up to `outputBytesMax`. At
-/// the timeout the whole group is killed. The status is the shell's; a background child that keeps
-/// the output open does not hold the caller beyond `drainAfterExitMs`.
+/// command, power commands, notification hooks and curl. See `ProcessRunner.run`.
 public enum ShellCommand {
+    public typealias Result = ProcessRunner.Result
+
+    public static func run(_ command: String, environment: [String: String] = [:], timeoutSeconds: Double,
+                           includeErrors: Bool = true, outputBytesMax: Int = ProcessRunner.outputBytesMaxDefault,
+                           input: [UInt8]? = nil, drainAfterExitMs: Int32 = ProcessRunner.drainAfterExitMs,
+                           started: ((pid_t) -> Void)? = nil) -> Result {
+        ProcessRunner.run(["/bin/sh", "-c", command], environment: environment, timeoutSeconds: timeoutSeconds,
+                          includeErrors: includeErrors, outputBytesMax: outputBytesMax, input: input,
+                          drainAfterExitMs: drainAfterExitMs, started: started)
+    }
+}
+
+/// Every program the product starts, started one way: posix_spawn, so that the engine needs no
+/// Foundation `Process` (and none of the shared libraries it loads), every descriptor of the caller
+/// closed in the child, the signals the caller ignores or blocks back to their defaults.
+/// - `run`: a command to completion, in its own process group, with standard input from /dev/null
+///   (or `input`), its output kept up to `outputBytesMax`, the whole group killed at the timeout.
+///   The status is the program's; a background child that keeps the output open does not hold the
+///   caller beyond `drainAfterExitMs`.
+/// - `spawnDetached`: a daemon of the demo (engine, web app, nginx) in a session of its own, its
+///   output appended to a log file.
+public enum ProcessRunner {
     public struct Result: Sendable, Equatable {
         /// The exit status, or nil when the command was killed (timeout or signal) or never started.
         public var status: Int32?
@@ -27,7 +43,7 @@ public enum ShellCommand {
     /// starting a service, a power command starting a blade) would hold the engine's listening
     /// sockets and databases open after the engine died, and the restarted engine could not bind
     /// its port: seen in the demo, where a power-on run by one engine started another blade.
-    static func closeOnExec() {
+    public static func closeOnExec() {
         guard let directory = opendir("/proc/self/fd") else { return }
         defer { closedir(directory) }
         let own = dirfd(directory)
@@ -51,10 +67,14 @@ public enum ShellCommand {
     ///     child it left in the background keeps the pipe open.
     ///   - started: told the shell's PID (its process group's) as soon as it runs, so that a
     ///     caller can end the command early (`kill(-pid, …)`).
-    public static func run(_ command: String, environment: [String: String] = [:], timeoutSeconds: Double,
+    ///   - arguments: the program (an absolute path) and its arguments.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], timeoutSeconds: Double,
                            includeErrors: Bool = true, outputBytesMax: Int = outputBytesMaxDefault,
                            input: [UInt8]? = nil, drainAfterExitMs: Int32 = drainAfterExitMs,
                            started: ((pid_t) -> Void)? = nil) -> Result {
+        guard let program = arguments.first, program.hasPrefix("/") else {
+            return Result(status: nil, output: [], timedOut: false, failure: "the program must be an absolute path")
+        }
         var pipeEnds: [Int32] = [-1, -1]
         var inputEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else {
@@ -86,47 +106,13 @@ public enum ShellCommand {
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
         }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-        var unblocked = sigset_t()
-        sigemptyset(&unblocked)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &unblocked)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        closeOnExec()
-        var merged: [String: String] = [:]
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let pair = String(cString: entry)
-            if let equals = pair.firstIndex(of: "=") {
-                merged[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
-            cursor += 1
-        }
-        for (name, value) in environment { merged[name] = value }
-        let arguments = ["/bin/sh", "-c", command].map { (text: String) -> UnsafeMutablePointer<CChar>? in strdup(text) }
-        let environmentEntries = merged.map { (name, value) -> UnsafeMutablePointer<CChar>? in strdup("\(name)=\(value)") }
-        defer {
-            arguments.forEach { free($0) }
-            environmentEntries.forEach { free($0) }
-        }
         var pid = pid_t()
-        let spawned = (arguments + [nil]).withUnsafeBufferPointer { argv in
-            (environmentEntries + [nil]).withUnsafeBufferPointer { envp in
-                posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv.baseAddress!, envp.baseAddress!)
-            }
-        }
+        let spawned = spawn(arguments, environment: environment, actions: &actions, ownGroup: true, pid: &pid)
         close(writeEnd)
         if inputEnds[0] >= 0 { close(inputEnds[0]) }
         guard spawned == 0 else {
             close(readEnd)
-            return Result(status: nil, output: [], timedOut: false, failure: "cannot start /bin/sh: \(String(cString: strerror(spawned)))")
+            return Result(status: nil, output: [], timedOut: false, failure: "cannot start \(program): \(String(cString: strerror(spawned)))")
         }
         defer { close(readEnd) }
         started?(pid)
@@ -209,6 +195,77 @@ public enum ShellCommand {
         }
         let exitStatus: Int32? = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : nil
         return Result(status: exitStatus, output: output, timedOut: false, failure: nil)
+    }
+
+    /// Starts a daemon: `arguments[0]` (an absolute path) in a session of its own (so that a
+    /// terminal's Ctrl-C reaches only the caller, which then stops it in order), standard input
+    /// from /dev/null, its output appended to `logPath`. Returns its PID; the caller reaps it.
+    public static func spawnDetached(_ arguments: [String], logPath: String, environment: [String: String] = [:]) throws -> pid_t {
+        guard let program = arguments.first, program.hasPrefix("/") else {
+            throw SpawnError(description: "the program must be an absolute path, not \(arguments.first ?? "nothing")")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var pid = pid_t()
+        let spawned = spawn(arguments, environment: environment, actions: &actions, ownGroup: false, pid: &pid)
+        guard spawned == 0 else { throw SpawnError(description: "cannot start \(program): \(String(cString: strerror(spawned)))") }
+        return pid
+    }
+
+    public struct SpawnError: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
+
+    /// posix_spawn with the caller's environment and `environment` over it, every descriptor of
+    /// the caller above standard error closed in the child, the signals the caller may ignore or
+    /// block back to their defaults, in a process group (`ownGroup`) or a session of its own.
+    private static func spawn(_ arguments: [String], environment: [String: String], actions: inout posix_spawn_file_actions_t,
+                              ownGroup: Bool, pid: inout pid_t) -> Int32 {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        // glibc's POSIX_SPAWN_SETSID (0x80) is hidden behind _GNU_SOURCE in the Swift import.
+        let spawnSetSID: Int32 = 0x80
+        if ownGroup { posix_spawnattr_setpgroup(&attributes, 0) }
+        posix_spawnattr_setflags(&attributes, Int16((ownGroup ? POSIX_SPAWN_SETPGROUP : spawnSetSID)
+                                                    | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        closeOnExec()
+        var merged: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let pair = String(cString: entry)
+            if let equals = pair.firstIndex(of: "=") {
+                merged[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        for (name, value) in environment { merged[name] = value }
+        let argumentEntries = arguments.map { (text: String) -> UnsafeMutablePointer<CChar>? in strdup(text) }
+        let environmentEntries = merged.map { (name, value) -> UnsafeMutablePointer<CChar>? in strdup("\(name)=\(value)") }
+        defer {
+            argumentEntries.forEach { free($0) }
+            environmentEntries.forEach { free($0) }
+        }
+        return (argumentEntries + [nil]).withUnsafeBufferPointer { argv in
+            (environmentEntries + [nil]).withUnsafeBufferPointer { envp in
+                guard let program = argv.baseAddress?.pointee, let argvBase = argv.baseAddress, let envpBase = envp.baseAddress else {
+                    return EINVAL
+                }
+                return posix_spawn(&pid, program, &actions, &attributes, argvBase, envpBase)
+            }
+        }
     }
 
     private static func monotonicMs() -> Int64 {

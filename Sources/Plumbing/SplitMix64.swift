@@ -1,5 +1,6 @@
-/// A small, seedable generator (SplitMix64) so that cores and the simulator can be injected with
-/// reproducible randomness. Any `RandomNumberGenerator` may be injected instead.
+/// A small, seedable generator (SplitMix64, Steele, Lea and Flood 2014) so that the consensus
+/// cores, the simulator and the simulated hardware get reproducible randomness: nothing that must
+/// replay from a seed touches global randomness. Any `RandomNumberGenerator` may be injected instead.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
@@ -13,5 +14,10 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
         value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
         return value ^ (value >> 31)
+    }
+
+    /// A uniform value in [0, 1): the top 53 bits.
+    public mutating func nextUnit() -> Double {
+        Double(next() >> 11) / Double(1 << 53)
     }
 }

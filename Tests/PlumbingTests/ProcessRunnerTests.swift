@@ -1,5 +1,5 @@
 import Foundation
-import Metrics
+import Plumbing
 import Testing
 
 /// Operators' commands (hooks, fence, chassis devices) run through posix_spawn, as the engine runs them.
@@ -66,5 +66,38 @@ import Testing
         #expect(killed.status == nil && !killed.timedOut, "a shell ended by a signal has no exit status (SIGTERM is not ignored in it)")
         let missing = ShellCommand.run("/nonexistent/program", timeoutSeconds: 5)
         #expect(missing.status == 127)
+    }
+
+    @Test func aProgramRunsWithItsArgumentsAndNoShell() {
+        let result = ProcessRunner.run(["/bin/echo", "a b", "$HOME", ";", "c"], timeoutSeconds: 5)
+        #expect(result.status == 0 && result.text == "a b $HOME ; c\n", "arguments as given, nothing expanded")
+        let relative = ProcessRunner.run(["echo", "x"], timeoutSeconds: 5)
+        #expect(relative.status == nil && relative.failure == "the program must be an absolute path")
+        let missing = ProcessRunner.run(["/nonexistent/program"], timeoutSeconds: 5)
+        #expect(missing.status == nil && missing.failure?.hasPrefix("cannot start /nonexistent/program") == true)
+        #expect(ProcessRunner.run([], timeoutSeconds: 5).failure != nil)
+    }
+
+    @Test func aDetachedDaemonRunsInItsOwnSessionLoggingToItsFile() throws {
+        let log = NSTemporaryDirectory() + "process-runner-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        try "earlier\n".write(toFile: log, atomically: true, encoding: .utf8)
+        let pid = try ProcessRunner.spawnDetached(["/bin/sh", "-c", "echo \"$MARK\"; echo err >&2; ps -o sid= -p $$ | tr -d ' '; sleep 30"],
+                                                  logPath: log, environment: ["MARK": "daemon-mark"])
+        defer {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        var text = ""
+        for _ in 0..<100 {
+            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if text.split(separator: "\n").count >= 4 { break }
+            usleep(20_000)
+        }
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.prefix(3) == ["earlier", "daemon-mark", "err"], "appended, standard error too")
+        #expect(lines.count >= 4 && lines[3] == String(pid), "the leader of a session of its own")
+        #expect(throws: ProcessRunner.SpawnError.self) { try ProcessRunner.spawnDetached(["sh"], logPath: log) }
     }
 }
