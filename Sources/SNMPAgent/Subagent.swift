@@ -85,6 +85,7 @@ final class Subagent {
                     if let scope = user.scope, SNMPDConfig.isPlainWord(name) { users[name] = scope }
                 }
                 lastUsers = users
+                rates = try readRates()
                 rebuild(snapshot)
                 lastVersion = version
             } else if managerChanged, let snapshot = tables.snapshot {
@@ -116,7 +117,17 @@ final class Subagent {
         tables = Tables(byContext: byContext, snapshot: snapshot)
     }
 
-    var rates: [SamplingGroup: Int] { config.intervalsMs }
+    /// Each group's sampling interval (entPhySensorValueUpdateRate): the replicated one when an
+    /// operator set it, else this blade's configuration file's, as the web app shows it.
+    var rates: [SamplingGroup: Int] = [:]
+
+    func readRates() throws -> [SamplingGroup: Int] {
+        var rates: [SamplingGroup: Int] = [:]
+        for group in SamplingGroup.allCases {
+            rates[group] = group.interval(setting: try reader.setting(group.intervalSettingKey), fileMs: config.intervalsMs[group]).ms
+        }
+        return rates
+    }
 
     // MARK: The session
 

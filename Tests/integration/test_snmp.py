@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, demo_chassis, stop_process, wait_until
+from conftest import ROOT, ctl, demo_chassis, stop_process, wait_until
 
 PORT = 19820
 TLS_PORT = 19823
@@ -229,6 +229,22 @@ def test_every_blade_answers_entity_mib_as_the_api_shows_the_chassis(chassis, cl
                             column(values, SENSOR + ".6")[i], column(values, SENSOR + ".2")[i]) == (kind, precision, value, units, 9), key
                 # (The other simulated readings move every sample, between the API's read and the walk.)
             assert len(pinned_here) == 0 or pinned_here.keys() <= set(keys.values())
+
+
+def test_a_sensors_update_rate_follows_the_replicated_interval(chassis, client_environment):
+    """entPhySensorValueUpdateRate is the sensors group's interval: the configuration file's
+    (2,000 ms), then the one an operator sets for the whole chassis, on every blade."""
+    rate = SENSOR + ".8.2101"
+    first = parse(snmp(chassis, client_environment, "snmpget", 1, rate).stdout)
+    assert first[rate] == 2000
+    active = chassis.active_index()
+    ctl("intervals", "set", "sensors", "3000", "--blade", str(active), "--demo-dir", chassis.directory)
+    try:
+        for index in range(1, BLADES + 1):
+            wait_until(lambda: parse(snmp(chassis, client_environment, "snmpget", index, rate).stdout).get(rate) == 3000,
+                       timeout=15, what=f"blade {index}'s update rate of 3000 ms")
+    finally:
+        ctl("intervals", "set", "sensors", "2000", "--blade", str(chassis.active_index()), "--demo-dir", chassis.directory)
 
 
 def test_a_customer_sees_only_its_slots_in_its_context(chassis, client_environment):
