@@ -47,6 +47,9 @@ public enum SNMPDConfig {
     /// The protocols: SHA-256 authentication (RFC 7860) and AES-128 privacy (RFC 3826).
     public static let authProtocol = "SHA-256"
     public static let privacyProtocol = "AES"
+    /// Each inform's timeout and retries (see `render`).
+    public static let informTimeoutSeconds = 1
+    public static let informRetries = 1
 
     public struct Problem: Error, Equatable, CustomStringConvertible {
         public var description: String
@@ -103,9 +106,13 @@ public enum SNMPDConfig {
             lines.append("# No SNMPv2c or SNMPv1: no community is configured.")
         }
         if let user = settings.informUser {
+            // snmpd learns an inform receiver's SNMPv3 engine ID by asking it, synchronously: a
+            // receiver that does not answer holds snmpd (queries and the AgentX session included)
+            // for the timeout times the tries. One second, one retry: at most 2 s a notification.
             for sink in settings.informSinks {
-                lines.append("trapsess -Ci -v 3 -u \(user.name) -l authPriv -a \(authProtocol) -A \(user.authPassword) "
-                             + "-x \(privacyProtocol) -X \(user.privacyPassword) \(sink.address):\(sink.port)")
+                lines.append("trapsess -Ci -t \(informTimeoutSeconds) -r \(informRetries) -v 3 -u \(user.name) -l authPriv "
+                             + "-a \(authProtocol) -A \(user.authPassword) -x \(privacyProtocol) -X \(user.privacyPassword) "
+                             + "\(sink.address):\(sink.port)")
             }
         }
         return lines.joined(separator: "\n") + "\n"

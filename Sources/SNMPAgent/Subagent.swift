@@ -177,6 +177,7 @@ final class Subagent {
         masterUpTime = (upTime, StoreReader.monotonicNanoseconds())
         logger.info("AgentX session \(sessionID) open with \(config.snmp.agentxSocket)")
         syncRegistrations()
+        sendUnsent()
     }
 
     /// Registers the subtrees in every context served, and unregisters a context no longer served.
@@ -204,13 +205,26 @@ final class Subagent {
         }
     }
 
+    /// Notifications decided while snmpd was away, sent once a session is open again (the oldest
+    /// dropped beyond `unsentMax`, and any older than `unsentSeconds`: news that late misleads).
+    var unsent: [(time: Double, event: TrapEvent, varBinds: [VarBind])] = []
+    static let unsentMax = 100
+    static let unsentSeconds = 60.0
+
     func notify(_ event: TrapEvent, snapshot: ChassisSnapshot) {
         let varBinds = ChassisMIB.notificationVarBinds(event, snapshot: snapshot, sender: manager.localName)
         guard !varBinds.isEmpty else { return }
-        guard let connection else {
-            logger.warning("not connected to snmpd: notification \(event) not sent")
+        guard connection != nil else {
+            logger.warning("not connected to snmpd: notification held until it is back: \(describe(event))")
+            unsent.append((StoreReader.wallClock(), event, varBinds))
+            if unsent.count > Self.unsentMax { unsent.removeFirst(unsent.count - Self.unsentMax) }
             return
         }
+        send(event, varBinds)
+    }
+
+    func send(_ event: TrapEvent, _ varBinds: [VarBind]) {
+        guard let connection else { return }
         let id = nextPacketID()
         pending[id] = "notify"
         do {
@@ -219,6 +233,18 @@ final class Subagent {
         } catch {
             logger.warning("notification not sent: \(error)")
         }
+    }
+
+    /// After a session opens: what was held meanwhile, if this blade is still the active manager.
+    func sendUnsent() {
+        let now = StoreReader.wallClock()
+        let held = unsent.filter { now - $0.time <= Self.unsentSeconds }
+        unsent.removeAll()
+        guard active else {
+            if !held.isEmpty { logger.info("\(held.count) held notifications dropped: this blade is no longer the active manager") }
+            return
+        }
+        for item in held { send(item.event, item.varBinds) }
     }
 
     func describe(_ event: TrapEvent) -> String {

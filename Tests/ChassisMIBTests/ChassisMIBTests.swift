@@ -253,7 +253,7 @@ enum Sample {
         #expect(text.contains("access chassisOperator_ops \"\" usm priv exact chassisAll none none\n"))
         #expect(text.contains("access chassisCustomer_customer-a customer-a usm priv exact chassisAll none none\n"))
         #expect(!text.contains("rocommunity") && !text.contains("com2sec"), "no SNMPv2c unless turned on")
-        #expect(text.contains("trapsess -Ci -v 3 -u inform -l authPriv -a SHA-256 -A authpass1 -x AES -X privpass1 10.0.0.5:162\n"))
+        #expect(text.contains("trapsess -Ci -t 1 -r 1 -v 3 -u inform -l authPriv -a SHA-256 -A authpass1 -x AES -X privpass1 10.0.0.5:162\n"))
         let v2c = try SNMPDConfig.render(.init(agentAddress: "udp:10.0.0.1:161", agentxSocket: "/s", operators: [], customers: [],
                                                v2cCommunity: "secret-ro"))
         #expect(v2c.contains("rocommunity secret-ro default -V chassisAll\n"))

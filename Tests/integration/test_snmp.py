@@ -12,7 +12,7 @@ tools ask them:
 - `snmptrapd` on 127.0.0.1:19862 receives SNMPv3 informs: an alert raised and cleared when a
   demo sensor crosses its limit, and a change of manager after the active blade is SIGKILLed, each
   sent by the active manager only;
-- the subagent connects again when its snmpd restarts; SNMPv2c, once a community is configured
+- the subagent connects again when its snmpd restarts, and sends then what it held meanwhile; SNMPv2c, once a community is configured
   (`chassisctl snmp config`), answers with that community only, read-only;
 - no SNMP password in a process's arguments, a log, or the blade's databases;
 - CHASSIS-MANAGER-MIB passes `smilint -l 6` with no message.
@@ -352,14 +352,17 @@ def test_a_new_active_manager_says_so_after_the_old_one_is_killed(chassis, trapd
         chassis.demo("start", str(old), check=False)
 
 
-def test_the_subagent_connects_again_when_snmpd_restarts_and_snmpv2c_answers_once_turned_on(chassis, client_environment, tmp_path):
-    """Blade 3's snmpd is stopped and started again (by this test) with the configuration
-    `chassisctl snmp config` writes once [snmp] names a community file: the subagent connects
-    again by itself, and SNMPv2c answers with that community only, read-only (the default
-    context: SNMPv2c has no contexts, so a customer has no SNMPv2c view)."""
+def test_the_subagent_connects_again_when_snmpd_restarts_and_snmpv2c_answers_once_turned_on(chassis, trapd, client_environment,
+                                                                                           tmp_path):
+    """The active manager's snmpd is stopped and started again (by this test) with the
+    configuration `chassisctl snmp config` writes once [snmp] names a community file: an alert
+    raised meanwhile is notified once snmpd is back, the subagent connects again by itself, and
+    SNMPv2c answers with that community only, read-only (the default context: SNMPv2c has no
+    contexts, so a customer has no SNMPv2c view)."""
     credentials = chassis.snmp
     state = chassis.state()
-    blade = next(b for b in state["blades"] if b["index"] == 3)
+    index = chassis.active_index()
+    blade = next(b for b in state["blades"] if b["index"] == index)
     pid = blade["snmpd"]
     directory = os.path.join(blade["directory"], "snmp")
     command = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[:-1]
@@ -382,24 +385,42 @@ def test_the_subagent_connects_again_when_snmpd_restarts_and_snmpv2c_answers_onc
     os.kill(pid, signal.SIGTERM)
     wait_until(lambda: not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(") ")[1].startswith("Z"),
                timeout=10, what="snmpd to stop")
+    # An alert while the active manager's snmpd is away: the subagent holds its notification.
+    before = len(traps(trapd))
+    slot = 3
+    chassis.demo("set-sensor", str(slot), HOT, "101")
+    try:
+        wait_until(lambda: re.search(r"held until it is back: alert \d+ raised: [^\n]* is 101\.0", chassis.log(index, "snmp-agent")),
+                   timeout=30, what="the subagent to hold the hot sensor's alert-raised notification")
+    finally:
+        chassis.demo("set-sensor", str(slot), HOT, "release")
     # The same snmpd again, started by this test (and stopped by it).
     process = subprocess.Popen([part.decode() for part in command], env=environment, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
-        values = wait_until(lambda: column(parse(snmp(chassis, client_environment, "snmpwalk", 3, ENTITY + ".11", check=False).stdout),
+        values = wait_until(lambda: column(parse(snmp(chassis, client_environment, "snmpwalk", index, ENTITY + ".11", check=False).stdout),
                                            ENTITY + ".11") or None,
-                            timeout=20, what="blade 3's subagent back behind the new snmpd")
+                            timeout=20, what="the subagent back behind the new snmpd")
         assert values[1] == "660007770094"
-        assert chassis.log(3, "snmp-agent").count("open with") >= 2
+        log = chassis.log(index, "snmp-agent")
+        assert log.rfind("open with") > log.rfind("held until it is back") > 0, log
+        try:
+            raised = wait_until(lambda: [t for t in traps(trapd)[before:] if t.get(TRAP_OID) == ALERT_RAISED
+                                         and any(v == HOT for v in t.values())
+                                         and any(k.startswith(PRODUCT + ".1.4.1.3.") and v == str(slot) for k, v in t.items())],
+                                timeout=30, what="the held alert-raised inform")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{chassis.log(index, 'snmp-agent')[-3000:]}\n{open(trapd).read()[-3000:]}") from None
+        assert raised[0][SENDER] == f"blade{index}"
 
         def v2c(tool, community, *arguments):
-            return subprocess.run([tool, "-v2c", "-c", community, "-On", "-t", "1", "-r", "0", *arguments, f"udp:{address(3)}:{SNMP_PORT}",
+            return subprocess.run([tool, "-v2c", "-c", community, "-On", "-t", "1", "-r", "0", *arguments, f"udp:{address(index)}:{SNMP_PORT}",
                                    ENTITY + ".11.1"], capture_output=True, text=True, env=client_environment, timeout=30)
         right = v2c("snmpget", community)
         assert right.returncode == 0 and '"660007770094"' in right.stdout, right.stdout + right.stderr
         wrong = v2c("snmpget", "public")
         assert wrong.returncode != 0 and "Timeout" in wrong.stderr
-        written = subprocess.run(["snmpset", "-v2c", "-c", community, "-On", "-t", "1", "-r", "0", f"udp:{address(3)}:{SNMP_PORT}",
+        written = subprocess.run(["snmpset", "-v2c", "-c", community, "-On", "-t", "1", "-r", "0", f"udp:{address(index)}:{SNMP_PORT}",
                                   ENTITY + ".14.1", "s", "mine"], capture_output=True, text=True, env=client_environment, timeout=30)
         assert written.returncode != 0, written.stdout
     finally:
