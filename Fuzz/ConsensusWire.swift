@@ -10,6 +10,7 @@
 // point, and it is never longer than the input (the decoder accepts non-minimal varints, the
 // encoder writes minimal ones).
 import Consensus
+import Plumbing
 #if canImport(Glibc)
 import Glibc
 #endif

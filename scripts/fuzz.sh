@@ -54,6 +54,7 @@ FLAGS=(-swift-version 5 -parse-as-library -O -sanitize=fuzzer,address)
 # exact files), the modules it imports, and flags of its own.
 module_files() {
     case $1 in
+        Plumbing) echo Sources/Plumbing/*.swift ;;
         Consensus) echo Sources/Consensus/*.swift ;;
         AgentX) echo Sources/AgentX/*.swift ;;
         Model) echo Sources/Model/*.swift ;;
@@ -70,15 +71,17 @@ module_files() {
         Transport) echo Sources/Transport/PeerFrame.swift ;;
         # The parsers and their collectors; SensorsLibrary.swift (libsensors, for its lock) and
         # SimulatedHardware.swift come with ChassisDevicesCollector.swift.
-        Metrics) echo Sources/Metrics/{ByteParsing,BoundedFileReader,Collector,DescriptorCache,MonotonicClock}.swift \
+        Metrics) echo Sources/Metrics/{ByteParsing,BoundedFileReader,Collector,DescriptorCache}.swift \
                       Sources/Metrics/{CPU,Memory,Network,DiskIO,LoadAverage,Uptime,Filesystem,Identification}Collector.swift \
-                      Sources/Metrics/{SensorsCollector+Mapping,ChassisDevicesCollector,ShellCommand,SimulatedHardware,SensorsLibrary}.swift ;;
+                      Sources/Metrics/{SensorsCollector+Mapping,ChassisDevicesCollector,SimulatedHardware,SensorsLibrary}.swift ;;
         *) echo "fuzz.sh: unknown module $1" >&2; return 1 ;;
     esac
 }
 module_deps() {
     case $1 in
-        Config | Control | Metrics) echo Model ;;
+        Consensus | Model) echo Plumbing ;;
+        Config | Control) echo Model ;;
+        Metrics) echo Model Plumbing ;;
         ChassisKeys | CryptoExtras) echo Crypto ;;
         Transport) echo ChassisKeys Crypto ;;
         Access) echo Model ChassisKeys Crypto CryptoExtras ;;
@@ -117,7 +120,7 @@ target_entry() {
 }
 target_modules() {
     case $1 in
-        consensus) echo Consensus ;;
+        consensus) echo Plumbing Consensus ;;
         metrics) echo Model ;;
         config) echo Model Config ;;
         control) echo Model Control ;;

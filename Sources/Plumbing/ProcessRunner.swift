@@ -146,8 +146,9 @@ public enum ProcessRunner {
                     pendingInput = []
                     return
                 }
-                let count = pendingInput.withUnsafeBytes { bytes in
-                    write(inputWriteEnd, bytes.baseAddress! + inputSent, bytes.count - inputSent)
+                let count = pendingInput.withUnsafeBytes { bytes -> Int in
+                    guard let base = bytes.baseAddress else { return 0 }
+                    return write(inputWriteEnd, base + inputSent, bytes.count - inputSent)
                 }
                 if count > 0 { inputSent += count; continue }
                 if count < 0 && errno == EINTR { continue }
