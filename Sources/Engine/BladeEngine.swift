@@ -630,6 +630,7 @@ final class BladeEngine {
         let includeCluster = changed || now - lastClusterPublishedAt >= 1
         do {
             try store.publish(engine: state, at: now, includeCluster: includeCluster)
+            coordinator.published(state)
             if includeCluster { lastClusterPublishedAt = now }
             if lastPublished?.role != state.role || lastPublished?.term != state.term
                 || lastPublished?.activeAddress != state.activeAddress {

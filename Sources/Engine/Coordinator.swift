@@ -609,8 +609,15 @@ final class Coordinator {
             blade: config.blade.name, address: config.blade.address, slotID: config.blade.slot, role: role,
             term: UInt64(max(0, status.term)), activeAddress: leader?.member.address,
             activeURL: leader.map { url(of: $0.member) },
-            leaseDeadlineNanoseconds: lease.published(active: role == .active, now: clock.monotonicNanoseconds()),
-            cluster: cluster)
+            leaseDeadlineNanoseconds: role == .active ? lease.deadlineNanoseconds : 0, cluster: cluster)
+    }
+
+    /// The engine wrote `state` for its web app (the lease board and `engine_state`): the
+    /// periodic publication counts from now. Only a real publication may say so: `engineState()`
+    /// is also read for other reasons (the power guard, the cluster view), and counting those
+    /// starved the periodic publication until the web app's lease ran out.
+    func published(_ state: StoreWriter.EngineState) {
+        lease.published(active: state.role == .active, now: clock.monotonicNanoseconds())
     }
 
     var counters: (transport: PeerCounters?, core: Stats, malformedPayloads: Int) {
