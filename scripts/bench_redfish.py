@@ -13,7 +13,6 @@ Setup: `chassisctl demo` on its own ports (HTTP 19740, HTTPS 20740, peers 7740) 
 the binaries (`--build release|debug|auto`). Exits 0 with the report, 2 if the setup failed.
 """
 import argparse
-import http.client
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from chaos import DemoCluster, binary_directory, describe_binaries, snapshot_binaries, wait_until  # noqa: E402
+from chaos import DemoCluster, KeptConnection, binary_directory, describe_binaries, snapshot_binaries, wait_until  # noqa: E402
 
 SENSOR_UNITS = {"celsius", "volts", "amperes", "watts", "rpm", "percent"}
 
@@ -48,21 +47,9 @@ def main():
             return 2
         address = f"127.0.1.{active}"
         # Every blade has reported (its sensors are in the document) before anything is timed.
-        connection = http.client.HTTPSConnection(address, cluster.tls_port, context=cluster.context, timeout=10)
-        headers = {"Authorization": f"Bearer {cluster.viewer_token}", "OData-Version": "4.0"}
-
-        def get(path):
-            connection.request("GET", path, headers=headers)
-            reply = connection.getresponse()
-            body = reply.read()
-            if reply.status != 200:
-                raise RuntimeError(f"GET {path}: {reply.status} {body[:200]!r}")
-            return body
-
-        def reported():
-            document = json.loads(get("/api/v1/chassis"))
-            return all(slot.get("lastReportAt") for slot in document["slots"][:options.blades])
-        if wait_until(reported, 60)[0] is None:
+        connection = KeptConnection(cluster, address, {"Authorization": f"Bearer {cluster.viewer_token}", "OData-Version": "4.0"})
+        get = connection.get
+        if not connection.every_blade_reported(options.blades):
             print("not every blade reported", file=sys.stderr)
             return 2
 

@@ -16,7 +16,6 @@ Setup: its own demo (HTTP 19840, HTTPS 19843, peers 7840, snmpd UDP 16261 on 127
 copies of the binaries (`--build release|debug|auto`). Exits 0 with the report, 2 if the setup failed.
 """
 import argparse
-import http.client
 import json
 import os
 import re
@@ -29,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from chaos import DemoCluster, binary_directory, describe_binaries, snapshot_binaries, wait_until  # noqa: E402
+from chaos import DemoCluster, KeptConnection, binary_directory, describe_binaries, snapshot_binaries, wait_until  # noqa: E402
 
 SUBTREES = ["1.3.6.1.2.1.47", "1.3.6.1.2.1.99", "1.3.6.1.4.1.99999"]
 SNMP_PORT = 16261
@@ -70,21 +69,9 @@ def main():
         security = ["-v3", "-l", "authPriv", "-u", credentials["operator_user"], "-a", "SHA-256", "-A", credentials["operator_auth"],
                     "-x", "AES", "-X", credentials["operator_privacy"], "-On", "-t", "5", "-r", "1"]
         target = f"udp:{address}:{SNMP_PORT}"
-        connection = http.client.HTTPSConnection(address, cluster.tls_port, context=cluster.context, timeout=10)
-        headers = {"Authorization": f"Bearer {cluster.viewer_token}"}
-
-        def get(path):
-            connection.request("GET", path, headers=headers)
-            reply = connection.getresponse()
-            body = reply.read()
-            if reply.status != 200:
-                raise RuntimeError(f"GET {path}: {reply.status} {body[:200]!r}")
-            return body
-
-        def reported():
-            document = json.loads(get("/api/v1/chassis"))
-            return all(slot.get("lastReportAt") for slot in document["slots"][:options.blades])
-        if wait_until(reported, 60)[0] is None:
+        connection = KeptConnection(cluster, address, {"Authorization": f"Bearer {cluster.viewer_token}"})
+        get = connection.get
+        if not connection.every_blade_reported(options.blades):
             print("not every blade reported", file=sys.stderr)
             return 2
 

@@ -109,6 +109,33 @@ def wait_until(condition, timeout, interval=0.05):
 # The demo
 # ---------------------------------------------------------------------------------------------
 
+class KeptConnection:
+    """GETs over one kept HTTPS connection to the demo's `address` with `headers` (a benchmark's
+    API client): the body of a 200, an error for anything else."""
+
+    def __init__(self, cluster, address, headers):
+        self.connection = http.client.HTTPSConnection(address, cluster.tls_port, context=cluster.context, timeout=10)
+        self.headers = headers
+
+    def get(self, path):
+        self.connection.request("GET", path, headers=self.headers)
+        reply = self.connection.getresponse()
+        body = reply.read()
+        if reply.status != 200:
+            raise RuntimeError(f"GET {path}: {reply.status} {body[:200]!r}")
+        return body
+
+    def every_blade_reported(self, blades, timeout=60):
+        """Waits until the first `blades` slots of /api/v1/chassis have reported; False if not in time."""
+        def reported():
+            document = json.loads(self.get("/api/v1/chassis"))
+            return all(slot.get("lastReportAt") for slot in document["slots"][:blades])
+        return wait_until(reported, timeout)[0] is not None
+
+    def close(self):
+        self.connection.close()
+
+
 def binary_directory(build):
     """`release`, `debug`, or `auto` (release if built, else debug)."""
     if build == "auto":
