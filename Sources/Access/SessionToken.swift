@@ -95,14 +95,20 @@ public struct TransferTicket: Sendable, Equatable {
 public enum WebKey {
     /// Reads a key file written by the engine: 64 hex digits and a newline.
     public static func load(path: String) throws -> SymmetricKey {
+        SymmetricKey(data: try readKeyFile(path: path, what: "the web key"))
+    }
+
+    /// The 32 bytes of a key file the engine writes for the web app (`web.key`, `site.key`):
+    /// 64 hex digits and a newline.
+    static func readKeyFile(path: String, what: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw PasswordHash.Problem("cannot read the web key \(path)")
+            throw PasswordHash.Problem("cannot read \(what) \(path)")
         }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard let bytes = Hex.decode(text), bytes.count == 32 else {
-            throw PasswordHash.Problem("the web key \(path) is not 64 hex digits")
+            throw PasswordHash.Problem("\(what) \(path) is not 64 hex digits")
         }
-        return SymmetricKey(data: bytes)
+        return bytes
     }
 
     static func mac(_ body: String, key: SymmetricKey) -> String {

@@ -23,14 +23,7 @@ public struct SiteKeys: Sendable {
 
     /// Reads `site.key` (64 hex digits), as written by the engine.
     public static func load(path: String) throws -> SiteKeys {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PasswordHash.Problem("cannot read the site key \(path)")
-        }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let bytes = Hex.decode(text), bytes.count == 32 else {
-            throw PasswordHash.Problem("the site key \(path) is not 64 hex digits")
-        }
-        return SiteKeys(root: bytes)
+        SiteKeys(root: try WebKey.readKeyFile(path: path, what: "the site key"))
     }
 }
 

@@ -162,10 +162,7 @@ enum Demo {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try publishStaticFiles(from: root + "/Public", into: state.publicDirectory)
         // One random cluster key for the whole chassis, readable by its owner only.
-        var generator = SystemRandomNumberGenerator()
-        let key = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        FileManager.default.createFile(atPath: directory + "/cluster.key", contents: Data((key + "\n").utf8),
-                                       attributes: [.posixPermissions: 0o600])
+        try writeRandomKey(to: directory + "/cluster.key")
         // The simulated midplane: the blades it reports powered off, one name a line.
         FileManager.default.createFile(atPath: directory + "/midplane-off", contents: Data())
         for index in 1...count {
@@ -244,6 +241,16 @@ enum Demo {
                                                  attributes: [.posixPermissions: 0o600]) else {
                 throw DemoError("cannot write \(state.directory)/\(file)")
             }
+        }
+    }
+
+    /// 32 random bytes in hex, in a file only its owner reads: a cluster key, a site key.
+    static func writeRandomKey(to path: String) throws {
+        var generator = SystemRandomNumberGenerator()
+        let key = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        guard FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8),
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw DemoError("cannot write \(path)")
         }
     }
 
@@ -514,12 +521,7 @@ enum Demo {
         let site = DemoSite(keyFile: directory + "/site.key", chassis: numbers.map { number in
             DemoSite.Chassis(number: number, directory: number == first ? directory : "\(directory)/chassis-\(number)", blades: blades)
         })
-        var generator = SystemRandomNumberGenerator()
-        let key = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        guard FileManager.default.createFile(atPath: site.keyFile, contents: Data((key + "\n").utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
-            throw DemoError("cannot write \(site.keyFile)")
-        }
+        try writeRandomKey(to: site.keyFile)
         let password = randomPassword()
         var states: [DemoState] = []
         for chassis in site.chassis {

@@ -184,10 +184,6 @@ extension WebApp {
 
     /// What the request's credentials amount to. A bearer token wins over a cookie.
     func authenticate(_ request: Request, source: StateSource) throws -> Authentication {
-        if Self.isSiteRequest(request) {
-            return siteCredential(request) != nil
-                ? .authenticated(Self.sitePrincipal, renewed: nil) : .rejected(reason: "the site credential is not valid")
-        }
         if Self.isMemberRequest(request), let header = request.header("Authorization") {
             let key = try state.key(access).withUnsafeBytes { Array($0) }
             let credential = String(header.dropFirst(MemberCredential.scheme.count + 1))
@@ -234,7 +230,14 @@ extension WebApp {
         let rule = route.rule(method: request.method)
         let authentication: Authentication
         do {
-            authentication = try authenticate(request, source: exchange.source)
+            if Self.isSiteRequest(request) {
+                // Verified once, here; the summary is sealed for this very question.
+                exchange.siteCredential = siteCredential(request)
+                authentication = exchange.siteCredential != nil
+                    ? .authenticated(Self.sitePrincipal, renewed: nil) : .rejected(reason: "the site credential is not valid")
+            } else {
+                authentication = try authenticate(request, source: exchange.source)
+            }
         } catch {
             return unavailable(request, reason: "Sessions cannot be checked yet: \(error)", json: route.answersJSON)
         }
@@ -298,7 +301,7 @@ extension WebApp {
                 return failure(403, "a write from a browser must carry an Origin header", json: route.answersJSON, request: request)
             }
             // A site ticket comes from a page of another chassis of the site.
-            let fromSite = route == .siteTransfer && (site?.origins().contains(origin) ?? false)
+            let fromSite = route == .siteTransfer && (site?.origins.contains(origin) ?? false)
             guard fromSite || originAllowed(origin, source: exchange.source) else {
                 return failure(403, "writes are accepted only from this chassis' own pages (not from \(origin.prefix(100)))",
                                json: route.answersJSON, request: request)

@@ -12,6 +12,8 @@ public final class SiteBoard: @unchecked Sendable {
     public let chassisID: String
     public let siteName: String
     public let chassis: [BladeConfig.SiteChassis]
+    /// The origins a browser gives the other chassis' pages: a site ticket is posted from there.
+    let origins: Set<String>
     private let loadKeys: @Sendable () throws -> SiteKeys
     private let lock = NSLock()
     private var keys: SiteKeys?
@@ -22,6 +24,7 @@ public final class SiteBoard: @unchecked Sendable {
         self.chassisID = chassisID
         self.siteName = siteName
         self.chassis = chassis
+        origins = Set(chassis.flatMap { other in other.addresses.map { other.origin(address: $0) } })
         self.loadKeys = loadKeys
         states = Dictionary(uniqueKeysWithValues: chassis.map { ($0.name, SiteChassisState(name: $0.name)) })
     }
@@ -55,10 +58,5 @@ public final class SiteBoard: @unchecked Sendable {
         defer { lock.unlock() }
         guard let previous = states[name] else { return }
         states[name] = previous.after(result, now: now)
-    }
-
-    /// The origins a browser gives the other chassis' pages: a site ticket is posted from there.
-    func origins() -> Set<String> {
-        Set(chassis.flatMap { other in other.addresses.map { other.origin(address: $0) } })
     }
 }

@@ -203,6 +203,12 @@ extension WebApp {
               state.redeem(ticketID: ticket.id, expiresAt: ticket.expiresAt, now: Int64(time)) else {
             return Self.loginRedirect(next: next)
         }
+        return try transferPage(session, next: next, exchange: exchange)
+    }
+
+    /// The page that sets the session's cookie here and whose script goes on to `next` (a
+    /// request that then carries the cookie): the end of a transfer from another blade or chassis.
+    func transferPage(_ session: SessionToken, next: String, exchange: Exchange) throws -> Response {
         var view = basePage(title: "Chassis Manager", page: "transfer", snapshot: nil, stale: false, local: nil,
                             request: exchange.request, viewer: nil)
         view.transfer = TransferView(next: next)

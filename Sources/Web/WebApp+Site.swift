@@ -18,14 +18,14 @@ extension WebApp {
         request.header("Authorization")?.hasPrefix(SiteCredential.scheme + " ") ?? false
     }
 
-    /// The credential of a `Chassis-Site` request, if it is valid here.
+    /// The credential of a `Chassis-Site` request, if it is valid here (the edge asks, once a request).
     func siteCredential(_ request: Request) -> SiteCredential? {
         guard let site, let header = request.header("Authorization"), let keys = try? site.siteKeys() else { return nil }
         return SiteCredential.verify(String(header.dropFirst(SiteCredential.scheme.count + 1)), keys: keys, now: Int64(now()))
     }
 
     func apiSiteSummary(_ exchange: Exchange) throws -> Response {
-        guard let site, let credential = siteCredential(exchange.request) else {
+        guard let site, let credential = exchange.siteCredential else {
             throw HTTPError(403, "the site summary is for the other chassis of the site (a Chassis-Site credential)")
         }
         let current = try current(exchange)
@@ -91,13 +91,9 @@ extension WebApp {
                             local: exchange.local, request: exchange.request, viewer: principal)
         view.siteOpen = SiteOpenView(name: summary.name, action: base + "/session/site",
                                      ticket: ticket.encode(keys: try site.siteKeys()))
-        var response = try page(view, template: "site_open", source: exchange.source)
-        // The form goes to the other chassis (and nowhere else), and must say where it comes from:
-        // the other chassis accepts a ticket only from a page of its site.
-        response.setHeader("Content-Security-Policy",
-                           "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; connect-src 'self'; form-action 'self' \(base)")
-        response.setHeader("Referrer-Policy", "origin")
-        return response
+        // The form may go to the other chassis (and nowhere else), and must say where it comes
+        // from: the other chassis accepts a ticket only from a page of its site.
+        return try page(view, template: "site_open", source: exchange.source, reaching: [base], referrer: "origin")
     }
 
     /// Another chassis of the site posts a person's ticket here: a session for this chassis' own
@@ -128,12 +124,7 @@ extension WebApp {
         state.invalidate()
         var random = SystemRandomNumberGenerator()
         let session = Authenticator(policy: access.policy, key: try state.key(access)).start(user: record, now: time, using: &random)
-        var view = basePage(title: "Chassis Manager", page: "transfer", snapshot: nil, stale: false, local: nil,
-                            request: exchange.request, viewer: nil)
-        view.transfer = TransferView(next: "/")
-        var response = try page(view, template: "transfer", source: exchange.source)
-        response.headers.append(("Set-Cookie", try sessionCookie(session)))
-        return response
+        return try transferPage(session, next: "/", exchange: exchange)
     }
 }
 

@@ -87,6 +87,8 @@ public final class WebApp: Sendable {
         var endedSession = false
         /// `/metrics` scraped without a token from a network the operator allowed.
         var anonymousScrape = false
+        /// Another chassis of the site's question, once the edge verified it (the summary is sealed for it).
+        var siteCredential: SiteCredential? = nil
 
         func values(_ name: String) -> [String] { query.filter { $0.name == name }.map(\.value) }
     }
@@ -357,12 +359,18 @@ public final class WebApp: Sendable {
                         + pageSecurityHeaders(source: nil), body: Array(html.utf8))
     }
 
-    func page(_ view: PageView, template: String, source: StateSource) throws -> Response {
+    /// - Parameters:
+    ///   - reaching: the origins the page may reach besides its own, when they are not the ones
+    ///     it moves to on a failover (a page that sends the browser to another chassis).
+    ///   - referrer: the page's Referrer-Policy, when it is not `same-origin`.
+    func page(_ view: PageView, template: String, source: StateSource, reaching: [String]? = nil,
+              referrer: String = "same-origin") throws -> Response {
         guard let html = templates.render(view, template: template) else {
             throw HTTPError(500, "template \(template) is missing")
         }
         return Response(status: 200, headers: [("Content-Type", MediaType.html), ("Cache-Control", "no-store")]
-                        + pageSecurityHeaders(source: source, customer: view.user?.role == Role.customer.rawValue),
+                        + pageSecurityHeaders(source: source, customer: view.user?.role == Role.customer.rawValue,
+                                              reaching: reaching, referrer: referrer),
                         body: Array(html.utf8))
     }
 
@@ -378,12 +386,13 @@ public final class WebApp: Sendable {
 
     /// A page's policy: its own style sheet and script, and scripts and forms that may reach the
     /// places it may move to (failover), and nothing else.
-    func pageSecurityHeaders(source: StateSource?, customer: Bool = false) -> [(String, String)] {
-        let members = failoverOrigins(source: source, customer: customer)
+    func pageSecurityHeaders(source: StateSource?, customer: Bool = false, reaching: [String]? = nil,
+                             referrer: String = "same-origin") -> [(String, String)] {
+        let members = reaching ?? failoverOrigins(source: source, customer: customer)
         let others = members.isEmpty ? "" : " " + members.joined(separator: " ")
         return [
             ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; connect-src 'self'\(others); form-action 'self'\(others)"),
-            ("Referrer-Policy", "same-origin"),
+            ("Referrer-Policy", referrer),
         ]
     }
 

@@ -40,10 +40,6 @@ class SiteChassis(Chassis):
     def address(self, index):
         return f"127.0.{self.number}.{index}"
 
-    def password(self, user):
-        # One admin password for the whole site, written in the first chassis' directory.
-        return super().password(user)
-
 
 @pytest.fixture(scope="module")
 def site():
