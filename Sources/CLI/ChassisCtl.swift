@@ -4,6 +4,7 @@ import Control
 import Foundation
 import Model
 import Store
+import Plumbing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,7 +66,7 @@ struct StatusCommand: ParsableCommand {
         if json {
             return try printJSON(snapshot)
         }
-        print(StatusText.render(snapshot, local: try reader.local(), now: StoreReader.wallClock()), terminator: "")
+        print(StatusText.render(snapshot, local: try reader.local(), now: HostClock.system.wallSeconds()), terminator: "")
     }
 }
 

@@ -31,24 +31,4 @@ public struct HostClock: Sendable {
 
     /// The monotonic clock in seconds (what rate collectors divide by).
     public func monotonicSeconds() -> Double { Double(monotonicNanoseconds()) / 1_000_000_000 }
-
-    /// A clock that reads what `time` holds: monotonic nanoseconds and wall seconds moved together.
-    public static func manual(_ time: ManualTime) -> HostClock {
-        HostClock(monotonicNanoseconds: { time.nanoseconds }, wallSeconds: { time.wallSeconds })
-    }
-}
-
-/// Time moved by hand, for tests: starts at `wallStart` and a monotonic 1 s.
-public final class ManualTime: @unchecked Sendable {
-    private let lock = Locked(0 as UInt64)
-    private let wallStart: Double
-
-    public init(wallStart: Double = 1_764_000_000) { self.wallStart = wallStart }
-
-    public var nanoseconds: UInt64 { 1_000_000_000 + lock.withLock { $0 } }
-    public var wallSeconds: Double { wallStart + Double(lock.withLock { $0 }) / 1_000_000_000 }
-
-    public func advance(seconds: Double) {
-        lock.withLock { $0 += UInt64(max(0, seconds) * 1_000_000_000) }
-    }
 }

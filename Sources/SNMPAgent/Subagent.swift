@@ -5,6 +5,7 @@ import Config
 import Logging
 import Model
 import Store
+import Plumbing
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
@@ -55,7 +56,7 @@ final class Subagent {
     static func contextKey(_ context: String?) -> String { context.map { "customer:" + $0 } ?? "default" }
 
     func sysUpTime() -> UInt32 {
-        let elapsed = (StoreReader.monotonicNanoseconds() &- masterUpTime.at) / 10_000_000
+        let elapsed = (HostClock.system.monotonicNanoseconds() &- masterUpTime.at) / 10_000_000
         return masterUpTime.ticks &+ UInt32(truncatingIfNeeded: elapsed)
     }
 
@@ -94,7 +95,7 @@ final class Subagent {
                 rebuild(snapshot)
             }
             if let snapshot = tables.snapshot {
-                for event in planner.observe(alerts: snapshot.alerts, active: active, manager: manager, now: StoreReader.wallClock()) {
+                for event in planner.observe(alerts: snapshot.alerts, active: active, manager: manager, now: HostClock.system.wallSeconds()) {
                     notify(event, snapshot: snapshot)
                 }
             }
@@ -104,7 +105,7 @@ final class Subagent {
     }
 
     func rebuild(_ snapshot: ChassisSnapshot) {
-        let clock = ChassisMIB.Clock(now: StoreReader.wallClock(), sysUpTime: sysUpTime())
+        let clock = ChassisMIB.Clock(now: HostClock.system.wallSeconds(), sysUpTime: sysUpTime())
         let signature = ChassisMIB.entitySignature(snapshot)
         if let previous = entitySignature, previous != signature { entityLastChange = clock.sysUpTime }
         entitySignature = signature
@@ -174,7 +175,7 @@ final class Subagent {
         guard error == .noError else { throw ConnectionError("the master agent refused the session: \(error)") }
         self.connection = connection
         sessionID = answer.sessionID
-        masterUpTime = (upTime, StoreReader.monotonicNanoseconds())
+        masterUpTime = (upTime, HostClock.system.monotonicNanoseconds())
         logger.info("AgentX session \(sessionID) open with \(config.snmp.agentxSocket)")
         syncRegistrations()
         sendUnsent()
@@ -216,7 +217,7 @@ final class Subagent {
         guard !varBinds.isEmpty else { return }
         guard connection != nil else {
             logger.warning("not connected to snmpd: notification held until it is back: \(describe(event))")
-            unsent.append((StoreReader.wallClock(), event, varBinds))
+            unsent.append((HostClock.system.wallSeconds(), event, varBinds))
             if unsent.count > Self.unsentMax { unsent.removeFirst(unsent.count - Self.unsentMax) }
             return
         }
@@ -237,7 +238,7 @@ final class Subagent {
 
     /// After a session opens: what was held meanwhile, if this blade is still the active manager.
     func sendUnsent() {
-        let now = StoreReader.wallClock()
+        let now = HostClock.system.wallSeconds()
         let held = unsent.filter { now - $0.time <= Self.unsentSeconds }
         unsent.removeAll()
         guard active else {
@@ -256,7 +257,7 @@ final class Subagent {
 
     func serve(stop: () -> Bool) throws {
         guard let connection else { return }
-        var nextRefresh = StoreReader.monotonicNanoseconds()
+        var nextRefresh = HostClock.system.monotonicNanoseconds()
         let refreshNanoseconds = UInt64(config.snmp.refreshMs) * 1_000_000
         while !stop() {
             if connection.readable(milliseconds: 100) {
@@ -270,7 +271,7 @@ final class Subagent {
                 }
                 try handle(pdu, connection: connection)
             }
-            let now = StoreReader.monotonicNanoseconds()
+            let now = HostClock.system.monotonicNanoseconds()
             if now >= nextRefresh {
                 refresh()
                 syncRegistrations()
@@ -282,7 +283,7 @@ final class Subagent {
     func handle(_ pdu: PDU, connection: AgentXConnection) throws {
         switch pdu.payload {
         case let .response(upTime, error, _, _):
-            masterUpTime = (upTime, StoreReader.monotonicNanoseconds())
+            masterUpTime = (upTime, HostClock.system.monotonicNanoseconds())
             let what = pending.removeValue(forKey: pdu.packetID) ?? "packet \(pdu.packetID)"
             if error != .noError { logger.warning("snmpd refused \(what): \(error)") }
         case let .close(reason):

@@ -95,7 +95,7 @@ public final class StoreReader {
     public func dataVersion() throws -> String {
         // Under load, one check per reader every 25 ms is enough: the engine writes about once a
         // second, and each check costs two locked reads of the databases.
-        let now = StoreReader.monotonicNanoseconds()
+        let now = HostClock.system.monotonicNanoseconds()
         if lastDataVersions != nil, now &- lastCheckNanoseconds < versionCheckIntervalNanoseconds { return lastToken }
         lastCheckNanoseconds = now
         return try withConnection { database in
@@ -143,11 +143,6 @@ public final class StoreReader {
         try withConnection { database in try AccessRows.audit(database, filter: filter, limit: limit) }
     }
 
-    public static func wallClock() -> Double { HostClock.system.wallSeconds() }
-
-    /// The host's monotonic clock in nanoseconds, shared by every process of the blade.
-    public static func monotonicNanoseconds() -> UInt64 { HostClock.system.monotonicNanoseconds() }
-
     // MARK: Snapshot
 
     public func snapshot() throws -> ChassisSnapshot {
@@ -167,7 +162,7 @@ public final class StoreReader {
     }
 
     private func readSnapshot(_ database: Database, version: String) throws -> ChassisSnapshot {
-        let now = StoreReader.wallClock()
+        let now = HostClock.system.wallSeconds()
         var chassis = ChassisInfo(chassisID: "", name: "", site: "", row: "", rack: "", shelf: "", slotCount: 0, status: .unknown)
         let chassisRow = try database.statement("SELECT chassis_id, name, site, row, rack, shelf, slot_count FROM main.chassis WHERE id = 1")
         if try chassisRow.step() {
@@ -379,7 +374,7 @@ public final class StoreReader {
     /// Raw samples when the window fits in the raw history, one-minute aggregates beyond.
     public func history(slotID: Int, key: String, seconds: Double) throws -> [HistoryPoint] {
         let window = min(max(seconds, 1), 7 * 86_400)
-        let since = StoreReader.wallClock() - window
+        let since = HostClock.system.wallSeconds() - window
         return try withConnection { database in
             guard let id = try database.scalarInt("SELECT id FROM m.metrics WHERE slot_id = ? AND key = ?",
                                                   [.integer(Int64(slotID)), .text(key)]) else { return [] }
@@ -456,7 +451,7 @@ public final class StoreReader {
     /// an unchanged row only once a second, so without a board the lease looks expired between
     /// rewrites: the fallback fails closed (no board happens only when its file was removed).
     private func engineRowAndLease() throws -> (row: EngineRow?, leaseDeadline: UInt64) {
-        let monotonic = StoreReader.monotonicNanoseconds()
+        let monotonic = HostClock.system.monotonicNanoseconds()
         let due = monotonic &- rowReadNanoseconds >= Self.rowRefreshNanoseconds
         if due, leaseBoard.map({ !$0.isCurrentFile() }) ?? true {
             leaseBoard = LeaseBoard.openForReading(path: LeaseBoard.path(metricsDatabase: metricsDatabase))
@@ -479,13 +474,13 @@ public final class StoreReader {
     /// This blade's view. The lease is checked against this process's own reading of the host's
     /// monotonic clock: a paused, hung or killed engine cannot leave the blade answering as active.
     public func local() throws -> LocalView {
-        let now = StoreReader.wallClock()
+        let now = HostClock.system.wallSeconds()
         let (engine, leaseDeadline) = try engineRowAndLease()
         guard let row = engine else {
             return LocalView(blade: "", address: "", slotID: 0, role: .unknown, term: 0, activeAddress: nil,
                              activeURL: nil, leaseValid: false, engine: EngineFreshness(updatedAt: nil, stale: true))
         }
-        let leaseValid = row.state.role == .active && StoreReader.monotonicNanoseconds() < leaseDeadline
+        let leaseValid = row.state.role == .active && HostClock.system.monotonicNanoseconds() < leaseDeadline
         return LocalView(blade: row.state.blade, address: row.state.address, slotID: row.state.slotID,
                          role: row.state.role, term: row.state.term, activeAddress: row.state.activeAddress,
                          activeURL: row.state.activeURL, leaseValid: leaseValid,

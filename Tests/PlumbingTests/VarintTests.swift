@@ -80,14 +80,4 @@ import Testing
         #expect(abs(wall - Date().timeIntervalSince1970) < 1)
         #expect(abs(HostClock.system.monotonicSeconds() - Double(HostClock.system.monotonicNanoseconds()) / 1e9) < 0.1)
     }
-
-    @Test func aManualClockMovesOnlyWhenTold() {
-        let time = ManualTime(wallStart: 1_000)
-        let clock = HostClock.manual(time)
-        #expect(clock.monotonicNanoseconds() == 1_000_000_000 && clock.wallSeconds() == 1_000)
-        time.advance(seconds: 1.5)
-        #expect(clock.monotonicNanoseconds() == 2_500_000_000 && clock.wallSeconds() == 1_001.5)
-        time.advance(seconds: -3)
-        #expect(clock.monotonicNanoseconds() == 2_500_000_000, "never backwards")
-    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Model
 import Store
 import Testing
+import Plumbing
 
 /// A store in a fresh temporary directory, as the engine and the web app see it.
 final class TemporaryStore {
@@ -203,7 +204,7 @@ final class TemporaryStore {
                                                    activeAddress: "127.0.1.1", activeURL: "http://127.0.1.1:8080",
                                                    leaseDeadlineNanoseconds: deadline, cluster: nil), at: time)
         }
-        let now = StoreReader.monotonicNanoseconds()
+        let now = HostClock.system.monotonicNanoseconds()
         try publish(role: .active, deadline: now + 5_000_000_000, at: Date().timeIntervalSince1970)
         #expect(try store.reader.local().leaseValid)
         #expect(try store.reader.local().term == 3)
@@ -218,7 +219,7 @@ final class TemporaryStore {
 
     @Test func theLeaseBoardIsReadOnEveryRequestAndTheRowOnlyWhenItChanges() throws {
         let store = try TemporaryStore()
-        let now = StoreReader.monotonicNanoseconds()
+        let now = HostClock.system.monotonicNanoseconds()
         try store.writer.publish(engine: .init(blade: "blade1", address: "127.0.1.1", slotID: 1, role: .active, term: 3,
                                                activeAddress: "127.0.1.1", activeURL: nil,
                                                leaseDeadlineNanoseconds: now + 5_000_000_000, cluster: nil),
@@ -241,7 +242,7 @@ final class TemporaryStore {
     @Test func withoutABoardTheRowDecidesAndAReplacedBoardIsFound() throws {
         let store = try TemporaryStore()
         let boardPath = LeaseBoard.path(metricsDatabase: store.directory + "/run/metrics.db")
-        let now = StoreReader.monotonicNanoseconds()
+        let now = HostClock.system.monotonicNanoseconds()
         let active = StoreWriter.EngineState(blade: "blade1", address: "127.0.1.1", slotID: 1, role: .active, term: 3,
                                              activeAddress: "127.0.1.1", activeURL: nil,
                                              leaseDeadlineNanoseconds: now + 5_000_000_000, cluster: nil)
