@@ -1,3 +1,4 @@
+import ChassisKeys
 import Access
 import Config
 import Control
@@ -248,10 +249,7 @@ enum Demo {
     static func writeRandomKey(to path: String) throws {
         var generator = SystemRandomNumberGenerator()
         let key = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        guard FileManager.default.createFile(atPath: path, contents: Data((key + "\n").utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
-            throw DemoError("cannot write \(path)")
-        }
+        try ChassisSecret.writeAtomically(path: path, contents: Array((key + "\n").utf8), mode: 0o600)
     }
 
     /// 20 letters and digits (about 119 bits), without look-alikes.

@@ -1,4 +1,6 @@
+import ChassisKeys
 import ChassisMIB
+import Model
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -50,11 +52,8 @@ extension Demo {
             "auth_protocol=\(SNMPDConfig.authProtocol)", "privacy_protocol=\(SNMPDConfig.privacyProtocol)",
         ]
         if state.snmpV2c == true { lines.append("v2c_community=\(randomPassword())") }
-        let path = state.directory + "/" + SNMPCredentials.fileName
-        guard FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
-            throw DemoError("cannot write \(path)")
-        }
+        try ChassisSecret.writeAtomically(path: state.directory + "/" + SNMPCredentials.fileName,
+                                          contents: Array((lines.joined(separator: "\n") + "\n").utf8), mode: 0o600)
     }
 
     /// Writes the blade's snmpd.conf and its persistent users file (both 0600), then starts snmpd
@@ -71,8 +70,9 @@ extension Demo {
                                                 attributes: [.posixPermissions: 0o700])
         chmod(directory, 0o700)
         var sinks: [(address: String, port: Int)] = []
-        if let sink = state.snmpInformSink, let colon = sink.lastIndex(of: ":"), let sinkPort = Int(sink[sink.index(after: colon)...]) {
-            sinks.append((String(sink[..<colon]), sinkPort))
+        // As `chassisctl snmp config` reads [snmp] inform_sinks: the port defaults to 162.
+        if let sink = state.snmpInformSink, let endpoint = IPv4.parseEndpoint(sink[...], defaultPort: 162) {
+            sinks.append(endpoint)
         }
         let settings = SNMPDConfig.Settings(
             agentAddress: "udp:\(blade.address):\(port)", agentxSocket: blade.agentxSocket,
@@ -82,7 +82,7 @@ extension Demo {
             informUser: (credentials["inform_user"], credentials["inform_auth"], credentials["inform_privacy"]))
         let text = try SNMPDConfig.render(settings)
         let configPath = directory + "/snmpd.conf"
-        try writePrivate(configPath, text)
+        try ChassisSecret.writeAtomically(path: configPath, contents: Array(text.utf8), mode: 0o600)
         // snmpd reads createUser lines from its persistent file and rewrites them there with
         // localized keys when it stops; a restart keeps the users (and the engine ID).
         let usersPath = persistent + "/snmpd.conf"
@@ -93,7 +93,7 @@ extension Demo {
                 users += try SNMPDConfig.createUserLine(name: credentials[prefix + "_user"], authPassword: credentials[prefix + "_auth"],
                                                          privacyPassword: credentials[prefix + "_privacy"])
             }
-            try writePrivate(usersPath, users)
+            try ChassisSecret.writeAtomically(path: usersPath, contents: Array(users.utf8), mode: 0o600)
         }
         try? FileManager.default.removeItem(atPath: blade.agentxSocket)
         // -f: in the foreground; -Lf: its log. SNMPCONFPATH names the only directories snmpd reads
@@ -112,12 +112,5 @@ extension Demo {
             return FileManager.default.fileExists(atPath: socket)
         }
         blade.snmpAgent = try Processes.spawn([agent, "--config", blade.configPath], logPath: blade.directory + "/snmp-agent.log")
-    }
-
-    static func writePrivate(_ path: String, _ text: String) throws {
-        try? FileManager.default.removeItem(atPath: path)
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw DemoError("cannot write \(path)")
-        }
     }
 }

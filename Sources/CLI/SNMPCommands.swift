@@ -1,3 +1,4 @@
+import ChassisKeys
 import ArgumentParser
 import ChassisMIB
 import Config
@@ -23,14 +24,6 @@ struct SNMPCommand: ParsableCommand {
         return lines
     }
 
-    static func writePrivate(_ path: String, _ text: String) throws {
-        let temporary = path + ".new"
-        try? FileManager.default.removeItem(atPath: temporary)
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ValidationError("cannot write \(temporary)")
-        }
-        guard rename(temporary, path) == 0 else { throw ValidationError("cannot replace \(path): \(String(cString: strerror(errno)))") }
-    }
 
     struct ConfigFile: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -94,7 +87,7 @@ struct SNMPCommand: ParsableCommand {
             } catch let problem as SNMPDConfig.Problem {
                 throw ValidationError(problem.description)
             }
-            try SNMPCommand.writePrivate(output, text)
+            try ChassisSecret.writeAtomically(path: output, contents: Array(text.utf8), mode: 0o600)
             print("wrote \(output) (mode 0600); restart snmpd to read it")
         }
     }
@@ -133,7 +126,7 @@ struct SNMPCommand: ParsableCommand {
                                                     attributes: [.posixPermissions: 0o700])
             let path = directory + "/snmpd.conf"
             let existing = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            try SNMPCommand.writePrivate(path, existing + (existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n") + line)
+            try ChassisSecret.writeAtomically(path: path, contents: Array((existing + (existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n") + line).utf8), mode: 0o600)
             print("added user \(name) to \(path); start snmpd again to create it")
         }
     }

@@ -151,16 +151,12 @@ public enum ChassisMIB {
         }
     }
 
+    /// The pages' unit symbols (`Format.unitSymbol`), in ASCII for SNMP's DisplayString, and the
+    /// unit's own name where the pages show none.
     public static func unitsDisplay(unit: String) -> String {
-        switch unit {
-        case "volts": return "V"
-        case "amperes": return "A"
-        case "watts": return "W"
-        case "celsius": return "degrees C"
-        case "rpm": return "RPM"
-        case "percent": return "%"
-        default: return unit
-        }
+        if unit == "celsius" { return "degrees C" }
+        let symbol = Format.unitSymbol(unit)
+        return symbol.isEmpty ? unit : symbol
     }
 
     /// Digits after the decimal point a unit's values carry (entPhySensorPrecision).

@@ -6,7 +6,7 @@
 /// keys): write it mode 0600. Users' passwords are not here: `createUserLine` goes to snmpd's
 /// persistent file, which snmpd rewrites with localized keys at its first stop.
 public enum SNMPDConfig {
-    public struct Settings: Sendable, Equatable {
+    public struct Settings: Sendable {
         /// `udp:ADDRESS:PORT`.
         public var agentAddress: String
         public var agentxSocket: String
@@ -33,14 +33,6 @@ public enum SNMPDConfig {
             self.informSinks = informSinks
             self.informUser = informUser
             self.agentxGroup = agentxGroup
-        }
-
-        public static func == (a: Settings, b: Settings) -> Bool {
-            a.agentAddress == b.agentAddress && a.agentxSocket == b.agentxSocket && a.operators == b.operators
-                && a.customers == b.customers && a.v2cCommunity == b.v2cCommunity
-                && a.informSinks.map { "\($0.address):\($0.port)" } == b.informSinks.map { "\($0.address):\($0.port)" }
-                && a.informUser?.name == b.informUser?.name && a.informUser?.authPassword == b.informUser?.authPassword
-                && a.informUser?.privacyPassword == b.informUser?.privacyPassword && a.agentxGroup == b.agentxGroup
         }
     }
 

@@ -26,12 +26,9 @@ final class Subagent {
     let reader: StoreReader
     var tables = Tables()
     var planner = TrapPlanner()
-    var lastVersion = ""
-    var lastRefreshNanoseconds: UInt64 = 0
     var lastUsers: [String: AccessScope] = [:]
     var manager = ChassisMIB.Manager(activeName: "", activeAddress: "", term: 0, quorum: false, localName: "", localRole: .unknown)
     var active = false
-    var lastManager: ChassisMIB.Manager?
     /// The entities as last seen, and snmpd's sysUpTime when they last changed (entLastChangeTime).
     var entitySignature: [String]?
     var entityLastChange: UInt32 = 0
@@ -68,17 +65,17 @@ final class Subagent {
     // MARK: The store
 
     /// Reads the store again when it changed (or the role may have: every refresh reads the lease).
-    func refresh(force: Bool = false) {
+    func refresh() {
         do {
             let local = try reader.local()
             let cluster = try reader.cluster()
             active = local.leaseValid
-            manager = ChassisMIB.Manager(activeName: cluster.active?.name ?? "", activeAddress: cluster.active?.address ?? "",
-                                         term: cluster.term, quorum: cluster.quorum, localName: local.blade, localRole: local.role)
-            let version = try reader.dataVersion()
-            let managerChanged = manager != lastManager
-            lastManager = manager
-            if force || version != lastVersion || tables.snapshot == nil {
+            let current = ChassisMIB.Manager(activeName: cluster.active?.name ?? "", activeAddress: cluster.active?.address ?? "",
+                                             term: cluster.term, quorum: cluster.quorum, localName: local.blade, localRole: local.role)
+            let managerChanged = current != manager
+            manager = current
+            // The tables' snapshot carries the data version it was read at.
+            if try reader.dataVersion() != tables.snapshot?.dataVersion {
                 let snapshot = try reader.snapshot()
                 let access = try reader.access()
                 var users: [String: AccessScope] = [:]
@@ -88,7 +85,6 @@ final class Subagent {
                 lastUsers = users
                 rates = try readRates()
                 rebuild(snapshot)
-                lastVersion = version
             } else if managerChanged, let snapshot = tables.snapshot {
                 // The manager's objects move without a new data version (the lease board). The
                 // timestamps need no rebuild: sysUpTime and a sample's age grow together.
@@ -134,7 +130,7 @@ final class Subagent {
 
     /// Runs sessions until `stop` says so, connecting again after `reconnect_ms` when one ends.
     func run(stop: () -> Bool) {
-        refresh(force: true)
+        refresh()
         var announcedWaiting = false
         while !stop() {
             do {

@@ -100,7 +100,7 @@ reconnect_ms = 100
         connection.close()
 
         # 4. A well-formed session: a GetNext is answered (no store yet: the default context is
-        # not served, which the master hears as unsupportedContext), a Ping too.
+        # not served, which the master hears as unsupportedContext).
         connection, _ = server.accept()
         connection.settimeout(5)
         open_response(connection, session=77)
