@@ -5,6 +5,7 @@ import Control
 import Foundation
 import Metrics
 import Model
+import Plumbing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -390,14 +391,14 @@ enum Demo {
         // A killed engine leaves its socket behind; the new one's appearing is the sign it is up.
         try? FileManager.default.removeItem(atPath: blade.runtimeDirectory + "/engine.sock")
         if blade.witness {
-            blade.engine = try Processes.spawn([engine, "--config", blade.configPath, "--witness"],
+            blade.engine = try ProcessRunner.spawnDetached([engine, "--config", blade.configPath, "--witness"],
                                                logPath: blade.directory + "/engine.log")
         } else {
             try FileManager.default.createDirectory(atPath: blade.simulatedDirectory + "/class", withIntermediateDirectories: true)
             // The engine runs in a private mount namespace where the simulated tree is /sys/class,
             // so the real libsensors reads it exactly as it reads hardware.
             let namespaceFlags = geteuid() == 0 ? "-m" : "-Urm"
-            blade.engine = try Processes.spawn(
+            blade.engine = try ProcessRunner.spawnDetached(
                 [unshare, namespaceFlags, "--propagation", "private", "--", "/bin/sh", "-c",
                  #"mount --bind "$0" /sys/class && exec "$@""#, blade.simulatedDirectory + "/class",
                  engine, "--config", blade.configPath],
@@ -417,11 +418,11 @@ enum Demo {
         guard let nginx = Processes.which("nginx") else { throw DemoError("nginx is needed; run: make deps") }
         let certificate = blade.directory + "/state/tls/blade.crt"
         try waitFor(seconds: 10, what: "\(name)'s certificate") { FileManager.default.fileExists(atPath: certificate) }
-        blade.web = try Processes.spawn([web, "--config", blade.configPath], logPath: blade.directory + "/web.log")
+        blade.web = try ProcessRunner.spawnDetached([web, "--config", blade.configPath], logPath: blade.directory + "/web.log")
         try waitFor(seconds: 10, what: "\(name) web app socket") {
             FileManager.default.fileExists(atPath: runtime + "/web.sock")
         }
-        blade.nginx = try Processes.spawn(
+        blade.nginx = try ProcessRunner.spawnDetached(
             [nginx, "-p", blade.nginxPrefix + "/", "-c", blade.nginxPrefix + "/nginx.conf", "-e", blade.nginxPrefix + "/error.log",
              "-g", "daemon off;"],
             logPath: blade.directory + "/nginx.log")
@@ -441,7 +442,7 @@ enum Demo {
             // /health/active answers over plain HTTP: 200 on the active manager, 503 elsewhere.
             try waitFor(seconds: readyTimeoutSeconds, what: "http://\(blade.address):\(port)/health/active") {
                 try checkAlive(blade)
-                let status = HTTPProbe.get(host: blade.address, port: port, path: "/health/active")?.status
+                let status = (try? HTTPGet.get(host: blade.address, port: port, path: "/health/active"))?.status
                 return status == 200 || status == 503
             }
         }
@@ -792,7 +793,7 @@ extension Demo {
 
     /// `/health/active` answers 200 on the active manager only (anonymous, over plain HTTP).
     static func isActive(_ blade: DemoBlade, state: DemoState) -> Bool {
-        HTTPProbe.get(host: blade.address, port: state.port, path: "/health/active", timeoutMs: 300)?.status == 200
+        (try? HTTPGet.get(host: blade.address, port: state.port, path: "/health/active", timeoutMs: 300))?.status == 200
     }
 
     static func activeBlade(state: DemoState) throws -> DemoBlade {

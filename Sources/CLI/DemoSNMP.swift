@@ -1,6 +1,7 @@
 import ChassisKeys
 import ChassisMIB
 import Model
+import Plumbing
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -101,7 +102,7 @@ extension Demo {
         // SNMP_PERSISTENT_DIR where it keeps its state (nothing under /var/lib/snmp). Not -C: with
         // it snmpd would not read the persistent file, and the users would have to be in the
         // configuration itself. No secret is in an argument or the environment.
-        blade.snmpd = try Processes.spawn(
+        blade.snmpd = try ProcessRunner.spawnDetached(
             [snmpd, "-f", "-p", directory + "/snmpd.pid", "-Lf", blade.directory + "/snmpd.log"],
             logPath: blade.directory + "/snmpd.out",
             environment: ["SNMP_PERSISTENT_DIR": persistent, "SNMPCONFPATH": directory + ":" + persistent, "MIBS": "", "MIBDIRS": ""])
@@ -111,6 +112,6 @@ extension Demo {
             guard Processes.isAlive(pid) else { throw DemoError("\(blade.name)'s snmpd exited; see \(blade.directory)/snmpd.log") }
             return FileManager.default.fileExists(atPath: socket)
         }
-        blade.snmpAgent = try Processes.spawn([agent, "--config", blade.configPath], logPath: blade.directory + "/snmp-agent.log")
+        blade.snmpAgent = try ProcessRunner.spawnDetached([agent, "--config", blade.configPath], logPath: blade.directory + "/snmp-agent.log")
     }
 }

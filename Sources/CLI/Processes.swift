@@ -7,11 +7,6 @@ import Glibc
 /// Starting and stopping the demo's processes: each in its own session (so a terminal's Ctrl-C
 /// reaches only `make demo`, which then stops them in order), output appended to a log file.
 enum Processes {
-    /// Starts `arguments[0]` (an absolute path) with its output appended to `logPath`; returns the PID.
-    static func spawn(_ arguments: [String], logPath: String, environment: [String: String] = [:]) throws -> pid_t {
-        try ProcessRunner.spawnDetached(arguments, logPath: logPath, environment: environment)
-    }
-
     /// Runs a command to completion (at most ten minutes) and returns its exit status (-1 when
     /// it was killed or could not start) and output.
     @discardableResult
@@ -70,12 +65,5 @@ enum Processes {
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
         return nil
-    }
-}
-
-/// What `chassisctl demo` asks a blade it waits for: `HTTPGet`, nil when there is no answer.
-enum HTTPProbe {
-    static func get(host: String, port: Int, path: String, timeoutMs: Int = 1_000) -> HTTPGet.Reply? {
-        try? HTTPGet.get(host: host, port: port, path: path, timeoutMs: timeoutMs)
     }
 }

@@ -3,9 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import ChassisKeys
 import Config
 import Model
@@ -19,7 +16,7 @@ import Store
 /// frame is still authenticated with the cluster key, so a forged answer can at most keep this
 /// blade from joining.
 enum ClusterDiscovery {
-    static let timeoutMs: Int32 = 2_000
+    static let timeoutMs = 2_000
     static let responseBytesMax = 1 << 20
     static let redirectsMax = 2
 
@@ -28,21 +25,16 @@ enum ClusterDiscovery {
     }
 
     /// The cluster view served by the member at `address:port`.
-    static func fetch(address: String, port: Int, clusterKey: [UInt8], clock: HostClock = .system) throws -> ClusterView {
+    static func fetch(address: String, port: Int, clusterKey: [UInt8]) throws -> ClusterView {
         var host = address
         var hostPort = port
         let webKey = WebKeyFile.webKey(clusterKey)
         for _ in 0...redirectsMax {
-            let credential = MemberCredential.make(webKey: webKey, seconds: Int64(clock.wallSeconds()))
-            let reply: HTTPGet.Reply
-            do {
-                reply = try HTTPGet.get(host: host, port: hostPort, path: "/api/v1/cluster",
+            let credential = MemberCredential.make(webKey: webKey, seconds: Int64(HostClock.system.wallSeconds()))
+            let reply = try HTTPGet.get(host: host, port: hostPort, path: "/api/v1/cluster",
                                         headers: [("Accept", "application/json"),
                                                   ("Authorization", MemberCredential.scheme + " " + credential)],
-                                        timeoutMs: Int(timeoutMs), responseBytesMax: responseBytesMax)
-            } catch let failure as HTTPGet.Failure {
-                throw Failure(description: failure.description)
-            }
+                                        timeoutMs: timeoutMs, responseBytesMax: responseBytesMax)
             let (status, headers) = (reply.status, reply.headers)
             if status == 200 {
                 return try JSONDecoder().decode(ClusterView.self, from: Data(reply.body))

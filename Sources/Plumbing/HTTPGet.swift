@@ -34,10 +34,11 @@ public enum HTTPGet {
     public static func get(host: String, port: Int, path: String, headers: [(String, String)] = [],
                            timeoutMs: Int = 1_000, responseBytesMax: Int = 4 << 20) throws -> Reply {
         guard (1...65_535).contains(port) else { throw Failure(description: "bad port \(port)") }
-        guard path.hasPrefix("/"), !path.contains(where: { $0 == "\r" || $0 == "\n" || $0 == " " }) else {
+        // Bytes, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
+        guard path.hasPrefix("/"), !path.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 32 }) else {
             throw Failure(description: "bad path")
         }
-        for (name, value) in headers where (name + value).contains(where: { $0 == "\r" || $0 == "\n" }) {
+        for (name, value) in headers where (name + value).utf8.contains(where: { $0 == 13 || $0 == 10 }) {
             throw Failure(description: "bad header \(name)")
         }
         var target = sockaddr_in()

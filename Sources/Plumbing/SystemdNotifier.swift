@@ -81,6 +81,7 @@ public final class SystemdNotifier {
 
     /// A status is one line of the datagram.
     public static func oneLine(_ text: String) -> String {
-        String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
+        // By property: "\r\n" is one Character, equal to neither "\n" nor "\r".
+        String(text.map { $0.isNewline ? " " : $0 })
     }
 }

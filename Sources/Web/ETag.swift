@@ -24,7 +24,10 @@ public enum ETag {
 }
 
 struct FNV1a64 {
-    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    private(set) var value: UInt64
+
+    /// FNV-1a's offset basis, unless another seed is wanted (a second, independent hash).
+    init(seed: UInt64 = 0xcbf2_9ce4_8422_2325) { value = seed }
 
     mutating func add(_ text: String) {
         for byte in text.utf8 {
@@ -32,6 +35,9 @@ struct FNV1a64 {
             value = value &* 0x0000_0100_0000_01B3
         }
     }
+
+    /// The hash's 8 bytes, least significant first.
+    var bytes: [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
 
     var hex: String {
         let digits = String(value, radix: 16)

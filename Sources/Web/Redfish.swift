@@ -42,9 +42,9 @@ enum Redfish {
     static func uuid(_ chassisID: String) -> String {
         // Two FNV-1a hashes of the ID (a stable name, not a secret: nothing needs it unguessable).
         func fnv(_ seed: UInt64) -> [UInt8] {
-            var value = seed
-            for byte in ("chassis-manager:" + chassisID).utf8 { value = (value ^ UInt64(byte)) &* 0x100_0000_01B3 }
-            return (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
+            var hash = FNV1a64(seed: seed)
+            hash.add("chassis-manager:" + chassisID)
+            return hash.bytes
         }
         var hash = fnv(0xCBF2_9CE4_8422_2325) + fnv(0x8422_2325_CBF2_9CE4)
         hash[6] = (hash[6] & 0x0F) | 0x50
@@ -401,11 +401,5 @@ enum Redfish {
         document["AccountTypes"] = ["Redfish", "WebUI"]
         if user.role == .customer { document["Description"] = "customer: slots \(user.scope?.text ?? "")" }
         return document
-    }
-
-    /// A Redfish error document.
-    static func error(_ message: String, code: String = "Base.1.0.GeneralError") -> Document {
-        ["error": ["code": code, "message": message,
-                   "@Message.ExtendedInfo": [["MessageId": code, "Message": message] as Document]] as Document]
     }
 }

@@ -197,8 +197,9 @@ enum AuditCSV {
 
     static func field(_ value: String) -> String {
         var text = value
-        if let first = text.first, "=+-@\t\r".contains(first) { text = "'" + text }
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        // Newlines by Character property: "\r\n" is one Character, equal to neither "\r" nor "\n".
+        if let first = text.first, "=+-@\t".contains(first) || first.isNewline { text = "'" + text }
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -71,10 +71,16 @@ final class OneShotServer: @unchecked Sendable {
     }
 
     @Test func whatCannotBeSentIsRefusedBeforeAnyConnection() {
-        #expect(throws: HTTPGet.Failure.self) { try HTTPGet.get(host: "not-an-address", port: 80, path: "/") }
-        #expect(throws: HTTPGet.Failure.self) { try HTTPGet.get(host: "127.0.0.1", port: 0, path: "/") }
-        #expect(throws: HTTPGet.Failure.self) { try HTTPGet.get(host: "127.0.0.1", port: 80, path: "/a\r\nX: y") }
-        #expect(throws: HTTPGet.Failure.self) { try HTTPGet.get(host: "127.0.0.1", port: 80, path: "/", headers: [("A", "b\r\nC: d")]) }
+        // Each refused for its own reason, not because nothing listens there.
+        #expect(throws: HTTPGet.Failure(description: "bad address not-an-address")) {
+            try HTTPGet.get(host: "not-an-address", port: 80, path: "/")
+        }
+        #expect(throws: HTTPGet.Failure(description: "bad port 0")) { try HTTPGet.get(host: "127.0.0.1", port: 0, path: "/") }
+        #expect(throws: HTTPGet.Failure(description: "bad path")) { try HTTPGet.get(host: "127.0.0.1", port: 80, path: "/a\r\nX:y") }
+        #expect(throws: HTTPGet.Failure(description: "bad path")) { try HTTPGet.get(host: "127.0.0.1", port: 80, path: "/a b") }
+        #expect(throws: HTTPGet.Failure(description: "bad header A")) {
+            try HTTPGet.get(host: "127.0.0.1", port: 80, path: "/", headers: [("A", "b\r\nC: d")])
+        }
         // Nothing listens on port 9 of loopback: refused, not hung.
         #expect(throws: HTTPGet.Failure.self) { try HTTPGet.get(host: "127.0.0.1", port: 9, path: "/", timeoutMs: 500) }
     }

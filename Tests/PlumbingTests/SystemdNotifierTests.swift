@@ -42,6 +42,9 @@ import Testing
         notifier.ready(status: "active")
         notifier.status("standby; active manager blade2\n(127.0.1.2)")
         #expect(listener.next() == "STATUS=standby; active manager blade2 (127.0.1.2)", "no second READY, one line")
+        // CRLF is one Character: a status with one still makes one line (no "READY=1" smuggled in).
+        notifier.status("no quorum\r\nREADY=1")
+        #expect(listener.next() == "STATUS=no quorum READY=1")
         notifier.watchdog()
         #expect(listener.next() == "WATCHDOG=1")
         notifier.stopping()

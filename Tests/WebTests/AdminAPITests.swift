@@ -54,6 +54,8 @@ import Store
         #expect(response.bodyText.contains(#""a,b","say ""hi""\#nthere""#))
         #expect(AuditCSV.field("+1") == "'+1" && AuditCSV.field("-1") == "'-1" && AuditCSV.field("@x") == "'@x")
         #expect(AuditCSV.field("plain") == "plain")
+        // CRLF is one Character: still a line break, still quoted.
+        #expect(AuditCSV.field("a\r\nb") == "\"a\r\nb\"" && AuditCSV.field("a\rb") == "\"a\rb\"")
     }
 
     @Test func theAuditPageFiltersAndLinksItsExports() throws {
