@@ -54,7 +54,8 @@ let package = Package(
         .target(name: "Model", dependencies: ["Plumbing"]),
         // The configuration file: parser with file/line errors and typed settings.
         .target(name: "Config", dependencies: ["Model"]),
-        // Plumbing shared by the executables: an HTTP GET with deadlines, systemd's notifications, a lock.
+        // Plumbing shared by the executables, each piece written once: process running, an HTTP GET with
+        // deadlines, systemd's notifications, a lock, the host's clocks, SplitMix64, varints.
         .target(name: "Plumbing"),
         // Collectors, one per file, with pure parsers and injectable roots.
         .target(name: "Metrics", dependencies: ["Model", "CSensors", "Plumbing"]),
