@@ -6,6 +6,7 @@ both on its site page.
   active manager; the summary refuses anything but the site's credential.
 - What happens on one chassis shows on the other's page within seconds: a critical alert, and a
   failover (the SIGKILL of its active manager), which the asking chassis follows to the new one.
+- The page updates its rows in place as the polls come in.
 - Following the link: the site page's ticket, posted by the browser to the other chassis, starts a
   session there for the same user without a password, once; a customer gets no ticket; a post from
   a page that is not of the site is refused. Chromium does it end to end, clicking Open.
@@ -170,6 +171,13 @@ def test_chromium_opens_the_other_chassis_from_the_site_page(site):
         wait_until(lambda: browser.execute_script(
             "var b = document.querySelector('[data-site-chassis=\"chassis-2\"] [data-field=status]'); return b && b.textContent"),
             timeout=10, what="chassis-2's row")
+        # The page updates itself: the row's "answered at" moves with the polls, without a reload.
+        state = "return document.querySelector('[data-site-chassis=\"chassis-2\"] [data-field=state]').textContent"
+        browser.execute_script("window.siteMarker = 1")
+        first_state = browser.execute_script(state)
+        wait_until(lambda: browser.execute_script(state) != first_state, timeout=10, what="the site row to update in place")
+        assert browser.execute_script("return window.siteMarker") == 1, "the page was reloaded"
+        assert browser.execute_script(state).startswith("answered ")
         browser.find_element("css selector", '[data-site-chassis="chassis-2"] form button').click()
         wait_until(lambda: browser.execute_script("return location.host").startswith("127.0.2.")
                    and browser.execute_script("return location.pathname") == "/"
