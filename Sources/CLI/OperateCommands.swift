@@ -77,8 +77,9 @@ struct IntervalsCommand: ParsableCommand {
             let config = try target.load()
             let reader = AccessCommands.reader(config)
             var rows: [[String: String]] = []
+            let intervals = try reader.intervals(fileMs: config.intervalsMs)
             for group in SamplingGroup.allCases {
-                let interval = group.interval(setting: try reader.setting(group.intervalSettingKey), fileMs: config.intervalsMs[group])
+                guard let interval = intervals[group] else { continue }
                 rows.append(["group": group.rawValue, "intervalMs": String(interval.ms),
                              "source": interval.fromChassis ? "chassis" : "configuration file"])
             }

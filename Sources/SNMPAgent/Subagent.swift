@@ -119,11 +119,7 @@ final class Subagent {
     var rates: [SamplingGroup: Int] = [:]
 
     func readRates() throws -> [SamplingGroup: Int] {
-        var rates: [SamplingGroup: Int] = [:]
-        for group in SamplingGroup.allCases {
-            rates[group] = group.interval(setting: try reader.setting(group.intervalSettingKey), fileMs: config.intervalsMs[group]).ms
-        }
-        return rates
+        try reader.intervals(fileMs: config.intervalsMs).mapValues(\.ms)
     }
 
     // MARK: The session

@@ -138,6 +138,16 @@ public final class StoreReader {
         try withConnection { try Self.readPowerActions($0) }
     }
 
+    /// Every group's sampling interval as the chassis runs it: the replicated setting when an
+    /// operator set one, else this blade's configuration file's (`fileMs`), else the default.
+    public func intervals(fileMs: [SamplingGroup: Int]) throws -> [SamplingGroup: (ms: Int, fromChassis: Bool)] {
+        var intervals: [SamplingGroup: (ms: Int, fromChassis: Bool)] = [:]
+        for group in SamplingGroup.allCases {
+            intervals[group] = group.interval(setting: try setting(group.intervalSettingKey), fileMs: fileMs[group])
+        }
+        return intervals
+    }
+
     /// Audit records, newest first.
     public func audit(filter: AuditFilter, limit: Int) throws -> [AuditRecord] {
         try withConnection { database in try AccessRows.audit(database, filter: filter, limit: limit) }
